@@ -1,0 +1,127 @@
+// Package schema is the one definition of Razorbill's DynamoDB table, its
+// indexes, its stream and the stream filters, and of the SQS queues. The
+// local stack creates tables and queues from it and the CDK app (infra/cdk)
+// synthesizes them from it, so the two cannot drift. It imports nothing.
+package schema
+
+// Attribute names shared by every item.
+const (
+	AttrPK     = "PK"
+	AttrSK     = "SK"
+	AttrGSI1PK = "GSI1PK"
+	AttrGSI1SK = "GSI1SK"
+	AttrTTL    = "ttl"    // epoch seconds; DynamoDB's TTL deletes expired idempotency and dedupe records
+	AttrEntity = "entity" // customer, invoice, payment, … (the stream filters key on it)
+)
+
+// Index is a global secondary index with string keys and all attributes projected.
+type Index struct {
+	Name         string
+	PartitionKey string
+	SortKey      string
+}
+
+// Table is a DynamoDB table with string PK/SK, on-demand billing.
+type Table struct {
+	// LogicalName is the stack-independent name; the local stack uses it as
+	// the table name, CDK lets CloudFormation name it and passes the name in
+	// the functions' environment under EnvVar.
+	LogicalName  string
+	EnvVar       string
+	PartitionKey string
+	SortKey      string
+	Indexes      []Index
+	TTLAttribute string
+	// StreamNewAndOldImages turns on a NEW_AND_OLD_IMAGES stream.
+	StreamNewAndOldImages bool
+}
+
+// Main is Razorbill's single table. Access patterns (every hot-path read is a
+// key or index lookup, never a scan) are listed in the README.
+var Main = Table{
+	LogicalName:  "razorbill",
+	EnvVar:       "RAZORBILL_TABLE",
+	PartitionKey: AttrPK,
+	SortKey:      AttrSK,
+	Indexes: []Index{
+		{Name: "GSI1", PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
+	},
+	TTLAttribute:          AttrTTL,
+	StreamNewAndOldImages: true,
+}
+
+// Tables lists every table.
+var Tables = []Table{Main}
+
+// Queue is an SQS queue with its dead-letter queue.
+type Queue struct {
+	LogicalName string // local name; ".fifo" is appended for FIFO queues
+	EnvVar      string // the functions read the queue URL from this variable
+	FIFO        bool
+	// ContentBasedDeduplication on FIFO queues; Razorbill always sets an
+	// explicit deduplication id, so this is off.
+	MaxReceiveCount int
+	// VisibilityTimeoutSeconds is at least 6 × the consumer's timeout.
+	VisibilityTimeoutSeconds int
+	// ConsumerTimeoutSeconds is the consuming function's timeout.
+	ConsumerTimeoutSeconds int
+}
+
+// Name is the queue's name (with .fifo for FIFO queues).
+func (q Queue) Name() string {
+	if q.FIFO {
+		return q.LogicalName + ".fifo"
+	}
+	return q.LogicalName
+}
+
+// DLQName is its dead-letter queue's name.
+func (q Queue) DLQName() string {
+	if q.FIFO {
+		return q.LogicalName + "-dlq.fifo"
+	}
+	return q.LogicalName + "-dlq"
+}
+
+// The queues.
+var (
+	RazorpayEvents = Queue{LogicalName: "razorpay-events", EnvVar: "RAZORBILL_EVENTS_QUEUE_URL", FIFO: true, MaxReceiveCount: 8, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
+	CustomerSync   = Queue{LogicalName: "customer-sync", EnvVar: "RAZORBILL_CUSTOMER_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
+	InvoiceSync    = Queue{LogicalName: "invoice-sync", EnvVar: "RAZORBILL_INVOICE_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
+)
+
+// Queues lists every queue.
+var Queues = []Queue{RazorpayEvents, CustomerSync, InvoiceSync}
+
+// StreamFilter is one Lambda event-filtering pattern on the table's stream,
+// with the queue that matching records are relayed to.
+type StreamFilter struct {
+	Name    string
+	Pattern string // Lambda event filter pattern (JSON)
+	Queue   Queue
+}
+
+// StreamFilters are the only stream records that leave the table: a new
+// customer (customer-sync, for ON_CREATE connections), an invoice's
+// DRAFT→FINALIZED transition (invoice-sync), and a customer whose Razorpay
+// sync just succeeded (invoice-sync, to retry invoices that waited on it).
+var StreamFilters = []StreamFilter{
+	{
+		Name:    "customer-created",
+		Pattern: `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"entity":{"S":["customer"]}}}}`,
+		Queue:   CustomerSync,
+	},
+	{
+		Name:    "invoice-finalized",
+		Pattern: `{"eventName":["MODIFY"],"dynamodb":{"OldImage":{"entity":{"S":["invoice"]},"invoice_status":{"S":["DRAFT"]}},"NewImage":{"invoice_status":{"S":["FINALIZED"]}}}}`,
+		Queue:   InvoiceSync,
+	},
+	{
+		Name:    "customer-synced",
+		Pattern: `{"eventName":["MODIFY"],"dynamodb":{"OldImage":{"entity":{"S":["customer"]},"sync_status":{"S":[{"anything-but":["SYNCED"]}]}},"NewImage":{"sync_status":{"S":["SYNCED"]}}}}`,
+		Queue:   InvoiceSync,
+	},
+}
+
+// Functions are the Lambda functions, one job each.
+var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer"}
