@@ -10,6 +10,8 @@ const (
 	AttrSK     = "SK"
 	AttrGSI1PK = "GSI1PK"
 	AttrGSI1SK = "GSI1SK"
+	AttrGSI2PK = "GSI2PK"
+	AttrGSI2SK = "GSI2SK"
 	AttrTTL    = "ttl"    // epoch seconds; DynamoDB's TTL deletes expired idempotency and dedupe records
 	AttrEntity = "entity" // customer, invoice, payment, … (the stream filters key on it)
 )
@@ -44,7 +46,12 @@ var Main = Table{
 	PartitionKey: AttrPK,
 	SortKey:      AttrSK,
 	Indexes: []Index{
+		// GSI1: every entity of a kind in an environment, newest first
+		// (customers, invoices, payments, gateway events).
 		{Name: "GSI1", PartitionKey: AttrGSI1PK, SortKey: AttrGSI1SK},
+		// GSI2: children of a parent (a customer's invoices, an invoice's
+		// payments, gateway events by status), newest first.
+		{Name: "GSI2", PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK},
 	},
 	TTLAttribute:          AttrTTL,
 	StreamNewAndOldImages: true,
