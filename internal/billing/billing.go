@@ -1,0 +1,240 @@
+// Package billing is Razorbill's domain: tenants and their environments,
+// Razorpay connections, customers, invoices and payments, their state
+// machines and the rules that keep money exact. It imports no adapter and no
+// transport; DynamoDB, SQS and Razorpay implement the interfaces declared by
+// the code that uses them.
+//
+// The dynamodbav tags are the one concession to storage: they name the
+// attributes the dynamo package writes, so a stream filter can key on them.
+package billing
+
+import (
+	"time"
+)
+
+// Scope is the tenant and environment every record belongs to.
+type Scope struct {
+	TenantID      string
+	EnvironmentID string
+}
+
+// Tenant is a business using Razorbill.
+type Tenant struct {
+	ID           string        `dynamodbav:"id"`
+	Name         string        `dynamodbav:"name"`
+	Environments []Environment `dynamodbav:"-"`
+	CreatedAt    time.Time     `dynamodbav:"created_at"`
+}
+
+// Environment is one of a tenant's environments (production, sandbox).
+type Environment struct {
+	ID       string `dynamodbav:"id"`
+	TenantID string `dynamodbav:"tenant_id"`
+	Name     string `dynamodbav:"name"`
+}
+
+// APIKey is a tenant's API key; only its hash is stored.
+type APIKey struct {
+	ID        string     `dynamodbav:"id"`
+	TenantID  string     `dynamodbav:"tenant_id"`
+	Hash      string     `dynamodbav:"hash"`
+	Hint      string     `dynamodbav:"hint"` // last four characters, to tell keys apart
+	CreatedAt time.Time  `dynamodbav:"created_at"`
+	RevokedAt *time.Time `dynamodbav:"revoked_at,omitempty"`
+}
+
+// Customer sync modes of a connection.
+const (
+	CustomerSyncOnDemand = "ON_DEMAND"
+	CustomerSyncOnCreate = "ON_CREATE"
+)
+
+// Connection statuses.
+const (
+	ConnectionActive   = "ACTIVE"
+	ConnectionDisabled = "DISABLED"
+)
+
+// Connection is a tenant environment's Razorpay account. Secrets are held
+// sealed (see package secrets); the plain values exist only in memory.
+type Connection struct {
+	TenantID               string     `dynamodbav:"tenant_id"`
+	EnvironmentID          string     `dynamodbav:"environment_id"`
+	Name                   string     `dynamodbav:"name"`
+	KeyID                  string     `dynamodbav:"key_id"`
+	KeySecretSealed        string     `dynamodbav:"key_secret_sealed"`
+	KeySecretHint          string     `dynamodbav:"key_secret_hint"`
+	WebhookSecretSealed    string     `dynamodbav:"webhook_secret_sealed"`
+	WebhookSecretHint      string     `dynamodbav:"webhook_secret_hint"`
+	PrevWebhookSecretSealed string    `dynamodbav:"prev_webhook_secret_sealed,omitempty"`
+	PrevWebhookSecretUntil *time.Time `dynamodbav:"prev_webhook_secret_until,omitempty"`
+	InvoiceOutboundSync    bool       `dynamodbav:"invoice_outbound_sync"`
+	CustomerSync           string     `dynamodbav:"customer_sync"`
+	Status                 string     `dynamodbav:"status"`
+	LastWebhookAt          *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	CreatedAt              time.Time  `dynamodbav:"created_at"`
+	UpdatedAt              time.Time  `dynamodbav:"updated_at"`
+}
+
+// Mode is "test" or "live" from the key id's prefix.
+func (c Connection) Mode() string { return KeyMode(c.KeyID) }
+
+// KeyMode tells a Razorpay key id's mode.
+func KeyMode(keyID string) string {
+	if len(keyID) >= 9 && keyID[:9] == "rzp_live_" {
+		return "live"
+	}
+	return "test"
+}
+
+// Sync statuses of a customer or invoice at Razorpay.
+const (
+	SyncNotSynced = "NOT_SYNCED"
+	SyncPending   = "PENDING"
+	SyncSynced    = "SYNCED"
+	SyncFailed    = "FAILED"
+)
+
+// Customer is a tenant's customer.
+type Customer struct {
+	ID         string            `dynamodbav:"id"`
+	ExternalID string            `dynamodbav:"external_id"`
+	Name       string            `dynamodbav:"name"`
+	Email      string            `dynamodbav:"email,omitempty"`
+	Phone      string            `dynamodbav:"phone,omitempty"`
+	Metadata   map[string]string `dynamodbav:"metadata"`
+	// Razorpay sync state.
+	RazorpayCustomerID string     `dynamodbav:"razorpay_customer_id,omitempty"`
+	SyncStatus         string     `dynamodbav:"sync_status"`
+	SyncError          string     `dynamodbav:"sync_error,omitempty"`
+	SyncAttempts       int        `dynamodbav:"sync_attempts"`
+	SyncedAt           *time.Time `dynamodbav:"synced_at,omitempty"`
+	CreatedAt          time.Time  `dynamodbav:"created_at"`
+	UpdatedAt          time.Time  `dynamodbav:"updated_at"`
+	Version            int64      `dynamodbav:"version"`
+}
+
+// Invoice statuses.
+const (
+	InvoiceDraft     = "DRAFT"
+	InvoiceFinalized = "FINALIZED"
+	InvoiceVoided    = "VOIDED"
+)
+
+// Payment statuses (of an invoice and of a payment).
+const (
+	PaymentInitiated         = "INITIATED"
+	PaymentPending           = "PENDING"
+	PaymentProcessing        = "PROCESSING"
+	PaymentSucceeded         = "SUCCEEDED"
+	PaymentFailed            = "FAILED"
+	PaymentRefunded          = "REFUNDED"
+	PaymentPartiallyRefunded = "PARTIALLY_REFUNDED"
+	PaymentPartiallyPaid     = "PARTIALLY_PAID"
+	PaymentOverpaid          = "OVERPAID"
+	PaymentCancelled         = "CANCELLED"
+	PaymentExpired           = "EXPIRED"
+)
+
+// Line item price types.
+const (
+	PriceUsage = "USAGE"
+	PriceFixed = "FIXED"
+)
+
+// LineItem is one invoice line. Quantity and UnitAmount are canonical
+// decimal strings; Amount is exact minor units.
+type LineItem struct {
+	DisplayName string `dynamodbav:"display_name"`
+	Description string `dynamodbav:"description,omitempty"`
+	PriceType   string `dynamodbav:"price_type"`
+	Quantity    string `dynamodbav:"quantity"`
+	UnitAmount  string `dynamodbav:"unit_amount"`
+	Amount      int64  `dynamodbav:"amount"`
+}
+
+// Invoice is a bill to a customer.
+type Invoice struct {
+	ID             string            `dynamodbav:"id"`
+	CustomerID     string            `dynamodbav:"customer_id"`
+	Currency       string            `dynamodbav:"currency"` // upper-case ISO code
+	InvoiceNumber  string            `dynamodbav:"invoice_number"`
+	DueDate        *time.Time        `dynamodbav:"due_date,omitempty"`
+	PeriodStart    *time.Time        `dynamodbav:"period_start,omitempty"`
+	PeriodEnd      *time.Time        `dynamodbav:"period_end,omitempty"`
+	LineItems      []LineItem        `dynamodbav:"line_items"`
+	Subtotal       int64             `dynamodbav:"subtotal"`
+	AmountDue      int64             `dynamodbav:"amount_due"`
+	AmountPaid     int64             `dynamodbav:"amount_paid"`
+	AmountRefunded int64             `dynamodbav:"amount_refunded"`
+	InvoiceStatus  string            `dynamodbav:"invoice_status"`
+	PaymentStatus  string            `dynamodbav:"payment_status"`
+	Metadata       map[string]string `dynamodbav:"metadata"`
+	// OpenPaymentID is the PENDING payment link of this invoice, if any: the
+	// conditional write on it is what makes "one open link per invoice" hold.
+	OpenPaymentID string `dynamodbav:"open_payment_id,omitempty"`
+	// Razorpay sync state.
+	RazorpayInvoiceID string     `dynamodbav:"razorpay_invoice_id,omitempty"`
+	RazorpayShortURL  string     `dynamodbav:"razorpay_short_url,omitempty"`
+	SyncStatus        string     `dynamodbav:"sync_status"`
+	SyncError         string     `dynamodbav:"sync_error,omitempty"`
+	SyncErrorCode     string     `dynamodbav:"sync_error_code,omitempty"`
+	SyncAttempts      int        `dynamodbav:"sync_attempts"`
+	SyncedAt          *time.Time `dynamodbav:"synced_at,omitempty"`
+	FinalizedAt       *time.Time `dynamodbav:"finalized_at,omitempty"`
+	VoidedAt          *time.Time `dynamodbav:"voided_at,omitempty"`
+	PaidAt            *time.Time `dynamodbav:"paid_at,omitempty"`
+	CreatedAt         time.Time  `dynamodbav:"created_at"`
+	UpdatedAt         time.Time  `dynamodbav:"updated_at"`
+	Version           int64      `dynamodbav:"version"`
+}
+
+// AmountRemaining is what is still to pay (never negative).
+func (inv Invoice) AmountRemaining() int64 {
+	if r := inv.AmountDue - inv.AmountPaid; r > 0 {
+		return r
+	}
+	return 0
+}
+
+// Payment is one attempt to collect money for an invoice.
+type Payment struct {
+	ID                string            `dynamodbav:"id"`
+	DestinationID     string            `dynamodbav:"destination_id"`
+	DestinationType   string            `dynamodbav:"destination_type"`
+	CustomerID        string            `dynamodbav:"customer_id"`
+	Amount            int64             `dynamodbav:"amount"`
+	Currency          string            `dynamodbav:"currency"`
+	PaymentStatus     string            `dynamodbav:"payment_status"`
+	PaymentMethodType string            `dynamodbav:"payment_method_type"`
+	PaymentGateway    string            `dynamodbav:"payment_gateway"`
+	ProcessPayment    bool              `dynamodbav:"process_payment"`
+	SuccessURL        string            `dynamodbav:"success_url,omitempty"`
+	PaymentURL        string            `dynamodbav:"payment_url,omitempty"`
+	GatewayTrackingID string            `dynamodbav:"gateway_tracking_id,omitempty"`
+	GatewayPaymentID  string            `dynamodbav:"gateway_payment_id,omitempty"`
+	PaymentMethod     string            `dynamodbav:"payment_method,omitempty"`
+	AmountReceived    int64             `dynamodbav:"amount_received"`
+	ErrorCode         string            `dynamodbav:"error_code,omitempty"`
+	ErrorMessage      string            `dynamodbav:"error_message,omitempty"`
+	RefundedAmount    int64             `dynamodbav:"refunded_amount"`
+	Attempts          int               `dynamodbav:"attempts"`
+	Metadata          map[string]string `dynamodbav:"metadata"`
+	SucceededAt       *time.Time        `dynamodbav:"succeeded_at,omitempty"`
+	FailedAt          *time.Time        `dynamodbav:"failed_at,omitempty"`
+	CreatedAt         time.Time         `dynamodbav:"created_at"`
+	UpdatedAt         time.Time         `dynamodbav:"updated_at"`
+	Version           int64             `dynamodbav:"version"`
+}
+
+// Page is one page of a list.
+type Page[T any] struct {
+	Data    []T
+	HasMore bool
+}
+
+// ListOptions page through a list newest first.
+type ListOptions struct {
+	Limit         int
+	StartingAfter string
+}

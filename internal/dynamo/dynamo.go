@@ -1,0 +1,264 @@
+// Package dynamo stores Razorbill's records in its single DynamoDB table
+// (internal/schema). Every key carries the tenant and environment; every
+// state change is a conditional write on the record's version; uniqueness
+// (external ids, invoice numbers, one open payment per invoice, one
+// application per Razorpay payment) is a condition-checked item written in
+// the same transaction as the record it guards.
+//
+// Keys (S = "S#<tenant>#<environment>"):
+//
+//	TENANT#<tnt> / TENANT            tenant
+//	TENANT#<tnt> / ENV#<env>         environment
+//	TENANT#<tnt> / KEY#<key_id>      API key (by id, for revocation)
+//	APIKEY#<sha256> / APIKEY         API key (by hash, for authentication)
+//	S#CONN / razorpay                connection
+//	S#<cus_id> / A                   customer      GSI1 S#customers / id
+//	S#EXT#<external_id> / U          external id → customer id
+//	S#<inv_id> / A                   invoice       GSI1 S#invoices / id, GSI2 S#<cus_id>#invoices / id
+//	S#INVNUM#<number> / U            invoice number → invoice id
+//	S#SEQ#invoice / SEQ              invoice number sequence
+//	S#<pay_id> / A                   payment       GSI1 S#payments / id, GSI2 S#<inv_id>#payments / id
+//	S#RZP#<razorpay id> / REF        Razorpay id (plink_, inv_, order_) → our id
+//	S#APPLIED#<razorpay pay_id> / M  marker: this Razorpay payment was applied
+//	S#<gev_id> / A                   gateway event GSI1 S#gateway-events / id, GSI2 S#gateway-events#<status> / id
+//	S#IDEM#<key> / IDEM              idempotency record (ttl)
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is Razorbill's table.
+type Store struct {
+	db    API
+	table string
+}
+
+// New returns a store over the named table.
+func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+// Table is the table name.
+func (s *Store) Table() string { return s.table }
+
+func scopeKey(sc billing.Scope) string { return "S#" + sc.TenantID + "#" + sc.EnvironmentID }
+
+type key struct{ pk, sk string }
+
+func (k key) av() map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		schema.AttrPK: &types.AttributeValueMemberS{Value: k.pk},
+		schema.AttrSK: &types.AttributeValueMemberS{Value: k.sk},
+	}
+}
+
+func entityKey(sc billing.Scope, id string) key { return key{scopeKey(sc) + "#" + id, "A"} }
+
+// item marshals v and adds its key, entity name and extra attributes.
+func item(k key, entity string, v any, extra map[string]string) (map[string]types.AttributeValue, error) {
+	m, err := attributevalue.MarshalMap(v)
+	if err != nil {
+		return nil, err
+	}
+	m[schema.AttrPK] = &types.AttributeValueMemberS{Value: k.pk}
+	m[schema.AttrSK] = &types.AttributeValueMemberS{Value: k.sk}
+	if entity != "" {
+		m[schema.AttrEntity] = &types.AttributeValueMemberS{Value: entity}
+	}
+	for name, val := range extra {
+		m[name] = &types.AttributeValueMemberS{Value: val}
+	}
+	return m, nil
+}
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func n(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
+
+// transient wraps an AWS failure: throttling and 5xx are retried by consumers
+// and answered 503; the text stays in logs.
+func transient(err error, what string) error {
+	if err == nil {
+		return nil
+	}
+	if ae := apperr.As(err); ae != nil {
+		return err
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage did not answer in time; retry")
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		switch api.ErrorCode() {
+		case "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError", "ServiceUnavailable", "TransactionInProgressException":
+			return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is busy; retry")
+		case "ValidationException", "ResourceNotFoundException":
+			return apperr.Wrap(err, apperr.Internal, "", what)
+		}
+	}
+	return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is unavailable; retry")
+}
+
+// conditionFailed reports whether err is a failed condition check on a single write.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	return errors.As(err, &ccf)
+}
+
+// cancelReasons returns a transaction's per-item cancellation codes, or nil
+// when err is not a cancelled transaction.
+func cancelReasons(err error) []string {
+	var tc *types.TransactionCanceledException
+	if !errors.As(err, &tc) {
+		return nil
+	}
+	out := make([]string, len(tc.CancellationReasons))
+	for i, r := range tc.CancellationReasons {
+		out[i] = aws.ToString(r.Code)
+	}
+	return out
+}
+
+func (s *Store) get(ctx context.Context, k key, out any) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, transient(err, "get item")
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return false, apperr.Wrap(err, apperr.Internal, "", "decode item")
+	}
+	return true, nil
+}
+
+// putVersioned writes v at k when the stored version is expected (0: must not exist).
+func (s *Store) putVersioned(ctx context.Context, k key, entity string, v any, extra map[string]string, expected int64) error {
+	it, err := item(k, entity, v, extra)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode item")
+	}
+	put := versionedPut(s.table, it, expected)
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues})
+	if conditionFailed(err) {
+		return errStale
+	}
+	return transient(err, "put item")
+}
+
+func versionedPut(table string, it map[string]types.AttributeValue, expected int64) *types.Put {
+	p := &types.Put{TableName: aws.String(table), Item: it}
+	if expected == 0 {
+		p.ConditionExpression = aws.String("attribute_not_exists(PK)")
+	} else {
+		p.ConditionExpression = aws.String("#v = :v")
+		p.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		p.ExpressionAttributeValues = map[string]types.AttributeValue{":v": n(expected)}
+	}
+	return p
+}
+
+func uniquePut(table string, k key, attrs map[string]types.AttributeValue) *types.Put {
+	it := k.av()
+	for name, v := range attrs {
+		it[name] = v
+	}
+	return &types.Put{TableName: aws.String(table), Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}
+}
+
+// errStale is a lost optimistic-concurrency race; callers re-read and decide.
+var errStale = apperr.E(apperr.Conflict, "concurrent_update", "the record changed while this request ran; retry")
+
+// IsStale reports whether err is a lost version race.
+func IsStale(err error) bool { return errors.Is(err, errStale) }
+
+// query runs a paged, newest-first query on an index partition.
+func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr, decode func(map[string]types.AttributeValue) error) (bool, error) {
+	limit := opt.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	names := map[string]string{"#pk": pkAttr}
+	values := map[string]types.AttributeValue{":pk": str(pkVal)}
+	cond := "#pk = :pk"
+	if opt.StartingAfter != "" {
+		names["#sk"] = skAttr
+		values[":after"] = str(opt.StartingAfter)
+		cond += " AND #sk < :after"
+	}
+	var filterStr *string
+	if filter != nil {
+		filterStr = aws.String(filter.expr)
+		for k, v := range filter.names {
+			names[k] = v
+		}
+		for k, v := range filter.values {
+			values[k] = v
+		}
+	}
+	got := 0
+	var start map[string]types.AttributeValue
+	for {
+		in := &dynamodb.QueryInput{
+			TableName: &s.table, KeyConditionExpression: &cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			FilterExpression: filterStr, ScanIndexForward: aws.Bool(false),
+			Limit: aws.Int32(int32(limit + 1)), ExclusiveStartKey: start,
+		}
+		if index != "" {
+			in.IndexName = aws.String(index)
+		}
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return false, transient(err, "query")
+		}
+		for _, it := range res.Items {
+			if got == limit {
+				return true, nil
+			}
+			if err := decode(it); err != nil {
+				return false, apperr.Wrap(err, apperr.Internal, "", "decode item")
+			}
+			got++
+		}
+		if res.LastEvaluatedKey == nil {
+			return false, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+type filterExpr struct {
+	expr   string
+	names  map[string]string
+	values map[string]types.AttributeValue
+}
+
+func notFound(what, id string) error {
+	return apperr.E(apperr.NotFound, "not_found", "%s %s was not found", what, id)
+}
+
+func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }

@@ -1,0 +1,82 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// Idempotency record statuses.
+const (
+	IdemInProgress = "INPROGRESS"
+	IdemCompleted  = "COMPLETED"
+)
+
+// IdemRecord is a stored Idempotency-Key outcome (Powertools' record: key,
+// status, expiry, in-progress expiry, payload hash, stored response).
+type IdemRecord struct {
+	Key              string `dynamodbav:"idem_key"`
+	Status           string `dynamodbav:"status"`
+	RequestHash      string `dynamodbav:"request_hash"`
+	ResponseStatus   int    `dynamodbav:"response_status"`
+	ResponseBody     string `dynamodbav:"response_body"`
+	InProgressExpiry int64  `dynamodbav:"in_progress_expiry"`
+	TTL              int64  `dynamodbav:"ttl"`
+}
+
+func idemKey(sc billing.Scope, k string) key { return key{scopeKey(sc) + "#IDEM#" + k, "IDEM"} }
+
+// BeginIdempotent claims key for a request. It returns started=true when this
+// request owns the key now (new, expired, or a crashed request's in-progress
+// claim that timed out); otherwise the existing record.
+func (s *Store) BeginIdempotent(ctx context.Context, sc billing.Scope, k, requestHash string, now time.Time, inProgressFor, keepFor time.Duration) (IdemRecord, bool, error) {
+	rec := IdemRecord{Key: k, Status: IdemInProgress, RequestHash: requestHash,
+		InProgressExpiry: now.Add(inProgressFor).Unix(), TTL: now.Add(keepFor).Unix()}
+	it, err := item(idemKey(sc, k), "idempotency", rec, nil)
+	if err != nil {
+		return rec, false, apperr.Wrap(err, apperr.Internal, "", "encode idempotency record")
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+		ConditionExpression:       aws.String("attribute_not_exists(PK) OR #ttl < :now OR (#st = :inprog AND in_progress_expiry < :now)"),
+		ExpressionAttributeNames:  map[string]string{"#ttl": schema.AttrTTL, "#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix()), ":inprog": str(IdemInProgress)},
+	})
+	if err == nil {
+		return rec, true, nil
+	}
+	if !conditionFailed(err) {
+		return rec, false, transient(err, "idempotency claim")
+	}
+	var existing IdemRecord
+	ok, gerr := s.get(ctx, idemKey(sc, k), &existing)
+	if gerr != nil {
+		return rec, false, gerr
+	}
+	if !ok { // expired and deleted between the two calls: claim again
+		return s.BeginIdempotent(ctx, sc, k, requestHash, now, inProgressFor, keepFor)
+	}
+	return existing, false, nil
+}
+
+// CompleteIdempotent stores the response for key.
+func (s *Store) CompleteIdempotent(ctx context.Context, sc billing.Scope, k string, status int, body string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: idemKey(sc, k).av(),
+		UpdateExpression:          aws.String("SET #st = :done, response_status = :rs, response_body = :rb"),
+		ExpressionAttributeNames:  map[string]string{"#st": "status"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(IdemCompleted), ":rs": n(int64(status)), ":rb": str(body)},
+	})
+	return transient(err, "idempotency complete")
+}
+
+// ReleaseIdempotent forgets key (a 5xx outcome is not stored).
+func (s *Store) ReleaseIdempotent(ctx context.Context, sc billing.Scope, k string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idemKey(sc, k).av()})
+	return transient(err, "idempotency release")
+}

@@ -1,0 +1,152 @@
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+)
+
+func tenantKey(id string) key      { return key{"TENANT#" + id, "TENANT"} }
+func envKey(tnt, env string) key   { return key{"TENANT#" + tnt, "ENV#" + env} }
+func keyByID(tnt, id string) key   { return key{"TENANT#" + tnt, "KEY#" + id} }
+func keyByHash(hash string) key    { return key{"APIKEY#" + hash, "APIKEY"} }
+func connKey(sc billing.Scope) key { return key{scopeKey(sc) + "#CONN", "razorpay"} }
+
+// CreateTenant writes a tenant, its environments and its first API key in one transaction.
+func (s *Store) CreateTenant(ctx context.Context, t billing.Tenant, k billing.APIKey) error {
+	var items []types.TransactWriteItem
+	add := func(kk key, entity string, v any) error {
+		it, err := item(kk, entity, v, nil)
+		if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it, ConditionExpression: aws.String("attribute_not_exists(PK)")}})
+		return nil
+	}
+	if err := add(tenantKey(t.ID), "tenant", t); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode tenant")
+	}
+	for _, e := range t.Environments {
+		if err := add(envKey(t.ID, e.ID), "environment", e); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "", "encode environment")
+		}
+	}
+	if err := add(keyByID(t.ID, k.ID), "api_key", k); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode key")
+	}
+	if err := add(keyByHash(k.Hash), "api_key_hash", k); err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode key")
+	}
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return transient(err, "create tenant")
+}
+
+// Tenant reads a tenant with its environments.
+func (s *Store) Tenant(ctx context.Context, id string) (billing.Tenant, error) {
+	var t billing.Tenant
+	ok, err := s.get(ctx, tenantKey(id), &t)
+	if err != nil {
+		return t, err
+	}
+	if !ok {
+		return t, notFound("tenant", id)
+	}
+	return t, nil
+}
+
+// Environment reads one of a tenant's environments.
+func (s *Store) Environment(ctx context.Context, tenantID, envID string) (billing.Environment, error) {
+	var e billing.Environment
+	ok, err := s.get(ctx, envKey(tenantID, envID), &e)
+	if err != nil {
+		return e, err
+	}
+	if !ok {
+		return e, notFound("environment", envID)
+	}
+	return e, nil
+}
+
+// APIKeyByHash finds an API key by the hash of its secret.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (billing.APIKey, bool, error) {
+	var k billing.APIKey
+	ok, err := s.get(ctx, keyByHash(hash), &k)
+	return k, ok, err
+}
+
+// CreateAPIKey stores a new key for a tenant.
+func (s *Store) CreateAPIKey(ctx context.Context, k billing.APIKey) error {
+	a, err := item(keyByID(k.TenantID, k.ID), "api_key", k, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode key")
+	}
+	b, err := item(keyByHash(k.Hash), "api_key_hash", k, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode key")
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: a, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		{Put: &types.Put{TableName: &s.table, Item: b, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+	}})
+	return transient(err, "create api key")
+}
+
+// RevokeAPIKey deletes the key's hash record (so it stops authenticating) and
+// marks the id record revoked. Another tenant's key id is not found.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, now time.Time) error {
+	var k billing.APIKey
+	ok, err := s.get(ctx, keyByID(tenantID, keyID), &k)
+	if err != nil {
+		return err
+	}
+	if !ok || k.RevokedAt != nil {
+		return notFound("API key", keyID)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Delete: &types.Delete{TableName: &s.table, Key: keyByHash(k.Hash).av()}},
+		{Update: &types.Update{TableName: &s.table, Key: keyByID(tenantID, keyID).av(),
+			UpdateExpression:          aws.String("SET revoked_at = :t"),
+			ConditionExpression:       aws.String("attribute_not_exists(revoked_at)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(now.UTC().Format(time.RFC3339Nano))}}},
+	}})
+	if cancelReasons(err) != nil {
+		return notFound("API key", keyID)
+	}
+	return transient(err, "revoke api key")
+}
+
+// PutConnection writes a connection (create or replace).
+func (s *Store) PutConnection(ctx context.Context, c billing.Connection) error {
+	sc := billing.Scope{TenantID: c.TenantID, EnvironmentID: c.EnvironmentID}
+	it, err := item(connKey(sc), "connection", c, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode connection")
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	return transient(err, "put connection")
+}
+
+// Connection reads a scope's Razorpay connection.
+func (s *Store) Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error) {
+	var c billing.Connection
+	ok, err := s.get(ctx, connKey(sc), &c)
+	return c, ok, err
+}
+
+// TouchConnectionWebhook records when the last webhook arrived.
+func (s *Store) TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+		UpdateExpression:          aws.String("SET last_webhook_at = :t"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))}})
+	if conditionFailed(err) {
+		return nil
+	}
+	return transient(err, "touch connection")
+}

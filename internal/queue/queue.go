@@ -1,0 +1,55 @@
+// Package queue sends Razorbill's messages to SQS.
+package queue
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+)
+
+// API is the part of the SQS client used.
+type API interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// Sender sends to one queue.
+type Sender struct {
+	api API
+	url string
+}
+
+// NewSender returns a sender for the queue at url.
+func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url} }
+
+// Message is one message. GroupID and DedupID are required on FIFO queues
+// and ignored on standard ones.
+type Message struct {
+	Body    string
+	GroupID string
+	DedupID string
+}
+
+// Send enqueues m. A failure is Transient: the caller answers 5xx (a webhook
+// is then redelivered by Razorpay) or returns the record as a batch failure.
+func (s *Sender) Send(ctx context.Context, m Message) error {
+	in := &sqs.SendMessageInput{QueueUrl: &s.url, MessageBody: &m.Body}
+	if strings.HasSuffix(s.url, ".fifo") {
+		if m.GroupID == "" || m.DedupID == "" {
+			return apperr.E(apperr.Internal, "", "FIFO message needs a group and a deduplication id")
+		}
+		in.MessageGroupId = aws.String(m.GroupID)
+		in.MessageDeduplicationId = aws.String(m.DedupID)
+	}
+	if _, err := s.api.SendMessage(ctx, in); err != nil {
+		if errors.Is(err, context.Canceled) {
+			return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the request was cancelled before the message was queued")
+		}
+		return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the message could not be queued; retry")
+	}
+	return nil
+}
