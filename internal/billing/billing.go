@@ -58,22 +58,22 @@ const (
 // Connection is a tenant environment's Razorpay account. Secrets are held
 // sealed (see package secrets); the plain values exist only in memory.
 type Connection struct {
-	TenantID               string     `dynamodbav:"tenant_id"`
-	EnvironmentID          string     `dynamodbav:"environment_id"`
-	Name                   string     `dynamodbav:"name"`
-	KeyID                  string     `dynamodbav:"key_id"`
-	KeySecretSealed        string     `dynamodbav:"key_secret_sealed"`
-	KeySecretHint          string     `dynamodbav:"key_secret_hint"`
-	WebhookSecretSealed    string     `dynamodbav:"webhook_secret_sealed"`
-	WebhookSecretHint      string     `dynamodbav:"webhook_secret_hint"`
-	PrevWebhookSecretSealed string    `dynamodbav:"prev_webhook_secret_sealed,omitempty"`
-	PrevWebhookSecretUntil *time.Time `dynamodbav:"prev_webhook_secret_until,omitempty"`
-	InvoiceOutboundSync    bool       `dynamodbav:"invoice_outbound_sync"`
-	CustomerSync           string     `dynamodbav:"customer_sync"`
-	Status                 string     `dynamodbav:"status"`
-	LastWebhookAt          *time.Time `dynamodbav:"last_webhook_at,omitempty"`
-	CreatedAt              time.Time  `dynamodbav:"created_at"`
-	UpdatedAt              time.Time  `dynamodbav:"updated_at"`
+	TenantID                string     `dynamodbav:"tenant_id"`
+	EnvironmentID           string     `dynamodbav:"environment_id"`
+	Name                    string     `dynamodbav:"name"`
+	KeyID                   string     `dynamodbav:"key_id"`
+	KeySecretSealed         string     `dynamodbav:"key_secret_sealed"`
+	KeySecretHint           string     `dynamodbav:"key_secret_hint"`
+	WebhookSecretSealed     string     `dynamodbav:"webhook_secret_sealed"`
+	WebhookSecretHint       string     `dynamodbav:"webhook_secret_hint"`
+	PrevWebhookSecretSealed string     `dynamodbav:"prev_webhook_secret_sealed,omitempty"`
+	PrevWebhookSecretUntil  *time.Time `dynamodbav:"prev_webhook_secret_until,omitempty"`
+	InvoiceOutboundSync     bool       `dynamodbav:"invoice_outbound_sync"`
+	CustomerSync            string     `dynamodbav:"customer_sync"`
+	Status                  string     `dynamodbav:"status"`
+	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	CreatedAt               time.Time  `dynamodbav:"created_at"`
+	UpdatedAt               time.Time  `dynamodbav:"updated_at"`
 }
 
 // Mode is "test" or "live" from the key id's prefix.
@@ -237,4 +237,43 @@ type Page[T any] struct {
 type ListOptions struct {
 	Limit         int
 	StartingAfter string
+}
+
+// Idempotency record statuses.
+const (
+	IdempotencyInProgress = "INPROGRESS"
+	IdempotencyCompleted  = "COMPLETED"
+)
+
+// IdempotencyRecord is a stored Idempotency-Key outcome (Powertools'
+// record: key, status, expiry, in-progress expiry, payload hash, response).
+type IdempotencyRecord struct {
+	Key              string `dynamodbav:"idem_key"`
+	Status           string `dynamodbav:"status"`
+	RequestHash      string `dynamodbav:"request_hash"`
+	ResponseStatus   int    `dynamodbav:"response_status"`
+	ResponseBody     string `dynamodbav:"response_body"`
+	InProgressExpiry int64  `dynamodbav:"in_progress_expiry"`
+	TTL              int64  `dynamodbav:"ttl"`
+}
+
+// InvoiceFilter narrows a list of invoices.
+type InvoiceFilter struct {
+	CustomerID string
+	Status     string // an invoice_status or a payment_status
+}
+
+// Sync request kinds.
+const (
+	SyncCustomer = "customer"
+	SyncInvoice  = "invoice"
+)
+
+// SyncRequest asks a syncer to push one record to Razorpay.
+type SyncRequest struct {
+	Kind          string `json:"kind"`
+	TenantID      string `json:"tenant_id"`
+	EnvironmentID string `json:"environment_id"`
+	ID            string `json:"id"`
+	Reason        string `json:"reason"` // manual, created, finalized, customer_synced
 }

@@ -13,23 +13,13 @@ import (
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
-// Idempotency record statuses.
-const (
-	IdemInProgress = "INPROGRESS"
-	IdemCompleted  = "COMPLETED"
-)
+// IdemRecord is billing.IdempotencyRecord.
+type IdemRecord = billing.IdempotencyRecord
 
-// IdemRecord is a stored Idempotency-Key outcome (Powertools' record: key,
-// status, expiry, in-progress expiry, payload hash, stored response).
-type IdemRecord struct {
-	Key              string `dynamodbav:"idem_key"`
-	Status           string `dynamodbav:"status"`
-	RequestHash      string `dynamodbav:"request_hash"`
-	ResponseStatus   int    `dynamodbav:"response_status"`
-	ResponseBody     string `dynamodbav:"response_body"`
-	InProgressExpiry int64  `dynamodbav:"in_progress_expiry"`
-	TTL              int64  `dynamodbav:"ttl"`
-}
+const (
+	IdemInProgress = billing.IdempotencyInProgress
+	IdemCompleted  = billing.IdempotencyCompleted
+)
 
 func idemKey(sc billing.Scope, k string) key { return key{scopeKey(sc) + "#IDEM#" + k, "IDEM"} }
 

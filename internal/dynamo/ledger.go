@@ -179,14 +179,8 @@ func (s *Store) InvoicePut(sc billing.Scope, inv billing.Invoice, expected int64
 	return types.TransactWriteItem{Put: versionedPut(s.table, it, expected)}, nil
 }
 
-// InvoiceFilter narrows a list of invoices.
-type InvoiceFilter struct {
-	CustomerID string
-	Status     string // an invoice_status or a payment_status
-}
-
 // ListInvoices pages through invoices, newest first.
-func (s *Store) ListInvoices(ctx context.Context, sc billing.Scope, f InvoiceFilter, opt billing.ListOptions) (billing.Page[billing.Invoice], error) {
+func (s *Store) ListInvoices(ctx context.Context, sc billing.Scope, f billing.InvoiceFilter, opt billing.ListOptions) (billing.Page[billing.Invoice], error) {
 	index, pkAttr, skAttr, pk := "GSI1", schema.AttrGSI1PK, schema.AttrGSI1SK, scopeKey(sc)+"#invoices"
 	if f.CustomerID != "" {
 		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#"+f.CustomerID+"#invoices"

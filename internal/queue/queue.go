@@ -3,6 +3,7 @@ package queue
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
 )
 
 // API is the part of the SQS client used.
@@ -52,4 +54,23 @@ func (s *Sender) Send(ctx context.Context, m Message) error {
 		return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the message could not be queued; retry")
 	}
 	return nil
+}
+
+// SyncPublisher puts sync requests on the customer-sync and invoice-sync queues.
+type SyncPublisher struct {
+	Customers *Sender
+	Invoices  *Sender
+}
+
+// EnqueueSync sends req to the queue of its kind.
+func (p SyncPublisher) EnqueueSync(ctx context.Context, req billing.SyncRequest) error {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode sync request")
+	}
+	s := p.Customers
+	if req.Kind == billing.SyncInvoice {
+		s = p.Invoices
+	}
+	return s.Send(ctx, Message{Body: string(body), GroupID: req.TenantID + "/" + req.EnvironmentID + "/" + req.ID, DedupID: req.ID + "/" + req.Reason})
 }

@@ -1,0 +1,124 @@
+// Package app builds a function's dependencies from its configuration: the
+// one place where adapters are constructed and handed to handlers. Each
+// functions/<name>/main.go calls it and starts the Lambda runtime; the local
+// stack calls the same constructors, so both run the same wiring.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/secrets"
+)
+
+// Deps are the adapters a function may use.
+type Deps struct {
+	Config *config.Config
+	Log    *slog.Logger
+	AWS    aws.Config
+	DDB    *dynamodb.Client
+	SQS    *sqs.Client
+	Store  *dynamo.Store
+	Box    *secrets.Box
+	Sync   queue.SyncPublisher
+	Events *queue.Sender
+	HTTP   *http.Client
+
+	ssm        *ssm.Client
+	adminMu    sync.Mutex
+	adminToken string
+	adminAt    time.Time
+}
+
+// Load reads the configuration from getenv and builds the adapters need asks for.
+func Load(ctx context.Context, getenv func(string) string, logOut io.Writer, need config.Need) (*Deps, error) {
+	cfg, err := config.Load(getenv, need)
+	if err != nil {
+		return nil, err
+	}
+	d := &Deps{Config: cfg, Log: logx.New(logOut, cfg.LogLevel), HTTP: &http.Client{Timeout: 30 * time.Second}}
+	d.AWS, err = awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	d.DDB = dynamodb.NewFromConfig(d.AWS)
+	d.SQS = sqs.NewFromConfig(d.AWS)
+	if cfg.Table != "" {
+		d.Store = dynamo.New(d.DDB, cfg.Table)
+	}
+	if cfg.CustomerSyncURL != "" && cfg.InvoiceSyncURL != "" {
+		d.Sync = queue.SyncPublisher{Customers: queue.NewSender(d.SQS, cfg.CustomerSyncURL), Invoices: queue.NewSender(d.SQS, cfg.InvoiceSyncURL)}
+	}
+	if cfg.EventsQueueURL != "" {
+		d.Events = queue.NewSender(d.SQS, cfg.EventsQueueURL)
+	}
+	if need&config.NeedSecrets != 0 {
+		if cfg.LocalKeyFile != "" {
+			kek, err := secrets.LoadOrCreateLocalKEK(cfg.LocalKeyFile)
+			if err != nil {
+				return nil, err
+			}
+			d.Box = secrets.NewBox(kek)
+		} else {
+			d.Box = secrets.NewBox(secrets.KMSKEK{Client: kms.NewFromConfig(d.AWS), KeyID: cfg.KMSKeyID})
+		}
+	}
+	if cfg.AdminTokenParam != "" {
+		d.ssm = ssm.NewFromConfig(d.AWS)
+	}
+	return d, nil
+}
+
+// AdminToken returns the bootstrap admin token: from the environment in the
+// local stack, from an SSM SecureString (cached five minutes) in AWS.
+func (d *Deps) AdminToken(ctx context.Context) (string, error) {
+	if d.Config.AdminToken != "" {
+		return d.Config.AdminToken, nil
+	}
+	if d.ssm == nil {
+		return "", nil
+	}
+	d.adminMu.Lock()
+	defer d.adminMu.Unlock()
+	if d.adminToken != "" && time.Since(d.adminAt) < 5*time.Minute {
+		return d.adminToken, nil
+	}
+	out, err := d.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: &d.Config.AdminTokenParam, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("read admin token parameter: %w", err)
+	}
+	d.adminToken, d.adminAt = aws.ToString(out.Parameter.Value), time.Now()
+	return d.adminToken, nil
+}
+
+// NewAPIRouter is the api function's handler: tenants, keys, the
+// connection, customers and invoices.
+func (d *Deps) NewAPIRouter(verifier httpapi.CredentialVerifier) *httpapi.Router {
+	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
+	ledger := &httpapi.Ledger{Store: d.Store, Sealer: d.Box, Verifier: verifier, Sync: d.Sync, WebhookBaseURL: d.Config.WebhookBaseURL}
+	rt.Add(ledger.Routes()...)
+	return rt
+}
+
+var (
+	_ httpapi.LedgerStore      = (*dynamo.Store)(nil)
+	_ httpapi.Authenticator    = (*dynamo.Store)(nil)
+	_ httpapi.IdempotencyStore = (*dynamo.Store)(nil)
+)

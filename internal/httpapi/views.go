@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"time"
+
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/money"
+)
+
+func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func tsp(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return ts(*t)
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func customerView(c billing.Customer) map[string]any {
+	md := map[string]string{}
+	for k, v := range c.Metadata {
+		md[k] = v
+	}
+	if c.RazorpayCustomerID != "" {
+		md["razorpay_customer_id"] = c.RazorpayCustomerID
+	}
+	return map[string]any{
+		"id": c.ID, "external_id": c.ExternalID, "name": c.Name, "email": nullable(c.Email), "phone": nullable(c.Phone),
+		"metadata": md,
+		"razorpay": map[string]any{
+			"customer_id": nullable(c.RazorpayCustomerID), "sync_status": c.SyncStatus,
+			"last_error": nullable(c.SyncError), "attempts": c.SyncAttempts, "synced_at": tsp(c.SyncedAt),
+		},
+		"created_at": ts(c.CreatedAt), "updated_at": ts(c.UpdatedAt),
+	}
+}
+
+// InvoiceView is an invoice as the API shows it: decimal strings by the
+// currency's exponent, the currency lower-case.
+func InvoiceView(inv billing.Invoice) map[string]any {
+	cur := money.MustCurrency(inv.Currency)
+	f := func(v int64) string { return money.Format(v, cur) }
+	lines := make([]map[string]any, 0, len(inv.LineItems))
+	for _, li := range inv.LineItems {
+		lines = append(lines, map[string]any{
+			"display_name": li.DisplayName, "description": nullable(li.Description), "price_type": li.PriceType,
+			"quantity": li.Quantity, "unit_amount": li.UnitAmount, "amount": f(li.Amount),
+		})
+	}
+	return map[string]any{
+		"id": inv.ID, "customer_id": inv.CustomerID, "currency": cur.Lower(), "invoice_number": inv.InvoiceNumber,
+		"due_date": tsp(inv.DueDate), "period_start": tsp(inv.PeriodStart), "period_end": tsp(inv.PeriodEnd),
+		"line_items": lines,
+		"subtotal":   f(inv.Subtotal), "amount_due": f(inv.AmountDue), "amount_paid": f(inv.AmountPaid),
+		"amount_remaining": f(inv.AmountRemaining()), "amount_refunded": f(inv.AmountRefunded),
+		"invoice_status": inv.InvoiceStatus, "payment_status": inv.PaymentStatus,
+		"metadata": inv.Metadata,
+		"razorpay": map[string]any{
+			"invoice_id": nullable(inv.RazorpayInvoiceID), "short_url": nullable(inv.RazorpayShortURL),
+			"sync_status": inv.SyncStatus, "last_error": nullable(inv.SyncError), "error_code": nullable(inv.SyncErrorCode),
+			"attempts": inv.SyncAttempts, "synced_at": tsp(inv.SyncedAt),
+		},
+		"open_payment_id": nullable(inv.OpenPaymentID),
+		"finalized_at":    tsp(inv.FinalizedAt), "voided_at": tsp(inv.VoidedAt), "paid_at": tsp(inv.PaidAt),
+		"created_at": ts(inv.CreatedAt), "updated_at": ts(inv.UpdatedAt),
+	}
+}
