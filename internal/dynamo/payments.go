@@ -1,0 +1,187 @@
+package dynamo
+
+import (
+	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+func refKey(sc billing.Scope, rzpID string) key { return key{scopeKey(sc) + "#RZP#" + rzpID, "REF"} }
+
+func markerKey(sc billing.Scope, rzpPaymentID string) key {
+	return key{scopeKey(sc) + "#APPLIED#" + rzpPaymentID, "M"}
+}
+
+func paymentIndex(sc billing.Scope, p billing.Payment) map[string]string {
+	return map[string]string{
+		schema.AttrGSI1PK: scopeKey(sc) + "#payments", schema.AttrGSI1SK: p.ID,
+		schema.AttrGSI2PK: scopeKey(sc) + "#" + p.DestinationID + "#payments", schema.AttrGSI2SK: p.ID,
+		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+	}
+}
+
+func (s *Store) paymentPut(sc billing.Scope, p billing.Payment, expected int64) (types.TransactWriteItem, error) {
+	it, err := item(entityKey(sc, p.ID), "payment", p, paymentIndex(sc, p))
+	if err != nil {
+		return types.TransactWriteItem{}, apperr.Wrap(err, apperr.Internal, "", "encode payment")
+	}
+	return types.TransactWriteItem{Put: versionedPut(s.table, it, expected)}, nil
+}
+
+// Payment reads a payment.
+func (s *Store) Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error) {
+	var p billing.Payment
+	ok, err := s.get(ctx, entityKey(sc, id), &p)
+	if err != nil {
+		return p, err
+	}
+	if !ok || p.ID == "" {
+		return p, notFound("payment", id)
+	}
+	return p, nil
+}
+
+// CreatePayment stores a new payment that does not touch its invoice.
+func (s *Store) CreatePayment(ctx context.Context, sc billing.Scope, p billing.Payment) error {
+	return s.putVersioned(ctx, entityKey(sc, p.ID), "payment", p, paymentIndex(sc, p), 0)
+}
+
+// UpdatePayment writes p if the stored version is still expected.
+func (s *Store) UpdatePayment(ctx context.Context, sc billing.Scope, p billing.Payment, expected int64) error {
+	return s.putVersioned(ctx, entityKey(sc, p.ID), "payment", p, paymentIndex(sc, p), expected)
+}
+
+// SavePaymentAndInvoice writes a payment and its invoice in one transaction,
+// each conditional on its version (0 for the payment: must be new). A lost
+// race on either is errStale: nothing was written.
+func (s *Store) SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error {
+	pp, err := s.paymentPut(sc, p, expectedPayment)
+	if err != nil {
+		return err
+	}
+	ip, err := s.InvoicePut(sc, inv, expectedInvoice)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{pp, ip}
+	for rzpID, ourID := range refs {
+		items = append(items, s.refPut(sc, rzpID, ourID))
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	if cancelReasons(err) != nil {
+		for _, r := range cancelReasons(err) {
+			if r == "ConditionalCheckFailed" {
+				return errStale
+			}
+		}
+		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is busy; retry")
+	}
+	return transient(err, "save payment")
+}
+
+func (s *Store) refPut(sc billing.Scope, rzpID, ourID string) types.TransactWriteItem {
+	it := refKey(sc, rzpID).av()
+	it["id"] = str(ourID)
+	it[schema.AttrEntity] = str("ref")
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it}}
+}
+
+// PutRef maps a Razorpay id (plink_, order_, inv_) to ours.
+func (s *Store) PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error {
+	it := refKey(sc, rzpID).av()
+	it["id"] = str(ourID)
+	it[schema.AttrEntity] = str("ref")
+	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	return transient(err, "put ref")
+}
+
+// Ref finds our id for a Razorpay id.
+func (s *Store) Ref(ctx context.Context, sc billing.Scope, rzpID string) (string, bool, error) {
+	var r struct {
+		ID string `dynamodbav:"id"`
+	}
+	ok, err := s.get(ctx, refKey(sc, rzpID), &r)
+	return r.ID, ok && r.ID != "", err
+}
+
+// ListPayments pages through payments, newest first, optionally of one invoice.
+func (s *Store) ListPayments(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error) {
+	index, pkAttr, skAttr, pk := "GSI1", schema.AttrGSI1PK, schema.AttrGSI1SK, scopeKey(sc)+"#payments"
+	if destinationID != "" {
+		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#"+destinationID+"#payments"
+	}
+	var p billing.Page[billing.Payment]
+	more, err := s.query(ctx, index, pkAttr, pk, skAttr, opt, nil, func(it map[string]types.AttributeValue) error {
+		var pay billing.Payment
+		if err := attributevalue.UnmarshalMap(it, &pay); err != nil {
+			return err
+		}
+		p.Data = append(p.Data, pay)
+		return nil
+	})
+	p.HasMore = more
+	return p, err
+}
+
+// Marker records that a Razorpay payment's money was applied.
+type Marker struct {
+	RazorpayPaymentID string `dynamodbav:"razorpay_payment_id"`
+	PaymentID         string `dynamodbav:"payment_id"`
+	InvoiceID         string `dynamodbav:"invoice_id"`
+	Amount            int64  `dynamodbav:"amount"`
+	Event             string `dynamodbav:"event"`
+	AppliedAt         string `dynamodbav:"applied_at"`
+}
+
+// ErrAlreadyApplied means the marker exists: the money was counted before.
+var ErrAlreadyApplied = apperr.E(apperr.Conflict, "already_applied", "this Razorpay payment was already applied")
+
+// ApplyMoney writes, in one transaction, the marker for a Razorpay payment
+// (condition: it does not exist), the payment and the invoice (each
+// conditional on its version). It returns ErrAlreadyApplied when the marker
+// was there — the money is already counted, which is success for a consumer —
+// and errStale when only a version check failed (re-read and retry).
+func (s *Store) ApplyMoney(ctx context.Context, sc billing.Scope, m Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64) error {
+	mi, err := item(markerKey(sc, m.RazorpayPaymentID), "applied", m, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode marker")
+	}
+	pp, err := s.paymentPut(sc, p, expectedPayment)
+	if err != nil {
+		return err
+	}
+	ip, err := s.InvoicePut(sc, inv, expectedInvoice)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: mi, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
+		pp, ip,
+	}})
+	if r := cancelReasons(err); r != nil {
+		if r[0] == "ConditionalCheckFailed" {
+			return ErrAlreadyApplied
+		}
+		for _, c := range r {
+			if c == "ConditionalCheckFailed" {
+				return errStale
+			}
+		}
+		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is busy; retry")
+	}
+	return transient(err, "apply money")
+}
+
+// Applied reads the marker of a Razorpay payment.
+func (s *Store) Applied(ctx context.Context, sc billing.Scope, rzpPaymentID string) (Marker, bool, error) {
+	var m Marker
+	ok, err := s.get(ctx, markerKey(sc, rzpPaymentID), &m)
+	return m, ok, err
+}
