@@ -109,9 +109,12 @@ type Customer struct {
 	SyncError          string     `dynamodbav:"sync_error,omitempty"`
 	SyncAttempts       int        `dynamodbav:"sync_attempts"`
 	SyncedAt           *time.Time `dynamodbav:"synced_at,omitempty"`
-	CreatedAt          time.Time  `dynamodbav:"created_at"`
-	UpdatedAt          time.Time  `dynamodbav:"updated_at"`
-	Version            int64      `dynamodbav:"version"`
+	// SyncLeaseUntil is held by the one sync running for this customer, so
+	// concurrent syncs (stream, manual, on demand) create one Razorpay customer.
+	SyncLeaseUntil *time.Time `dynamodbav:"sync_lease_until,omitempty"`
+	CreatedAt      time.Time  `dynamodbav:"created_at"`
+	UpdatedAt      time.Time  `dynamodbav:"updated_at"`
+	Version        int64      `dynamodbav:"version"`
 }
 
 // Invoice statuses.
@@ -181,6 +184,7 @@ type Invoice struct {
 	SyncErrorCode     string     `dynamodbav:"sync_error_code,omitempty"`
 	SyncAttempts      int        `dynamodbav:"sync_attempts"`
 	SyncedAt          *time.Time `dynamodbav:"synced_at,omitempty"`
+	SyncLeaseUntil    *time.Time `dynamodbav:"sync_lease_until,omitempty"`
 	FinalizedAt       *time.Time `dynamodbav:"finalized_at,omitempty"`
 	VoidedAt          *time.Time `dynamodbav:"voided_at,omitempty"`
 	PaidAt            *time.Time `dynamodbav:"paid_at,omitempty"`
@@ -199,32 +203,35 @@ func (inv Invoice) AmountRemaining() int64 {
 
 // Payment is one attempt to collect money for an invoice.
 type Payment struct {
-	ID                string            `dynamodbav:"id"`
-	DestinationID     string            `dynamodbav:"destination_id"`
-	DestinationType   string            `dynamodbav:"destination_type"`
-	CustomerID        string            `dynamodbav:"customer_id"`
-	Amount            int64             `dynamodbav:"amount"`
-	Currency          string            `dynamodbav:"currency"`
-	PaymentStatus     string            `dynamodbav:"payment_status"`
-	PaymentMethodType string            `dynamodbav:"payment_method_type"`
-	PaymentGateway    string            `dynamodbav:"payment_gateway"`
-	ProcessPayment    bool              `dynamodbav:"process_payment"`
-	SuccessURL        string            `dynamodbav:"success_url,omitempty"`
-	PaymentURL        string            `dynamodbav:"payment_url,omitempty"`
-	GatewayTrackingID string            `dynamodbav:"gateway_tracking_id,omitempty"`
-	GatewayPaymentID  string            `dynamodbav:"gateway_payment_id,omitempty"`
-	PaymentMethod     string            `dynamodbav:"payment_method,omitempty"`
-	AmountReceived    int64             `dynamodbav:"amount_received"`
-	ErrorCode         string            `dynamodbav:"error_code,omitempty"`
-	ErrorMessage      string            `dynamodbav:"error_message,omitempty"`
-	RefundedAmount    int64             `dynamodbav:"refunded_amount"`
-	Attempts          int               `dynamodbav:"attempts"`
-	Metadata          map[string]string `dynamodbav:"metadata"`
-	SucceededAt       *time.Time        `dynamodbav:"succeeded_at,omitempty"`
-	FailedAt          *time.Time        `dynamodbav:"failed_at,omitempty"`
-	CreatedAt         time.Time         `dynamodbav:"created_at"`
-	UpdatedAt         time.Time         `dynamodbav:"updated_at"`
-	Version           int64             `dynamodbav:"version"`
+	ID                string `dynamodbav:"id"`
+	DestinationID     string `dynamodbav:"destination_id"`
+	DestinationType   string `dynamodbav:"destination_type"`
+	CustomerID        string `dynamodbav:"customer_id"`
+	Amount            int64  `dynamodbav:"amount"`
+	Currency          string `dynamodbav:"currency"`
+	PaymentStatus     string `dynamodbav:"payment_status"`
+	PaymentMethodType string `dynamodbav:"payment_method_type"`
+	PaymentGateway    string `dynamodbav:"payment_gateway"`
+	ProcessPayment    bool   `dynamodbav:"process_payment"`
+	SuccessURL        string `dynamodbav:"success_url,omitempty"`
+	PaymentURL        string `dynamodbav:"payment_url,omitempty"`
+	GatewayTrackingID string `dynamodbav:"gateway_tracking_id,omitempty"`
+	GatewayPaymentID  string `dynamodbav:"gateway_payment_id,omitempty"`
+	PaymentMethod     string `dynamodbav:"payment_method,omitempty"`
+	AmountReceived    int64  `dynamodbav:"amount_received"`
+	ErrorCode         string `dynamodbav:"error_code,omitempty"`
+	ErrorMessage      string `dynamodbav:"error_message,omitempty"`
+	RefundedAmount    int64  `dynamodbav:"refunded_amount"`
+	// RefundPending is requested at Razorpay and not yet settled by a
+	// refund.processed or refund.failed webhook.
+	RefundPending int64             `dynamodbav:"refund_pending"`
+	Attempts      int               `dynamodbav:"attempts"`
+	Metadata      map[string]string `dynamodbav:"metadata"`
+	SucceededAt   *time.Time        `dynamodbav:"succeeded_at,omitempty"`
+	FailedAt      *time.Time        `dynamodbav:"failed_at,omitempty"`
+	CreatedAt     time.Time         `dynamodbav:"created_at"`
+	UpdatedAt     time.Time         `dynamodbav:"updated_at"`
+	Version       int64             `dynamodbav:"version"`
 }
 
 // Page is one page of a list.
@@ -276,4 +283,38 @@ type SyncRequest struct {
 	EnvironmentID string `json:"environment_id"`
 	ID            string `json:"id"`
 	Reason        string `json:"reason"` // manual, created, finalized, customer_synced
+}
+
+// EventMessage is a verified Razorpay webhook as the receiver queues it: the
+// raw body travels whole, so reconciliation never needs the request again.
+type EventMessage struct {
+	TenantID      string    `json:"tenant_id"`
+	EnvironmentID string    `json:"environment_id"`
+	EventID       string    `json:"event_id"`
+	Event         string    `json:"event"`
+	ReceivedAt    time.Time `json:"received_at"`
+	Body          string    `json:"body"`
+}
+
+// Gateway event statuses.
+const (
+	GatewayEventUnmatched = "UNMATCHED"
+	GatewayEventApplied   = "APPLIED"
+)
+
+// GatewayEvent is a Razorpay event that could not be applied: parked,
+// listed by the API and retried on request — never dropped.
+type GatewayEvent struct {
+	ID         string     `dynamodbav:"id"`
+	EventID    string     `dynamodbav:"event_id"`
+	Event      string     `dynamodbav:"event"`
+	Status     string     `dynamodbav:"status"`
+	Reason     string     `dynamodbav:"reason"`
+	Body       string     `dynamodbav:"body"`
+	Attempts   int        `dynamodbav:"attempts"`
+	ReceivedAt time.Time  `dynamodbav:"received_at"`
+	CreatedAt  time.Time  `dynamodbav:"created_at"`
+	UpdatedAt  time.Time  `dynamodbav:"updated_at"`
+	AppliedAt  *time.Time `dynamodbav:"applied_at,omitempty"`
+	Version    int64      `dynamodbav:"version"`
 }
