@@ -274,6 +274,9 @@ type InvoiceFilter struct {
 const (
 	SyncCustomer = "customer"
 	SyncInvoice  = "invoice"
+	// SyncCustomerSynced asks the invoice syncer to retry the customer's
+	// invoices that failed with customer_not_synced.
+	SyncCustomerSynced = "customer_synced"
 )
 
 // SyncRequest asks a syncer to push one record to Razorpay.

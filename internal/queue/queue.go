@@ -69,7 +69,7 @@ func (p SyncPublisher) EnqueueSync(ctx context.Context, req billing.SyncRequest)
 		return apperr.Wrap(err, apperr.Internal, "", "encode sync request")
 	}
 	s := p.Customers
-	if req.Kind == billing.SyncInvoice {
+	if req.Kind == billing.SyncInvoice || req.Kind == billing.SyncCustomerSynced {
 		s = p.Invoices
 	}
 	return s.Send(ctx, Message{Body: string(body), GroupID: req.TenantID + "/" + req.EnvironmentID + "/" + req.ID, DedupID: req.ID + "/" + req.Reason})
