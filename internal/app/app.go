@@ -25,6 +25,7 @@ import (
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
 	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/secrets"
 )
 
@@ -41,6 +42,7 @@ type Deps struct {
 	Events *queue.Sender
 	HTTP   *http.Client
 
+	rzp        *razorpay.Client
 	ssm        *ssm.Client
 	adminMu    sync.Mutex
 	adminToken string
@@ -49,13 +51,20 @@ type Deps struct {
 
 // Load reads the configuration from getenv and builds the adapters need asks for.
 func Load(ctx context.Context, getenv func(string) string, logOut io.Writer, need config.Need) (*Deps, error) {
+	return LoadWithAWS(ctx, getenv, logOut, need, nil)
+}
+
+// LoadWithAWS is Load with a given AWS configuration (the local stack's
+// emulator endpoints) instead of the default chain.
+func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writer, need config.Need, awsCfg *aws.Config) (*Deps, error) {
 	cfg, err := config.Load(getenv, need)
 	if err != nil {
 		return nil, err
 	}
 	d := &Deps{Config: cfg, Log: logx.New(logOut, cfg.LogLevel), HTTP: &http.Client{Timeout: 30 * time.Second}}
-	d.AWS, err = awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
+	if awsCfg != nil {
+		d.AWS = *awsCfg
+	} else if d.AWS, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
 	d.DDB = dynamodb.NewFromConfig(d.AWS)
@@ -116,6 +125,8 @@ func (d *Deps) NewAPIRouter(verifier httpapi.CredentialVerifier) *httpapi.Router
 	rt.Add(ledger.Routes()...)
 	return rt
 }
+
+type dynamoStore = dynamo.Store
 
 var (
 	_ httpapi.LedgerStore      = (*dynamo.Store)(nil)

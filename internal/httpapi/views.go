@@ -72,3 +72,8 @@ func InvoiceView(inv billing.Invoice) map[string]any {
 		"created_at": ts(inv.CreatedAt), "updated_at": ts(inv.UpdatedAt),
 	}
 }
+
+type jsonRaw string
+
+// MarshalJSON emits the stored JSON as it is.
+func (j jsonRaw) MarshalJSON() ([]byte, error) { return []byte(j), nil }

@@ -1,0 +1,23 @@
+// Command payment-reconciler is the Lambda that consumes razorpay-events.fifo
+// and applies each captured payment to its invoice exactly once.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/razorbill/razorbill/internal/app"
+	"github.com/razorbill/razorbill/internal/config"
+)
+
+func main() {
+	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	lambda.Start(d.Reconciler().HandleSQS)
+}

@@ -1,0 +1,88 @@
+package app
+
+import (
+	"context"
+
+	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/payments"
+	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/reconcile"
+	"github.com/razorbill/razorbill/internal/relay"
+	"github.com/razorbill/razorbill/internal/rzsync"
+	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/syncworker"
+	"github.com/razorbill/razorbill/internal/webhook"
+)
+
+// Razorpay is the Razorpay client for this function.
+func (d *Deps) Razorpay() *razorpay.Client {
+	if d.rzp == nil {
+		d.rzp = razorpay.NewClient(razorpay.Config{BaseURL: d.Config.RazorpayBaseURL, Logger: d.Log})
+	}
+	return d.rzp
+}
+
+// verifier checks Razorpay keys for the connection route.
+type verifier struct{ c *razorpay.Client }
+
+func (v verifier) VerifyCredentials(ctx context.Context, keyID, keySecret string) error {
+	return v.c.VerifyCredentials(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
+}
+
+// Syncer is the customer/invoice sync implementation.
+func (d *Deps) Syncer() *rzsync.Syncer {
+	return &rzsync.Syncer{Store: d.Store, Gateway: d.Razorpay(), Secrets: d.Box}
+}
+
+// Reconciler applies Razorpay events.
+func (d *Deps) Reconciler() *reconcile.Reconciler {
+	return &reconcile.Reconciler{Store: d.Store, Log: d.Log}
+}
+
+// APIHandler is the api function: the ledger and the parked gateway events.
+func (d *Deps) APIHandler() *httpapi.Router {
+	rt := d.NewAPIRouter(verifier{d.Razorpay()})
+	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
+	rt.Add(ge.Routes()...)
+	return rt
+}
+
+// PaymentService creates payment links and refunds.
+func (d *Deps) PaymentService() *payments.Service {
+	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Secrets: d.Box,
+		Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry}
+}
+
+// PaymentsHandler is the payment-link-creator function.
+func (d *Deps) PaymentsHandler() *httpapi.Router {
+	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
+	p := &httpapi.Payments{Service: d.PaymentService()}
+	rt.Add(p.Routes()...)
+	return rt
+}
+
+// WebhookReceiver is the webhook-receiver function.
+func (d *Deps) WebhookReceiver() *webhook.Receiver {
+	return &webhook.Receiver{Store: d.Store, Secrets: d.Box, Queue: d.Events, Log: d.Log}
+}
+
+// Relay is the stream-relay function.
+func (d *Deps) Relay() *relay.Relay { return &relay.Relay{Queue: d.Sync, Log: d.Log} }
+
+// CustomerWorker is the customer-syncer function.
+func (d *Deps) CustomerWorker() *syncworker.Worker {
+	return &syncworker.Worker{Syncer: d.Syncer(), Store: d.Store, Log: d.Log, MaxReceiveCount: schema.CustomerSync.MaxReceiveCount}
+}
+
+// InvoiceWorker is the invoice-syncer function.
+func (d *Deps) InvoiceWorker() *syncworker.Worker {
+	return &syncworker.Worker{Syncer: d.Syncer(), Store: d.Store, Log: d.Log, MaxReceiveCount: schema.InvoiceSync.MaxReceiveCount}
+}
+
+var (
+	_ rzsync.Store            = (*dynamoStore)(nil)
+	_ payments.Store          = (*dynamoStore)(nil)
+	_ reconcile.Store         = (*dynamoStore)(nil)
+	_ syncworker.Store        = (*dynamoStore)(nil)
+	_ webhook.ConnectionStore = (*dynamoStore)(nil)
+)

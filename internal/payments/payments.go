@@ -1,0 +1,419 @@
+// Package payments turns a payment request for an invoice into a Razorpay
+// payment link (seed 001), exactly once: one open payment per invoice is a
+// conditional write made before Razorpay is called, the link's reference_id
+// is our payment id, and a crash between Razorpay's create and our store is
+// healed on retry by looking the link up by reference_id — never a second
+// link. It also requests refunds, idempotently.
+package payments
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/money"
+	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/rzsync"
+)
+
+// Store is what the service reads and writes.
+type Store interface {
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+	Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
+	Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+	UpdateInvoice(ctx context.Context, sc billing.Scope, inv billing.Invoice, expected int64) error
+	Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
+	CreatePayment(ctx context.Context, sc billing.Scope, p billing.Payment) error
+	UpdatePayment(ctx context.Context, sc billing.Scope, p billing.Payment, expected int64) error
+	SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error
+	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
+	ListPayments(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
+}
+
+// Gateway is the part of the Razorpay client the service calls.
+type Gateway interface {
+	CreatePaymentLink(ctx context.Context, cr razorpay.Credentials, in razorpay.PaymentLinkInput) (razorpay.PaymentLink, error)
+	FindPaymentLinkByReference(ctx context.Context, cr razorpay.Credentials, referenceID string) (razorpay.PaymentLink, bool, error)
+	Refund(ctx context.Context, cr razorpay.Credentials, paymentID string, in razorpay.RefundInput) (razorpay.Refund, error)
+}
+
+// CustomerSyncer syncs a customer on demand.
+type CustomerSyncer interface {
+	SyncCustomer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
+}
+
+// Service creates payments and refunds.
+type Service struct {
+	Store      Store
+	Gateway    Gateway
+	Customers  CustomerSyncer
+	Secrets    rzsync.Opener
+	Minimums   *money.Minimums
+	LinkExpiry time.Duration
+	Now        func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// CreateInput is POST /api/v1/payments.
+type CreateInput struct {
+	Amount            string
+	AmountSet         bool
+	Currency          string
+	DestinationID     string
+	DestinationType   string
+	PaymentMethodType string
+	PaymentGateway    string
+	ProcessPayment    *bool
+	SuccessURL        string
+	Metadata          map[string]string
+}
+
+func invalid(code, field, format string, args ...any) error {
+	return apperr.InvalidField(code, field, format, args...)
+}
+
+func conflict(code, format string, args ...any) *apperr.Error {
+	return apperr.E(apperr.Conflict, code, format, args...)
+}
+
+func (in CreateInput) validate() error {
+	if !in.AmountSet || in.Amount == "" {
+		return invalid("validation_failed", "amount", "amount is required")
+	}
+	if in.Currency == "" {
+		return invalid("validation_failed", "currency", "currency is required")
+	}
+	if in.DestinationID == "" {
+		return invalid("validation_failed", "destination_id", "destination_id is required: the invoice to pay")
+	}
+	if !strings.EqualFold(in.DestinationType, "INVOICE") {
+		return invalid("validation_failed", "destination_type", "destination_type must be INVOICE")
+	}
+	if !strings.EqualFold(in.PaymentMethodType, "PAYMENT_LINK") {
+		return invalid("validation_failed", "payment_method_type", "payment_method_type must be PAYMENT_LINK")
+	}
+	if in.PaymentGateway != "" && !strings.EqualFold(in.PaymentGateway, "razorpay") {
+		return invalid("validation_failed", "payment_gateway", "payment_gateway must be razorpay")
+	}
+	if in.SuccessURL != "" {
+		u, err := url.Parse(in.SuccessURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(in.SuccessURL) > 2048 {
+			return invalid("validation_failed", "success_url", "success_url must be an absolute http(s) URL")
+		}
+	}
+	return billing.ValidateMetadata(in.Metadata, "metadata")
+}
+
+// Create validates a payment request and returns the payment: a new
+// PENDING payment with a Razorpay payment link (or the synced Razorpay
+// invoice's URL), or an INITIATED record when process_payment is false.
+func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) (billing.Payment, error) {
+	if err := in.validate(); err != nil {
+		return billing.Payment{}, err
+	}
+	inv, err := s.Store.Invoice(ctx, sc, in.DestinationID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return billing.Payment{}, &apperr.Error{Kind: apperr.NotFound, Code: "not_found", Field: "destination_id", Message: fmt.Sprintf("invoice %s was not found", in.DestinationID)}
+		}
+		return billing.Payment{}, err
+	}
+	cur, amount, err := s.checkInvoice(inv, in)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	now := s.now()
+	pay := billing.Payment{
+		ID: ids.New(ids.Payment), DestinationID: inv.ID, DestinationType: "INVOICE", CustomerID: inv.CustomerID,
+		Amount: amount, Currency: cur.Code, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay",
+		ProcessPayment: in.ProcessPayment == nil || *in.ProcessPayment, SuccessURL: in.SuccessURL,
+		Metadata: copyMap(in.Metadata), CreatedAt: now, UpdatedAt: now, Version: 1,
+	}
+	if !pay.ProcessPayment {
+		pay.PaymentStatus = billing.PaymentInitiated
+		return pay, s.Store.CreatePayment(ctx, sc, pay)
+	}
+	conn, err := rzsync.ActiveConnection(ctx, s.Store, sc)
+	if err != nil {
+		return pay, err
+	}
+	if inv.OpenPaymentID != "" {
+		open, err := s.Store.Payment(ctx, sc, inv.OpenPaymentID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return pay, err
+		}
+		if err == nil && open.PaymentStatus == billing.PaymentPending {
+			if open.PaymentURL == "" && open.Amount == amount && open.Currency == cur.Code {
+				// An earlier request stopped between our write and
+				// Razorpay's answer: finish it instead of making another.
+				return s.createLink(ctx, sc, conn, open, inv)
+			}
+			return pay, conflict("payment_link_exists", "invoice %s already has an open payment %s; pay it or let it expire", inv.ID, open.ID).
+				WithDetails(map[string]any{"payment_id": open.ID, "payment_url": open.PaymentURL})
+		}
+	}
+	cus, err := s.Store.Customer(ctx, sc, inv.CustomerID)
+	if err != nil {
+		return pay, err
+	}
+	if cus.RazorpayCustomerID == "" {
+		cus, err = s.Customers.SyncCustomer(ctx, sc, cus.ID)
+		if err != nil {
+			if apperr.Retryable(err) {
+				return pay, err
+			}
+			e := conflict("customer_not_synced", "Customer not found in Razorpay: the customer %s could not be synced (%s)", inv.CustomerID, describe(err))
+			return pay, e.WithCause(err)
+		}
+	}
+	// Claim the invoice: one open payment per invoice, decided by a
+	// conditional write on the invoice's version before Razorpay is called.
+	refs := map[string]string{}
+	if inv.RazorpayShortURL != "" {
+		pay.PaymentStatus = billing.PaymentPending
+		pay.PaymentURL, pay.GatewayTrackingID = inv.RazorpayShortURL, inv.RazorpayInvoiceID
+		pay.Metadata["razorpay_invoice_id"] = inv.RazorpayInvoiceID
+	} else {
+		pay.PaymentStatus = billing.PaymentPending
+	}
+	expected := inv.Version
+	inv.Version++
+	inv.OpenPaymentID, inv.UpdatedAt = pay.ID, now
+	if err := s.Store.SavePaymentAndInvoice(ctx, sc, pay, 0, inv, expected, refs); err != nil {
+		if isStale(err) {
+			return s.afterLostClaim(ctx, sc, in)
+		}
+		return pay, err
+	}
+	if pay.PaymentURL != "" {
+		return pay, nil
+	}
+	inv.Version = expected + 1
+	return s.createLink(ctx, sc, conn, pay, inv)
+}
+
+// afterLostClaim answers a request that lost the race for the invoice.
+func (s *Service) afterLostClaim(ctx context.Context, sc billing.Scope, in CreateInput) (billing.Payment, error) {
+	inv, err := s.Store.Invoice(ctx, sc, in.DestinationID)
+	if err != nil {
+		return billing.Payment{}, err
+	}
+	if inv.OpenPaymentID != "" {
+		open, err := s.Store.Payment(ctx, sc, inv.OpenPaymentID)
+		if err == nil {
+			return billing.Payment{}, conflict("payment_link_exists", "invoice %s already has an open payment %s", inv.ID, open.ID).
+				WithDetails(map[string]any{"payment_id": open.ID, "payment_url": open.PaymentURL})
+		}
+	}
+	if _, _, err := s.checkInvoice(inv, in); err != nil {
+		return billing.Payment{}, err
+	}
+	return billing.Payment{}, apperr.E(apperr.Conflict, "concurrent_update", "the invoice changed while this request ran; retry")
+}
+
+func (s *Service) checkInvoice(inv billing.Invoice, in CreateInput) (money.Currency, int64, error) {
+	switch {
+	case inv.InvoiceStatus == billing.InvoiceVoided:
+		return money.Currency{}, 0, conflict("invoice_voided", "invoice %s is voided", inv.ID)
+	case inv.InvoiceStatus == billing.InvoiceDraft:
+		return money.Currency{}, 0, conflict("invoice_not_finalized", "invoice %s is a DRAFT; finalize it before asking for payment", inv.ID)
+	case inv.Paid() || inv.AmountRemaining() == 0:
+		return money.Currency{}, 0, conflict("invoice_already_paid", "invoice %s is already paid", inv.ID)
+	}
+	cur, err := money.LookupCurrency(in.Currency)
+	if err != nil {
+		return cur, 0, invalid("validation_failed", "currency", "%v", err)
+	}
+	invCur := money.MustCurrency(inv.Currency)
+	if cur.Code != invCur.Code {
+		return cur, 0, invalid("currency_mismatch", "currency", "currency %s does not match the invoice's currency %s", cur.Lower(), invCur.Lower())
+	}
+	amount, err := money.Parse(in.Amount, cur)
+	if err != nil {
+		var me *money.Error
+		msg := err.Error()
+		if errors.As(err, &me) {
+			msg = me.Message
+		}
+		return cur, 0, invalid("invalid_invoice_amount", "amount", "%s", msg)
+	}
+	remaining := inv.AmountRemaining()
+	if amount != remaining {
+		return cur, 0, apperr.InvalidField("invalid_invoice_amount", "amount", "amount %s %s must equal the invoice's amount remaining, %s %s", money.Format(amount, cur), cur.Code, money.Format(remaining, cur), cur.Code).
+			WithDetails(map[string]any{"amount_remaining": money.Format(remaining, cur)})
+	}
+	if err := money.CheckMinimum(amount, cur, s.Minimums); err != nil {
+		return cur, 0, invalid("amount_below_minimum", "amount", "%s", err.Error())
+	}
+	if _, err := money.ToRazorpay(amount, cur); err != nil {
+		return cur, 0, invalid("invalid_invoice_amount", "amount", "%s", err.Error())
+	}
+	return cur, amount, nil
+}
+
+// createLink calls Razorpay for a claimed PENDING payment and stores the link.
+func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing.Connection, pay billing.Payment, inv billing.Invoice) (billing.Payment, error) {
+	cr, err := rzsync.Credentials(ctx, s.Secrets, conn)
+	if err != nil {
+		return pay, err
+	}
+	cus, err := s.Store.Customer(ctx, sc, pay.CustomerID)
+	if err != nil {
+		return pay, err
+	}
+	cur := money.MustCurrency(pay.Currency)
+	rzAmount, err := money.ToRazorpay(pay.Amount, cur)
+	if err != nil {
+		return pay, invalid("invalid_invoice_amount", "amount", "%s", err.Error())
+	}
+	expire := s.now().Add(s.linkExpiry())
+	if inv.DueDate != nil && inv.DueDate.After(s.now().Add(16*time.Minute)) {
+		expire = *inv.DueDate
+	}
+	in := razorpay.PaymentLinkInput{
+		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,
+		Description: "Invoice " + inv.InvoiceNumber,
+		Customer:    razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
+		Notes: map[string]string{
+			"razorbill_payment_id": pay.ID, "razorbill_invoice_id": inv.ID, "invoice_number": inv.InvoiceNumber,
+			"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+		},
+		CallbackURL: pay.SuccessURL,
+		ExpireBy:    expire,
+	}
+	link, err := s.Gateway.CreatePaymentLink(ctx, cr, in)
+	if err != nil && !apperr.Retryable(err) {
+		// "payment link with given reference id already exists": an earlier
+		// attempt created it and crashed before storing it.
+		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(ctx, cr, pay.ID); ferr == nil && ok {
+			link, err = found, nil
+		}
+	}
+	if err != nil && apperr.Retryable(err) {
+		// We cannot know whether Razorpay made the link: keep the payment
+		// claimed; a retry looks it up by reference_id before creating.
+		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(ctx, cr, pay.ID); ferr == nil && ok {
+			link, err = found, nil
+		}
+	}
+	if err != nil {
+		if apperr.Retryable(err) {
+			return pay, err
+		}
+		return pay, s.linkFailed(ctx, sc, pay, err)
+	}
+	if err := s.Store.PutRef(ctx, sc, link.ID, pay.ID); err != nil {
+		return pay, err
+	}
+	expected := pay.Version
+	pay.Version++
+	pay.GatewayTrackingID, pay.PaymentURL, pay.UpdatedAt = link.ID, link.ShortURL, s.now()
+	if pay.Metadata == nil {
+		pay.Metadata = map[string]string{}
+	}
+	pay.Metadata["razorpay_payment_link_id"] = link.ID
+	if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err != nil {
+		if isStale(err) { // a webhook moved it already: show the current state
+			return s.Store.Payment(ctx, sc, pay.ID)
+		}
+		return pay, err
+	}
+	return pay, nil
+}
+
+func (s *Service) linkExpiry() time.Duration {
+	if s.LinkExpiry > 0 {
+		return s.LinkExpiry
+	}
+	return 7 * 24 * time.Hour
+}
+
+// linkFailed marks the payment FAILED with Razorpay's reason and frees the invoice.
+func (s *Service) linkFailed(ctx context.Context, sc billing.Scope, pay billing.Payment, cause error) error {
+	desc := describe(cause)
+	for attempt := 0; attempt < 5; attempt++ {
+		inv, err := s.Store.Invoice(ctx, sc, pay.DestinationID)
+		if err != nil {
+			break
+		}
+		cur, err := s.Store.Payment(ctx, sc, pay.ID)
+		if err != nil {
+			break
+		}
+		ep, ei := cur.Version, inv.Version
+		t := s.now()
+		cur.Version++
+		cur.PaymentStatus, cur.FailedAt, cur.UpdatedAt = billing.PaymentFailed, &t, t
+		cur.ErrorCode, cur.ErrorMessage = codeOf(cause), desc
+		if inv.OpenPaymentID == pay.ID {
+			inv.OpenPaymentID = ""
+			inv.Version++
+			inv.UpdatedAt = t
+			err = s.Store.SavePaymentAndInvoice(ctx, sc, cur, ep, inv, ei, nil)
+		} else {
+			err = s.Store.UpdatePayment(ctx, sc, cur, ep)
+		}
+		if err == nil || !isStale(err) {
+			break
+		}
+	}
+	return (&apperr.Error{Kind: apperr.Permanent, Code: "razorpay_link_creation_failed", Message: "Razorpay refused to create the payment link: " + desc, Err: cause}).
+		WithDetails(map[string]any{"payment_id": pay.ID})
+}
+
+func codeOf(err error) string {
+	var api *razorpay.APIError
+	if errors.As(err, &api) && api.Code != "" {
+		return api.Code
+	}
+	if e := apperr.As(err); e != nil {
+		return e.Code
+	}
+	return "error"
+}
+
+func describe(err error) string {
+	var api *razorpay.APIError
+	if errors.As(err, &api) && api.Description != "" {
+		return api.Description
+	}
+	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
+		return e.Message
+	}
+	return "internal error"
+}
+
+func isStale(err error) bool {
+	e := apperr.As(err)
+	return e != nil && e.Code == "concurrent_update"
+}
+
+func copyMap(m map[string]string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// Get reads a payment.
+func (s *Service) Get(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error) {
+	return s.Store.Payment(ctx, sc, id)
+}
+
+// List pages through payments, optionally of one invoice.
+func (s *Service) List(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error) {
+	return s.Store.ListPayments(ctx, sc, destinationID, opt)
+}

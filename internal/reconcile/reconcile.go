@@ -1,0 +1,626 @@
+// Package reconcile is the payment-reconciler: it applies queued Razorpay
+// events to payments and invoices, each Razorpay payment's money exactly
+// once. The guard sits where the effect is written: one DynamoDB transaction
+// writes a marker keyed by the Razorpay payment (or refund) id — condition:
+// it does not exist — together with the payment and the invoice, each
+// conditional on its version. Duplicate deliveries, payment.captured +
+// payment_link.paid + invoice.paid for one payment in any order and
+// concurrent consumers all end with the money counted once: a transaction
+// cancelled by the marker is success (already applied), not an error.
+//
+// An event that matches nothing is parked as UNMATCHED (visible through the
+// API, retryable), never dropped. Transient failures are returned so SQS
+// redelivers the message (and, after the retry limit, moves it to the DLQ).
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/money"
+	"github.com/razorbill/razorbill/internal/razorpay"
+)
+
+// Store is what the reconciler reads and writes.
+type Store interface {
+	Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
+	CreatePayment(ctx context.Context, sc billing.Scope, p billing.Payment) error
+	UpdatePayment(ctx context.Context, sc billing.Scope, p billing.Payment, expected int64) error
+	Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+	UpdateInvoice(ctx context.Context, sc billing.Scope, inv billing.Invoice, expected int64) error
+	SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error
+	ApplyMoney(ctx context.Context, sc billing.Scope, m dynamo.Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64) error
+	Applied(ctx context.Context, sc billing.Scope, key string) (dynamo.Marker, bool, error)
+	Ref(ctx context.Context, sc billing.Scope, rzpID string) (string, bool, error)
+	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
+	ParkEvent(ctx context.Context, sc billing.Scope, e billing.GatewayEvent) (billing.GatewayEvent, error)
+	GatewayEvent(ctx context.Context, sc billing.Scope, id string) (billing.GatewayEvent, error)
+	UpdateGatewayEvent(ctx context.Context, sc billing.Scope, e billing.GatewayEvent, expected int64) error
+	TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error
+}
+
+// Reconciler applies events.
+type Reconciler struct {
+	Store Store
+	Log   *slog.Logger
+	Now   func() time.Time
+}
+
+func (r *Reconciler) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// errUnmatched parks an event with a reason.
+type errUnmatched struct{ reason string }
+
+func (e *errUnmatched) Error() string { return e.reason }
+
+func unmatched(format string, args ...any) error {
+	return &errUnmatched{reason: fmt.Sprintf(format, args...)}
+}
+
+// HandleSQS is the Lambda handler. Messages are processed in order; after a
+// message fails, the rest of the batch is reported failed too (FIFO order
+// within a group must hold), and SQS redelivers them.
+func (r *Reconciler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	failed := false
+	for _, rec := range ev.Records {
+		if failed || deadlineNear(ctx) {
+			failed = true
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			continue
+		}
+		if err := r.handleMessage(ctx, rec); err != nil {
+			r.Log.ErrorContext(ctx, "event not applied; it will be retried", "message_id", rec.MessageId, "error", err.Error())
+			failed = true
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+func deadlineNear(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < 2*time.Second
+}
+
+func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) error {
+	var m billing.EventMessage
+	if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.TenantID == "" || m.EnvironmentID == "" {
+		// Not something our receiver wrote: nothing to park it under. Log and
+		// let it go to the DLQ after the retries, where it stays visible.
+		return apperr.E(apperr.Internal, "bad_message", "message %s is not a Razorbill event message", rec.MessageId)
+	}
+	sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
+	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
+	err := r.Apply(ctx, sc, m)
+	if err == nil {
+		_ = r.Store.TouchConnectionWebhook(ctx, sc, m.ReceivedAt)
+		return nil
+	}
+	var um *errUnmatched
+	if errors.As(err, &um) || !apperr.Retryable(err) {
+		reason := err.Error()
+		if um == nil {
+			reason = describe(err)
+		}
+		return r.park(ctx, sc, m, reason)
+	}
+	return err
+}
+
+func (r *Reconciler) park(ctx context.Context, sc billing.Scope, m billing.EventMessage, reason string) error {
+	now := r.now()
+	e := billing.GatewayEvent{ID: ids.New(ids.Event), EventID: m.EventID, Event: m.Event, Status: billing.GatewayEventUnmatched,
+		Reason: reason, Body: m.Body, Attempts: 1, ReceivedAt: m.ReceivedAt, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if _, err := r.Store.ParkEvent(ctx, sc, e); err != nil {
+		return err
+	}
+	r.Log.WarnContext(ctx, "event parked as UNMATCHED", "gateway_event_id", e.ID, "reason", reason)
+	return nil
+}
+
+// Retry re-applies a parked event; it stays UNMATCHED (with the new reason)
+// when it still matches nothing.
+func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (billing.GatewayEvent, error) {
+	e, err := r.Store.GatewayEvent(ctx, sc, id)
+	if err != nil {
+		return e, err
+	}
+	if e.Status == billing.GatewayEventApplied {
+		return e, nil
+	}
+	aerr := r.Apply(ctx, sc, billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body})
+	var um *errUnmatched
+	if aerr != nil && !errors.As(aerr, &um) && apperr.Retryable(aerr) {
+		return e, aerr
+	}
+	expected := e.Version
+	e.Version++
+	e.Attempts++
+	e.UpdatedAt = r.now()
+	if aerr == nil {
+		t := r.now()
+		e.Status, e.AppliedAt, e.Reason = billing.GatewayEventApplied, &t, ""
+	} else if um != nil {
+		e.Reason = um.reason
+	} else {
+		e.Reason = describe(aerr)
+	}
+	if err := r.Store.UpdateGatewayEvent(ctx, sc, e, expected); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// Apply applies one event.
+func (r *Reconciler) Apply(ctx context.Context, sc billing.Scope, m billing.EventMessage) error {
+	ev, err := razorpay.ParseEvent([]byte(m.Body))
+	if err != nil {
+		return unmatched("the event body could not be read: %v", err)
+	}
+	switch ev.Name {
+	case "payment.captured", "payment_link.paid", "payment_link.partially_paid", "invoice.paid", "invoice.partially_paid":
+		return r.applyCapture(ctx, sc, ev)
+	case "payment.failed":
+		return r.applyFailure(ctx, sc, ev)
+	case "payment.authorized":
+		return r.applyAuthorized(ctx, sc, ev)
+	case "payment_link.expired", "payment_link.cancelled":
+		return r.applyLinkClosed(ctx, sc, ev)
+	case "invoice.expired":
+		return r.applyInvoiceExpired(ctx, sc, ev)
+	case "refund.processed", "refund.failed":
+		return r.applyRefund(ctx, sc, ev)
+	}
+	return nil // acknowledged and ignored
+}
+
+func describe(err error) string {
+	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
+		return e.Message
+	}
+	return "internal error; it has been logged"
+}
+
+// target is the payment and invoice an event is about.
+type target struct {
+	pay billing.Payment
+	has bool // pay is set
+	inv billing.Invoice
+}
+
+// findTarget matches an event to our payment and invoice: by the Razorbill
+// ids Razorpay copied into the payment's notes, then by the payment link,
+// the order or the Razorpay invoice.
+func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorpay.Event) (target, error) {
+	var t target
+	notes := func() []map[string]string {
+		var out []map[string]string
+		if ev.Payment != nil {
+			out = append(out, ev.Payment.Notes)
+		}
+		if ev.PaymentLink != nil {
+			out = append(out, ev.PaymentLink.Notes)
+		}
+		if ev.Order != nil {
+			out = append(out, ev.Order.Notes)
+		}
+		if ev.Invoice != nil {
+			out = append(out, ev.Invoice.Notes)
+		}
+		if ev.Refund != nil {
+			out = append(out, ev.Refund.Notes)
+		}
+		return out
+	}()
+	payID := ""
+	for _, n := range notes {
+		if id := n["razorbill_payment_id"]; ids.Valid(ids.Payment, id) {
+			payID = id
+			break
+		}
+	}
+	lookups := []string{}
+	if ev.PaymentLink != nil {
+		lookups = append(lookups, ev.PaymentLink.ID)
+	}
+	if ev.Payment != nil {
+		lookups = append(lookups, ev.Payment.ID, ev.Payment.OrderID)
+	}
+	if ev.Order != nil {
+		lookups = append(lookups, ev.Order.ID)
+	}
+	if ev.Refund != nil {
+		lookups = append(lookups, ev.Refund.PaymentID)
+	}
+	for _, id := range lookups {
+		if payID != "" || id == "" {
+			continue
+		}
+		ours, ok, err := r.Store.Ref(ctx, sc, id)
+		if err != nil {
+			return t, err
+		}
+		if ok && strings.HasPrefix(ours, ids.Payment) {
+			payID = ours
+		}
+	}
+	if payID != "" {
+		p, err := r.Store.Payment(ctx, sc, payID)
+		if err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return t, unmatched("payment %s named by the event does not exist in this environment", payID)
+			}
+			return t, err
+		}
+		inv, err := r.Store.Invoice(ctx, sc, p.DestinationID)
+		if err != nil {
+			if apperr.Is(err, apperr.NotFound) {
+				return t, unmatched("invoice %s of payment %s does not exist", p.DestinationID, p.ID)
+			}
+			return t, err
+		}
+		return target{pay: p, has: true, inv: inv}, nil
+	}
+	// A Razorpay invoice synced from ours (paid at its short_url).
+	rzInv := ""
+	if ev.Invoice != nil {
+		rzInv = ev.Invoice.ID
+	} else if ev.Payment != nil {
+		rzInv = ev.Payment.InvoiceID
+	}
+	invID := ""
+	for _, n := range notes {
+		if id := n["razorbill_invoice_id"]; ids.Valid(ids.Invoice, id) {
+			invID = id
+			break
+		}
+	}
+	if invID == "" && rzInv != "" {
+		ours, ok, err := r.Store.Ref(ctx, sc, rzInv)
+		if err != nil {
+			return t, err
+		}
+		if ok {
+			invID = ours
+		}
+	}
+	if invID == "" {
+		return t, unmatched("no payment or invoice in this environment matches %s", describeEvent(ev))
+	}
+	inv, err := r.Store.Invoice(ctx, sc, invID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return t, unmatched("invoice %s named by the event does not exist in this environment", invID)
+		}
+		return t, err
+	}
+	t.inv = inv
+	if inv.OpenPaymentID != "" {
+		if p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID); err == nil && (rzInv == "" || p.GatewayTrackingID == rzInv) {
+			t.pay, t.has = p, true
+		}
+	}
+	return t, nil
+}
+
+func describeEvent(ev razorpay.Event) string {
+	parts := []string{ev.Name}
+	if ev.Payment != nil {
+		parts = append(parts, "payment "+ev.Payment.ID)
+	}
+	if ev.PaymentLink != nil {
+		parts = append(parts, "payment link "+ev.PaymentLink.ID)
+	}
+	if ev.Invoice != nil {
+		parts = append(parts, "invoice "+ev.Invoice.ID)
+	}
+	if ev.Refund != nil {
+		parts = append(parts, "refund "+ev.Refund.ID)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// retry runs f until it does not lose a version race.
+func retry(f func() error) error {
+	var err error
+	for attempt := 0; attempt < 20; attempt++ {
+		err = f()
+		if err == nil || !dynamo.IsStale(err) {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+	return apperr.Wrap(err, apperr.Transient, "contention", "too many concurrent updates; retry")
+}
+
+func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.Payment == nil || ev.Payment.ID == "" {
+		return unmatched("%s carries no payment entity: there is no money to apply", ev.Name)
+	}
+	rp := *ev.Payment
+	if rp.Status != "" && rp.Status != "captured" && rp.Status != "refunded" {
+		// invoice.paid and payment_link.paid snapshot a captured payment;
+		// anything else is not money received yet.
+		return unmatched("payment %s is %s, not captured", rp.ID, rp.Status)
+	}
+	if _, done, err := r.Store.Applied(ctx, sc, rp.ID); err != nil || done {
+		return err
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		cur, err := money.LookupCurrency(rp.Currency)
+		if err != nil {
+			return unmatched("payment %s has currency %q: %v", rp.ID, rp.Currency, err)
+		}
+		if cur.Code != t.inv.Currency {
+			return unmatched("payment %s is in %s but invoice %s is in %s", rp.ID, cur.Code, t.inv.ID, t.inv.Currency)
+		}
+		amount := money.FromRazorpay(rp.Amount)
+		if amount <= 0 {
+			return unmatched("payment %s has amount %d", rp.ID, rp.Amount)
+		}
+		now := r.now()
+		pay, expectedPay := t.pay, t.pay.Version
+		if !t.has {
+			// Paid at Razorpay without a Razorbill payment (a synced invoice's
+			// short_url): record one.
+			pay = billing.Payment{ID: ids.New(ids.Payment), DestinationID: t.inv.ID, DestinationType: "INVOICE", CustomerID: t.inv.CustomerID,
+				Amount: amount, Currency: cur.Code, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
+				GatewayTrackingID: t.inv.RazorpayInvoiceID, PaymentURL: t.inv.RazorpayShortURL, Metadata: map[string]string{}, CreatedAt: now}
+			expectedPay = 0
+		}
+		if pay.Currency != cur.Code {
+			return unmatched("payment %s is in %s but Razorbill payment %s is in %s", rp.ID, cur.Code, pay.ID, pay.Currency)
+		}
+		// A second Razorpay payment on a link already paid is still money
+		// received: it is counted on the invoice (OVERPAID if so).
+		pay.Version = expectedPay + 1
+		pay.PaymentStatus = billing.PaymentSucceeded
+		pay.AmountReceived += amount
+		pay.GatewayPaymentID = rp.ID
+		if rp.Method != "" {
+			pay.PaymentMethod = rp.Method
+		}
+		pay.ErrorCode, pay.ErrorMessage = "", ""
+		if pay.SucceededAt == nil {
+			pay.SucceededAt = &now
+		}
+		pay.UpdatedAt = now
+		if pay.Metadata == nil {
+			pay.Metadata = map[string]string{}
+		}
+		pay.Metadata["razorpay_payment_id"] = rp.ID
+
+		inv := t.inv
+		expectedInv := inv.Version
+		inv.Version++
+		inv.AmountPaid += amount
+		inv.ApplyPaymentStatus(now)
+		if inv.OpenPaymentID == pay.ID && (inv.Paid() || pay.GatewayTrackingID != inv.RazorpayInvoiceID) {
+			inv.OpenPaymentID = ""
+		}
+		inv.UpdatedAt = now
+		if err := r.Store.PutRef(ctx, sc, rp.ID, pay.ID); err != nil {
+			return err
+		}
+		m := dynamo.Marker{RazorpayPaymentID: rp.ID, PaymentID: pay.ID, InvoiceID: inv.ID, Amount: amount, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
+		err = r.Store.ApplyMoney(ctx, sc, m, pay, expectedPay, inv, expectedInv)
+		if errors.Is(err, dynamo.ErrAlreadyApplied) {
+			return nil
+		}
+		if err == nil {
+			r.Log.InfoContext(ctx, "payment applied", "razorpay_payment_id", rp.ID, "payment_id", pay.ID, "invoice_id", inv.ID, "amount", amount, "invoice_payment_status", inv.PaymentStatus)
+		}
+		return err
+	})
+}
+
+func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.Payment == nil || ev.Payment.ID == "" {
+		return unmatched("payment.failed carries no payment entity")
+	}
+	rp := *ev.Payment
+	key := "failed:" + rp.ID
+	if _, done, err := r.Store.Applied(ctx, sc, key); err != nil || done {
+		return err
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		if !t.has {
+			return unmatched("payment.failed for %s matches no Razorbill payment", rp.ID)
+		}
+		pay, inv := t.pay, t.inv
+		ep, ei := pay.Version, inv.Version
+		now := r.now()
+		pay.Version++
+		pay.Attempts++
+		pay.UpdatedAt = now
+		// A failed try never undoes money received: SUCCEEDED stays.
+		if pay.PaymentStatus != billing.PaymentSucceeded && pay.PaymentStatus != billing.PaymentRefunded && pay.PaymentStatus != billing.PaymentPartiallyRefunded {
+			pay.PaymentStatus = billing.PaymentFailed
+			pay.FailedAt = &now
+			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
+			if rp.Method != "" {
+				pay.PaymentMethod = rp.Method
+			}
+		}
+		inv.Version++
+		inv.UpdatedAt = now
+		if inv.OpenPaymentID == pay.ID && pay.PaymentStatus == billing.PaymentFailed {
+			inv.OpenPaymentID = "" // free the invoice for a new link
+		}
+		m := dynamo.Marker{RazorpayPaymentID: key, PaymentID: pay.ID, InvoiceID: inv.ID, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
+		err = r.Store.ApplyMoney(ctx, sc, m, pay, ep, inv, ei)
+		if errors.Is(err, dynamo.ErrAlreadyApplied) {
+			return nil
+		}
+		return err
+	})
+}
+
+func (r *Reconciler) applyAuthorized(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.Payment == nil {
+		return unmatched("payment.authorized carries no payment entity")
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		if !t.has {
+			return unmatched("payment.authorized for %s matches no Razorbill payment", ev.Payment.ID)
+		}
+		pay := t.pay
+		if pay.PaymentStatus != billing.PaymentPending && pay.PaymentStatus != billing.PaymentFailed {
+			return nil // already further along
+		}
+		expected := pay.Version
+		pay.Version++
+		pay.PaymentStatus = billing.PaymentProcessing
+		if ev.Payment.Method != "" {
+			pay.PaymentMethod = ev.Payment.Method
+		}
+		pay.UpdatedAt = r.now()
+		return r.Store.UpdatePayment(ctx, sc, pay, expected)
+	})
+}
+
+func (r *Reconciler) applyLinkClosed(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.PaymentLink == nil {
+		return unmatched("%s carries no payment link", ev.Name)
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		if !t.has {
+			return unmatched("%s for %s matches no Razorbill payment", ev.Name, ev.PaymentLink.ID)
+		}
+		return r.closePayment(ctx, sc, t, strings.ReplaceAll(ev.Name, ".", "_"), "the payment link "+strings.TrimPrefix(ev.Name, "payment_link."))
+	})
+}
+
+// closePayment fails an unpaid payment whose link or invoice closed at
+// Razorpay and frees its invoice for a new link.
+func (r *Reconciler) closePayment(ctx context.Context, sc billing.Scope, t target, code, msg string) error {
+	pay, inv := t.pay, t.inv
+	if pay.PaymentStatus == billing.PaymentSucceeded || pay.PaymentStatus == billing.PaymentRefunded || pay.PaymentStatus == billing.PaymentPartiallyRefunded {
+		return nil
+	}
+	ep, ei := pay.Version, inv.Version
+	now := r.now()
+	pay.Version++
+	pay.PaymentStatus, pay.FailedAt, pay.ErrorCode, pay.ErrorMessage, pay.UpdatedAt = billing.PaymentFailed, &now, code, msg, now
+	if inv.OpenPaymentID != pay.ID {
+		return r.Store.UpdatePayment(ctx, sc, pay, ep)
+	}
+	inv.Version++
+	inv.OpenPaymentID, inv.UpdatedAt = "", now
+	return r.Store.SavePaymentAndInvoice(ctx, sc, pay, ep, inv, ei, nil)
+}
+
+func (r *Reconciler) applyInvoiceExpired(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.Invoice == nil {
+		return unmatched("invoice.expired carries no invoice")
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		if t.has && t.pay.GatewayTrackingID == ev.Invoice.ID {
+			if err := r.closePayment(ctx, sc, t, "invoice_expired", "the Razorpay invoice expired"); err != nil {
+				return err
+			}
+			if t.inv, err = r.Store.Invoice(ctx, sc, t.inv.ID); err != nil {
+				return err
+			}
+		}
+		inv := t.inv
+		if inv.RazorpayShortURL == "" {
+			return nil
+		}
+		expected := inv.Version
+		inv.Version++
+		// The Razorpay invoice can no longer be paid: new payments get a link.
+		inv.RazorpayShortURL, inv.UpdatedAt = "", r.now()
+		return r.Store.UpdateInvoice(ctx, sc, inv, expected)
+	})
+}
+
+func (r *Reconciler) applyRefund(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+	if ev.Refund == nil || ev.Refund.ID == "" {
+		return unmatched("%s carries no refund entity", ev.Name)
+	}
+	rf := *ev.Refund
+	key := "refund:" + rf.ID
+	if _, done, err := r.Store.Applied(ctx, sc, key); err != nil || done {
+		return err
+	}
+	return retry(func() error {
+		t, err := r.findTarget(ctx, sc, ev)
+		if err != nil {
+			return err
+		}
+		if !t.has {
+			return unmatched("%s for payment %s matches no Razorbill payment", ev.Name, rf.PaymentID)
+		}
+		pay, inv := t.pay, t.inv
+		ep, ei := pay.Version, inv.Version
+		now := r.now()
+		amount := money.FromRazorpay(rf.Amount)
+		pay.Version++
+		pay.UpdatedAt = now
+		pay.RefundPending -= amount
+		if pay.RefundPending < 0 {
+			pay.RefundPending = 0
+		}
+		inv.Version++
+		inv.UpdatedAt = now
+		if ev.Name == "refund.processed" {
+			if amount > pay.AmountReceived-pay.RefundedAmount {
+				return unmatched("refund %s of %d exceeds what payment %s has left (%d)", rf.ID, amount, pay.ID, pay.AmountReceived-pay.RefundedAmount)
+			}
+			pay.RefundedAmount += amount
+			if pay.RefundedAmount >= pay.AmountReceived {
+				pay.PaymentStatus = billing.PaymentRefunded
+			} else {
+				pay.PaymentStatus = billing.PaymentPartiallyRefunded
+			}
+			inv.AmountPaid -= amount
+			inv.AmountRefunded += amount
+			inv.ApplyPaymentStatus(now)
+		}
+		m := dynamo.Marker{RazorpayPaymentID: key, PaymentID: pay.ID, InvoiceID: inv.ID, Amount: amount, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
+		err = r.Store.ApplyMoney(ctx, sc, m, pay, ep, inv, ei)
+		if errors.Is(err, dynamo.ErrAlreadyApplied) {
+			return nil
+		}
+		return err
+	})
+}

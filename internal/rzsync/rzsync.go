@@ -1,0 +1,225 @@
+// Package rzsync pushes customers and invoices to Razorpay: the one
+// implementation that the customer-syncer and invoice-syncer consumers and
+// the payment-link creator (customer sync on demand) all call.
+//
+// Both syncs find before they create, so a crash between "Razorpay created
+// it" and "we stored the id" never leaves a duplicate at Razorpay: a customer
+// is looked up by email and contact (and created with fail_existing "0"), an
+// invoice by its receipt and our id in its notes. A lease on the record makes
+// concurrent syncs of one record (stream + manual + on demand) run one at a
+// time.
+package rzsync
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/razorpay"
+)
+
+// Store is what the syncer reads and writes.
+type Store interface {
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+	Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
+	UpdateCustomer(ctx context.Context, sc billing.Scope, c billing.Customer, expected int64) error
+	Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+	UpdateInvoice(ctx context.Context, sc billing.Scope, inv billing.Invoice, expected int64) error
+	ListInvoices(ctx context.Context, sc billing.Scope, f billing.InvoiceFilter, opt billing.ListOptions) (billing.Page[billing.Invoice], error)
+	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
+}
+
+// Gateway is the part of the Razorpay client the syncer calls.
+type Gateway interface {
+	CreateCustomer(ctx context.Context, cr razorpay.Credentials, in razorpay.CustomerInput) (razorpay.Customer, error)
+	FindCustomer(ctx context.Context, cr razorpay.Credentials, email, contact string) (razorpay.Customer, bool, error)
+	CreateInvoice(ctx context.Context, cr razorpay.Credentials, in razorpay.InvoiceInput) (razorpay.Invoice, error)
+	FindInvoiceByReceipt(ctx context.Context, cr razorpay.Credentials, receipt string) (razorpay.Invoice, bool, error)
+}
+
+// Opener decrypts connection secrets.
+type Opener interface {
+	Open(ctx context.Context, sealed, aad string) (string, error)
+}
+
+// Syncer syncs records to Razorpay.
+type Syncer struct {
+	Store   Store
+	Gateway Gateway
+	Secrets Opener
+	Now     func() time.Time
+	// Lease is how long one sync may hold a record (default 60 s).
+	Lease time.Duration
+	// Wait is how long an on-demand caller waits for another sync of the
+	// same record to finish before answering "try again" (default 5 s).
+	Wait time.Duration
+}
+
+func (s *Syncer) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Syncer) lease() time.Duration {
+	if s.Lease > 0 {
+		return s.Lease
+	}
+	return time.Minute
+}
+
+// Credentials opens a connection's Razorpay key.
+func Credentials(ctx context.Context, o Opener, c billing.Connection) (razorpay.Credentials, error) {
+	secret, err := o.Open(ctx, c.KeySecretSealed, c.TenantID+"/"+c.EnvironmentID+"/key_secret")
+	if err != nil {
+		return razorpay.Credentials{}, apperr.Wrap(err, apperr.Internal, "", "open key secret")
+	}
+	return razorpay.Credentials{KeyID: c.KeyID, KeySecret: secret}, nil
+}
+
+// ActiveConnection returns the scope's active connection or a Conflict.
+func ActiveConnection(ctx context.Context, st interface {
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+}, sc billing.Scope) (billing.Connection, error) {
+	c, ok, err := st.Connection(ctx, sc)
+	if err != nil {
+		return c, err
+	}
+	if !ok || c.Status != billing.ConnectionActive {
+		return c, apperr.E(apperr.Conflict, "connection_not_configured", "this environment has no active Razorpay connection; PUT /api/v1/connections/razorpay first")
+	}
+	return c, nil
+}
+
+var errBusy = apperr.E(apperr.Transient, "sync_in_progress", "another sync of this record is running; retry shortly")
+
+// SyncCustomer makes sure the customer exists at Razorpay and returns it
+// with its Razorpay id stored.
+func (s *Syncer) SyncCustomer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
+	deadline := s.now().Add(s.waitFor())
+	for {
+		c, err := s.syncCustomerOnce(ctx, sc, id)
+		if !errors.Is(err, errBusy) || s.now().After(deadline) {
+			return c, err
+		}
+		select {
+		case <-ctx.Done():
+			return c, apperr.Wrap(ctx.Err(), apperr.Transient, "sync_in_progress", "another sync of this customer is running; retry shortly")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+func (s *Syncer) waitFor() time.Duration {
+	if s.Wait > 0 {
+		return s.Wait
+	}
+	return 5 * time.Second
+}
+
+func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
+	c, err := s.Store.Customer(ctx, sc, id)
+	if err != nil {
+		return c, err
+	}
+	if c.RazorpayCustomerID != "" {
+		return c, nil
+	}
+	conn, err := ActiveConnection(ctx, s.Store, sc)
+	if err != nil {
+		return c, err
+	}
+	now := s.now()
+	if c.SyncLeaseUntil != nil && c.SyncLeaseUntil.After(now) {
+		return c, errBusy
+	}
+	// Take the lease (a conditional write: of concurrent syncs one wins).
+	until := now.Add(s.lease())
+	expected := c.Version
+	c.Version++
+	c.SyncLeaseUntil, c.SyncStatus, c.UpdatedAt = &until, billing.SyncPending, now
+	c.SyncAttempts++
+	if err := s.Store.UpdateCustomer(ctx, sc, c, expected); err != nil {
+		if isStale(err) {
+			return c, errBusy
+		}
+		return c, err
+	}
+	cr, err := Credentials(ctx, s.Secrets, conn)
+	if err != nil {
+		return c, s.customerFailed(ctx, sc, c, err)
+	}
+	rc, err := s.findOrCreateCustomer(ctx, cr, sc, c)
+	if err != nil {
+		return c, s.customerFailed(ctx, sc, c, err)
+	}
+	expected = c.Version
+	c.Version++
+	t := s.now()
+	c.RazorpayCustomerID, c.SyncStatus, c.SyncError, c.SyncedAt, c.SyncLeaseUntil, c.UpdatedAt = rc.ID, billing.SyncSynced, "", &t, nil, t
+	if err := s.Store.UpdateCustomer(ctx, sc, c, expected); err != nil {
+		return c, err // the lease expires; a retry finds the Razorpay customer by email
+	}
+	return c, nil
+}
+
+func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentials, sc billing.Scope, c billing.Customer) (razorpay.Customer, error) {
+	if c.Email != "" || c.Phone != "" {
+		found, ok, err := s.Gateway.FindCustomer(ctx, cr, c.Email, c.Phone)
+		if err != nil {
+			return found, err
+		}
+		if ok {
+			return found, nil
+		}
+	}
+	name := c.Name
+	if name == "" {
+		name = c.ExternalID
+	}
+	return s.Gateway.CreateCustomer(ctx, cr, razorpay.CustomerInput{
+		Name: name, Email: c.Email, Contact: c.Phone, FailExisting: false,
+		Notes: map[string]string{"razorbill_customer_id": c.ID, "external_id": truncate(c.ExternalID, 256), "tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID},
+	})
+}
+
+// customerFailed records why a sync failed and releases the lease. A
+// transient failure stays PENDING (the queue retries it); a permanent one is
+// FAILED with Razorpay's description.
+func (s *Syncer) customerFailed(ctx context.Context, sc billing.Scope, c billing.Customer, cause error) error {
+	expected := c.Version
+	c.Version++
+	c.SyncLeaseUntil, c.UpdatedAt = nil, s.now()
+	c.SyncError = describe(cause)
+	if !apperr.Retryable(cause) {
+		c.SyncStatus = billing.SyncFailed
+	}
+	if err := s.Store.UpdateCustomer(ctx, sc, c, expected); err != nil {
+		return errors.Join(cause, err)
+	}
+	return cause
+}
+
+// describe is the message a user sees as last_error: Razorpay's description
+// for its refusals, a generic line for our own failures.
+func describe(err error) string {
+	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
+		return e.Message
+	}
+	return "internal error; it has been logged"
+}
+
+func isStale(err error) bool {
+	e := apperr.As(err)
+	return e != nil && e.Code == "concurrent_update"
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,271 @@
+// Package webhook is the webhook-receiver function: Razorpay's calls on the
+// function URL. It verifies the signature with the tenant environment's
+// webhook secret (and, for 24 hours after a rotation, the previous one),
+// reads just enough of the envelope to route it, and puts the whole event on
+// the razorpay-events FIFO queue. It answers 200 only once the queue has
+// accepted the event; if the queue refuses, it answers 503 so that Razorpay
+// retries — an event is never acknowledged and lost. It calls no Razorpay
+// API and applies nothing: the payment-reconciler does.
+package webhook
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/razorpay"
+)
+
+// MaxBody is the largest webhook accepted.
+const MaxBody = 1 << 20
+
+// PathPrefix is the route's fixed part; tenant and environment follow.
+const PathPrefix = "/api/v1/webhooks/razorpay/"
+
+// ConnectionStore finds the connection a webhook is for.
+type ConnectionStore interface {
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+}
+
+// Opener decrypts webhook secrets.
+type Opener interface {
+	Open(ctx context.Context, sealed, aad string) (string, error)
+}
+
+// Publisher queues events.
+type Publisher interface {
+	Send(ctx context.Context, m queue.Message) error
+}
+
+// Receiver is the webhook-receiver handler.
+type Receiver struct {
+	Store   ConnectionStore
+	Secrets Opener
+	Queue   Publisher
+	Log     *slog.Logger
+	Now     func() time.Time
+}
+
+func (r *Receiver) now() time.Time {
+	if r.Now != nil {
+		return r.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Handle serves one function URL request.
+func (r *Receiver) Handle(ctx context.Context, req events.LambdaFunctionURLRequest) (events.LambdaFunctionURLResponse, error) {
+	reqID := req.RequestContext.RequestID
+	if reqID == "" {
+		reqID = ids.New(ids.Request)
+	}
+	ctx = logx.With(ctx, "request_id", reqID)
+	status, body, err := r.serve(ctx, req)
+	if err != nil {
+		status2, env := apperr.Envelope(err)
+		status = status2
+		b, _ := json.Marshal(env)
+		body = string(b)
+		level := slog.LevelWarn
+		if status >= 500 {
+			level = slog.LevelError
+		}
+		r.Log.Log(ctx, level, "webhook refused", "status", status, "error", err.Error())
+	}
+	return events.LambdaFunctionURLResponse{StatusCode: status, Body: body, Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}}, nil
+}
+
+// Scope parses the tenant and environment from a webhook path.
+func Scope(path string) (billing.Scope, bool) {
+	rest, ok := strings.CutPrefix(path, PathPrefix)
+	if !ok {
+		return billing.Scope{}, false
+	}
+	parts := strings.Split(strings.Trim(rest, "/"), "/")
+	if len(parts) != 2 || !ids.Valid(ids.Tenant, parts[0]) || !ids.Valid(ids.Environment, parts[1]) {
+		return billing.Scope{}, false
+	}
+	return billing.Scope{TenantID: parts[0], EnvironmentID: parts[1]}, true
+}
+
+func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLRequest) (int, string, error) {
+	if !strings.EqualFold(req.RequestContext.HTTP.Method, http.MethodPost) {
+		return 0, "", &apperr.Error{Kind: apperr.Invalid, Code: "method_not_allowed", Message: "webhooks are POSTed", Status: http.StatusMethodNotAllowed}
+	}
+	path := req.RawPath
+	if path == "" {
+		path = req.RequestContext.HTTP.Path
+	}
+	sc, ok := Scope(path)
+	if !ok {
+		return 0, "", apperr.E(apperr.NotFound, "not_found", "no webhook endpoint at %s", path)
+	}
+	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID)
+	if len(req.Body) > MaxBody*4/3+4 {
+		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
+	}
+	raw := []byte(req.Body)
+	if req.IsBase64Encoded {
+		b, err := base64.StdEncoding.DecodeString(req.Body)
+		if err != nil {
+			return 0, "", apperr.E(apperr.Invalid, "invalid_body", "the body is not valid base64")
+		}
+		raw = b
+	}
+	if len(raw) > MaxBody {
+		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
+	}
+	conn, found, err := r.Store.Connection(ctx, sc)
+	if err != nil {
+		return 0, "", err
+	}
+	if !found {
+		return 0, "", apperr.E(apperr.NotFound, "connection_not_configured", "no Razorpay connection for this environment")
+	}
+	headers := lower(req.Headers)
+	sig := headers["x-razorpay-signature"]
+	if sig == "" {
+		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature is missing")
+	}
+	if !r.verify(ctx, conn, raw, sig) {
+		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature does not match the body and this environment's webhook secret")
+	}
+	env, err := ParseEnvelope(raw)
+	if err != nil {
+		return 0, "", err
+	}
+	eventID := headers["x-razorpay-event-id"]
+	dedup := eventID
+	if dedup == "" {
+		h := sha256.Sum256(raw)
+		dedup = "sha256-" + hex.EncodeToString(h[:])
+	}
+	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: eventID, Event: env.Event, ReceivedAt: r.now(), Body: string(raw)}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return 0, "", apperr.Wrap(err, apperr.Internal, "", "encode message")
+	}
+	group := sc.TenantID + "/" + sc.EnvironmentID + "/" + env.GroupKey()
+	if err := r.Queue.Send(ctx, queue.Message{Body: string(b), GroupID: truncate(group, 128), DedupID: dedupID(sc, dedup)}); err != nil {
+		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
+	}
+	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", env.GroupKey())
+	return http.StatusOK, `{"status":"queued"}`, nil
+}
+
+func dedupID(sc billing.Scope, id string) string {
+	h := sha256.Sum256([]byte(sc.TenantID + "/" + sc.EnvironmentID + "/" + id))
+	return hex.EncodeToString(h[:]) // 64 chars, within SQS's 128
+}
+
+func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte, sig string) bool {
+	aad := c.TenantID + "/" + c.EnvironmentID + "/webhook_secret"
+	if secret, err := r.Secrets.Open(ctx, c.WebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
+		return true
+	}
+	if c.PrevWebhookSecretSealed != "" && c.PrevWebhookSecretUntil != nil && r.now().Before(*c.PrevWebhookSecretUntil) {
+		if secret, err := r.Secrets.Open(ctx, c.PrevWebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
+			return true
+		}
+	}
+	return false
+}
+
+func lower(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k, v := range h {
+		out[strings.ToLower(k)] = v
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// Envelope is the part of a Razorpay event the receiver reads.
+type Envelope struct {
+	Event   string `json:"event"`
+	Payload map[string]struct {
+		Entity struct {
+			ID        string          `json:"id"`
+			OrderID   string          `json:"order_id"`
+			InvoiceID string          `json:"invoice_id"`
+			Notes     json.RawMessage `json:"notes"`
+		} `json:"entity"`
+	} `json:"payload"`
+}
+
+// ParseEnvelope checks that body is a Razorpay event envelope.
+func ParseEnvelope(body []byte) (Envelope, error) {
+	var e Envelope
+	if err := json.Unmarshal(body, &e); err != nil {
+		return e, apperr.E(apperr.Invalid, "invalid_json", "the webhook body is not a Razorpay event: %s", jsonReason(err))
+	}
+	if e.Event == "" || !strings.Contains(e.Event, ".") {
+		return e, apperr.E(apperr.Invalid, "invalid_event", "the webhook body has no event name")
+	}
+	return e, nil
+}
+
+func jsonReason(err error) string {
+	if _, ok := err.(*json.SyntaxError); ok {
+		return "malformed JSON"
+	}
+	return "unexpected shape"
+}
+
+// GroupKey orders one invoice's events together: our invoice id when a
+// payload's notes carry it, else the Razorpay invoice, payment link, order
+// or payment id.
+func (e Envelope) GroupKey() string {
+	for _, name := range []string{"payment_link", "invoice", "payment", "order", "refund"} {
+		ent, ok := e.Payload[name]
+		if !ok {
+			continue
+		}
+		var notes map[string]string
+		if json.Unmarshal(ent.Entity.Notes, &notes) == nil && notes["razorbill_invoice_id"] != "" {
+			return notes["razorbill_invoice_id"]
+		}
+	}
+	if inv, ok := e.Payload["invoice"]; ok && inv.Entity.ID != "" {
+		return inv.Entity.ID
+	}
+	if p, ok := e.Payload["payment"]; ok && p.Entity.InvoiceID != "" {
+		return p.Entity.InvoiceID
+	}
+	for _, name := range []string{"payment_link", "order"} {
+		if ent, ok := e.Payload[name]; ok && ent.Entity.ID != "" {
+			return ent.Entity.ID
+		}
+	}
+	if p, ok := e.Payload["payment"]; ok {
+		if p.Entity.OrderID != "" {
+			return p.Entity.OrderID
+		}
+		if p.Entity.ID != "" {
+			return p.Entity.ID
+		}
+	}
+	if r, ok := e.Payload["refund"]; ok && r.Entity.ID != "" {
+		return r.Entity.ID
+	}
+	return "misc"
+}
