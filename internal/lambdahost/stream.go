@@ -348,7 +348,13 @@ func (s *streamPoller) deliver(ctx context.Context, log *slog.Logger, batch []ev
 			}
 		}
 		batch = batch[from:]
-		log.Warn("stream batch failed", "request_id", reqID, "attempt", attempt, "retry_from", batch[0].Change.SequenceNumber, "records", len(batch), "error", err)
+		args := []any{"request_id", reqID, "attempt", attempt, "retry_from", batch[0].Change.SequenceNumber, "records", len(batch)}
+		if err != nil {
+			args = append(args, "error", err)
+		} else {
+			args = append(args, "batch_item_failures", len(resp.BatchItemFailures))
+		}
+		log.Warn("stream batch failed", args...)
 		if attempt > s.retries {
 			s.giveUp(ctx, log, batch)
 			return true
