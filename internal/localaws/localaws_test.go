@@ -39,25 +39,31 @@ func TestCheckToolsNamesWhatIsMissing(t *testing.T) {
 
 func alive(pid int) bool { return syscall.Kill(pid, 0) == nil }
 
-func TestEmulatorsStopWithoutOrphans(t *testing.T) {
-	ctx := context.Background()
-	if err := localaws.Install(ctx, ""); err != nil {
-		t.Fatal(err)
-	}
-	ddb, ddbURL, err := localaws.StartDynamoDB(ctx, "", 0)
+func TestUpRunsAProvisionedStackAndStopsWithoutOrphans(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := localaws.Up(ctx, localaws.UpOptions{Prefix: "up-"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sqsCtx, cancelSQS := context.WithCancel(ctx)
-	sq, sqsURL, err := localaws.StartSQS(sqsCtx, "", 0)
+	defer st.Stop()
+	if !strings.HasPrefix(st.Endpoints.DynamoDB, "http://127.0.0.1:") || !strings.HasPrefix(st.Endpoints.SQS, "http://127.0.0.1:") {
+		t.Errorf("endpoints %+v", st.Endpoints)
+	}
+	tables, err := st.DynamoDB.ListTables(ctx, &dynamodb.ListTablesInput{})
 	if err != nil {
-		ddb.Stop()
 		t.Fatal(err)
 	}
-	if !strings.HasPrefix(ddbURL, "http://127.0.0.1:") || !strings.HasPrefix(sqsURL, "http://127.0.0.1:") {
-		t.Errorf("endpoints %q %q", ddbURL, sqsURL)
+	if len(tables.TableNames) != 1 || tables.TableNames[0] != "up-razorbill" {
+		t.Errorf("tables = %v", tables.TableNames)
 	}
-	for _, p := range []*localaws.Process{ddb, sq} {
+	env := st.Env()
+	if env["RAZORBILL_TABLE"] != "up-razorbill" || env["AWS_ENDPOINT_URL_DYNAMODB"] != st.Endpoints.DynamoDB || env["RAZORBILL_EVENTS_QUEUE_URL"] == "" {
+		t.Errorf("Env = %v", env)
+	}
+	procs := st.Processes()
+	ddb, sq := procs[0], procs[1]
+	for _, p := range procs {
 		if !alive(p.Pid()) {
 			t.Fatalf("%s pid %d is not running after start", p.Name, p.Pid())
 		}
@@ -73,8 +79,13 @@ func TestEmulatorsStopWithoutOrphans(t *testing.T) {
 	if ddb.Err() != nil {
 		t.Errorf("Err after Stop = %v, want nil", ddb.Err())
 	}
-	// Cancelling the start context stops it too.
-	cancelSQS()
+	select {
+	case <-st.Done():
+	case <-time.After(time.Second):
+		t.Error("Stack.Done not closed after an emulator stopped")
+	}
+	// Cancelling the context stops the other one.
+	cancel()
 	select {
 	case <-sq.Done():
 	case <-time.After(10 * time.Second):
