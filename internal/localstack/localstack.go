@@ -165,7 +165,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	streamARN := opt.Resources.Table(schema.Main).StreamARN
 	s.run(func() error {
 		return lambdahost.PollStream(runCtx, streams, streamARN, d.Relay().Handle, lambdahost.StreamOptions{
-			Filters: patterns, FunctionName: "stream-relay", Logger: d.Log, StartingPosition: "LATEST",
+			Filters: patterns, FunctionName: "stream-relay", Logger: d.Log, StartingPosition: lambdahost.TrimHorizon,
 			OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord) {
 				d.Log.ErrorContext(ctx, "stream records sent to the on-failure destination", "count", len(recs))
 			},

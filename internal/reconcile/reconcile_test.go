@@ -1,0 +1,330 @@
+package reconcile_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/reconcile"
+	"github.com/razorbill/razorbill/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+type fixture struct {
+	t     *testing.T
+	store *dynamo.Store
+	rec   *reconcile.Reconciler
+	sc    billing.Scope
+	ctx   context.Context
+}
+
+func newFixture(t *testing.T) *fixture {
+	env := testenv.AWS(t)
+	store := dynamo.New(env.DynamoDB, env.Table())
+	return &fixture{t: t, store: store, rec: &reconcile.Reconciler{Store: store, Log: logx.New(io.Discard, "error")},
+		sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}, ctx: context.Background()}
+}
+
+// invoice makes a FINALIZED invoice with an open PENDING link payment and
+// returns both, with the Razorpay link id mapped to the payment.
+func (f *fixture) invoice(currency string, due int64) (billing.Invoice, billing.Payment, string) {
+	f.t.Helper()
+	now := time.Now().UTC()
+	inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: ids.New(ids.Customer), Currency: currency, InvoiceNumber: "INV-" + ids.New(""),
+		LineItems: []billing.LineItem{{DisplayName: "Fee", PriceType: "FIXED", Quantity: "1", UnitAmount: "1", Amount: due}},
+		Subtotal:  due, AmountDue: due, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, SyncStatus: billing.SyncNotSynced,
+		Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	inv.InvoiceNumber = inv.InvoiceNumber[:20]
+	if err := f.store.CreateInvoice(f.ctx, f.sc, inv); err != nil {
+		f.t.Fatal(err)
+	}
+	plink := "plink_" + ids.New("")[:14]
+	pay := billing.Payment{ID: ids.New(ids.Payment), DestinationID: inv.ID, DestinationType: "INVOICE", CustomerID: inv.CustomerID, Amount: due, Currency: currency,
+		PaymentStatus: billing.PaymentPending, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
+		GatewayTrackingID: plink, PaymentURL: "https://rzp.io/i/x", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	expected := inv.Version
+	inv.Version++
+	inv.OpenPaymentID = pay.ID
+	if err := f.store.SavePaymentAndInvoice(f.ctx, f.sc, pay, 0, inv, expected, map[string]string{plink: pay.ID}); err != nil {
+		f.t.Fatal(err)
+	}
+	return inv, pay, plink
+}
+
+func entity(v map[string]any) map[string]any { return map[string]any{"entity": v} }
+
+func envelope(name string, payload map[string]any) string {
+	contains := []string{}
+	for k := range payload {
+		contains = append(contains, k)
+	}
+	b, _ := json.Marshal(map[string]any{"entity": "event", "account_id": "acc_test", "event": name, "contains": contains, "payload": payload, "created_at": time.Now().Unix()})
+	return string(b)
+}
+
+func paymentEntity(id string, amount int64, cur, status string, notes map[string]string) map[string]any {
+	return map[string]any{"id": id, "entity": "payment", "amount": amount, "currency": cur, "status": status, "method": "upi",
+		"order_id": "order_" + id[4:], "invoice_id": nil, "notes": notes, "error_code": nil, "error_description": nil, "created_at": time.Now().Unix()}
+}
+
+func captured(rzpPay string, amount int64, cur string, notes map[string]string) string {
+	return envelope("payment.captured", map[string]any{"payment": entity(paymentEntity(rzpPay, amount, cur, "captured", notes))})
+}
+
+func linkPaid(plink, rzpPay string, amount int64, cur string, notes map[string]string) string {
+	return envelope("payment_link.paid", map[string]any{
+		"payment_link": entity(map[string]any{"id": plink, "entity": "payment_link", "amount": amount, "amount_paid": amount, "currency": cur, "status": "paid", "notes": notes, "short_url": "https://rzp.io/i/x", "reference_id": notes["razorbill_payment_id"]}),
+		"order":        entity(map[string]any{"id": "order_" + rzpPay[4:], "entity": "order", "amount": amount, "amount_paid": amount, "currency": cur, "status": "paid", "notes": []any{}}),
+		"payment":      entity(paymentEntity(rzpPay, amount, cur, "captured", notes)),
+	})
+}
+
+func failed(rzpPay string, amount int64, cur string, notes map[string]string) string {
+	p := paymentEntity(rzpPay, amount, cur, "failed", notes)
+	p["error_code"], p["error_description"] = "BAD_REQUEST_ERROR", "Payment failed because the UPI app declined it"
+	return envelope("payment.failed", map[string]any{"payment": entity(p)})
+}
+
+func refund(name, rfnd, rzpPay string, amount int64, cur string) string {
+	return envelope(name, map[string]any{"refund": entity(map[string]any{"id": rfnd, "entity": "refund", "payment_id": rzpPay, "amount": amount, "currency": cur, "status": "processed", "notes": []any{}})})
+}
+
+func (f *fixture) apply(body string) {
+	f.t.Helper()
+	if err := f.rec.Apply(f.ctx, f.sc, billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: "x", Body: body}); err != nil {
+		f.t.Fatalf("apply: %v", err)
+	}
+}
+
+func (f *fixture) sqs(bodies ...string) events.SQSEventResponse {
+	f.t.Helper()
+	var ev events.SQSEvent
+	for i, b := range bodies {
+		var env struct {
+			Event string `json:"event"`
+		}
+		_ = json.Unmarshal([]byte(b), &env)
+		m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, EventID: fmt.Sprint("evt_", i), Event: env.Event, ReceivedAt: time.Now(), Body: b})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprint("m", i), Body: string(m)})
+	}
+	resp, err := f.rec.HandleSQS(f.ctx, ev)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return resp
+}
+
+func notesOf(p billing.Payment) map[string]string {
+	return map[string]string{"razorbill_payment_id": p.ID, "razorbill_invoice_id": p.DestinationID}
+}
+
+func (f *fixture) state(inv billing.Invoice, pay billing.Payment) (billing.Invoice, billing.Payment) {
+	f.t.Helper()
+	i, err := f.store.Invoice(f.ctx, f.sc, inv.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.store.Payment(f.ctx, f.sc, pay.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return i, p
+}
+
+func TestCapturedAndLinkPaidCountOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, plink := f.invoice("INR", 10000)
+	n := notesOf(pay)
+	resp := f.sqs(captured("pay_A1", 10000, "INR", n), linkPaid(plink, "pay_A1", 10000, "INR", n), captured("pay_A1", 10000, "INR", n))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("failures: %+v", resp)
+	}
+	i, p := f.state(inv, pay)
+	if i.AmountPaid != 10000 || i.PaymentStatus != billing.PaymentSucceeded || i.OpenPaymentID != "" || i.PaidAt == nil {
+		t.Fatalf("invoice: %+v", i)
+	}
+	if p.PaymentStatus != billing.PaymentSucceeded || p.GatewayPaymentID != "pay_A1" || p.PaymentMethod != "upi" || p.SucceededAt == nil || p.AmountReceived != 10000 {
+		t.Fatalf("payment: %+v", p)
+	}
+}
+
+func TestLinkPaidAloneIsMatchedByLinkId(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, plink := f.invoice("JPY", 500)
+	f.apply(linkPaid(plink, "pay_B1", 500, "JPY", nil)) // no notes: matched by the link id
+	i, _ := f.state(inv, pay)
+	if i.AmountPaid != 500 || i.PaymentStatus != billing.PaymentSucceeded {
+		t.Fatalf("invoice: %+v", i)
+	}
+}
+
+func TestFailedThenCapturedEndsSucceeded(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, _ := f.invoice("INR", 2500)
+	n := notesOf(pay)
+	f.apply(failed("pay_C1", 2500, "INR", n))
+	f.apply(failed("pay_C1", 2500, "INR", n)) // duplicate delivery counts once
+	i, p := f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentFailed || p.Attempts != 1 || p.ErrorCode != "BAD_REQUEST_ERROR" || p.ErrorMessage == "" || i.OpenPaymentID != "" {
+		t.Fatalf("after failure: %+v / %+v", p, i)
+	}
+	f.apply(captured("pay_C2", 2500, "INR", n)) // the customer retried on the same link
+	f.apply(failed("pay_C3", 2500, "INR", n))   // a late failure does not undo it
+	i, p = f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentSucceeded || i.PaymentStatus != billing.PaymentSucceeded || i.AmountPaid != 2500 {
+		t.Fatalf("after capture: %+v / %+v", p, i)
+	}
+}
+
+func TestPartialOverpaidAndRefunds(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, _ := f.invoice("KWD", 5000)
+	n := notesOf(pay)
+	f.apply(captured("pay_D1", 2000, "KWD", n))
+	i, _ := f.state(inv, pay)
+	if i.PaymentStatus != billing.PaymentPartiallyPaid || i.AmountPaid != 2000 || i.AmountRemaining() != 3000 {
+		t.Fatalf("partial: %+v", i)
+	}
+	f.apply(captured("pay_D2", 4000, "KWD", n))
+	i, p := f.state(inv, pay)
+	if i.PaymentStatus != billing.PaymentOverpaid || i.AmountPaid != 6000 || p.AmountReceived != 6000 {
+		t.Fatalf("overpaid: %+v / %+v", i, p)
+	}
+	f.apply(refund("refund.processed", "rfnd_1", "pay_D2", 1000, "KWD"))
+	f.apply(refund("refund.processed", "rfnd_1", "pay_D2", 1000, "KWD")) // duplicate
+	i, p = f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentPartiallyRefunded || p.RefundedAmount != 1000 || i.AmountPaid != 5000 || i.AmountRefunded != 1000 || i.PaymentStatus != billing.PaymentSucceeded {
+		t.Fatalf("partial refund: %+v / %+v", p, i)
+	}
+	f.apply(refund("refund.failed", "rfnd_2", "pay_D2", 500, "KWD"))
+	f.apply(refund("refund.processed", "rfnd_3", "pay_D1", 5000, "KWD"))
+	i, p = f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentRefunded || p.RefundedAmount != 6000 || i.AmountPaid != 0 || i.PaymentStatus != billing.PaymentRefunded {
+		t.Fatalf("full refund: %+v / %+v", p, i)
+	}
+}
+
+func TestUnmatchedEventsAreParkedAndRetried(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	resp := f.sqs(captured("pay_E1", 100, "INR", nil), envelope("payment.captured", map[string]any{}))
+	if len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("an unmatched event failed the batch: %+v", resp)
+	}
+	page, err := f.store.ListGatewayEvents(f.ctx, f.sc, billing.GatewayEventUnmatched, billing.ListOptions{Limit: 10})
+	if err != nil || len(page.Data) != 2 {
+		t.Fatalf("parked: %v %+v", err, page)
+	}
+	// currency disagreeing with the payment is parked with a reason, not applied
+	inv, pay, _ := f.invoice("INR", 100)
+	f.sqs(captured("pay_E2", 100, "USD", notesOf(pay)))
+	i, _ := f.state(inv, pay)
+	if i.AmountPaid != 0 {
+		t.Fatal("money in another currency was applied")
+	}
+	page, _ = f.store.ListGatewayEvents(f.ctx, f.sc, billing.GatewayEventUnmatched, billing.ListOptions{Limit: 10})
+	if len(page.Data) != 3 || page.Data[0].Reason == "" {
+		t.Fatalf("currency mismatch not parked: %+v", page.Data)
+	}
+	// the first parked event matches once its payment exists: retry applies it
+	var first billing.GatewayEvent
+	for _, e := range page.Data {
+		if e.Event == "payment.captured" && e.Reason != "" && len(e.Body) > 0 && strings.Contains(e.Body, "pay_E1") {
+			first = e
+		}
+	}
+	inv2, pay2, plink2 := f.invoice("INR", 100)
+	if err := f.store.PutRef(f.ctx, f.sc, "order_E1", pay2.ID); err != nil { // the order id of pay_E1 (see paymentEntity)
+		t.Fatal(err)
+	}
+	_ = plink2
+	got, err := f.rec.Retry(f.ctx, f.sc, first.ID)
+	if err != nil || got.Status != billing.GatewayEventApplied {
+		t.Fatalf("retry: %+v %v", got, err)
+	}
+	i2, _ := f.state(inv2, pay2)
+	if i2.AmountPaid != 100 {
+		t.Fatalf("retried event not applied: %+v", i2)
+	}
+}
+
+// Every delivery three times, shuffled, across two concurrent consumers:
+// each invoice's amount_paid must equal the sum of its distinct captured
+// payments.
+func TestReplayedShuffledConcurrentDeliveriesCountOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	rng := rand.New(rand.NewSource(42))
+	type want struct {
+		inv  billing.Invoice
+		pay  billing.Payment
+		paid int64
+	}
+	var wants []want
+	var bodies []string
+	for i := 0; i < 12; i++ {
+		due := int64(1000 + rng.Intn(9000))
+		inv, pay, plink := f.invoice("INR", due)
+		n := notesOf(pay)
+		w := want{inv: inv, pay: pay}
+		for k := 0; k < 1+rng.Intn(3); k++ { // 1–3 distinct Razorpay payments
+			amt := int64(100 + rng.Intn(2000))
+			rp := fmt.Sprintf("pay_%02d%02dX", i, k)
+			w.paid += amt
+			bodies = append(bodies, captured(rp, amt, "INR", n), linkPaid(plink, rp, amt, "INR", n))
+			if rng.Intn(2) == 0 {
+				bodies = append(bodies, failed(fmt.Sprintf("pay_%02d%02dF", i, k), amt, "INR", n))
+			}
+		}
+		wants = append(wants, w)
+	}
+	var all []string
+	for r := 0; r < 3; r++ {
+		all = append(all, bodies...)
+	}
+	rng.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	var wg sync.WaitGroup
+	errs := make(chan error, len(all))
+	for c := 0; c < 2; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := c; i < len(all); i += 2 {
+				if err := f.rec.Apply(f.ctx, f.sc, billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Body: all[i]}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("apply: %v", err)
+	}
+	for _, w := range wants {
+		i, p := f.state(w.inv, w.pay)
+		if i.AmountPaid != w.paid || p.AmountReceived != w.paid {
+			t.Errorf("invoice %s: amount_paid %d, payment received %d, want %d", i.ID, i.AmountPaid, p.AmountReceived, w.paid)
+		}
+		if p.PaymentStatus != billing.PaymentSucceeded {
+			t.Errorf("payment %s ended %s", p.ID, p.PaymentStatus)
+		}
+	}
+}
