@@ -1,0 +1,147 @@
+package main
+
+import (
+	"time"
+
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// tableAccess is what a function may do with the table's data.
+type tableAccess int
+
+const (
+	noTable    tableAccess = iota
+	readTable              // GetItem, Query, BatchGetItem, … (grantReadData)
+	writeTable             // reads plus PutItem, UpdateItem, DeleteItem, TransactWriteItems' parts (grantReadWriteData)
+)
+
+// keyAccess is what a function may do with the connection-secrets key.
+type keyAccess int
+
+const (
+	noKey      keyAccess = iota
+	decryptKey           // unwrap a connection's data key to call Razorpay or verify a webhook
+	encryptKey           // also wrap new data keys (only the api stores connection secrets)
+)
+
+// fnSpec is one Lambda function: everything the stack derives its
+// configuration, environment and permissions from. Adding a function is one
+// entry in functionSpecs (and its name in schema.Functions).
+type fnSpec struct {
+	Name        string
+	Description string
+	MemoryMB    int
+	Timeout     time.Duration
+	Table       tableAccess
+	Key         keyAccess
+	// Sends lists the queues the function sends to; it gets
+	// sqs:SendMessage on each and its URL under Queue.EnvVar.
+	Sends []schema.Queue
+	// Consumes is the queue that triggers the function (nil if none). The
+	// function's timeout must equal Queue.ConsumerTimeoutSeconds.
+	Consumes  *schema.Queue
+	BatchSize int
+	// Stream makes the table's stream (filtered by schema.StreamFilters)
+	// the function's trigger.
+	Stream bool
+	// Razorpay: the function calls Razorpay (RAZORPAY_BASE_URL).
+	Razorpay bool
+	// Admin: the function checks the bootstrap admin token (reads the
+	// SSM parameter named by RAZORBILL_ADMIN_TOKEN_PARAM).
+	Admin bool
+	// Webhooks: the function prints webhook URLs (RAZORBILL_WEBHOOK_BASE_URL).
+	Webhooks bool
+	// RazorpayLimited caps the function's concurrency (reserved concurrency
+	// and the SQS mapping's maximum concurrency) so a backlog cannot burst
+	// past Razorpay's per-account rate limits.
+	RazorpayLimited bool
+}
+
+func queueRef(q schema.Queue) *schema.Queue { return &q }
+
+func consumerTimeout(q schema.Queue) time.Duration {
+	return time.Duration(q.ConsumerTimeoutSeconds) * time.Second
+}
+
+// relayTargets are the queues the stream relay feeds: the queue of every
+// stream filter, once each.
+func relayTargets() []schema.Queue {
+	var qs []schema.Queue
+	seen := map[string]bool{}
+	for _, f := range schema.StreamFilters {
+		if !seen[f.Queue.LogicalName] {
+			seen[f.Queue.LogicalName] = true
+			qs = append(qs, f.Queue)
+		}
+	}
+	return qs
+}
+
+// functionSpecs: memory and timeouts, and why.
+//
+// Go on arm64 needs little memory; Lambda allots CPU in proportion to memory,
+// so the request/response functions get 512 MB for CPU (TLS to Razorpay,
+// JSON, hashing) and the queue/stream workers 256 MB. Timeouts:
+//   - api 15 s: DynamoDB calls plus at most one Razorpay call (connection
+//     key check, 8 s client timeout), well under API Gateway's 30 s limit.
+//   - payment-link-creator 25 s: may sync the customer and then create the
+//     link — two Razorpay calls of up to 8 s each — still under 30 s.
+//   - webhook-receiver 5 s: Razorpay gives up after 5 s and retries, so
+//     running longer helps nobody; the work is one read, one decrypt, one
+//     SendMessage.
+//   - queue consumers: exactly schema's ConsumerTimeoutSeconds, the value the
+//     queue's visibility timeout (≥ 6×) is computed from.
+//   - stream-relay 30 s: only SendMessage calls, batch of 100.
+var functionSpecs = []fnSpec{
+	{
+		Name:        "api",
+		Description: "Ledger API: tenants, API keys, the Razorpay connection, customers, invoices, parked gateway events",
+		MemoryMB:    512, Timeout: 15 * time.Second,
+		Table: writeTable, Key: encryptKey,
+		Sends:    []schema.Queue{schema.CustomerSync, schema.InvoiceSync}, // POST …/sync
+		Razorpay: true, Admin: true, Webhooks: true,
+	},
+	{
+		Name:        "payment-link-creator",
+		Description: "Payments: one Razorpay payment link per invoice, refunds",
+		MemoryMB:    512, Timeout: 25 * time.Second,
+		Table: writeTable, Key: decryptKey, Razorpay: true,
+	},
+	{
+		Name:        "webhook-receiver",
+		Description: "Razorpay webhooks (function URL): verify the signature, queue the event, answer 200",
+		MemoryMB:    256, Timeout: 5 * time.Second,
+		Table: writeTable, Key: decryptKey,
+		Sends: []schema.Queue{schema.RazorpayEvents},
+	},
+	{
+		Name:        "payment-reconciler",
+		Description: "Applies each Razorpay payment to its invoice exactly once (razorpay-events.fifo)",
+		MemoryMB:    256, Timeout: consumerTimeout(schema.RazorpayEvents),
+		Table:    writeTable,
+		Consumes: queueRef(schema.RazorpayEvents), BatchSize: 10,
+	},
+	{
+		Name:        "stream-relay",
+		Description: "Relays filtered table stream records to the sync queues",
+		MemoryMB:    256, Timeout: 30 * time.Second,
+		Sends:  relayTargets(),
+		Stream: true,
+	},
+	{
+		Name:        "customer-syncer",
+		Description: "Finds or creates the Razorpay customer (customer-sync)",
+		MemoryMB:    256, Timeout: consumerTimeout(schema.CustomerSync),
+		Table: writeTable, Key: decryptKey, Razorpay: true,
+		Consumes: queueRef(schema.CustomerSync), BatchSize: 5,
+		RazorpayLimited: true,
+	},
+	{
+		Name:        "invoice-syncer",
+		Description: "Finds or creates the Razorpay invoice (invoice-sync)",
+		MemoryMB:    256, Timeout: consumerTimeout(schema.InvoiceSync),
+		Table: writeTable, Key: decryptKey, Razorpay: true,
+		Consumes: queueRef(schema.InvoiceSync), BatchSize: 5,
+		RazorpayLimited: true,
+	},
+}

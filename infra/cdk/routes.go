@@ -1,0 +1,53 @@
+package main
+
+// route is one HTTP API route and the function that serves it.
+type route struct {
+	Method   string
+	Path     string
+	Function string
+}
+
+// httpRoutes are the routes of the HTTP API (docs/openapi.yaml, the contract
+// in api.md). Every route is declared, so API Gateway's route table is the
+// documentation of what is served; the `$default` route also goes to `api`,
+// whose router answers unknown paths with the JSON error envelope instead of
+// API Gateway's bare {"message":"Not Found"}. The webhook path is not here:
+// Razorpay calls the webhook-receiver's function URL.
+var httpRoutes = []route{
+	{"GET", "/health", "api"},
+
+	{"POST", "/api/v1/tenants", "api"},
+	{"POST", "/api/v1/api-keys", "api"},
+	{"DELETE", "/api/v1/api-keys/{id}", "api"},
+
+	{"PUT", "/api/v1/connections/razorpay", "api"},
+	{"GET", "/api/v1/connections/razorpay", "api"},
+	{"DELETE", "/api/v1/connections/razorpay", "api"},
+
+	{"POST", "/api/v1/customers", "api"},
+	{"GET", "/api/v1/customers", "api"},
+	{"GET", "/api/v1/customers/{id}", "api"},
+	{"PATCH", "/api/v1/customers/{id}", "api"},
+	{"POST", "/api/v1/customers/{id}/sync", "api"},
+
+	{"POST", "/api/v1/invoices", "api"},
+	{"GET", "/api/v1/invoices", "api"},
+	{"GET", "/api/v1/invoices/{id}", "api"},
+	{"POST", "/api/v1/invoices/{id}/finalize", "api"},
+	{"POST", "/api/v1/invoices/{id}/void", "api"},
+	{"POST", "/api/v1/invoices/{id}/sync", "api"},
+
+	{"POST", "/api/v1/payments", "payment-link-creator"},
+	{"GET", "/api/v1/payments", "payment-link-creator"},
+	{"GET", "/api/v1/payments/{id}", "payment-link-creator"},
+	{"POST", "/api/v1/payments/{id}/refund", "payment-link-creator"},
+
+	{"GET", "/api/v1/gateway-events", "api"},
+	{"POST", "/api/v1/gateway-events/{id}/retry", "api"},
+}
+
+// defaultRouteFunction serves `$default`.
+const defaultRouteFunction = "api"
+
+// webhookFunction is the function behind the public function URL.
+const webhookFunction = "webhook-receiver"

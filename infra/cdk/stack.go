@@ -1,0 +1,526 @@
+// Command cdk is Razorbill's AWS CDK app: it synthesizes one CloudFormation
+// stack (default name "Razorbill") with the table, the queues and their
+// dead-letter queues and alarms, the seven functions, the HTTP API, the
+// webhook function URL and the KMS key for connection secrets.
+//
+// The table, the queues, the stream filters and the function list come from
+// internal/schema — the same definitions the local stack provisions — so the
+// deployed topology and `make run` cannot drift.
+//
+// One stack, built by constructor helpers (table, queues, key, functions,
+// HTTP API, webhook URL) rather than one stack per concern: the resources
+// share one lifecycle, `sam local invoke` and `sam deploy` take one template,
+// and cross-stack exports would pin the queues and the table (an exported
+// value cannot change while another stack imports it) for no gain.
+//
+// The app does no lookups and is environment-agnostic, so `go run .`
+// synthesizes offline, with no AWS credentials.
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsapigatewayv2integrations"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// Config is what varies between deployments. Everything else is fixed by
+// internal/schema and functionSpecs.
+type Config struct {
+	// AssetRoot holds <function>/bootstrap for every function (what
+	// `make build` writes to build/).
+	AssetRoot string
+	// AdminTokenParam names the SSM SecureString parameter holding the
+	// bootstrap admin token. CloudFormation cannot create SecureString
+	// parameters, and the token must never be in the template, so the
+	// operator creates it (see the README); only `api` may read it.
+	AdminTokenParam string
+	// RazorpayBaseURL is Razorpay's API (the functions' RAZORPAY_BASE_URL).
+	RazorpayBaseURL string
+	// RazorpayConcurrency caps each Razorpay-calling queue consumer: the SQS
+	// mapping's maximum concurrency and, with ReserveConcurrency, the
+	// function's reserved concurrency.
+	RazorpayConcurrency int
+	// ReserveConcurrency reserves RazorpayConcurrency for those consumers.
+	// Turn it off in accounts whose concurrency quota is still the new-account
+	// 10 (Lambda refuses reservations that leave fewer than 10 unreserved).
+	ReserveConcurrency bool
+	// AlarmEmail, if set, subscribes an address to the alarm topic.
+	AlarmEmail string
+	// Throttling of the HTTP API's default stage (requests/s and burst),
+	// for the whole API across tenants.
+	ThrottleRate  float64
+	ThrottleBurst float64
+}
+
+// DefaultConfig is the configuration `make synth` uses unless context says
+// otherwise.
+func DefaultConfig() Config {
+	return Config{
+		AdminTokenParam:     "/razorbill/admin-token",
+		RazorpayBaseURL:     "https://api.razorpay.com",
+		RazorpayConcurrency: 5,
+		ReserveConcurrency:  true,
+		ThrottleRate:        100,
+		ThrottleBurst:       200,
+	}
+}
+
+// Environment variables (besides the schema's table and queue variables).
+const (
+	envKMSKey          = "RAZORBILL_KMS_KEY_ID"
+	envAdminTokenParam = "RAZORBILL_ADMIN_TOKEN_PARAM"
+	envRazorpayBaseURL = "RAZORPAY_BASE_URL"
+	envWebhookBaseURL  = "RAZORBILL_WEBHOOK_BASE_URL"
+)
+
+// Stream relay mapping settings (finite retries; the on-failure queue keeps
+// what could not be relayed).
+const (
+	streamBatchSize     = 100
+	streamRetryAttempts = 10
+	streamMaxRecordAge  = 6 * time.Hour
+)
+
+// queuePair is a schema queue with its dead-letter queue.
+type queuePair struct {
+	Spec schema.Queue
+	Main awssqs.Queue
+	DLQ  awssqs.Queue
+}
+
+// razorbill holds the constructs the helpers wire together.
+type razorbill struct {
+	stack         awscdk.Stack
+	cfg           Config
+	alarmAction   awscloudwatch.IAlarmAction
+	table         awsdynamodb.Table
+	queues        map[string]*queuePair // by schema LogicalName
+	relayFailures awssqs.Queue
+	key           awskms.Key
+	functions     map[string]awslambda.Function
+	api           awsapigatewayv2.HttpApi
+	stage         awsapigatewayv2.HttpStage
+	webhookURL    awslambda.FunctionUrl
+}
+
+// NewRazorbillStack builds the whole stack.
+func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props *awscdk.StackProps) awscdk.Stack {
+	if err := cfg.validate(); err != nil {
+		panic(err)
+	}
+	if props == nil {
+		props = &awscdk.StackProps{}
+	}
+	if props.Description == nil {
+		props.Description = jsii.String("Razorbill: usage-billing ledger synced to Razorpay (API, webhooks, queues, table)")
+	}
+	r := &razorbill{stack: awscdk.NewStack(scope, jsii.String(id), props), cfg: cfg}
+	awscdk.Tags_Of(r.stack).Add(jsii.String("app"), jsii.String("razorbill"), nil)
+	r.newAlarmTopic()
+	r.newTable()
+	r.newQueues()
+	r.newKey()
+	r.newFunctions()
+	r.newWebhookURL()
+	r.newHTTPAPI()
+	r.newOutputs()
+	return r.stack
+}
+
+func (c Config) validate() error {
+	if c.AssetRoot == "" {
+		return fmt.Errorf("config: AssetRoot is empty")
+	}
+	if !strings.HasPrefix(c.AdminTokenParam, "/") || strings.ContainsAny(c.AdminTokenParam, " *") {
+		return fmt.Errorf("config: admin token parameter %q must be an SSM parameter name like /razorbill/admin-token", c.AdminTokenParam)
+	}
+	if c.RazorpayConcurrency < 2 {
+		return fmt.Errorf("config: Razorpay concurrency %d: an SQS mapping's maximum concurrency is at least 2", c.RazorpayConcurrency)
+	}
+	for _, q := range schema.Queues {
+		if q.MaxReceiveCount < 5 {
+			return fmt.Errorf("schema: queue %s: maxReceiveCount %d < 5", q.Name(), q.MaxReceiveCount)
+		}
+		if q.VisibilityTimeoutSeconds < 6*q.ConsumerTimeoutSeconds {
+			return fmt.Errorf("schema: queue %s: visibility timeout %ds < 6 × consumer timeout %ds", q.Name(), q.VisibilityTimeoutSeconds, q.ConsumerTimeoutSeconds)
+		}
+	}
+	names := map[string]bool{}
+	for _, s := range functionSpecs {
+		names[s.Name] = true
+		if s.Consumes != nil && s.Timeout != consumerTimeout(*s.Consumes) {
+			return fmt.Errorf("function %s: timeout %s ≠ queue %s consumer timeout %ds", s.Name, s.Timeout, s.Consumes.Name(), s.Consumes.ConsumerTimeoutSeconds)
+		}
+	}
+	for _, n := range schema.Functions {
+		if !names[n] {
+			return fmt.Errorf("function %s is in schema.Functions but has no entry in functionSpecs", n)
+		}
+	}
+	if len(names) != len(schema.Functions) {
+		return fmt.Errorf("functionSpecs has %d functions, schema.Functions %d", len(names), len(schema.Functions))
+	}
+	return nil
+}
+
+// camel turns "payment-link-creator" into "PaymentLinkCreator".
+func camel(s string) string {
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String()
+}
+
+// FunctionLogicalID is the CloudFormation logical id of a function: stable
+// and readable, for `sam local invoke <id>`.
+func FunctionLogicalID(name string) string { return camel(name) + "Function" }
+
+func (r *razorbill) newAlarmTopic() {
+	topic := awssns.NewTopic(r.stack, jsii.String("AlarmTopic"), &awssns.TopicProps{
+		DisplayName: jsii.String("Razorbill alarms"),
+	})
+	if r.cfg.AlarmEmail != "" {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(r.cfg.AlarmEmail), nil))
+	}
+	r.alarmAction = awscloudwatchactions.NewSnsAction(topic)
+	awscdk.NewCfnOutput(r.stack, jsii.String("AlarmTopicArn"), &awscdk.CfnOutputProps{
+		Value:       topic.TopicArn(),
+		Description: jsii.String("SNS topic every alarm notifies (subscribe on-call to it)"),
+	})
+}
+
+func (r *razorbill) alarm(id string, metric awscloudwatch.IMetric, threshold float64, description string) {
+	a := awscloudwatch.NewAlarm(r.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+		Metric:             metric,
+		Threshold:          jsii.Number(threshold),
+		ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
+		EvaluationPeriods:  jsii.Number(1),
+		TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		AlarmDescription:   jsii.String(description),
+	})
+	a.AddAlarmAction(r.alarmAction)
+	a.AddOkAction(r.alarmAction)
+}
+
+// newTable creates every table of schema.Tables. Functions use schema.Main.
+func (r *razorbill) newTable() {
+	for _, t := range schema.Tables {
+		props := &awsdynamodb.TableProps{
+			PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(t.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+			SortKey:             &awsdynamodb.Attribute{Name: jsii.String(t.SortKey), Type: awsdynamodb.AttributeType_STRING},
+			BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
+			PointInTimeRecovery: jsii.Bool(true),
+			DeletionProtection:  jsii.Bool(true),
+			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+		}
+		if t.TTLAttribute != "" {
+			props.TimeToLiveAttribute = jsii.String(t.TTLAttribute)
+		}
+		if t.StreamNewAndOldImages {
+			props.Stream = awsdynamodb.StreamViewType_NEW_AND_OLD_IMAGES
+		}
+		table := awsdynamodb.NewTable(r.stack, jsii.String(camel(t.LogicalName)+"Table"), props)
+		for _, idx := range t.Indexes {
+			table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
+				IndexName:      jsii.String(idx.Name),
+				PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+				SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.SortKey), Type: awsdynamodb.AttributeType_STRING},
+				ProjectionType: awsdynamodb.ProjectionType_ALL,
+			})
+		}
+		if t.LogicalName == schema.Main.LogicalName {
+			r.table = table
+		}
+	}
+	if r.table == nil {
+		panic("schema.Tables does not contain schema.Main")
+	}
+}
+
+// newQueues creates every queue of schema.Queues with its DLQ (FIFO for a
+// FIFO queue), SQS-managed encryption, TLS-only access, and alarms: any
+// message in a DLQ, and a main queue whose oldest message is older than a
+// message that is failing its way to the DLQ could be
+// (maxReceiveCount × visibility timeout, plus five minutes).
+func (r *razorbill) newQueues() {
+	r.queues = map[string]*queuePair{}
+	for _, q := range schema.Queues {
+		id := camel(q.LogicalName)
+		var fifo *bool
+		if q.FIFO {
+			fifo = jsii.Bool(true)
+		}
+		dlq := awssqs.NewQueue(r.stack, jsii.String(id+"DLQ"), &awssqs.QueueProps{
+			Fifo:            fifo,
+			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:      jsii.Bool(true),
+			RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		})
+		props := &awssqs.QueueProps{
+			Fifo:              fifo,
+			Encryption:        awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:        jsii.Bool(true),
+			VisibilityTimeout: awscdk.Duration_Seconds(jsii.Number(float64(q.VisibilityTimeoutSeconds))),
+			RetentionPeriod:   awscdk.Duration_Days(jsii.Number(4)),
+			DeadLetterQueue:   &awssqs.DeadLetterQueue{Queue: dlq, MaxReceiveCount: jsii.Number(float64(q.MaxReceiveCount))},
+		}
+		if q.FIFO {
+			// Razorbill always sets an explicit deduplication id.
+			props.ContentBasedDeduplication = jsii.Bool(false)
+		}
+		main := awssqs.NewQueue(r.stack, jsii.String(id+"Queue"), props)
+		r.queues[q.LogicalName] = &queuePair{Spec: q, Main: main, DLQ: dlq}
+
+		r.alarm(id+"DLQDepthAlarm", dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0, fmt.Sprintf("%s has messages: they failed %d times; inspect them and redrive to %s", q.DLQName(), q.MaxReceiveCount, q.Name()))
+		maxAge := q.MaxReceiveCount*q.VisibilityTimeoutSeconds + 300
+		r.alarm(id+"AgeAlarm", main.MetricApproximateAgeOfOldestMessage(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), float64(maxAge), fmt.Sprintf("%s: oldest message older than %ds; its consumer is failing or falling behind", q.Name(), maxAge))
+	}
+
+	// The stream relay's on-failure destination: records (their shard and
+	// sequence numbers) the relay could not enqueue after every retry.
+	r.relayFailures = awssqs.NewQueue(r.stack, jsii.String("StreamRelayFailuresQueue"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	r.alarm("StreamRelayFailuresDepthAlarm", r.relayFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+	}), 0, "stream-relay gave up on table stream records: the syncs they carried were not queued; retry them with POST …/sync")
+}
+
+// newKey creates the key-encryption key for connection secrets (AES-GCM
+// envelope: each secret's data key is wrapped with kms:Encrypt). The default
+// key policy delegates to IAM, so only the grants below can use it.
+func (r *razorbill) newKey() {
+	r.key = awskms.NewKey(r.stack, jsii.String("ConnectionSecretsKey"), &awskms.KeyProps{
+		Description:       jsii.String("Razorbill: wraps the data keys of Razorpay key secrets and webhook secrets"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+	})
+}
+
+func (r *razorbill) newFunctions() {
+	r.functions = map[string]awslambda.Function{}
+	for _, s := range functionSpecs {
+		r.functions[s.Name] = r.newFunction(s)
+	}
+}
+
+func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
+	id := camel(s.Name)
+	env := map[string]*string{}
+	if s.Table != noTable {
+		env[schema.Main.EnvVar] = r.table.TableName()
+	}
+	for _, q := range s.Sends {
+		env[q.EnvVar] = r.queues[q.LogicalName].Main.QueueUrl()
+	}
+	if s.Key != noKey {
+		env[envKMSKey] = r.key.KeyArn()
+	}
+	if s.Razorpay {
+		env[envRazorpayBaseURL] = jsii.String(r.cfg.RazorpayBaseURL)
+	}
+	if s.Admin {
+		env[envAdminTokenParam] = jsii.String(r.cfg.AdminTokenParam)
+	}
+
+	logs := awslogs.NewLogGroup(r.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	props := &awslambda.FunctionProps{
+		Description:           jsii.String(s.Description),
+		Runtime:               awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:          awslambda.Architecture_ARM_64(),
+		Handler:               jsii.String("bootstrap"),
+		Code:                  awslambda.Code_FromAsset(jsii.String(filepath.Join(r.cfg.AssetRoot, s.Name)), nil),
+		MemorySize:            jsii.Number(float64(s.MemoryMB)),
+		Timeout:               awscdk.Duration_Seconds(jsii.Number(s.Timeout.Seconds())),
+		Environment:           &env,
+		LoggingFormat:         awslambda.LoggingFormat_JSON,
+		ApplicationLogLevelV2: awslambda.ApplicationLogLevel_INFO,
+		LogGroup:              logs,
+	}
+	if s.RazorpayLimited && r.cfg.ReserveConcurrency {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(r.cfg.RazorpayConcurrency))
+	}
+	fn := awslambda.NewFunction(r.stack, jsii.String(id), props)
+	fn.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(FunctionLogicalID(s.Name)))
+
+	switch s.Table {
+	case readTable:
+		r.table.GrantReadData(fn)
+	case writeTable:
+		r.table.GrantReadWriteData(fn)
+	}
+	switch s.Key {
+	case decryptKey:
+		r.key.Grant(fn, jsii.String("kms:Decrypt"))
+	case encryptKey:
+		// The envelope generates data keys locally and wraps them with
+		// Encrypt; no GenerateDataKey is needed.
+		r.key.Grant(fn, jsii.String("kms:Encrypt"), jsii.String("kms:Decrypt"))
+	}
+	for _, q := range s.Sends {
+		r.queues[q.LogicalName].Main.GrantSendMessages(fn)
+	}
+	if s.Admin {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions: jsii.Strings("ssm:GetParameter"),
+			Resources: jsii.Strings(*r.stack.FormatArn(&awscdk.ArnComponents{
+				Service:      jsii.String("ssm"),
+				Resource:     jsii.String("parameter"),
+				ResourceName: jsii.String(strings.TrimPrefix(r.cfg.AdminTokenParam, "/")),
+				ArnFormat:    awscdk.ArnFormat_SLASH_RESOURCE_NAME,
+			})),
+		}))
+	}
+	if s.Consumes != nil {
+		sp := &awslambdaeventsources.SqsEventSourceProps{
+			BatchSize:               jsii.Number(float64(s.BatchSize)),
+			ReportBatchItemFailures: jsii.Bool(true),
+		}
+		if s.RazorpayLimited {
+			// The poller never invokes more copies than this, so the
+			// reservation is never exceeded and throttling never bumps a
+			// message's receive count toward the DLQ.
+			sp.MaxConcurrency = jsii.Number(float64(r.cfg.RazorpayConcurrency))
+		}
+		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(r.queues[s.Consumes.LogicalName].Main, sp))
+	}
+	if s.Stream {
+		filters := make([]*map[string]interface{}, 0, len(schema.StreamFilters))
+		for _, f := range schema.StreamFilters {
+			filters = append(filters, &map[string]interface{}{"pattern": f.Pattern})
+		}
+		fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(r.table, &awslambdaeventsources.DynamoEventSourceProps{
+			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+			BatchSize:               jsii.Number(streamBatchSize),
+			ParallelizationFactor:   jsii.Number(1), // per-item order within a shard
+			BisectBatchOnError:      jsii.Bool(true),
+			RetryAttempts:           jsii.Number(streamRetryAttempts),
+			MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamMaxRecordAge.Seconds())),
+			ReportBatchItemFailures: jsii.Bool(true),
+			Filters:                 &filters,
+			OnFailure:               awslambdaeventsources.NewSqsDlq(r.relayFailures),
+		}))
+	}
+	return fn
+}
+
+// newWebhookURL gives the webhook receiver a public function URL: Razorpay
+// cannot sign AWS requests, and the HMAC signature over the body (checked
+// with the tenant's webhook secret) is the authentication.
+func (r *razorbill) newWebhookURL() {
+	fn := r.functions[webhookFunction]
+	r.webhookURL = fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
+		AuthType:   awslambda.FunctionUrlAuthType_NONE,
+		InvokeMode: awslambda.InvokeMode_BUFFERED,
+	})
+	// Since October 2025 a public function URL also needs
+	// lambda:InvokeFunction, limited to calls made through the URL; CDK
+	// v2.170 only adds lambda:InvokeFunctionUrl.
+	perm := awslambda.NewCfnPermission(r.stack, jsii.String("WebhookUrlInvokeFunction"), &awslambda.CfnPermissionProps{
+		Action:       jsii.String("lambda:InvokeFunction"),
+		FunctionName: fn.FunctionArn(),
+		Principal:    jsii.String("*"),
+	})
+	perm.AddPropertyOverride(jsii.String("InvokedViaFunctionUrl"), true)
+	for _, s := range functionSpecs {
+		if s.Webhooks {
+			r.functions[s.Name].AddEnvironment(jsii.String(envWebhookBaseURL), r.webhookURL.Url(), nil)
+		}
+	}
+}
+
+// accessLogFormat is the HTTP API access log line (JSON; no headers, so no
+// API key or token is ever logged).
+const accessLogFormat = `{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","method":"$context.httpMethod","routeKey":"$context.routeKey","path":"$context.path","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","latency":"$context.responseLatency","integrationLatency":"$context.integrationLatency","integrationStatus":"$context.integrationStatus","integrationError":"$context.integrationErrorMessage"}`
+
+// newHTTPAPI maps every route of httpRoutes to its function on an HTTP API
+// with a throttled, access-logged $default stage.
+func (r *razorbill) newHTTPAPI() {
+	integrations := map[string]awsapigatewayv2.HttpRouteIntegration{}
+	integration := func(name string) awsapigatewayv2.HttpRouteIntegration {
+		if i, ok := integrations[name]; ok {
+			return i
+		}
+		fn, ok := r.functions[name]
+		if !ok {
+			panic(fmt.Sprintf("route to unknown function %q", name))
+		}
+		i := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String(camel(name)+"Integration"), fn, nil)
+		integrations[name] = i
+		return i
+	}
+	r.api = awsapigatewayv2.NewHttpApi(r.stack, jsii.String("HttpApi"), &awsapigatewayv2.HttpApiProps{
+		ApiName:            jsii.String(*r.stack.StackName() + "-api"),
+		Description:        jsii.String("Razorbill ledger API (/api/v1)"),
+		CreateDefaultStage: jsii.Bool(false),
+		DefaultIntegration: integration(defaultRouteFunction),
+	})
+	for _, rt := range httpRoutes {
+		r.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
+			Path:        jsii.String(rt.Path),
+			Methods:     &[]awsapigatewayv2.HttpMethod{awsapigatewayv2.HttpMethod(rt.Method)},
+			Integration: integration(rt.Function),
+		})
+	}
+	r.stage = awsapigatewayv2.NewHttpStage(r.stack, jsii.String("DefaultStage"), &awsapigatewayv2.HttpStageProps{
+		HttpApi:    r.api,
+		StageName:  jsii.String("$default"),
+		AutoDeploy: jsii.Bool(true),
+		Throttle: &awsapigatewayv2.ThrottleSettings{
+			RateLimit:  jsii.Number(r.cfg.ThrottleRate),
+			BurstLimit: jsii.Number(r.cfg.ThrottleBurst),
+		},
+	})
+	logs := awslogs.NewLogGroup(r.stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	// HttpStage has no access-log property in v2.170: set it on the L1.
+	r.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
+		DestinationArn: logs.LogGroupArn(),
+		Format:         jsii.String(accessLogFormat),
+	})
+}
+
+func (r *razorbill) newOutputs() {
+	out := func(id string, value *string, description string) {
+		awscdk.NewCfnOutput(r.stack, jsii.String(id), &awscdk.CfnOutputProps{Value: value, Description: jsii.String(description)})
+	}
+	out("ApiUrl", r.stage.Url(), "RAZORBILL_API_URL: the HTTP API's base URL (routes under /api/v1)")
+	out("WebhookBaseUrl", r.webhookURL.Url(), "RAZORBILL_WEBHOOK_BASE_URL: Razorpay webhooks go to <this>api/v1/webhooks/razorpay/{tenant_id}/{environment_id}")
+	out("AdminTokenParameterName", jsii.String(r.cfg.AdminTokenParam), "SSM SecureString the api reads the admin token from (create it: see README)")
+	out("TableName", r.table.TableName(), "DynamoDB table")
+	out("ConnectionSecretsKeyArn", r.key.KeyArn(), "KMS key wrapping connection secrets")
+	out("StreamRelayFailuresQueueUrl", r.relayFailures.QueueUrl(), "stream records the relay gave up on")
+}
