@@ -1,0 +1,158 @@
+package razorpaysim
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"time"
+)
+
+// FaultKind is a failure the simulator can inject into API calls.
+type FaultKind string
+
+const (
+	// Fault429 answers 429 with Razorpay's error body; nothing is done.
+	Fault429 FaultKind = "429"
+	// Fault500 answers 500 SERVER_ERROR; nothing is done.
+	Fault500 FaultKind = "500"
+	// FaultHTML502 answers 502 with an HTML page, as a proxy in front of
+	// Razorpay does; nothing is done.
+	FaultHTML502 FaultKind = "html_502"
+	// FaultTimeout hangs until the client gives up (or MaxHang passes,
+	// then answers 504); nothing is done.
+	FaultTimeout FaultKind = "timeout"
+	// FaultCrashAfterCreate carries the request out (the object is
+	// created) and then drops the connection without an answer.
+	FaultCrashAfterCreate FaultKind = "crash_after_create"
+	// FaultDrop drops the connection without doing anything.
+	FaultDrop FaultKind = "drop"
+)
+
+// Fault makes the next Count API calls that match fail as Kind. Method ""
+// matches any method; Path "" matches any /v1 path, a path ending in "*" is
+// a prefix, anything else must equal the request path; KeyID "" matches any
+// account.
+type Fault struct {
+	Kind   FaultKind `json:"kind"`
+	Method string    `json:"method,omitempty"`
+	Path   string    `json:"path,omitempty"`
+	KeyID  string    `json:"key_id,omitempty"`
+	Count  int       `json:"count"`
+}
+
+type faultRule struct {
+	Fault
+	left int
+}
+
+// InjectFault arms f (Count 0 means 1).
+func (s *Simulator) InjectFault(f Fault) error {
+	switch f.Kind {
+	case Fault429, Fault500, FaultHTML502, FaultTimeout, FaultCrashAfterCreate, FaultDrop:
+	default:
+		return fmt.Errorf("razorpaysim: unknown fault kind %q", f.Kind)
+	}
+	if f.Count <= 0 {
+		f.Count = 1
+	}
+	f.Method = strings.ToUpper(f.Method)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &faultRule{Fault: f, left: f.Count})
+	return nil
+}
+
+// Faults lists armed faults with what is left of their Count.
+func (s *Simulator) Faults() []Fault {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Fault
+	for _, r := range s.faults {
+		if r.left > 0 {
+			f := r.Fault
+			f.Count = r.left
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// ClearFaults disarms every fault.
+func (s *Simulator) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = nil
+}
+
+// takeFault consumes the first armed fault matching r.
+func (s *Simulator) takeFault(r *http.Request, keyID string) (FaultKind, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range s.faults {
+		if f.left <= 0 {
+			continue
+		}
+		if f.Method != "" && f.Method != r.Method {
+			continue
+		}
+		if f.KeyID != "" && f.KeyID != keyID {
+			continue
+		}
+		if f.Path != "" {
+			if p, ok := strings.CutSuffix(f.Path, "*"); ok {
+				if !strings.HasPrefix(r.URL.Path, p) {
+					continue
+				}
+			} else if f.Path != r.URL.Path {
+				continue
+			}
+		}
+		f.left--
+		return f.Kind, true
+	}
+	return "", false
+}
+
+// serveFault answers r as kind; next carries the request out.
+func (s *Simulator) serveFault(w http.ResponseWriter, r *http.Request, kind FaultKind, next http.Handler) {
+	s.log.Info("razorpaysim: injecting fault", "kind", string(kind), "method", r.Method, "path", r.URL.Path)
+	switch kind {
+	case Fault429:
+		writeError(w, http.StatusTooManyRequests, rzError{Code: "BAD_REQUEST_ERROR", Description: "Too many requests", Source: "NA", Step: "NA", Reason: "NA"})
+	case Fault500:
+		writeError(w, http.StatusInternalServerError, rzError{Code: "SERVER_ERROR",
+			Description: "We are facing some trouble completing your request at the moment. Please try again shortly.", Source: "NA", Step: "NA", Reason: "NA"})
+	case FaultHTML502:
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n</body>\r\n</html>\r\n"))
+	case FaultTimeout:
+		t := time.NewTimer(s.opt.MaxHang)
+		defer t.Stop()
+		select {
+		case <-r.Context().Done():
+			panic(http.ErrAbortHandler)
+		case <-s.closed:
+			panic(http.ErrAbortHandler)
+		case <-t.C:
+			w.Header().Set("Content-Type", "text/html")
+			w.WriteHeader(http.StatusGatewayTimeout)
+			_, _ = w.Write([]byte("<html><body><h1>504 Gateway Time-out</h1></body></html>"))
+		}
+	case FaultCrashAfterCreate:
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		s.log.Info("razorpaysim: dropped the answer after carrying the request out", "status", rec.Code, "body", strings.TrimSpace(truncate(rec.Body.String(), 200)))
+		panic(http.ErrAbortHandler)
+	case FaultDrop:
+		panic(http.ErrAbortHandler)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
