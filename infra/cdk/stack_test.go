@@ -1,0 +1,1045 @@
+package main
+
+// Assertion tests on the synthesized template. They need Node (jsii runs the
+// CDK in it) but no AWS credentials and no network: the stack is
+// environment-agnostic and does no lookups. The stack is synthesized once
+// (TestMain) and each test reads the template as plain JSON.
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+const testStack = "RazorbillTest"
+
+// tmpl is the synthesized template of the default configuration.
+var tmpl template
+
+type template struct {
+	Resources map[string]resource `json:"Resources"`
+	Outputs   map[string]struct {
+		Value any `json:"Value"`
+	} `json:"Outputs"`
+}
+
+type resource struct {
+	Type                string         `json:"Type"`
+	Properties          map[string]any `json:"Properties"`
+	DeletionPolicy      string         `json:"DeletionPolicy"`
+	UpdateReplacePolicy string         `json:"UpdateReplacePolicy"`
+	Metadata            map[string]any `json:"Metadata"`
+}
+
+// placeholderAssets writes <function>/bootstrap for every function.
+func placeholderAssets(dir string) error {
+	for _, s := range functionSpecs {
+		if err := os.MkdirAll(filepath.Join(dir, s.Name), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, s.Name, "bootstrap"), []byte("#!/bin/sh\n# placeholder for "+s.Name+"\n"), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// synth builds the stack with cfg and returns its template.
+func synth(cfg Config, outdir string) (template, error) {
+	app := NewApp(outdir)
+	stack := NewRazorbillStack(app, testStack, cfg, nil)
+	raw := assertions.Template_FromStack(stack, nil).ToJSON()
+	b, err := json.Marshal(raw)
+	if err != nil {
+		return template{}, err
+	}
+	var t template
+	err = json.Unmarshal(b, &t)
+	return t, err
+}
+
+func testConfig(assets string) Config {
+	cfg := DefaultConfig()
+	cfg.AssetRoot = assets
+	return cfg
+}
+
+func TestMain(m *testing.M) {
+	silenceNodeEOLWarning()
+	code := func() int {
+		defer jsii.Close()
+		dir, err := os.MkdirTemp("", "razorbill-cdk-test")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		assets := filepath.Join(dir, "build")
+		if err := placeholderAssets(assets); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		testAssets = assets
+		testOutdir = filepath.Join(dir, "cdk.out")
+		if tmpl, err = synth(testConfig(assets), testOutdir); err != nil {
+			fmt.Fprintln(os.Stderr, "synth:", err)
+			return 1
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+var testAssets, testOutdir string
+
+// ---- helpers ----
+
+// byPath finds the resource whose construct path is Razorbill/<path>.
+func (t template) byPath(tb testing.TB, path string) (string, resource) {
+	tb.Helper()
+	want := testStack + "/" + path
+	for id, r := range t.Resources {
+		if r.Metadata["aws:cdk:path"] == want {
+			return id, r
+		}
+	}
+	tb.Fatalf("no resource at construct path %s", want)
+	return "", resource{}
+}
+
+func (t template) ofType(typ string) map[string]resource {
+	out := map[string]resource{}
+	for id, r := range t.Resources {
+		if r.Type == typ {
+			out[id] = r
+		}
+	}
+	return out
+}
+
+func getAtt(id, attr string) any { return map[string]any{"Fn::GetAtt": []any{id, attr}} }
+func ref(id string) any          { return map[string]any{"Ref": id} }
+
+func asStrings(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, x := range v {
+			if s, ok := x.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func asList(v any) []any {
+	if l, ok := v.([]any); ok {
+		return l
+	}
+	if v == nil {
+		return nil
+	}
+	return []any{v}
+}
+
+func num(v any) float64 {
+	f, _ := v.(float64)
+	return f
+}
+
+// refsTo reports whether v (an intrinsic, possibly nested) mentions logical id.
+func refsTo(v any, id string) bool {
+	switch v := v.(type) {
+	case map[string]any:
+		if r, ok := v["Ref"].(string); ok && r == id {
+			return true
+		}
+		if ga, ok := v["Fn::GetAtt"].([]any); ok && len(ga) > 0 && ga[0] == id {
+			return true
+		}
+		for _, x := range v {
+			if refsTo(x, id) {
+				return true
+			}
+		}
+	case []any:
+		for _, x := range v {
+			if refsTo(x, id) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func specOf(name string) fnSpec {
+	for _, s := range functionSpecs {
+		if s.Name == name {
+			return s
+		}
+	}
+	panic("no spec " + name)
+}
+
+func fnResource(tb testing.TB, name string) resource {
+	tb.Helper()
+	r, ok := tmpl.Resources[FunctionLogicalID(name)]
+	if !ok || r.Type != "AWS::Lambda::Function" {
+		tb.Fatalf("function %s: no AWS::Lambda::Function %s", name, FunctionLogicalID(name))
+	}
+	return r
+}
+
+// roleStatements returns the Allow statements of every policy attached to
+// the function's role.
+func roleStatements(tb testing.TB, name string) []map[string]any {
+	tb.Helper()
+	role := fnResource(tb, name).Properties["Role"]
+	ga, _ := role.(map[string]any)["Fn::GetAtt"].([]any)
+	if len(ga) == 0 {
+		tb.Fatalf("function %s: role is not a GetAtt: %v", name, role)
+	}
+	roleID := ga[0].(string)
+	var out []map[string]any
+	for _, p := range tmpl.ofType("AWS::IAM::Policy") {
+		if !refsTo(p.Properties["Roles"], roleID) {
+			continue
+		}
+		for _, s := range asList(p.Properties["PolicyDocument"].(map[string]any)["Statement"]) {
+			st := s.(map[string]any)
+			if st["Effect"] == "Allow" {
+				out = append(out, st)
+			}
+		}
+	}
+	return out
+}
+
+// allowed collects "action → resources" of a function's role.
+func allowed(tb testing.TB, name string) map[string][]any {
+	tb.Helper()
+	out := map[string][]any{}
+	for _, st := range roleStatements(tb, name) {
+		for _, a := range asStrings(st["Action"]) {
+			out[a] = append(out[a], asList(st["Resource"])...)
+		}
+	}
+	return out
+}
+
+func mentions(resources []any, id string) bool {
+	for _, r := range resources {
+		if refsTo(r, id) {
+			return true
+		}
+	}
+	return false
+}
+
+// ---- queues ----
+
+func TestQueuesAndDLQs(t *testing.T) {
+	queues := tmpl.ofType("AWS::SQS::Queue")
+	// every schema queue, its DLQ, and the stream relay's failure queue
+	if got, want := len(queues), 2*len(schema.Queues)+1; got != want {
+		t.Fatalf("%d queues, want %d", got, want)
+	}
+	for id, q := range queues {
+		if q.Properties["SqsManagedSseEnabled"] != true {
+			t.Errorf("queue %s: SqsManagedSseEnabled = %v, want true", id, q.Properties["SqsManagedSseEnabled"])
+		}
+	}
+	for _, q := range schema.Queues {
+		t.Run(q.Name(), func(t *testing.T) {
+			mainID, main := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
+			dlqID, dlq := tmpl.byPath(t, camel(q.LogicalName)+"DLQ/Resource")
+			isFIFO := func(r resource) bool { return r.Properties["FifoQueue"] == true }
+			if isFIFO(main) != q.FIFO || isFIFO(dlq) != q.FIFO {
+				t.Errorf("FIFO: queue %v, DLQ %v, want both %v", isFIFO(main), isFIFO(dlq), q.FIFO)
+			}
+			if q.FIFO && main.Properties["ContentBasedDeduplication"] == true {
+				t.Error("content-based deduplication is on; Razorbill sets explicit deduplication ids")
+			}
+			rp, _ := main.Properties["RedrivePolicy"].(map[string]any)
+			if rp == nil {
+				t.Fatal("no RedrivePolicy")
+			}
+			if !reflect.DeepEqual(rp["deadLetterTargetArn"], getAtt(dlqID, "Arn")) {
+				t.Errorf("DLQ target = %v, want %s", rp["deadLetterTargetArn"], dlqID)
+			}
+			if got := num(rp["maxReceiveCount"]); got != float64(q.MaxReceiveCount) || got < 5 {
+				t.Errorf("maxReceiveCount = %v, want schema's %d (≥ 5)", got, q.MaxReceiveCount)
+			}
+			if got := num(main.Properties["VisibilityTimeout"]); got != float64(q.VisibilityTimeoutSeconds) {
+				t.Errorf("VisibilityTimeout = %v, want schema's %d", got, q.VisibilityTimeoutSeconds)
+			}
+			if _, ok := dlq.Properties["RedrivePolicy"]; ok {
+				t.Error("the DLQ itself has a redrive policy")
+			}
+			// visibility ≥ 6 × the actual consumer's timeout
+			consumers := 0
+			for _, esm := range tmpl.ofType("AWS::Lambda::EventSourceMapping") {
+				if !reflect.DeepEqual(esm.Properties["EventSourceArn"], getAtt(mainID, "Arn")) {
+					continue
+				}
+				consumers++
+				fnID := esm.Properties["FunctionName"].(map[string]any)["Ref"].(string)
+				timeout := num(tmpl.Resources[fnID].Properties["Timeout"])
+				if timeout != float64(q.ConsumerTimeoutSeconds) {
+					t.Errorf("consumer %s timeout %vs ≠ schema ConsumerTimeoutSeconds %d", fnID, timeout, q.ConsumerTimeoutSeconds)
+				}
+				if vt := num(main.Properties["VisibilityTimeout"]); vt < 6*timeout {
+					t.Errorf("visibility %vs < 6 × consumer %s timeout %vs", vt, fnID, timeout)
+				}
+			}
+			if consumers != 1 {
+				t.Errorf("%d consumers, want 1", consumers)
+			}
+		})
+	}
+}
+
+func TestAlarms(t *testing.T) {
+	alarms := tmpl.ofType("AWS::CloudWatch::Alarm")
+	find := func(metric, queueID string) (resource, bool) {
+		for _, a := range alarms {
+			if a.Properties["MetricName"] != metric || a.Properties["Namespace"] != "AWS/SQS" {
+				continue
+			}
+			for _, d := range asList(a.Properties["Dimensions"]) {
+				d := d.(map[string]any)
+				if d["Name"] == "QueueName" && reflect.DeepEqual(d["Value"], getAtt(queueID, "QueueName")) {
+					return a, true
+				}
+			}
+		}
+		return resource{}, false
+	}
+	topicID, _ := tmpl.byPath(t, "AlarmTopic/Resource")
+	check := func(t *testing.T, a resource, threshold float64) {
+		t.Helper()
+		if a.Properties["ComparisonOperator"] != "GreaterThanThreshold" || num(a.Properties["Threshold"]) != threshold {
+			t.Errorf("alarm %v %v, want GreaterThanThreshold %v", a.Properties["ComparisonOperator"], a.Properties["Threshold"], threshold)
+		}
+		if !refsTo(a.Properties["AlarmActions"], topicID) {
+			t.Errorf("alarm does not notify the alarm topic: %v", a.Properties["AlarmActions"])
+		}
+	}
+	for _, q := range schema.Queues {
+		dlqID, _ := tmpl.byPath(t, camel(q.LogicalName)+"DLQ/Resource")
+		mainID, _ := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
+		if a, ok := find("ApproximateNumberOfMessagesVisible", dlqID); !ok {
+			t.Errorf("%s: no depth alarm on its DLQ", q.Name())
+		} else {
+			check(t, a, 0)
+		}
+		if a, ok := find("ApproximateAgeOfOldestMessage", mainID); !ok {
+			t.Errorf("%s: no age-of-oldest-message alarm", q.Name())
+		} else {
+			// must not page while a single poison message is still being
+			// retried towards the DLQ
+			check(t, a, float64(q.MaxReceiveCount*q.VisibilityTimeoutSeconds+300))
+		}
+	}
+	failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
+	if a, ok := find("ApproximateNumberOfMessagesVisible", failID); !ok {
+		t.Error("no depth alarm on the stream relay's failure queue")
+	} else {
+		check(t, a, 0)
+	}
+}
+
+// ---- event sources ----
+
+func TestSQSEventSourceMappings(t *testing.T) {
+	for _, s := range functionSpecs {
+		if s.Consumes == nil {
+			continue
+		}
+		t.Run(s.Name, func(t *testing.T) {
+			queueID, _ := tmpl.byPath(t, camel(s.Consumes.LogicalName)+"Queue/Resource")
+			var found []resource
+			for _, esm := range tmpl.ofType("AWS::Lambda::EventSourceMapping") {
+				if reflect.DeepEqual(esm.Properties["FunctionName"], ref(FunctionLogicalID(s.Name))) {
+					found = append(found, esm)
+				}
+			}
+			if len(found) != 1 {
+				t.Fatalf("%d mappings, want 1", len(found))
+			}
+			p := found[0].Properties
+			if !reflect.DeepEqual(p["EventSourceArn"], getAtt(queueID, "Arn")) {
+				t.Errorf("source %v, want queue %s", p["EventSourceArn"], queueID)
+			}
+			if !slices.Equal(asStrings(p["FunctionResponseTypes"]), []string{"ReportBatchItemFailures"}) {
+				t.Errorf("FunctionResponseTypes = %v", p["FunctionResponseTypes"])
+			}
+			if bs := num(p["BatchSize"]); bs < 1 || bs > 10 {
+				t.Errorf("BatchSize %v", bs)
+			}
+			if got := num(fnResource(t, s.Name).Properties["Timeout"]); got != float64(s.Consumes.ConsumerTimeoutSeconds) {
+				t.Errorf("timeout %v ≠ schema ConsumerTimeoutSeconds %d", got, s.Consumes.ConsumerTimeoutSeconds)
+			}
+			if s.RazorpayLimited {
+				sc, _ := p["ScalingConfig"].(map[string]any)
+				reserved := num(fnResource(t, s.Name).Properties["ReservedConcurrentExecutions"])
+				if sc == nil || num(sc["MaximumConcurrency"]) < 2 {
+					t.Errorf("Razorpay-calling consumer without a maximum concurrency: %v", p["ScalingConfig"])
+				} else if reserved < num(sc["MaximumConcurrency"]) {
+					t.Errorf("reserved concurrency %v < mapping maximum %v: the poller would be throttled", reserved, sc["MaximumConcurrency"])
+				}
+			}
+		})
+	}
+}
+
+func TestStreamMapping(t *testing.T) {
+	tableID, _ := tmpl.byPath(t, camel(schema.Main.LogicalName)+"Table/Resource")
+	failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
+	var streams []resource
+	for _, esm := range tmpl.ofType("AWS::Lambda::EventSourceMapping") {
+		if reflect.DeepEqual(esm.Properties["EventSourceArn"], getAtt(tableID, "StreamArn")) {
+			streams = append(streams, esm)
+		}
+	}
+	if len(streams) != 1 {
+		t.Fatalf("%d mappings on the table stream, want 1 (the relay)", len(streams))
+	}
+	p := streams[0].Properties
+	if !reflect.DeepEqual(p["FunctionName"], ref(FunctionLogicalID("stream-relay"))) {
+		t.Errorf("stream consumer %v, want stream-relay", p["FunctionName"])
+	}
+	var patterns []string
+	for _, f := range asList(p["FilterCriteria"].(map[string]any)["Filters"]) {
+		patterns = append(patterns, f.(map[string]any)["Pattern"].(string))
+	}
+	var want []string
+	for _, f := range schema.StreamFilters {
+		want = append(want, f.Pattern)
+		var v any
+		if err := json.Unmarshal([]byte(f.Pattern), &v); err != nil {
+			t.Errorf("schema filter %s is not JSON: %v", f.Name, err)
+		}
+	}
+	if !slices.Equal(patterns, want) {
+		t.Errorf("filter patterns\n got %q\nwant %q", patterns, want)
+	}
+	if p["BisectBatchOnFunctionError"] != true {
+		t.Error("BisectBatchOnFunctionError is not on")
+	}
+	if r, ok := p["MaximumRetryAttempts"].(float64); !ok || r < 0 || r > 100 {
+		t.Errorf("MaximumRetryAttempts = %v, want finite", p["MaximumRetryAttempts"])
+	}
+	if a, ok := p["MaximumRecordAgeInSeconds"].(float64); !ok || a < 60 || a > 86400 {
+		t.Errorf("MaximumRecordAgeInSeconds = %v, want finite (≤ 24 h)", p["MaximumRecordAgeInSeconds"])
+	}
+	if !slices.Equal(asStrings(p["FunctionResponseTypes"]), []string{"ReportBatchItemFailures"}) {
+		t.Errorf("FunctionResponseTypes = %v", p["FunctionResponseTypes"])
+	}
+	if p["StartingPosition"] != "TRIM_HORIZON" {
+		t.Errorf("StartingPosition = %v", p["StartingPosition"])
+	}
+	dest, _ := p["DestinationConfig"].(map[string]any)
+	if dest == nil || !reflect.DeepEqual(dest["OnFailure"].(map[string]any)["Destination"], getAtt(failID, "Arn")) {
+		t.Errorf("on-failure destination = %v, want the failure queue %s", p["DestinationConfig"], failID)
+	}
+	// The relay may send to every filter's queue (and the failure queue).
+	acts := allowed(t, "stream-relay")
+	for _, f := range schema.StreamFilters {
+		qid, _ := tmpl.byPath(t, camel(f.Queue.LogicalName)+"Queue/Resource")
+		if !mentions(acts["sqs:SendMessage"], qid) {
+			t.Errorf("stream-relay cannot send to %s (filter %s)", f.Queue.Name(), f.Name)
+		}
+	}
+	if !mentions(acts["sqs:SendMessage"], failID) {
+		t.Error("stream-relay cannot send to its on-failure queue")
+	}
+	if !mentions(acts["dynamodb:GetRecords"], tableID) {
+		t.Error("stream-relay cannot read the stream")
+	}
+}
+
+// ---- table ----
+
+func TestTable(t *testing.T) {
+	tables := tmpl.ofType("AWS::DynamoDB::Table")
+	if len(tables) != len(schema.Tables) {
+		t.Fatalf("%d tables, want %d", len(tables), len(schema.Tables))
+	}
+	for _, st := range schema.Tables {
+		_, tr := tmpl.byPath(t, camel(st.LogicalName)+"Table/Resource")
+		p := tr.Properties
+		if p["BillingMode"] != "PAY_PER_REQUEST" {
+			t.Errorf("BillingMode %v", p["BillingMode"])
+		}
+		if pitr, _ := p["PointInTimeRecoverySpecification"].(map[string]any); pitr == nil || pitr["PointInTimeRecoveryEnabled"] != true {
+			t.Errorf("point-in-time recovery off: %v", p["PointInTimeRecoverySpecification"])
+		}
+		if p["DeletionProtectionEnabled"] != true || tr.DeletionPolicy != "Retain" || tr.UpdateReplacePolicy != "Retain" {
+			t.Errorf("deletion protection %v, DeletionPolicy %q, UpdateReplacePolicy %q", p["DeletionProtectionEnabled"], tr.DeletionPolicy, tr.UpdateReplacePolicy)
+		}
+		if st.StreamNewAndOldImages {
+			if ss, _ := p["StreamSpecification"].(map[string]any); ss == nil || ss["StreamViewType"] != "NEW_AND_OLD_IMAGES" {
+				t.Errorf("stream %v", p["StreamSpecification"])
+			}
+		}
+		if ttl, _ := p["TimeToLiveSpecification"].(map[string]any); ttl == nil || ttl["AttributeName"] != st.TTLAttribute || ttl["Enabled"] != true {
+			t.Errorf("TTL %v, want %s", p["TimeToLiveSpecification"], st.TTLAttribute)
+		}
+		keys := func(ks any) [2]string {
+			var out [2]string
+			for _, k := range asList(ks) {
+				k := k.(map[string]any)
+				if k["KeyType"] == "HASH" {
+					out[0] = k["AttributeName"].(string)
+				} else {
+					out[1] = k["AttributeName"].(string)
+				}
+			}
+			return out
+		}
+		if got := keys(p["KeySchema"]); got != [2]string{st.PartitionKey, st.SortKey} {
+			t.Errorf("key schema %v", got)
+		}
+		gsis := map[string][2]string{}
+		for _, g := range asList(p["GlobalSecondaryIndexes"]) {
+			g := g.(map[string]any)
+			if g["Projection"].(map[string]any)["ProjectionType"] != "ALL" {
+				t.Errorf("index %v projection %v", g["IndexName"], g["Projection"])
+			}
+			gsis[g["IndexName"].(string)] = keys(g["KeySchema"])
+		}
+		want := map[string][2]string{}
+		for _, i := range st.Indexes {
+			want[i.Name] = [2]string{i.PartitionKey, i.SortKey}
+		}
+		if !reflect.DeepEqual(gsis, want) {
+			t.Errorf("indexes %v, want %v", gsis, want)
+		}
+	}
+}
+
+// ---- functions ----
+
+func TestFunctions(t *testing.T) {
+	fns := tmpl.ofType("AWS::Lambda::Function")
+	if len(fns) != len(schema.Functions) {
+		t.Fatalf("%d functions, want %d (schema.Functions)", len(fns), len(schema.Functions))
+	}
+	tableID, _ := tmpl.byPath(t, camel(schema.Main.LogicalName)+"Table/Resource")
+	keyID, _ := tmpl.byPath(t, "ConnectionSecretsKey/Resource")
+	urlID, _ := tmpl.byPath(t, "WebhookReceiver/FunctionUrl/Resource")
+	for _, name := range schema.Functions {
+		s := specOf(name)
+		t.Run(name, func(t *testing.T) {
+			r := fnResource(t, name)
+			p := r.Properties
+			if p["Runtime"] != "provided.al2023" || !slices.Equal(asStrings(p["Architectures"]), []string{"arm64"}) || p["Handler"] != "bootstrap" {
+				t.Errorf("runtime %v, architectures %v, handler %v", p["Runtime"], p["Architectures"], p["Handler"])
+			}
+			if r.Metadata["aws:asset:path"] == nil || r.Metadata["aws:asset:property"] != "Code" {
+				t.Errorf("no asset metadata (sam local invoke needs it): %v", r.Metadata)
+			}
+			if num(p["MemorySize"]) != float64(s.MemoryMB) || num(p["Timeout"]) != s.Timeout.Seconds() {
+				t.Errorf("memory %v timeout %v", p["MemorySize"], p["Timeout"])
+			}
+			lc, _ := p["LoggingConfig"].(map[string]any)
+			if lc == nil || lc["LogFormat"] != "JSON" {
+				t.Errorf("LoggingConfig %v, want JSON", lc)
+			} else {
+				lgID := lc["LogGroup"].(map[string]any)["Ref"].(string)
+				if d := num(tmpl.Resources[lgID].Properties["RetentionInDays"]); d != 30 {
+					t.Errorf("log retention %v days, want 30", d)
+				}
+			}
+			env := map[string]any{}
+			if e, ok := p["Environment"].(map[string]any); ok {
+				env = e["Variables"].(map[string]any)
+			}
+			want := map[string]any{}
+			if s.Table != noTable {
+				want[schema.Main.EnvVar] = ref(tableID)
+			}
+			for _, q := range s.Sends {
+				qid, _ := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
+				want[q.EnvVar] = ref(qid)
+			}
+			if s.Key != noKey {
+				want[envKMSKey] = getAtt(keyID, "Arn")
+			}
+			if s.Razorpay {
+				want[envRazorpayBaseURL] = "https://api.razorpay.com"
+			}
+			if s.Admin {
+				want[envAdminTokenParam] = DefaultConfig().AdminTokenParam
+			}
+			if s.Webhooks {
+				want[envWebhookBaseURL] = getAtt(urlID, "FunctionUrl")
+			}
+			if !reflect.DeepEqual(env, want) {
+				t.Errorf("environment\n got %v\nwant %v", env, want)
+			}
+			_, reserved := p["ReservedConcurrentExecutions"]
+			if reserved != s.RazorpayLimited {
+				t.Errorf("reserved concurrency %v, want set=%v", p["ReservedConcurrentExecutions"], s.RazorpayLimited)
+			}
+		})
+	}
+	// The Razorpay-calling consumers are the limited ones.
+	for _, n := range []string{"customer-syncer", "invoice-syncer"} {
+		if !specOf(n).RazorpayLimited {
+			t.Errorf("%s calls Razorpay from a queue but has no concurrency cap", n)
+		}
+	}
+}
+
+// TestNoSecretsInTemplate: the admin token is only ever a parameter name.
+func TestNoSecretsInTemplate(t *testing.T) {
+	for id, r := range tmpl.ofType("AWS::Lambda::Function") {
+		e, _ := r.Properties["Environment"].(map[string]any)
+		if e == nil {
+			continue
+		}
+		for k := range e["Variables"].(map[string]any) {
+			if k == "RAZORBILL_ADMIN_TOKEN" || k == "RAZORBILL_LOCAL_KEY_FILE" || strings.Contains(k, "SECRET") {
+				t.Errorf("%s: environment has %s", id, k)
+			}
+		}
+	}
+	if n := len(tmpl.ofType("AWS::SSM::Parameter")); n != 0 {
+		t.Errorf("%d SSM parameters in the template; the admin token parameter is created outside it (SecureString)", n)
+	}
+	// Only the api may read the admin token.
+	for _, s := range functionSpecs {
+		_, can := allowed(t, s.Name)["ssm:GetParameter"]
+		if can != (s.Name == "api") {
+			t.Errorf("%s: ssm:GetParameter allowed = %v", s.Name, can)
+		}
+	}
+	res := allowed(t, "api")["ssm:GetParameter"]
+	b, _ := json.Marshal(res)
+	if !strings.Contains(string(b), ":parameter/razorbill/admin-token") || strings.Contains(string(b), "*") {
+		t.Errorf("api reads %s, want exactly the admin token parameter", b)
+	}
+}
+
+// ---- HTTP API ----
+
+// openapiRoutes reads "METHOD /path" for every operation in docs/openapi.yaml.
+func openapiRoutes(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "..", "docs", "openapi.yaml"))
+	if err != nil {
+		t.Fatalf("docs/openapi.yaml: %v", err)
+	}
+	defer f.Close()
+	pathRe := regexp.MustCompile(`^  (/\S*):\s*$`)
+	opRe := regexp.MustCompile(`^    (get|put|post|delete|patch|head|options):`)
+	var out []string
+	inPaths, path := false, ""
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := s.Text()
+		if line == "paths:" {
+			inPaths = true
+			continue
+		}
+		if !inPaths {
+			continue
+		}
+		if line != "" && !strings.HasPrefix(line, " ") {
+			break
+		}
+		if m := pathRe.FindStringSubmatch(line); m != nil {
+			path = m[1]
+		} else if m := opRe.FindStringSubmatch(line); m != nil && path != "" {
+			out = append(out, strings.ToUpper(m[1])+" "+path)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("no operations found in docs/openapi.yaml")
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRoutesMatchOpenAPI(t *testing.T) {
+	var want []string
+	for _, r := range openapiRoutes(t) {
+		if strings.Contains(r, "/webhooks/") {
+			continue // served by the webhook-receiver's function URL
+		}
+		want = append(want, r)
+	}
+	var got []string
+	for _, r := range httpRoutes {
+		got = append(got, r.Method+" "+r.Path)
+	}
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("HTTP API routes ≠ docs/openapi.yaml\n got %q\nwant %q", got, want)
+	}
+}
+
+func TestRoutesMapped(t *testing.T) {
+	apiID, _ := tmpl.byPath(t, "HttpApi/Resource")
+	integrationFn := map[string]string{} // integration logical id → function name
+	for id, in := range tmpl.ofType("AWS::ApiGatewayV2::Integration") {
+		for _, s := range functionSpecs {
+			if refsTo(in.Properties["IntegrationUri"], FunctionLogicalID(s.Name)) {
+				integrationFn[id] = s.Name
+			}
+		}
+		if in.Properties["PayloadFormatVersion"] != "2.0" {
+			t.Errorf("integration %s payload format %v, want 2.0", id, in.Properties["PayloadFormatVersion"])
+		}
+	}
+	routes := map[string]string{} // route key → function
+	for _, r := range tmpl.ofType("AWS::ApiGatewayV2::Route") {
+		if !refsTo(r.Properties["ApiId"], apiID) {
+			continue
+		}
+		fn := ""
+		for iid, name := range integrationFn {
+			if refsTo(r.Properties["Target"], iid) {
+				fn = name
+			}
+		}
+		routes[r.Properties["RouteKey"].(string)] = fn
+	}
+	want := map[string]string{"$default": defaultRouteFunction}
+	for _, r := range httpRoutes {
+		want[r.Method+" "+r.Path] = r.Function
+		if strings.HasPrefix(r.Path, "/api/v1/payments") != (r.Function == "payment-link-creator") {
+			t.Errorf("%s %s → %s: payments go to payment-link-creator, the rest to api", r.Method, r.Path, r.Function)
+		}
+	}
+	if !reflect.DeepEqual(routes, want) {
+		t.Errorf("routes\n got %v\nwant %v", routes, want)
+	}
+}
+
+func TestStage(t *testing.T) {
+	_, st := tmpl.byPath(t, "DefaultStage/Resource")
+	p := st.Properties
+	if p["StageName"] != "$default" || p["AutoDeploy"] != true {
+		t.Errorf("stage %v autodeploy %v", p["StageName"], p["AutoDeploy"])
+	}
+	rs, _ := p["DefaultRouteSettings"].(map[string]any)
+	if rs == nil || num(rs["ThrottlingRateLimit"]) <= 0 || num(rs["ThrottlingBurstLimit"]) <= 0 {
+		t.Errorf("no throttling: %v", p["DefaultRouteSettings"])
+	}
+	al, _ := p["AccessLogSettings"].(map[string]any)
+	if al == nil {
+		t.Fatal("no access logs")
+	}
+	lgID, lg := tmpl.byPath(t, "HttpApiAccessLogs/Resource")
+	if !reflect.DeepEqual(al["DestinationArn"], getAtt(lgID, "Arn")) || num(lg.Properties["RetentionInDays"]) != 30 {
+		t.Errorf("access logs to %v (retention %v)", al["DestinationArn"], lg.Properties["RetentionInDays"])
+	}
+	var line map[string]string
+	if err := json.Unmarshal([]byte(al["Format"].(string)), &line); err != nil || line["requestId"] == "" || line["status"] == "" {
+		t.Errorf("access log format is not JSON with requestId and status: %v", err)
+	}
+}
+
+func TestWebhookFunctionURL(t *testing.T) {
+	urls := tmpl.ofType("AWS::Lambda::Url")
+	if len(urls) != 1 {
+		t.Fatalf("%d function URLs, want 1", len(urls))
+	}
+	for _, u := range urls {
+		if u.Properties["AuthType"] != "NONE" {
+			t.Errorf("AuthType %v, want NONE (the Razorpay signature is the auth)", u.Properties["AuthType"])
+		}
+		if !refsTo(u.Properties["TargetFunctionArn"], FunctionLogicalID(webhookFunction)) {
+			t.Errorf("URL targets %v", u.Properties["TargetFunctionArn"])
+		}
+	}
+	var invokeURL, invokeViaURL bool
+	for id, p := range tmpl.ofType("AWS::Lambda::Permission") {
+		if p.Properties["Principal"] != "*" {
+			continue
+		}
+		if !refsTo(p.Properties["FunctionName"], FunctionLogicalID(webhookFunction)) {
+			t.Errorf("%s: public permission on %v", id, p.Properties["FunctionName"])
+			continue
+		}
+		switch {
+		case p.Properties["Action"] == "lambda:InvokeFunctionUrl" && p.Properties["FunctionUrlAuthType"] == "NONE":
+			invokeURL = true
+		case p.Properties["Action"] == "lambda:InvokeFunction" && p.Properties["InvokedViaFunctionUrl"] == true:
+			invokeViaURL = true
+		default:
+			t.Errorf("%s: unexpected public permission %v", id, p.Properties)
+		}
+	}
+	if !invokeURL || !invokeViaURL {
+		t.Errorf("public URL permissions: InvokeFunctionUrl %v, InvokeFunction via URL %v; both are required", invokeURL, invokeViaURL)
+	}
+}
+
+func TestOutputs(t *testing.T) {
+	apiID, _ := tmpl.byPath(t, "HttpApi/Resource")
+	urlID, _ := tmpl.byPath(t, "WebhookReceiver/FunctionUrl/Resource")
+	api, ok := tmpl.Outputs["ApiUrl"]
+	b, _ := json.Marshal(api.Value)
+	if !ok || !refsTo(api.Value, apiID) || !strings.Contains(string(b), "execute-api") {
+		t.Errorf("ApiUrl output %s", b)
+	}
+	wh, ok := tmpl.Outputs["WebhookBaseUrl"]
+	if !ok || !reflect.DeepEqual(wh.Value, getAtt(urlID, "FunctionUrl")) {
+		t.Errorf("WebhookBaseUrl output %v", wh.Value)
+	}
+	if _, ok := tmpl.Outputs["AdminTokenParameterName"]; !ok {
+		t.Error("no AdminTokenParameterName output")
+	}
+}
+
+// ---- KMS and IAM ----
+
+func TestKMSKey(t *testing.T) {
+	keyID, key := tmpl.byPath(t, "ConnectionSecretsKey/Resource")
+	if key.Properties["EnableKeyRotation"] != true || key.DeletionPolicy != "Retain" {
+		t.Errorf("rotation %v, DeletionPolicy %q", key.Properties["EnableKeyRotation"], key.DeletionPolicy)
+	}
+	for _, s := range functionSpecs {
+		acts := allowed(t, s.Name)
+		var kms []string
+		for a, res := range acts {
+			if strings.HasPrefix(a, "kms:") {
+				kms = append(kms, a)
+				if !mentions(res, keyID) || len(res) != 1 {
+					t.Errorf("%s: %s on %v, want only the connection key", s.Name, a, res)
+				}
+			}
+		}
+		sort.Strings(kms)
+		var want []string
+		switch s.Key {
+		case decryptKey:
+			want = []string{"kms:Decrypt"}
+		case encryptKey:
+			want = []string{"kms:Decrypt", "kms:Encrypt"}
+		}
+		if !slices.Equal(kms, want) {
+			t.Errorf("%s: KMS actions %v, want %v", s.Name, kms, want)
+		}
+	}
+}
+
+// TestFunctionPermissions: each function's role allows only the services it
+// uses, on its own resources.
+func TestFunctionPermissions(t *testing.T) {
+	tableID, _ := tmpl.byPath(t, camel(schema.Main.LogicalName)+"Table/Resource")
+	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
+	for _, s := range functionSpecs {
+		acts := allowed(t, s.Name)
+		for _, w := range writes {
+			if _, ok := acts[w]; ok != (s.Table == writeTable) {
+				t.Errorf("%s: %s allowed = %v", s.Name, w, ok)
+			}
+		}
+		if _, ok := acts["dynamodb:GetItem"]; ok != (s.Table != noTable) {
+			t.Errorf("%s: dynamodb:GetItem allowed = %v", s.Name, ok)
+		} else if ok && !mentions(acts["dynamodb:GetItem"], tableID) {
+			t.Errorf("%s: GetItem not on the table", s.Name)
+		}
+		sends := map[string]bool{}
+		for _, q := range s.Sends {
+			id, _ := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
+			sends[id] = true
+		}
+		if s.Stream {
+			id, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
+			sends[id] = true
+		}
+		for _, r := range acts["sqs:SendMessage"] {
+			ok := false
+			for id := range sends {
+				ok = ok || refsTo(r, id)
+			}
+			if !ok {
+				t.Errorf("%s: may send to %v", s.Name, r)
+			}
+		}
+		if len(acts["sqs:SendMessage"]) != len(sends) {
+			t.Errorf("%s: SendMessage on %d queues, want %d", s.Name, len(acts["sqs:SendMessage"]), len(sends))
+		}
+		_, receives := acts["sqs:ReceiveMessage"]
+		if receives != (s.Consumes != nil) {
+			t.Errorf("%s: sqs:ReceiveMessage allowed = %v", s.Name, receives)
+		}
+		for a := range acts {
+			svc := strings.SplitN(a, ":", 2)[0]
+			if !slices.Contains([]string{"dynamodb", "sqs", "kms", "ssm"}, svc) {
+				t.Errorf("%s: unexpected action %s", s.Name, a)
+			}
+		}
+	}
+}
+
+// TestNoWildcardPermissions walks every policy document in the template and
+// fails on "*" or service-wide actions ("dynamodb:*", "sqs:*", "kms:*", …) in
+// an Allow statement, and on Resource "*" for DynamoDB or SQS actions. Two
+// documented exceptions: dynamodb:ListStreams (IAM has no resource-level
+// permission for it; Lambda's stream mapping requires it) and the KMS default
+// key policy statement that delegates the key to the account's IAM policies.
+// Deny statements (TLS-only queue policies) are restrictions, not grants.
+func TestNoWildcardPermissions(t *testing.T) {
+	serviceWide := regexp.MustCompile(`^[a-z0-9-]+:\*$`)
+	checked := 0
+	checkDoc := func(where string, doc any, keyPolicy bool) {
+		d, _ := doc.(map[string]any)
+		if d == nil {
+			t.Errorf("%s: policy document %v", where, doc)
+			return
+		}
+		for _, s := range asList(d["Statement"]) {
+			st := s.(map[string]any)
+			checked++
+			if st["Effect"] != "Allow" {
+				continue
+			}
+			if _, ok := st["NotAction"]; ok {
+				t.Errorf("%s: NotAction in an Allow statement", where)
+			}
+			if _, ok := st["NotResource"]; ok {
+				t.Errorf("%s: NotResource in an Allow statement", where)
+			}
+			actions := asStrings(st["Action"])
+			resourceStar := slices.Contains(asStrings(st["Resource"]), "*")
+			if keyPolicy {
+				b, _ := json.Marshal(st["Principal"])
+				if slices.Equal(actions, []string{"kms:*"}) && strings.Contains(string(b), ":root") && !strings.Contains(string(b), `"*"`) {
+					continue // the default key policy: the account's IAM decides
+				}
+			}
+			for _, a := range actions {
+				if a == "*" || serviceWide.MatchString(a) {
+					t.Errorf("%s: wildcard action %q", where, a)
+				}
+				svc := strings.SplitN(a, ":", 2)[0]
+				if resourceStar && (svc == "dynamodb" || svc == "sqs") && a != "dynamodb:ListStreams" {
+					t.Errorf("%s: %s on Resource *", where, a)
+				}
+			}
+			if resourceStar && !slices.Equal(actions, []string{"dynamodb:ListStreams"}) {
+				for _, a := range actions {
+					if strings.HasPrefix(a, "kms:") || strings.HasPrefix(a, "ssm:") {
+						t.Errorf("%s: %s on Resource *", where, a)
+					}
+				}
+			}
+		}
+	}
+	for id, r := range tmpl.Resources {
+		p := r.Properties
+		switch r.Type {
+		case "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy":
+			checkDoc(id, p["PolicyDocument"], false)
+		case "AWS::IAM::Role":
+			for _, pol := range asList(p["Policies"]) {
+				checkDoc(id, pol.(map[string]any)["PolicyDocument"], false)
+			}
+			checkDoc(id+" (trust)", p["AssumeRolePolicyDocument"], false)
+			for _, arn := range asList(p["ManagedPolicyArns"]) {
+				b, _ := json.Marshal(arn)
+				if !strings.Contains(string(b), "service-role/AWSLambdaBasicExecutionRole") {
+					t.Errorf("%s: managed policy %s (only AWSLambdaBasicExecutionRole is expected)", id, b)
+				}
+				if strings.Contains(string(b), "FullAccess") || strings.Contains(string(b), "AdministratorAccess") {
+					t.Errorf("%s: managed policy %s", id, b)
+				}
+			}
+		case "AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy":
+			checkDoc(id, p["PolicyDocument"], false)
+		case "AWS::KMS::Key":
+			checkDoc(id, p["KeyPolicy"], true)
+		}
+	}
+	if checked == 0 {
+		t.Fatal("no policy statements found")
+	}
+}
+
+// ---- configuration ----
+
+func TestUnreservedVariant(t *testing.T) {
+	cfg := testConfig(testAssets)
+	cfg.ReserveConcurrency = false
+	cfg.RazorpayConcurrency = 3
+	cfg.AdminTokenParam = "/acme/razorbill/admin"
+	app := NewApp(filepath.Join(testOutdir, "variant"))
+	stack := NewRazorbillStack(app, "Variant", cfg, nil)
+	tpl := assertions.Template_FromStack(stack, nil)
+	tpl.HasResourceProperties(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"Handler":                      "bootstrap",
+		"ReservedConcurrentExecutions": assertions.Match_Absent(),
+		"Environment": map[string]any{"Variables": assertions.Match_ObjectLike(&map[string]any{
+			envAdminTokenParam: "/acme/razorbill/admin",
+		})},
+	})
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::Function"), map[string]any{
+		"ReservedConcurrentExecutions": assertions.Match_AnyValue(),
+	}, jsii.Number(0))
+	tpl.ResourcePropertiesCountIs(jsii.String("AWS::Lambda::EventSourceMapping"), map[string]any{
+		"ScalingConfig": map[string]any{"MaximumConcurrency": 3},
+	}, jsii.Number(2))
+	var _ awscdk.Stack = stack
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := testConfig("/tmp/x")
+	if err := good.validate(); err != nil {
+		t.Fatalf("default config: %v", err)
+	}
+	for name, mut := range map[string]func(*Config){
+		"no asset root":    func(c *Config) { c.AssetRoot = "" },
+		"relative param":   func(c *Config) { c.AdminTokenParam = "razorbill/admin" },
+		"wildcard param":   func(c *Config) { c.AdminTokenParam = "/razorbill/*" },
+		"concurrency of 1": func(c *Config) { c.RazorpayConcurrency = 1 },
+	} {
+		c := good
+		mut(&c)
+		if err := c.validate(); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestCheckAssets(t *testing.T) {
+	if err := checkAssets(testAssets); err != nil {
+		t.Errorf("placeholder assets: %v", err)
+	}
+	err := checkAssets(t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "make build") {
+		t.Errorf("empty asset root: %v", err)
+	}
+}
+
+func TestLogicalIDs(t *testing.T) {
+	for in, want := range map[string]string{"api": "ApiFunction", "payment-link-creator": "PaymentLinkCreatorFunction", "stream-relay": "StreamRelayFunction"} {
+		if got := FunctionLogicalID(in); got != want {
+			t.Errorf("FunctionLogicalID(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
