@@ -28,7 +28,10 @@ const (
 )
 
 func main() {
-	silenceNodeEOLWarning()
+	// jsii starts node while the CDK packages initialize, before main: the
+	// Node 20 end-of-life banner can only be silenced from the calling
+	// environment, with JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+	// (a list of major versions; "1" silences nothing).
 	defer jsii.Close()
 	outdir := os.Getenv("CDK_OUTDIR")
 	if outdir == "" {
@@ -47,20 +50,6 @@ func main() {
 	NewRazorbillStack(app, contextString(app, ctxStackName, defaultStackName), cfg, nil)
 	app.Synth(nil)
 	fmt.Fprintf(os.Stderr, "wrote %s/%s.template.json\n", outdir, contextString(app, ctxStackName, defaultStackName))
-}
-
-// silenceNodeEOLWarning quiets jsii's banner about Node 20's end of life.
-// The variable lists node major versions ("20"), not a flag: "1" silences
-// nothing.
-func silenceNodeEOLWarning() {
-	const name = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
-	v := os.Getenv(name)
-	for _, major := range []string{"18", "20"} {
-		if !strings.Contains(","+v+",", ","+major+",") {
-			v = strings.TrimPrefix(v+","+major, ",")
-		}
-	}
-	os.Setenv(name, v)
 }
 
 // NewApp is the CDK app with the context Razorbill relies on: asset and path

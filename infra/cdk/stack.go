@@ -131,6 +131,15 @@ func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props 
 	if props == nil {
 		props = &awscdk.StackProps{}
 	}
+	if props.Synthesizer == nil {
+		// No BootstrapVersion parameter or rule: the template then deploys
+		// with `sam deploy` too (SAM uploads the assets itself), in accounts
+		// never bootstrapped for CDK. `cdk deploy` still uses the bootstrap
+		// bucket and roles.
+		props.Synthesizer = awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{
+			GenerateBootstrapVersionRule: jsii.Bool(false),
+		})
+	}
 	if props.Description == nil {
 		props.Description = jsii.String("Razorbill: usage-billing ledger synced to Razorpay (API, webhooks, queues, table)")
 	}

@@ -31,8 +31,10 @@ const testStack = "RazorbillTest"
 var tmpl template
 
 type template struct {
-	Resources map[string]resource `json:"Resources"`
-	Outputs   map[string]struct {
+	Parameters map[string]any      `json:"Parameters"`
+	Rules      map[string]any      `json:"Rules"`
+	Resources  map[string]resource `json:"Resources"`
+	Outputs    map[string]struct {
 		Value any `json:"Value"`
 	} `json:"Outputs"`
 }
@@ -79,7 +81,6 @@ func testConfig(assets string) Config {
 }
 
 func TestMain(m *testing.M) {
-	silenceNodeEOLWarning()
 	code := func() int {
 		defer jsii.Close()
 		dir, err := os.MkdirTemp("", "razorbill-cdk-test")
@@ -811,6 +812,15 @@ func TestOutputs(t *testing.T) {
 	}
 	if _, ok := tmpl.Outputs["AdminTokenParameterName"]; !ok {
 		t.Error("no AdminTokenParameterName output")
+	}
+}
+
+// TestDeployableWithoutParameters: no parameter to fill and no CDK bootstrap
+// rule, so `sam deploy` (and a plain CloudFormation deploy) take the
+// template as it is.
+func TestDeployableWithoutParameters(t *testing.T) {
+	if len(tmpl.Parameters) != 0 || len(tmpl.Rules) != 0 {
+		t.Errorf("parameters %v, rules %v", tmpl.Parameters, tmpl.Rules)
 	}
 }
 
