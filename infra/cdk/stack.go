@@ -531,5 +531,10 @@ func (r *razorbill) newOutputs() {
 	out("AdminTokenParameterName", jsii.String(r.cfg.AdminTokenParam), "SSM SecureString the api reads the admin token from (create it: see README)")
 	out("TableName", r.table.TableName(), "DynamoDB table")
 	out("ConnectionSecretsKeyArn", r.key.KeyArn(), "KMS key wrapping connection secrets")
+	for _, q := range schema.Queues {
+		p := r.queues[q.LogicalName]
+		out(camel(q.LogicalName)+"QueueUrl", p.Main.QueueUrl(), q.Name()+" ("+q.EnvVar+")")
+		out(camel(q.LogicalName)+"DLQUrl", p.DLQ.QueueUrl(), q.DLQName())
+	}
 	out("StreamRelayFailuresQueueUrl", r.relayFailures.QueueUrl(), "stream records the relay gave up on")
 }

@@ -1053,3 +1053,47 @@ func TestLogicalIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestSamEnvExample: infra/cdk/sam-env.example.json (for `sam local invoke
+// --env-vars`) lists exactly the variables each function gets from a
+// CloudFormation reference, each naming a stack output that exists.
+func TestSamEnvExample(t *testing.T) {
+	b, err := os.ReadFile("sam-env.example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var example map[string]map[string]string
+	if err := json.Unmarshal(b, &example); err != nil {
+		t.Fatal(err)
+	}
+	outputRe := regexp.MustCompile(`^<(\w+) output>$`)
+	got := map[string][]string{}
+	for fn, vars := range example {
+		for k, v := range vars {
+			got[fn] = append(got[fn], k)
+			m := outputRe.FindStringSubmatch(v)
+			if m == nil {
+				t.Errorf("%s.%s = %q, want \"<Output output>\"", fn, k, v)
+			} else if _, ok := tmpl.Outputs[m[1]]; !ok {
+				t.Errorf("%s.%s: no stack output %s", fn, k, m[1])
+			}
+		}
+		sort.Strings(got[fn])
+	}
+	want := map[string][]string{}
+	for id, r := range tmpl.ofType("AWS::Lambda::Function") {
+		e, _ := r.Properties["Environment"].(map[string]any)
+		if e == nil {
+			continue
+		}
+		for k, v := range e["Variables"].(map[string]any) {
+			if _, literal := v.(string); !literal {
+				want[id] = append(want[id], k)
+			}
+		}
+		sort.Strings(want[id])
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sam-env.example.json\n got %v\nwant %v", got, want)
+	}
+}
