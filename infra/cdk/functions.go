@@ -92,6 +92,17 @@ func relayTargets() []schema.Queue {
 //   - queue consumers: exactly schema's ConsumerTimeoutSeconds, the value the
 //     queue's visibility timeout (≥ 6×) is computed from.
 //   - stream-relay 30 s: only SendMessage calls, batch of 100.
+//
+// Concurrency: the queue consumers that call Razorpay (customer-syncer,
+// invoice-syncer) are capped (RazorpayLimited), so a backlog of thousands of
+// syncs drains at a steady rate instead of bursting into Razorpay's rate
+// limits. payment-link-creator also calls Razorpay but is synchronous: a
+// reservation would turn bursts into throttling errors for API clients, so it
+// is bounded by the HTTP API stage's throttling instead.
+//
+// Permissions follow what each main loads (internal/config Need*): the
+// reconciler applies events from the table alone and gets no KMS access;
+// only the api wraps new data keys (kms:Encrypt).
 var functionSpecs = []fnSpec{
 	{
 		Name:        "api",

@@ -99,6 +99,8 @@ const (
 	streamBatchSize     = 100
 	streamRetryAttempts = 10
 	streamMaxRecordAge  = 6 * time.Hour
+	// streamIteratorAgeAlarm: how far behind the stream the relay may fall.
+	streamIteratorAgeAlarm = 10 * time.Minute
 )
 
 // queuePair is a schema queue with its dead-letter queue.
@@ -331,6 +333,7 @@ func (r *razorbill) newKey() {
 		EnableKeyRotation: jsii.Bool(true),
 		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+		Alias:             jsii.String("alias/" + *r.stack.StackName() + "/connection-secrets"),
 	})
 }
 
@@ -440,6 +443,15 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 			Filters:                 &filters,
 			OnFailure:               awslambdaeventsources.NewSqsDlq(r.relayFailures),
 		}))
+		// A relay that falls behind delays every sync; one that is stuck
+		// loses records after the stream's 24 h retention.
+		r.alarm(id+"IteratorAgeAlarm", awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace:     jsii.String("AWS/Lambda"),
+			MetricName:    jsii.String("IteratorAge"),
+			DimensionsMap: &map[string]*string{"FunctionName": fn.FunctionName()},
+			Statistic:     jsii.String("Maximum"),
+			Period:        awscdk.Duration_Minutes(jsii.Number(1)),
+		}), float64(streamIteratorAgeAlarm.Milliseconds()), fmt.Sprintf("%s is more than %s behind the table stream", s.Name, streamIteratorAgeAlarm))
 	}
 	return fn
 }

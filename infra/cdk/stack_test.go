@@ -366,6 +366,16 @@ func TestAlarms(t *testing.T) {
 	} else {
 		check(t, a, 0)
 	}
+	iterator := false
+	for _, a := range alarms {
+		if a.Properties["MetricName"] == "IteratorAge" && refsTo(a.Properties["Dimensions"], FunctionLogicalID("stream-relay")) {
+			iterator = true
+			check(t, a, float64(streamIteratorAgeAlarm.Milliseconds()))
+		}
+	}
+	if !iterator {
+		t.Error("no IteratorAge alarm on stream-relay")
+	}
 }
 
 // ---- event sources ----
