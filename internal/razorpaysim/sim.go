@@ -37,7 +37,7 @@ type Options struct {
 	Logger *slog.Logger
 	// The default account's keys and webhook. Empty keys are generated
 	// (the key id starts rzp_test_).
-	DefaultKeyID, DefaultKeySecret         string
+	DefaultKeyID, DefaultKeySecret          string
 	DefaultWebhookURL, DefaultWebhookSecret string
 	// MaxHang bounds a "timeout" fault when the client never gives up
 	// (default 30 s).
@@ -88,16 +88,16 @@ type Simulator struct {
 	log    *slog.Logger
 	client *http.Client
 
-	mu       sync.Mutex
-	baseURL  string
-	accounts []*account
-	byKey    map[string]*account
-	owner    map[string]*account // object id → account
-	codes    map[string]shortRef
-	faults   []*faultRule
-	events   []*eventRecord
-	eventIdx map[string]*eventRecord
-	log_     []Delivery
+	mu         sync.Mutex
+	baseURL    string
+	accounts   []*account
+	byKey      map[string]*account
+	owner      map[string]*account // object id → account
+	codes      map[string]shortRef
+	faults     []*faultRule
+	events     []*eventRecord
+	eventIdx   map[string]*eventRecord
+	deliveries []Delivery
 
 	mux      *http.ServeMux
 	inflight sync.WaitGroup
