@@ -8,8 +8,10 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -27,8 +29,12 @@ import (
 
 const testStack = "RazorbillTest"
 
-// tmpl is the synthesized template of the default configuration.
-var tmpl template
+// tmpl is the synthesized template of the default configuration, and
+// tmplJSON the same as CloudFormation gets it.
+var (
+	tmpl     template
+	tmplJSON []byte
+)
 
 type template struct {
 	Parameters map[string]any      `json:"Parameters"`
@@ -60,18 +66,18 @@ func placeholderAssets(dir string) error {
 	return nil
 }
 
-// synth builds the stack with cfg and returns its template.
-func synth(cfg Config, outdir string) (template, error) {
+// synth builds the stack with cfg and returns its template, parsed and raw.
+func synth(cfg Config, outdir string) (template, []byte, error) {
 	app := NewApp(outdir)
 	stack := NewRazorbillStack(app, testStack, cfg, nil)
 	raw := assertions.Template_FromStack(stack, nil).ToJSON()
 	b, err := json.Marshal(raw)
 	if err != nil {
-		return template{}, err
+		return template{}, nil, err
 	}
 	var t template
 	err = json.Unmarshal(b, &t)
-	return t, err
+	return t, b, err
 }
 
 func testConfig(assets string) Config {
@@ -96,7 +102,7 @@ func TestMain(m *testing.M) {
 		}
 		testAssets = assets
 		testOutdir = filepath.Join(dir, "cdk.out")
-		if tmpl, err = synth(testConfig(assets), testOutdir); err != nil {
+		if tmpl, tmplJSON, err = synth(testConfig(assets), testOutdir); err != nil {
 			fmt.Fprintln(os.Stderr, "synth:", err)
 			return 1
 		}
@@ -1105,5 +1111,27 @@ func TestSamEnvExample(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("sam-env.example.json\n got %v\nwant %v", got, want)
+	}
+}
+
+// TestCfnLint validates the template against CloudFormation's resource
+// specifications when cfn-lint is installed (it is optional: skipped
+// otherwise). Errors fail; warnings (CDK's redundant DependsOn) do not.
+func TestCfnLint(t *testing.T) {
+	bin, err := exec.LookPath("cfn-lint")
+	if err != nil {
+		t.Skip("cfn-lint not installed")
+	}
+	path := filepath.Join(t.TempDir(), "template.json")
+	if err := os.WriteFile(path, tmplJSON, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "--format", "parseable", path).CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode()&2 == 0 {
+		err = nil // warnings or informational findings only
+	}
+	if err != nil {
+		t.Errorf("cfn-lint: %v\n%s", err, out)
 	}
 }
