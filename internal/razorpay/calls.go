@@ -250,7 +250,9 @@ func (c *Client) findInvoice(ctx context.Context, cr Credentials, receipt, custo
 		default:
 			continue
 		}
-		if best == nil || inv.CreatedAt.Before(best.CreatedAt) {
+		// Razorpay lists newest first: on equal seconds the later item
+		// is the older invoice.
+		if best == nil || !inv.CreatedAt.After(best.CreatedAt) {
 			best = inv
 		}
 	}
