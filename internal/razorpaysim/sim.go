@@ -71,6 +71,8 @@ type account struct {
 	refunds   []*refundObj
 	refundKey map[string]*refundObj // X-Refund-Idempotency → refund
 	held      []*eventRecord
+	queue     []*eventRecord // first attempts waiting, in order
+	draining  bool
 }
 
 // shortRef is what a checkout short code points at.

@@ -87,8 +87,12 @@ func sign(body []byte, secret string) string {
 // track runs f as a tracked background task (WaitDeliveries waits for it).
 func (s *Simulator) track(f func()) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.trackLocked(f)
+}
+
+func (s *Simulator) trackLocked(f func()) {
 	s.pending++
-	s.mu.Unlock()
 	s.inflight.Add(1)
 	go func() {
 		defer func() {
@@ -104,19 +108,21 @@ func (s *Simulator) track(f func()) {
 	}()
 }
 
-// dispatch delivers events in order (each retried on its own schedule),
-// or queues them when the account holds its webhooks.
+// dispatch delivers events (or queues them when the account holds its
+// webhooks). First attempts go out one at a time per account, in emission
+// order; a failed event is then retried on its own schedule, so a retry
+// can arrive after later events, as with Razorpay.
 func (s *Simulator) dispatch(a *account, evs []*eventRecord) {
 	if len(evs) == 0 {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if a.HoldWebhooks {
 		for _, ev := range evs {
 			ev.Held = true
 		}
 		a.held = append(a.held, evs...)
-		s.mu.Unlock()
 		return
 	}
 	for _, ev := range evs {
@@ -125,19 +131,33 @@ func (s *Simulator) dispatch(a *account, evs []*eventRecord) {
 			ev.URL, ev.Secret, ev.Bound = a.WebhookURL, a.WebhookSecret, true
 		}
 	}
-	s.mu.Unlock()
-	s.track(func() {
-		for _, ev := range evs {
-			if ev.URL == "" {
-				continue // no webhook configured: Razorpay sends nothing
-			}
-			if d := s.attempt(context.Background(), ev, deliverOpts{}); d.OK() {
-				continue
-			}
-			ev := ev
+	a.queue = append(a.queue, evs...)
+	if a.draining {
+		return
+	}
+	a.draining = true
+	s.trackLocked(func() { s.drain(a) })
+}
+
+// drain sends the account's queued events' first attempts in order.
+func (s *Simulator) drain(a *account) {
+	for {
+		s.mu.Lock()
+		if len(a.queue) == 0 {
+			a.draining = false
+			s.mu.Unlock()
+			return
+		}
+		ev := a.queue[0]
+		a.queue = a.queue[1:]
+		s.mu.Unlock()
+		if ev.URL == "" {
+			continue // no webhook configured: Razorpay sends nothing
+		}
+		if d := s.attempt(context.Background(), ev, deliverOpts{}); !d.OK() {
 			s.track(func() { s.retry(ev) })
 		}
-	})
+	}
 }
 
 func (s *Simulator) retry(ev *eventRecord) {
