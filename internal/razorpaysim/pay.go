@@ -353,6 +353,7 @@ func (s *Simulator) failLocked(a *account, p *paymentObj, order *orderObj, o Fai
 	p.ErrorDescription = nstr(def(o.ErrorDescription, "Payment failed"))
 	p.ErrorReason = nstr(def(o.ErrorReason, "payment_failed"))
 	p.ErrorSource, p.ErrorStep = "customer", "payment_authorization"
+	p.AcquirerData = map[string]any{"rrn": nil}
 	if p.Method == "upi" {
 		p.VPA = "failure@razorpay"
 		p.UPI = &upiObj{PayerAccountType: "bank_account", VPA: "failure@razorpay"}
