@@ -1,0 +1,134 @@
+// Package razorpaysim is an in-memory Razorpay: the subset of the API that
+// Razorbill calls, with Razorpay's shapes, rules and error bodies, a
+// checkout page at every short_url, and signed webhook delivery with
+// retries. It exists so that Razorbill is never tested against a
+// hand-written stub; the client's contract tests run the same cases
+// against it and against Razorpay test mode.
+//
+// # Starting it
+//
+// In a test, in-process:
+//
+//	sim := razorpaysim.New(razorpaysim.Options{RetrySchedule: []time.Duration{10 * time.Millisecond}})
+//	ts := httptest.NewServer(sim) // short_urls then use ts.URL (the request's Host)
+//	defer func() { ts.Close(); sim.Close() }()
+//	acct := sim.DefaultAccount() // acct.KeyID starts rzp_test_
+//	client := razorpay.NewClient(razorpay.Config{BaseURL: ts.URL})
+//
+// or sim.Start("127.0.0.1:0"), which returns the base URL. As a process:
+// go run ./infra/local/razorpaysim (see its doc). The local stack
+// (internal/localstack) serves it beside the functions.
+//
+// # API (HTTP Basic auth with an account's key id and secret)
+//
+//	POST /v1/customers                 fail_existing: "0" or 0 returns the customer with the same email+contact;
+//	                                   "1", 1, true or absent → 400 "Customer already exists for the merchant";
+//	                                   false → 400 (Laravel's in:0,1 rule reads it as "")
+//	GET  /v1/customers[?count&skip&from&to], GET /v1/customers/{id}
+//	POST /v1/invoices                  type "invoice", customer_id (must exist), currency (default INR),
+//	                                   receipt 1–40 chars (repeats are accepted), 1–50 line_items with positive
+//	                                   integer amount/quantity in the invoice's currency (three-decimal currencies:
+//	                                   amounts end in 0), expire_by ≥ 15 min ahead, sms_notify/email_notify,
+//	                                   partial_payment, draft "1", notes; creates the order and short_url
+//	GET  /v1/invoices[?receipt&customer_id&payment_id&type&count&skip], GET /v1/invoices/{id}
+//	POST /v1/invoices/{id}/issue, /cancel
+//	POST /v1/payment_links             amount ≥ the currency's minimum (INR 100 paise, money.DefaultMinimums),
+//	                                   reference_id ≤ 40 and unique per account (400 "payment link with given
+//	                                   reference id already exists", or "… already attempted" once paid on),
+//	                                   accept_partial/first_min_partial_amount, customer, notify, reminder_enable,
+//	                                   notes (≤ 15 keys, values ≤ 256 chars), callback_url + callback_method "get",
+//	                                   expire_by (in the future)
+//	GET  /v1/payment_links[?reference_id&payment_id] → {"payment_links":[…]}; GET /v1/payment_links/{id}
+//	POST /v1/payment_links/{id}/cancel
+//	GET  /v1/payments/{id}; POST /v1/payments/{id}/refund (amount, notes, receipt, speed; header
+//	                                   X-Refund-Idempotency: the same key returns the same refund)
+//	GET  /v1/payments/{id}/refunds, GET /v1/refunds/{id}, GET /v1/orders/{id}
+//
+// Answers are Razorpay's PHP-flavoured JSON: HTTP 200 for creates, "notes":
+// [] when empty (null on payment links, as Razorpay renders them), null for
+// absent strings, integer amounts, Unix seconds, lists as
+// {"entity":"collection","count":N,"items":[…]} newest first. Errors are
+// {"error":{"code","description","field","source","step","reason",
+// "metadata"}}: a wrong key is 401 with exactly Razorpay's body ("The api
+// key provided is invalid"); an unknown id (or another account's) is 400
+// "The id provided does not exist", as Razorpay answers it. Descriptions
+// documented in shared/razorpay.md are Razorpay's exact words; the other
+// validation messages are written in Razorpay's (Laravel) style and name
+// the same field, but their wording is the simulator's.
+//
+// # Accounts
+//
+// New makes a default account (Options.DefaultKeyID/…, generated when
+// empty: key id rzp_test_…, account id acc_…). CreateAccount adds more;
+// each has its own objects, keys, webhook URL and secret (SetWebhook,
+// RotateWebhookSecret). Objects of one account are invisible to another.
+//
+// # Checkout pages
+//
+// Every short_url ({base}/i/{code}) opens an HTML page showing what is due
+// with three actions: pay in full, pay part (when the link/invoice accepts
+// partial payments; the first part must reach first_min_partial_amount),
+// and fail. Paying a link with a callback_url redirects (303) there with
+// razorpay_payment_id, razorpay_payment_link_id,
+// razorpay_payment_link_reference_id, razorpay_payment_link_status and
+// razorpay_signature (HMAC-SHA256 with the key secret of
+// "link_id|reference_id|status|payment_id"), as Razorpay does.
+//
+// # State and webhooks
+//
+// Paying moves the objects as Razorpay does and emits the same events,
+// each payload a snapshot at that moment:
+//
+//	pay a link      payment.authorized, payment.captured, [order.paid when the order is fully paid],
+//	                payment_link.paid | payment_link.partially_paid (contains payment_link, order, payment)
+//	pay an invoice  payment.authorized, payment.captured, [order.paid],
+//	                invoice.paid | invoice.partially_paid (contains payment, order, invoice)
+//	fail            payment.failed (the order becomes "attempted")
+//	refund          refund.created, refund.processed (contains refund, payment);
+//	                with manual refunds: refund.created, then refund.processed | refund.failed (ProcessRefund)
+//	cancel/expire   payment_link.cancelled | payment_link.expired; invoice.expired
+//
+// A link's payments carry the link's notes (Razorpay copies them) and its
+// order_id (the order is created at the first attempt); an invoice's
+// payments carry invoice_id and customer_id. Links and invoices past
+// expire_by expire on the sweeper (Options.ExpirySweep) or Sweep.
+//
+// Events are POSTed to the account's webhook URL with Content-Type
+// application/json, X-Razorpay-Event-Id and X-Razorpay-Signature (hex
+// HMAC-SHA256 of the raw body with the webhook secret bound when the event
+// was first sent: as with Razorpay, retries of older events keep the old
+// secret after a rotation). First attempts go out in order, one at a time
+// per account; anything but a 2xx within Options.DeliveryTimeout (5 s) is
+// retried on Options.RetrySchedule (default ≈ 24 h of backoff), after which
+// the event is marked GaveUp. An account without a webhook URL gets
+// nothing sent (the event is still listed). The shapes are checked against
+// events/razorpay field for field (TestEmittedEventsMatchSamples).
+//
+// # Control (Go methods, and JSON over HTTP under /_sim/, no auth)
+//
+//	CreateAccount, Accounts, DefaultAccount      GET/POST /_sim/accounts
+//	SetWebhook, RotateWebhookSecret             PUT /_sim/accounts/{key}/webhook {url,secret}; POST …/rotate_secret {secret}
+//	SetManualRefunds                            POST /_sim/accounts/{key}/manual_refunds {on}
+//	PayPaymentLink, FailPaymentLink             POST /_sim/payment_links/{id}/pay {amount,method} | /fail {error_code,…}
+//	ExpirePaymentLink, CancelPaymentLink        POST /_sim/payment_links/{id}/expire | /cancel
+//	PayInvoice, FailInvoice, ExpireInvoice      POST /_sim/invoices/{id}/pay | /fail | /expire
+//	ProcessRefund                               POST /_sim/refunds/{id}/process {ok}
+//	InjectFault, Faults, ClearFaults            POST/GET/DELETE /_sim/faults {kind,method,path,key_id,count}
+//	Redeliver (twice, bad signature, secret)    POST /_sim/events/{id}/redeliver {times,bad_signature,secret}
+//	HoldWebhooks, ReleaseWebhooks (fifo, reverse, shuffle: out of order)
+//	                                            POST /_sim/accounts/{key}/hold {hold}; …/release {order}
+//	Objects, Events, Deliveries                 GET /_sim/objects | /_sim/events | /_sim/deliveries [?key_id=]
+//	Sweep, WaitDeliveries                       POST /_sim/sweep; POST /_sim/wait?timeout_ms=
+//	dashboard (accounts, checkout links, deliveries)  GET / and GET /_sim/
+//
+// Faults apply to the next Count matching /v1 calls: 429 and 500 with
+// Razorpay's bodies, html_502 (a proxy's HTML page), timeout (hang until
+// the client gives up, or 504 after Options.MaxHang), crash_after_create
+// (carry the request out, then drop the connection without an answer) and
+// drop (drop it without doing anything). Nothing is done for the first
+// four.
+//
+// State is in memory and lost on exit. The control API and dashboard are
+// unauthenticated and show secrets: the simulator is a local tool, never
+// linked into a Lambda binary.
+package razorpaysim
