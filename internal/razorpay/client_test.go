@@ -442,3 +442,46 @@ func TestCallbackURLAndCancel(t *testing.T) {
 		t.Fatalf("%+v %v", c2, err)
 	}
 }
+
+func TestFindCustomerPagesAndMatchesContacts(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, razorpay.Config{})
+	first := e.customer(t, 0)
+	for i := 1; i < 130; i++ {
+		e.customer(t, i)
+	}
+	// Lists are newest first: the first customer is on the second page.
+	got, ok, err := e.c.FindCustomer(ctx(t), e.cr, "C0@EXAMPLE.COM", "9000000000")
+	if err != nil || !ok || got.ID != first.ID {
+		t.Fatalf("%+v %v %v", got, ok, err)
+	}
+	if _, ok, _ := e.c.FindCustomer(ctx(t), e.cr, "c0@example.com", "+919999999999"); ok {
+		t.Fatal("matched a customer whose contact differs")
+	}
+	if _, ok, _ := e.c.FindCustomer(ctx(t), e.cr, "", ""); ok {
+		t.Fatal("matched on nothing")
+	}
+}
+
+func TestInvoiceShortURLCheckoutPaysInvoice(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, razorpay.Config{})
+	cust := e.customer(t, 7)
+	inv, err := e.c.CreateInvoice(ctx(t), e.cr, invoiceInput(cust.ID, "RB-PAGE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.PostForm(inv.ShortURL+"/pay", map[string][]string{"amount": {"10000.00"}, "method": {"card"}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	resp.Body.Close()
+	got, err := e.c.FetchInvoice(ctx(t), e.cr, inv.ID)
+	if err != nil || got.Status != "partially_paid" || got.AmountPaid != 1000000 || got.AmountDue != 2000000 || got.PaymentID == "" {
+		t.Fatalf("%+v %v", got, err)
+	}
+	p, err := e.c.FetchPayment(ctx(t), e.cr, got.PaymentID)
+	if err != nil || p.InvoiceID != inv.ID || p.OrderID != inv.OrderID || p.Method != "card" || p.Amount != 1000000 {
+		t.Fatalf("%+v %v", p, err)
+	}
+}

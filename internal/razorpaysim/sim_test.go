@@ -860,3 +860,41 @@ func TestControlAPIOverHTTP(t *testing.T) {
 		t.Fatalf("dashboard: %d", dash.status)
 	}
 }
+
+func TestStartServesOnItsOwnAndDrafts(t *testing.T) {
+	t.Parallel()
+	sim := razorpaysim.New(razorpaysim.Options{ExpirySweep: -1, DefaultKeyID: "rzp_test_Fixed000000001", DefaultKeySecret: "fixed-secret"})
+	base, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if sim.URL() != base || !strings.HasPrefix(base, "http://127.0.0.1:") {
+		t.Fatalf("base %s url %s", base, sim.URL())
+	}
+	e := &env{sim: sim, srv: &httptest.Server{URL: base}, acct: sim.DefaultAccount()}
+	if e.acct.KeyID != "rzp_test_Fixed000000001" || e.acct.KeySecret != "fixed-secret" {
+		t.Fatalf("%+v", e.acct)
+	}
+	c := e.call(t, "POST", "/v1/customers", map[string]any{"email": "d@example.com"}).json(t)
+	d := e.call(t, "POST", "/v1/invoices", map[string]any{"type": "invoice", "customer_id": c["id"], "receipt": "D1", "draft": "1",
+		"line_items": []any{map[string]any{"name": "x", "amount": 100}}}).json(t)
+	if d["status"] != "draft" || d["short_url"] != "" || d["order_id"] != "" {
+		t.Fatalf("draft: %v", d)
+	}
+	if _, err := sim.PayInvoice(d["id"].(string), razorpaysim.PayOptions{}); err == nil {
+		t.Fatal("a draft was paid")
+	}
+	issued := e.call(t, "POST", "/v1/invoices/"+d["id"].(string)+"/issue", nil).json(t)
+	if issued["status"] != "issued" || !strings.HasPrefix(issued["short_url"].(string), base+"/i/") {
+		t.Fatalf("issued: %v", issued)
+	}
+	page, err := http.Get(issued["short_url"].(string))
+	if err != nil || page.StatusCode != 200 {
+		t.Fatalf("%v %v", page, err)
+	}
+	page.Body.Close()
+	if resp, _ := http.Get(base + "/i/nonexistent"); resp.StatusCode != 404 {
+		t.Fatalf("unknown short code: %d", resp.StatusCode)
+	}
+}
