@@ -317,7 +317,7 @@ func (c *Client) once(ctx context.Context, cr Credentials, k call, attempt int) 
 		e := classify(k.op, ex.status, ex.body)
 		if ra := ex.header.Get("Retry-After"); ra != "" && e.Kind == apperr.Throttled {
 			if s, perr := strconv.Atoi(ra); perr == nil && s > 0 {
-				e.Details = map[string]any{"retry_after_seconds": s}
+				e.Err.(*APIError).RetryAfter = time.Duration(s) * time.Second
 			}
 		}
 		return e
@@ -346,12 +346,9 @@ func (c *Client) sleep(ctx context.Context, n int, last error) bool {
 		ceiling = c.maxBackoff
 	}
 	d := c.minBackoff/2 + rand.N(ceiling-c.minBackoff/2+1)
-	if e := apperr.As(last); e != nil && e.Details != nil {
-		if s, ok := e.Details["retry_after_seconds"].(int); ok {
-			if ra := time.Duration(s) * time.Second; ra > d && ra <= c.maxBackoff {
-				d = ra
-			}
-		}
+	var api *APIError
+	if errors.As(last, &api) && api.RetryAfter > d && api.RetryAfter <= c.maxBackoff {
+		d = api.RetryAfter
 	}
 	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
 		return false

@@ -485,3 +485,48 @@ func TestInvoiceShortURLCheckoutPaysInvoice(t *testing.T) {
 		t.Fatalf("%+v %v", p, err)
 	}
 }
+
+func TestRetryAfterAndUnreadableSuccess(t *testing.T) {
+	t.Parallel()
+	var calls int
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/v1/payments/pay_RetryAfter0001" && n == 1:
+			w.Header().Set("Retry-After", "1")
+			w.WriteHeader(429)
+			_, _ = w.Write([]byte(`{"error":{"code":"BAD_REQUEST_ERROR","description":"Too many requests"}}`))
+		case r.URL.Path == "/v1/payments/pay_RetryAfter0001":
+			_, _ = w.Write([]byte(`{"id":"pay_RetryAfter0001","amount":"100","notes":[]}`))
+		default:
+			w.Header().Set("Content-Type", "text/html")
+			_, _ = w.Write([]byte("<html>maintenance</html>"))
+		}
+	}))
+	defer srv.Close()
+	c := razorpay.NewClient(razorpay.Config{BaseURL: srv.URL + "/v1/", MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Second})
+	cr := razorpay.Credentials{KeyID: "rzp_test_x", KeySecret: "y"}
+	start := time.Now()
+	p, err := c.FetchPayment(ctx(t), cr, "pay_RetryAfter0001")
+	if err != nil || p.Amount != 100 {
+		t.Fatalf("%+v %v", p, err)
+	}
+	if waited := time.Since(start); waited < time.Second {
+		t.Fatalf("Retry-After: 1 was not honoured (%v)", waited)
+	}
+	_, err = c.FetchInvoice(ctx(t), cr, "inv_Anything00001")
+	api := mustKind(t, err, apperr.Transient, razorpay.CodeUnavailable)
+	if api.Status != 200 {
+		t.Fatalf("an HTML 200 is an unreadable answer: %+v", api)
+	}
+	if c.BaseURL() != srv.URL {
+		t.Fatalf("the /v1 suffix must be trimmed: %s", c.BaseURL())
+	}
+	bad := razorpay.NewClient(razorpay.Config{BaseURL: "::not a url"})
+	mustKind(t, bad.VerifyCredentials(ctx(t), cr), apperr.Internal, "razorpay_base_url_invalid")
+	mustKind(t, c.VerifyCredentials(ctx(t), razorpay.Credentials{}), apperr.Unauthorized, razorpay.CodeInvalidCredentials)
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 )
@@ -25,8 +26,9 @@ type APIError struct {
 	Source      string
 	Step        string
 	Reason      string
-	Op          string // what this package was doing, e.g. "create invoice"
-	Err         error  // transport failure, when Status is 0
+	Op          string        // what this package was doing, e.g. "create invoice"
+	RetryAfter  time.Duration // a 429's Retry-After, when sent
+	Err         error         // transport failure, when Status is 0
 }
 
 func (e *APIError) Error() string {

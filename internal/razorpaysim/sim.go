@@ -106,6 +106,7 @@ type Simulator struct {
 	pending  int
 	idle     *sync.Cond
 	closed   chan struct{}
+	closing  bool // set under mu by Close: no new background work
 	closeMu  sync.Once
 	srv      *http.Server
 }
@@ -185,6 +186,7 @@ func (s *Simulator) Close() {
 		close(s.closed)
 		s.mu.Lock()
 		srv := s.srv
+		s.closing = true
 		s.mu.Unlock()
 		if srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

@@ -92,6 +92,9 @@ func (s *Simulator) track(f func()) {
 }
 
 func (s *Simulator) trackLocked(f func()) {
+	if s.closing {
+		return
+	}
 	s.pending++
 	s.inflight.Add(1)
 	go func() {
@@ -143,15 +146,16 @@ func (s *Simulator) dispatch(a *account, evs []*eventRecord) {
 func (s *Simulator) drain(a *account) {
 	for {
 		s.mu.Lock()
-		if len(a.queue) == 0 {
+		if len(a.queue) == 0 || s.closing {
 			a.draining = false
 			s.mu.Unlock()
 			return
 		}
 		ev := a.queue[0]
 		a.queue = a.queue[1:]
+		url := ev.URL
 		s.mu.Unlock()
-		if ev.URL == "" {
+		if url == "" {
 			continue // no webhook configured: Razorpay sends nothing
 		}
 		if d := s.attempt(context.Background(), ev, deliverOpts{}); !d.OK() {
