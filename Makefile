@@ -5,7 +5,7 @@ SHELL := /bin/bash
 GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 EMULATORS := $(GO) run ./internal/localaws/cmd/emulators --
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: help run test test-unit test-cdk build lint bench fuzz e2e chaos synth deploy tools clean
 
@@ -40,6 +40,7 @@ build:
 
 lint:
 	$(GO) vet ./...
+	cd infra/cdk && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
 bench:
@@ -53,6 +54,7 @@ synth: build
 	cd infra/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run .
 
 deploy: synth
+	@echo "once per account: npx aws-cdk@2 bootstrap --profile <your-profile>"
 	@echo "Deploy with: npx aws-cdk@2 deploy --app cdk.out --profile <your-profile> Razorbill"
 	@echo "or: sam deploy --template-file cdk.out/Razorbill.template.json --config-file samconfig.toml"
 

@@ -215,22 +215,27 @@ func TestSampleFunctionURLEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sample struct {
-		Secret string                          `json:"_secret"`
-		Event  events.LambdaFunctionURLRequest `json:"event"`
-	}
-	if err := json.Unmarshal(raw, &sample); err != nil {
+	var ev events.LambdaFunctionURLRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
 		t.Fatal(err)
 	}
-	if !razorpay.VerifySignature([]byte(sample.Event.Body), sample.Event.Headers["x-razorpay-signature"], sample.Secret) {
-		t.Fatal("the sample's signature does not verify with its secret")
+	sec, err := os.ReadFile(filepath.Join("..", "..", "events", "functionurl", "webhook-secret.txt"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sc, ok := webhook.Scope(sample.Event.RawPath)
-	if !ok || sc.TenantID == "" {
-		t.Fatalf("sample path %q", sample.Event.RawPath)
+	sc, ok := webhook.Scope(ev.RawPath)
+	if !ok {
+		t.Fatalf("sample path %q", ev.RawPath)
 	}
-	env, err := webhook.ParseEnvelope([]byte(sample.Event.Body))
-	if err != nil || env.Event != "payment.captured" {
-		t.Fatalf("sample envelope: %v %+v", err, env)
+	f := newFixture(t)
+	f.sc = sc
+	f.connect(strings.TrimSpace(string(sec)), "")
+	resp, err := f.recv.Handle(context.Background(), ev)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("sample event: %d %s %v", resp.StatusCode, resp.Body, err)
+	}
+	msgs := f.queued()
+	if len(msgs) != 1 || msgs[0].Event != "payment.captured" || msgs[0].EventID != ev.Headers["x-razorpay-event-id"] || msgs[0].Body != ev.Body {
+		t.Fatalf("queued: %+v", msgs)
 	}
 }
