@@ -58,7 +58,9 @@ func Example_localStack() {
 	}
 	go lambdahost.PollStream(ctx, st.Streams, st.Resources.Table(schema.Main).StreamARN, relay, lambdahost.StreamOptions{
 		FunctionName: "stream-relay", Filters: patterns, MaxRetries: 5,
-		OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord) { log.Printf("stream records given up: %d", len(recs)) },
+		OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord) {
+			log.Printf("stream records given up: %d", len(recs))
+		},
 	})
 
 	select {
