@@ -21,7 +21,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/razorbill/razorbill/internal/app"
@@ -48,6 +47,9 @@ type Options struct {
 	SimOptions razorpaysim.Options
 	// PollWait is the SQS long-poll wait (default 1 s).
 	PollWait int
+	// VisibilityTimeout overrides the queues' visibility timeout (seconds)
+	// for received messages, so tests see a failed sync retried quickly.
+	VisibilityTimeout int
 }
 
 // Stack is a running local topology.
@@ -151,7 +153,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	poll := func(name, url string, h lambdahost.SQSHandler, q schema.Queue) {
 		s.run(func() error {
 			return lambdahost.PollSQS(runCtx, sqsc, url, h, lambdahost.SQSOptions{WaitSeconds: wait, FunctionName: name, Logger: d.Log,
-				FunctionTimeout: time.Duration(q.ConsumerTimeoutSeconds) * time.Second, Concurrency: 2})
+				FunctionTimeout: time.Duration(q.ConsumerTimeoutSeconds) * time.Second, Concurrency: 2, VisibilityTimeout: opt.VisibilityTimeout})
 		})
 	}
 	poll("payment-reconciler", opt.Resources.Queue(schema.RazorpayEvents).URL, d.Reconciler().HandleSQS, schema.RazorpayEvents)
@@ -307,5 +309,3 @@ func (s *Stack) call(ctx context.Context, method, path, key, env string, body, o
 	}
 	return nil
 }
-
-var _ = aws.String
