@@ -50,17 +50,24 @@ var currencies = func() map[string]Currency {
 	return m
 }()
 
-// LookupCurrency finds a currency by code in any case.
+// LookupCurrency finds a currency by code in any case ("inr", "Inr", "INR";
+// surrounding spaces are ignored). Only ASCII letters match: strings.ToUpper
+// would otherwise turn "ınr" (dotless i) into "INR". The error is an *Error
+// with code unknown_currency.
 func LookupCurrency(code string) (Currency, error) {
-	c, ok := currencies[strings.ToUpper(strings.TrimSpace(code))]
-	if !ok {
-		if code == "" {
-			return Currency{}, fmt.Errorf("currency is required")
-		}
-		return Currency{}, fmt.Errorf("currency %q is not one Razorpay accepts", code)
+	t := strings.TrimSpace(code)
+	if t == "" {
+		return Currency{}, errf("unknown_currency", "currency is required")
 	}
-	return c, nil
+	if len(t) == 3 && isASCIILetter(t[0]) && isASCIILetter(t[1]) && isASCIILetter(t[2]) {
+		if c, ok := currencies[strings.ToUpper(t)]; ok {
+			return c, nil
+		}
+	}
+	return Currency{}, errf("unknown_currency", "currency %q is not one Razorpay accepts", clip(code))
 }
+
+func isASCIILetter(b byte) bool { return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' }
 
 // MustCurrency is LookupCurrency for codes known at compile time.
 func MustCurrency(code string) Currency {
@@ -95,10 +102,14 @@ func DefaultMinimums() *Minimums {
 	return &Minimums{m: map[string]int64{"INR": 100, "USD": 1}}
 }
 
-// Set overrides the minimum for a currency (minor units).
+// Set overrides the minimum for a currency (minor units). It works on a
+// zero Minimums too.
 func (t *Minimums) Set(code string, minor int64) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.m == nil {
+		t.m = map[string]int64{}
+	}
 	t.m[strings.ToUpper(code)] = minor
 }
 
@@ -127,8 +138,12 @@ func ParseMinimums(spec string) (*Minimums, error) {
 	return t, nil
 }
 
-// Of returns the minimum for c in minor units.
+// Of returns the minimum for c in minor units. A nil table is the default
+// table.
 func (t *Minimums) Of(c Currency) int64 {
+	if t == nil {
+		return DefaultMinimums().Of(c)
+	}
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	if v, ok := t.m[c.Code]; ok {

@@ -36,6 +36,15 @@ const (
 	MaxFractionDigits = 12
 )
 
+// clip shortens user input echoed in a message.
+func clip(s string) string {
+	const n = 40
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
 // splitDecimal validates s as an unsigned or '-'-signed plain decimal
 // ("12", "12.5", "-0.0015") and returns its parts.
 func splitDecimal(s string) (neg bool, intPart, frac string, err *Error) {
@@ -49,12 +58,12 @@ func splitDecimal(s string) (neg bool, intPart, frac string, err *Error) {
 	}
 	intPart, frac, hasDot := strings.Cut(t, ".")
 	if intPart == "" || (hasDot && frac == "") {
-		return false, "", "", errf("invalid_amount", "%q is not a decimal number like \"100.00\"", s)
+		return false, "", "", errf("invalid_amount", "%q is not a decimal number like \"100.00\"", clip(s))
 	}
 	for _, part := range []string{intPart, frac} {
 		for i := 0; i < len(part); i++ {
 			if part[i] < '0' || part[i] > '9' {
-				return false, "", "", errf("invalid_amount", "%q is not a decimal number like \"100.00\"", s)
+				return false, "", "", errf("invalid_amount", "%q is not a decimal number like \"100.00\"", clip(s))
 			}
 		}
 	}
@@ -71,7 +80,7 @@ func Parse(s string, c Currency) (int64, error) {
 		return 0, err
 	}
 	if v < 0 {
-		return 0, errf("negative_amount", "amount %s must not be negative", s)
+		return 0, errf("negative_amount", "amount %s must not be negative", clip(s))
 	}
 	return v, nil
 }
@@ -86,25 +95,34 @@ func ParseSigned(s string, c Currency) (int64, error) {
 		extra := frac[c.Exponent:]
 		if strings.Trim(extra, "0") != "" {
 			if c.Exponent == 0 {
-				return 0, errf("too_many_decimals", "amount %s has decimals but %s has none", s, c.Code)
+				return 0, errf("too_many_decimals", "amount %s has decimals but %s has none", clip(s), c.Code)
 			}
-			return 0, errf("too_many_decimals", "amount %s has more than %d decimals, the most %s allows", s, c.Exponent, c.Code)
+			return 0, errf("too_many_decimals", "amount %s has more than %d decimals, the most %s allows", clip(s), c.Exponent, c.Code)
 		}
 		frac = frac[:c.Exponent]
 	}
 	frac += strings.Repeat("0", c.Exponent-len(frac))
 	digits := strings.TrimLeft(intPart+frac, "0")
-	if len(digits) > 18 {
-		return 0, errf("amount_overflow", "amount %s is too large", s)
+	// Every int64 is accepted, down to math.MinInt64 when signed, so that
+	// Parse(Format(x)) == x for all x. 19 digits always fit a uint64.
+	limit := uint64(math.MaxInt64)
+	if neg {
+		limit++
 	}
-	var v int64
+	var u uint64
+	if len(digits) > 19 {
+		return 0, errf("amount_overflow", "amount %s is too large", clip(s))
+	}
 	for i := 0; i < len(digits); i++ {
-		v = v*10 + int64(digits[i]-'0')
+		u = u*10 + uint64(digits[i]-'0')
+	}
+	if u > limit {
+		return 0, errf("amount_overflow", "amount %s is too large", clip(s))
 	}
 	if neg {
-		v = -v
+		return int64(-u), nil // -(1<<63) wraps to MinInt64, as wanted
 	}
-	return v, nil
+	return int64(u), nil
 }
 
 // Format renders minor units with exactly c's exponent: 10000 INR → "100.00",
@@ -138,10 +156,10 @@ func ParseDecimal(s string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, perr
 	}
 	if len(strings.TrimLeft(intPart, "0")) > MaxIntegerDigits {
-		return decimal.Decimal{}, errf("amount_overflow", "%s has more than %d digits before the point", s, MaxIntegerDigits)
+		return decimal.Decimal{}, errf("amount_overflow", "%s has more than %d digits before the point", clip(s), MaxIntegerDigits)
 	}
 	if len(frac) > MaxFractionDigits {
-		return decimal.Decimal{}, errf("too_many_decimals", "%s has more than %d decimals", s, MaxFractionDigits)
+		return decimal.Decimal{}, errf("too_many_decimals", "%s has more than %d decimals", clip(s), MaxFractionDigits)
 	}
 	return decimal.RequireFromString(s), nil
 }
@@ -190,7 +208,9 @@ func FromRazorpay(amount int64) int64 { return amount }
 // (as razorpay-go does) into an exact int64. It is the one place a float may
 // touch an amount, and it refuses anything that is not an exact integer.
 func FromJSONFloat(f float64) (int64, error) {
-	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) > 1<<53 {
+	// Above 2^53-1 a float64 no longer tells neighbouring integers apart
+	// (9007199254740993 decodes as 9007199254740992), so it is refused.
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) || math.Abs(f) >= 1<<53 {
 		return 0, errf("invalid_amount", "Razorpay amount %v is not an exact integer", f)
 	}
 	return int64(f), nil
@@ -204,8 +224,12 @@ func CheckMinimum(minor int64, c Currency, t *Minimums) error {
 	return nil
 }
 
-// parseMinorInt parses a non-negative integer string.
+// parseMinorInt parses a non-negative integer string of digits only: a
+// minimum spec "INR=1.00" is refused rather than read as 1 paisa.
 func parseMinorInt(s string) (int64, error) {
-	c := Currency{Exponent: 0}
-	return Parse(strings.TrimSpace(s), c)
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, ".") {
+		return 0, errf("invalid_amount", "%q is not a whole number of minor units", clip(s))
+	}
+	return Parse(s, Currency{Exponent: 0})
 }
