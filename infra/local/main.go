@@ -115,6 +115,9 @@ func run() error {
 		"RAZORPAY_BASE_URL=" + st.RazorpayURL,
 		"RAZORPAY_KEY_ID=" + dev.KeyID,
 		"RAZORPAY_KEY_SECRET=" + dev.KeySecret,
+		// Not in the contract's list: the development connection's webhook
+		// secret, for scripts that sign webhooks as Razorpay would.
+		"RAZORPAY_WEBHOOK_SECRET=" + dev.WebhookSecret,
 	}
 	envFile := filepath.Join(state, "local.env")
 	var body string
@@ -125,8 +128,8 @@ func run() error {
 	if err := os.WriteFile(envFile, []byte(body), 0o600); err != nil {
 		return err
 	}
-	fmt.Printf("# tenant %s; webhook secret for the simulator account: in %s\n", dev.TenantID, envFile)
-	fmt.Printf("# Razorpay simulator dashboard: %s/_sim/  ·  logs: %s\n", st.RazorpayURL, filepath.Join(state, "local.log"))
+	fmt.Printf("# development tenant %s; these lines are also in %s\n", dev.TenantID, envFile)
+	fmt.Printf("# Razorpay simulator dashboard and checkout pages: %s/  ·  logs: %s\n", st.RazorpayURL, filepath.Join(state, "local.log"))
 	fmt.Println("Ready.")
 	<-ctx.Done()
 	fmt.Println("Stopping…")
