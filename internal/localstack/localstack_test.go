@@ -7,10 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/razorbill/razorbill/internal/localstack"
 	"github.com/razorbill/razorbill/internal/razorpay"
@@ -376,4 +380,27 @@ func TestParkedEventIsListedAndRetried(t *testing.T) {
 		t.Fatalf("retry of an event that still matches nothing: %s", r.Raw)
 	}
 	s.must(s.call("GET", "/api/v1/gateway-events?status=nope", nil), 400)
+}
+
+// The events/apigw/create-payment.json sample runs through the
+// payment-link-creator handler with this stack's key, environment and invoice.
+func TestSampleCreatePaymentEvent(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	inv := s.finalized(s.customer("acct-sample", "sample@example.com"), "inr")
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "apigw", "create-payment.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev.Headers["authorization"] = "Bearer " + s.dev.APIKey
+	ev.Headers["x-environment-id"] = s.dev.EnvironmentID
+	ev.Body = strings.Replace(ev.Body, "inv_REPLACED_BY_TESTS", inv.s("id"), 1)
+	out, err := s.st.Deps.PaymentsHandler().Handle(context.Background(), ev)
+	if err != nil || out.StatusCode != 201 || !strings.Contains(out.Body, `"payment_status":"PENDING"`) {
+		t.Fatalf("sample: %v %d %s", err, out.StatusCode, out.Body)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -326,5 +328,45 @@ func TestReplayedShuffledConcurrentDeliveriesCountOnce(t *testing.T) {
 		if p.PaymentStatus != billing.PaymentSucceeded {
 			t.Errorf("payment %s ended %s", p.ID, p.PaymentStatus)
 		}
+	}
+}
+
+// The razorpay-events SQS sample (a queued payment.captured) applies to the
+// payment and invoice it names.
+func TestSampleSQSEvent(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "sqs", "razorpay-events.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	var m billing.EventMessage
+	if err := json.Unmarshal([]byte(ev.Records[0].Body), &m); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t)
+	f.sc = billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
+	now := time.Now().UTC()
+	inv := billing.Invoice{ID: "inv_01jh0000000000000000000003", CustomerID: "cus_01jh0000000000000000000002", Currency: "INR", InvoiceNumber: "INV-000042",
+		AmountDue: 10000, Subtotal: 10000, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, Metadata: map[string]string{},
+		OpenPaymentID: "pay_01jh0000000000000000000009", CreatedAt: now, UpdatedAt: now, Version: 1}
+	pay := billing.Payment{ID: "pay_01jh0000000000000000000009", DestinationID: inv.ID, DestinationType: "INVOICE", Amount: 10000, Currency: "INR",
+		PaymentStatus: billing.PaymentPending, Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	if err := f.store.CreateInvoice(f.ctx, f.sc, inv); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.CreatePayment(f.ctx, f.sc, pay); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := f.rec.HandleSQS(f.ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%v %+v", err, resp)
+	}
+	i, p := f.state(inv, pay)
+	if i.AmountPaid != 10000 || i.PaymentStatus != billing.PaymentSucceeded || p.GatewayPaymentID != "pay_DESlfW9H8K9uqM" {
+		t.Fatalf("sample not applied: %+v / %+v", i, p)
 	}
 }
