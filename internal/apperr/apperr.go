@@ -40,7 +40,7 @@ const (
 var kindNames = [...]string{"internal", "invalid", "unauthorized", "forbidden", "not_found", "conflict", "too_large", "throttled", "transient", "permanent"}
 
 func (k Kind) String() string {
-	if int(k) < len(kindNames) {
+	if k >= 0 && int(k) < len(kindNames) {
 		return kindNames[k]
 	}
 	return fmt.Sprintf("kind(%d)", int(k))
@@ -52,12 +52,15 @@ type Error struct {
 	Code    string // stable, documented in the README
 	Field   string // the input field at fault, if one is
 	Message string // for people; never secrets or internal error text
-	Status  int    // overrides the Kind's HTTP status when non-zero (e.g. 422)
+	Status  int    // overrides the Kind's HTTP status when a 4xx/5xx (e.g. 422); other values are ignored
 	Details map[string]any
 	Err     error // the cause, for logs only
 }
 
 func (e *Error) Error() string {
+	if e == nil {
+		return "<nil *apperr.Error>"
+	}
 	s := e.Kind.String() + ": " + e.Code
 	if e.Field != "" {
 		s += " [" + e.Field + "]"
@@ -71,7 +74,13 @@ func (e *Error) Error() string {
 	return s
 }
 
-func (e *Error) Unwrap() error { return e.Err }
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error {
+	if e == nil {
+		return nil
+	}
+	return e.Err
+}
 
 // E builds an error of a kind with a code and message.
 func E(kind Kind, code, format string, args ...any) *Error {
@@ -135,7 +144,7 @@ func HTTPStatus(err error) int {
 	if e == nil {
 		return http.StatusInternalServerError
 	}
-	if e.Status != 0 {
+	if e.Status >= 400 && e.Status <= 599 {
 		return e.Status
 	}
 	switch e.Kind {
@@ -162,8 +171,12 @@ func HTTPStatus(err error) int {
 }
 
 // Retryable reports whether a queue consumer should let the message be
-// redelivered (true) or park it as a permanent failure (false).
+// redelivered (true) or park it as a permanent failure (false). A nil error
+// is not retryable: there is nothing to retry.
 func Retryable(err error) bool {
+	if err == nil {
+		return false
+	}
 	switch KindOf(err) {
 	case Internal, Throttled, Transient:
 		return true
