@@ -27,18 +27,53 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // stack is one local topology over HTTP: the API, the webhook receiver, the
 // simulator, the pollers — the paths a client and Razorpay use.
 type stack struct {
-	t   *testing.T
-	st  *localstack.Stack
-	dev localstack.Dev
+	t    *testing.T
+	st   *localstack.Stack
+	dev  localstack.Dev
+	logs *syncBuffer
+}
+
+// syncBuffer collects every log line the stack writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// assertNoSecretsLogged scans everything logged for the Razorpay key secret,
+// the webhook secret and the API key.
+func (s *stack) assertNoSecretsLogged() {
+	s.t.Helper()
+	logs := s.logs.String()
+	if len(logs) < 1000 {
+		s.t.Fatalf("only %d bytes of logs were captured", len(logs))
+	}
+	for name, secret := range map[string]string{"key secret": s.dev.KeySecret, "webhook secret": s.dev.WebhookSecret, "API key": s.dev.APIKey, "admin token": s.st.AdminToken} {
+		if strings.Contains(logs, secret) {
+			s.t.Errorf("the %s appears in the logs", name)
+		}
+	}
 }
 
 func start(t *testing.T) *stack {
 	t.Helper()
 	env := testenv.AWS(t)
+	logs := &syncBuffer{}
 	st, err := localstack.Start(context.Background(), localstack.Options{
 		Endpoints: env.Endpoints, Resources: env.Resources, KeyFile: t.TempDir() + "/local.key",
 		SimOptions: razorpaysim.Options{RetrySchedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}},
-		PollWait:   1,
+		PollWait:   1, LogOutput: logs, LogLevel: "debug",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +83,7 @@ func start(t *testing.T) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{t: t, st: st, dev: dev}
+	return &stack{t: t, st: st, dev: dev, logs: logs}
 }
 
 type resp struct {
@@ -207,6 +242,7 @@ func TestPaymentLinkPaidEndToEnd(t *testing.T) {
 	if got.s("payment_status") != "REFUNDED" || got.s("amount_paid") != "0.00" || got.s("amount_refunded") != "100.00" {
 		t.Fatalf("invoice after refunds: %s", got.Raw)
 	}
+	s.assertNoSecretsLogged()
 }
 
 func TestFailedThenCapturedOnOneLink(t *testing.T) {
