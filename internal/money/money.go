@@ -19,7 +19,7 @@ import (
 
 // Error is a rejected amount, with a stable code.
 type Error struct {
-	Code    string // invalid_amount, too_many_decimals, negative_amount, amount_overflow, unknown_currency, invalid_quantity
+	Code    string // invalid_amount, too_many_decimals, negative_amount, amount_overflow, unknown_currency, amount_below_minimum
 	Message string
 }
 
