@@ -41,10 +41,11 @@ func (s *Store) CreateCustomer(ctx context.Context, sc billing.Scope, c billing.
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode customer")
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: versionedPut(s.table, it, 0)},
-		{Put: uniquePut(s.table, extKey(sc, c.ExternalID), map[string]types.AttributeValue{"customer_id": str(c.ID), schema.AttrEntity: str("unique")})},
-	}})
+	items := []types.TransactWriteItem{{Put: versionedPut(s.table, it, 0)}}
+	if c.ExternalID != "" {
+		items = append(items, types.TransactWriteItem{Put: uniquePut(s.table, extKey(sc, c.ExternalID), map[string]types.AttributeValue{"customer_id": str(c.ID), schema.AttrEntity: str("unique")})})
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil && len(r) == 2 && r[1] == "ConditionalCheckFailed" {
 		existing, ok, gerr := s.CustomerByExternalID(ctx, sc, c.ExternalID)
 		if gerr != nil {

@@ -333,12 +333,12 @@ func (l *Ledger) createCustomer(ctx context.Context, r *Request) (Response, erro
 		return Response{}, err
 	}
 	c := billing.Customer{Metadata: map[string]string{}}
-	if in.ExternalID == nil || strings.TrimSpace(*in.ExternalID) == "" {
-		return Response{}, apperr.InvalidField("validation_failed", "external_id", "external_id is required: your own id for this customer")
-	}
-	c.ExternalID = strings.TrimSpace(*in.ExternalID)
-	if err := billing.ValidateText(c.ExternalID, "external_id", true, billing.MaxExternalIDLen); err != nil {
-		return Response{}, err
+	if in.ExternalID != nil {
+		// Optional; when given it is unique in the environment.
+		c.ExternalID = strings.TrimSpace(*in.ExternalID)
+		if err := billing.ValidateText(c.ExternalID, "external_id", true, billing.MaxExternalIDLen); err != nil {
+			return Response{}, err
+		}
 	}
 	if err := applyCustomerFields(&c, in); err != nil {
 		return Response{}, err

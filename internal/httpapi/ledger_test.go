@@ -257,20 +257,26 @@ func TestCustomers(t *testing.T) {
 		field string
 		code  string
 	}{
-		"bad email":      {`{"external_id":"a1","email":"nope"}`, "email", "validation_failed"},
-		"bad phone":      {`{"external_id":"a2","phone":"98765"}`, "phone", "validation_failed"},
-		"no external id": {`{"name":"x"}`, "external_id", "validation_failed"},
-		"unknown field":  {`{"external_id":"a3","nickname":"x"}`, "nickname", "validation_failed"},
-		"wrong type":     {`{"external_id":42}`, "external_id", "validation_failed"},
-		"malformed":      {`{"external_id":`, "", "invalid_json"},
-		"not an object":  {`[1,2]`, "", "invalid_json"},
-		"trailing data":  {`{"external_id":"a4"} {}`, "", "invalid_json"},
-		"empty":          {``, "", "invalid_json"},
-		"metadata owned": {`{"external_id":"a5","metadata":{"razorpay_customer_id":"cust_x"}}`, "metadata.razorpay_customer_id", "validation_failed"},
+		"bad email":         {`{"external_id":"a1","email":"nope"}`, "email", "validation_failed"},
+		"bad phone":         {`{"external_id":"a2","phone":"98765"}`, "phone", "validation_failed"},
+		"blank external id": {`{"external_id":"  ","name":"x"}`, "external_id", "validation_failed"},
+		"unknown field":     {`{"external_id":"a3","nickname":"x"}`, "nickname", "validation_failed"},
+		"wrong type":        {`{"external_id":42}`, "external_id", "validation_failed"},
+		"malformed":         {`{"external_id":`, "", "invalid_json"},
+		"not an object":     {`[1,2]`, "", "invalid_json"},
+		"trailing data":     {`{"external_id":"a4"} {}`, "", "invalid_json"},
+		"empty":             {``, "", "invalid_json"},
+		"metadata owned":    {`{"external_id":"a5","metadata":{"razorpay_customer_id":"cust_x"}}`, "metadata.razorpay_customer_id", "validation_failed"},
 	} {
 		r := a.do(c, "POST", "/api/v1/customers", tc.body)
 		if r.Status != 400 || r.code() != tc.code || r.str("error", "field") != tc.field || r.str("error", "message") == "" {
 			t.Errorf("%s: got %d %s", name, r.Status, r.Raw)
+		}
+	}
+	// external_id is optional; without one there is no uniqueness to keep
+	for i := 0; i < 2; i++ {
+		if r := a.do(c, "POST", "/api/v1/customers", map[string]any{"name": "No Ext"}); r.Status != 201 || r.Body["external_id"] != nil {
+			t.Fatalf("customer without external_id: %s", r.Raw)
 		}
 	}
 	big := `{"external_id":"big","name":"` + strings.Repeat("x", httpapi.MaxBody) + `"}`
@@ -278,8 +284,8 @@ func TestCustomers(t *testing.T) {
 
 	// nothing was written by the rejected requests
 	list := a.do(c, "GET", "/api/v1/customers?limit=100", nil)
-	if n := len(list.Body["data"].([]any)); n != 1 {
-		t.Fatalf("want 1 customer after the rejections, have %d: %s", n, list.Raw)
+	if n := len(list.Body["data"].([]any)); n != 3 {
+		t.Fatalf("want 3 customers after the rejections, have %d: %s", n, list.Raw)
 	}
 }
 

@@ -32,7 +32,7 @@ func customerView(c billing.Customer) map[string]any {
 		md["razorpay_customer_id"] = c.RazorpayCustomerID
 	}
 	return map[string]any{
-		"id": c.ID, "external_id": c.ExternalID, "name": c.Name, "email": nullable(c.Email), "phone": nullable(c.Phone),
+		"id": c.ID, "external_id": nullable(c.ExternalID), "name": c.Name, "email": nullable(c.Email), "phone": nullable(c.Phone),
 		"metadata": md,
 		"razorpay": map[string]any{
 			"customer_id": nullable(c.RazorpayCustomerID), "sync_status": c.SyncStatus,

@@ -177,8 +177,10 @@ func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentia
 		}
 	}
 	name := c.Name
-	if name == "" {
-		name = c.ExternalID
+	for _, alt := range []string{c.ExternalID, c.Email, c.ID} {
+		if name == "" {
+			name = alt
+		}
 	}
 	return s.Gateway.CreateCustomer(ctx, cr, razorpay.CustomerInput{
 		Name: name, Email: c.Email, Contact: c.Phone, FailExisting: false,
