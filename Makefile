@@ -46,9 +46,15 @@ lint:
 bench:
 	$(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem ./...
 
+# fuzz runs every fuzzer for FUZZTIME each (make test runs their seed corpora).
+FUZZTIME ?= 60s
+FUZZERS := internal/money:FuzzParse internal/money:FuzzParseDecimal internal/money:FuzzLineAmount \
+	internal/razorpay:FuzzVerifySignature internal/razorpay:FuzzParseEvent \
+	internal/webhook:FuzzParseEnvelope internal/httpapi:FuzzInvoiceBody internal/httpapi:FuzzRouter
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzParse$$ -fuzztime 60s ./internal/money
-	$(GO) test -run '^$$' -fuzz FuzzVerifySignature -fuzztime 60s ./internal/razorpay
+	@for f in $(FUZZERS); do pkg=$${f%%:*}; name=$${f##*:}; \
+	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
 
 synth: build
 	cd infra/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run .
