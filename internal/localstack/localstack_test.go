@@ -440,3 +440,34 @@ func TestSampleCreatePaymentEvent(t *testing.T) {
 		t.Fatalf("sample: %v %d %s", err, out.StatusCode, out.Body)
 	}
 }
+
+func TestConnectionKeysAreCheckedAgainstRazorpay(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	r := s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": s.dev.KeyID, "key_secret": "not-the-secret", "webhook_secret": "whsec_another_1"})
+	if r.Status != 400 || r.s("error", "code") != "invalid_razorpay_credentials" {
+		t.Fatalf("wrong secret: %d %s", r.Status, r.Raw)
+	}
+	// nothing changed: the stored connection still works
+	inv := s.finalized(s.customer("acct-creds", "creds@example.com"), "inr")
+	s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 201)
+}
+
+func TestRazorpayOutageIs503AndARetryMakesOneLink(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	inv := s.finalized(s.customer("acct-outage", "outage@example.com"), "inr")
+	s.customerSynced(inv.s("customer_id"))
+	if err := s.st.Sim.InjectFault(razorpaysim.Fault{Kind: "500", Path: "/v1/payment_links*", Count: 30}); err != nil {
+		t.Fatal(err)
+	}
+	r := s.call("POST", "/api/v1/payments", payReq(inv, 100))
+	if r.Status != 503 || r.s("error", "code") == "" {
+		t.Fatalf("during the outage: %d %s", r.Status, r.Raw)
+	}
+	s.st.Sim.ClearFaults()
+	p := s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 201)
+	if len(s.links()) != 1 || s.links()[0].ID != p.s("gateway_tracking_id") {
+		t.Fatalf("after the outage: %d links, payment %s", len(s.links()), p.Raw)
+	}
+}
