@@ -211,3 +211,22 @@ func Envelope(err error) (int, Body) {
 	}
 	return HTTPStatus(e), Body{Error: BodyError{Code: e.Code, Message: msg, Field: e.Field, Details: e.Details}}
 }
+
+// PublicMessage is the message a person may see for err (e.g. as a sync's
+// last_error): the error's own message for a classified error, a bland line
+// for an internal one.
+func PublicMessage(err error) string {
+	if e := As(err); e != nil && e.Kind != Internal {
+		return e.Message
+	}
+	return "internal error; it has been logged"
+}
+
+// HasCode reports whether err carries code.
+func HasCode(err error, code string) bool {
+	e := As(err)
+	return e != nil && e.Code == code
+}
+
+// CodeConcurrentUpdate marks a lost optimistic-concurrency race: re-read and retry.
+const CodeConcurrentUpdate = "concurrent_update"

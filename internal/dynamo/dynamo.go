@@ -190,7 +190,7 @@ func uniquePut(table string, k key, attrs map[string]types.AttributeValue) *type
 }
 
 // errStale is a lost optimistic-concurrency race; callers re-read and decide.
-var errStale = apperr.E(apperr.Conflict, "concurrent_update", "the record changed while this request ran; retry")
+var errStale = apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the record changed while this request ran; retry")
 
 // IsStale reports whether err is a lost version race.
 func IsStale(err error) bool { return errors.Is(err, errStale) }

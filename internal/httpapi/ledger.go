@@ -12,6 +12,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/rzsync"
 )
 
 // LedgerStore is what the ledger routes read and write.
@@ -303,20 +304,6 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 	}
 }
 
-// ActiveConnection returns the scope's connection or 409 connection_not_configured.
-func ActiveConnection(ctx context.Context, store interface {
-	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
-}, sc billing.Scope) (billing.Connection, error) {
-	c, ok, err := store.Connection(ctx, sc)
-	if err != nil {
-		return c, err
-	}
-	if !ok || c.Status != billing.ConnectionActive {
-		return c, apperr.E(apperr.Conflict, "connection_not_configured", "this environment has no active Razorpay connection; PUT /api/v1/connections/razorpay first")
-	}
-	return c, nil
-}
-
 // --- customers ---
 
 type customerInput struct {
@@ -451,15 +438,10 @@ func (l *Ledger) patchCustomer(ctx context.Context, r *Request) (Response, error
 		if err == nil {
 			return Response{Body: customerView(c)}, nil
 		}
-		if !isStale(err) || attempt == 3 {
+		if !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || attempt == 3 {
 			return Response{}, err
 		}
 	}
-}
-
-func isStale(err error) bool {
-	e := apperr.As(err)
-	return e != nil && e.Code == "concurrent_update"
 }
 
 func (l *Ledger) syncCustomer(ctx context.Context, r *Request) (Response, error) {
@@ -467,7 +449,7 @@ func (l *Ledger) syncCustomer(ctx context.Context, r *Request) (Response, error)
 	if err != nil {
 		return Response{}, err
 	}
-	if _, err := ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+	if _, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
 		return Response{}, err
 	}
 	if err := l.Sync.EnqueueSync(ctx, billing.SyncRequest{Kind: billing.SyncCustomer, TenantID: r.Scope.TenantID, EnvironmentID: r.Scope.EnvironmentID, ID: c.ID, Reason: "manual-" + r.RequestID}); err != nil {
@@ -606,7 +588,7 @@ func (l *Ledger) transitionInvoice(ctx context.Context, r *Request, change func(
 		if err == nil {
 			return inv, nil
 		}
-		if !isStale(err) || attempt == 5 {
+		if !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || attempt == 5 {
 			return inv, err
 		}
 	}
@@ -647,7 +629,7 @@ func (l *Ledger) syncInvoice(ctx context.Context, r *Request) (Response, error) 
 	case inv.AmountDue == 0:
 		return Response{}, apperr.E(apperr.Conflict, "invoice_already_paid", "invoice %s has nothing to pay and is not synced", inv.ID)
 	}
-	if _, err := ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+	if _, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
 		return Response{}, err
 	}
 	if err := l.Sync.EnqueueSync(ctx, billing.SyncRequest{Kind: billing.SyncInvoice, TenantID: r.Scope.TenantID, EnvironmentID: r.Scope.EnvironmentID, ID: inv.ID, Reason: "manual-" + r.RequestID}); err != nil {

@@ -192,7 +192,7 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	inv.Version++
 	inv.OpenPaymentID, inv.UpdatedAt = pay.ID, now
 	if err := s.Store.SavePaymentAndInvoice(ctx, sc, pay, 0, inv, expected, refs); err != nil {
-		if isStale(err) {
+		if apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
 			return s.afterLostClaim(ctx, sc, in)
 		}
 		return pay, err
@@ -220,7 +220,7 @@ func (s *Service) afterLostClaim(ctx context.Context, sc billing.Scope, in Creat
 	if _, _, err := s.checkInvoice(inv, in); err != nil {
 		return billing.Payment{}, err
 	}
-	return billing.Payment{}, apperr.E(apperr.Conflict, "concurrent_update", "the invoice changed while this request ran; retry")
+	return billing.Payment{}, apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the invoice changed while this request ran; retry")
 }
 
 func (s *Service) checkInvoice(inv billing.Invoice, in CreateInput) (money.Currency, int64, error) {
@@ -325,7 +325,7 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	}
 	pay.Metadata["razorpay_payment_link_id"] = link.ID
 	if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err != nil {
-		if isStale(err) { // a webhook moved it already: show the current state
+		if apperr.HasCode(err, apperr.CodeConcurrentUpdate) { // a webhook moved it already: show the current state
 			return s.Store.Payment(ctx, sc, pay.ID)
 		}
 		return pay, err
@@ -365,7 +365,7 @@ func (s *Service) linkFailed(ctx context.Context, sc billing.Scope, pay billing.
 		} else {
 			err = s.Store.UpdatePayment(ctx, sc, cur, ep)
 		}
-		if err == nil || !isStale(err) {
+		if err == nil || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
 			break
 		}
 	}
@@ -389,15 +389,7 @@ func describe(err error) string {
 	if errors.As(err, &api) && api.Description != "" {
 		return api.Description
 	}
-	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
-		return e.Message
-	}
-	return "internal error"
-}
-
-func isStale(err error) bool {
-	e := apperr.As(err)
-	return e != nil && e.Code == "concurrent_update"
+	return apperr.PublicMessage(err)
 }
 
 func copyMap(m map[string]string) map[string]string {

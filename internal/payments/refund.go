@@ -72,7 +72,7 @@ func (s *Service) Refund(ctx context.Context, sc billing.Scope, paymentID, amoun
 		pay.RefundPending += amt
 		pay.UpdatedAt = s.now()
 		if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err != nil {
-			if isStale(err) && attempt < 5 {
+			if apperr.HasCode(err, apperr.CodeConcurrentUpdate) && attempt < 5 {
 				continue
 			}
 			return RefundResult{}, err
@@ -106,7 +106,7 @@ func (s *Service) releaseRefund(ctx context.Context, sc billing.Scope, paymentID
 		if pay.RefundPending < 0 {
 			pay.RefundPending = 0
 		}
-		if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err == nil || !isStale(err) {
+		if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err == nil || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
 			return
 		}
 	}

@@ -118,7 +118,7 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	if errors.As(err, &um) || !apperr.Retryable(err) {
 		reason := err.Error()
 		if um == nil {
-			reason = describe(err)
+			reason = apperr.PublicMessage(err)
 		}
 		return r.park(ctx, sc, m, reason)
 	}
@@ -161,7 +161,7 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 	} else if um != nil {
 		e.Reason = um.reason
 	} else {
-		e.Reason = describe(aerr)
+		e.Reason = apperr.PublicMessage(aerr)
 	}
 	if err := r.Store.UpdateGatewayEvent(ctx, sc, e, expected); err != nil {
 		return e, err
@@ -190,13 +190,6 @@ func (r *Reconciler) Apply(ctx context.Context, sc billing.Scope, m billing.Even
 		return r.applyRefund(ctx, sc, ev)
 	}
 	return nil // acknowledged and ignored
-}
-
-func describe(err error) string {
-	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
-		return e.Message
-	}
-	return "internal error; it has been logged"
 }
 
 // target is the payment and invoice an event is about.

@@ -116,16 +116,16 @@ func (s *Syncer) SyncInvoice(ctx context.Context, sc billing.Scope, id string, f
 	inv.SyncLeaseUntil, inv.SyncStatus, inv.UpdatedAt = &until, billing.SyncPending, now
 	inv.SyncAttempts++
 	if err := s.Store.UpdateInvoice(ctx, sc, inv, expected); err != nil {
-		if isStale(err) {
+		if apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
 			return inv, errBusy
 		}
 		return inv, err
 	}
 	cus, err := s.SyncCustomer(ctx, sc, inv.CustomerID)
 	if err != nil || cus.RazorpayCustomerID == "" {
-		cause := apperr.E(apperr.Permanent, "customer_not_synced", "customer %s is not synced to Razorpay: %s", inv.CustomerID, describe(err))
+		cause := apperr.E(apperr.Permanent, "customer_not_synced", "customer %s is not synced to Razorpay: %s", inv.CustomerID, apperr.PublicMessage(err))
 		if err != nil && apperr.Retryable(err) {
-			cause = apperr.Wrap(err, apperr.Transient, "customer_not_synced", "customer "+inv.CustomerID+" could not be synced yet: "+describe(err))
+			cause = apperr.Wrap(err, apperr.Transient, "customer_not_synced", "customer "+inv.CustomerID+" could not be synced yet: "+apperr.PublicMessage(err))
 		}
 		return inv, s.invoiceFailed(ctx, sc, inv, cause)
 	}
@@ -188,7 +188,7 @@ func (s *Syncer) invoiceFailed(ctx context.Context, sc billing.Scope, inv billin
 	expected := cur.Version
 	cur.Version++
 	cur.SyncLeaseUntil, cur.UpdatedAt = nil, s.now()
-	cur.SyncError = describe(cause)
+	cur.SyncError = apperr.PublicMessage(cause)
 	if e := apperr.As(cause); e != nil {
 		cur.SyncErrorCode = e.Code
 	}

@@ -143,7 +143,7 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 	c.SyncLeaseUntil, c.SyncStatus, c.UpdatedAt = &until, billing.SyncPending, now
 	c.SyncAttempts++
 	if err := s.Store.UpdateCustomer(ctx, sc, c, expected); err != nil {
-		if isStale(err) {
+		if apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
 			return c, errBusy
 		}
 		return c, err
@@ -195,7 +195,7 @@ func (s *Syncer) customerFailed(ctx context.Context, sc billing.Scope, c billing
 	expected := c.Version
 	c.Version++
 	c.SyncLeaseUntil, c.UpdatedAt = nil, s.now()
-	c.SyncError = describe(cause)
+	c.SyncError = apperr.PublicMessage(cause)
 	if !apperr.Retryable(cause) {
 		c.SyncStatus = billing.SyncFailed
 	}
@@ -203,20 +203,6 @@ func (s *Syncer) customerFailed(ctx context.Context, sc billing.Scope, c billing
 		return errors.Join(cause, err)
 	}
 	return cause
-}
-
-// describe is the message a user sees as last_error: Razorpay's description
-// for its refusals, a generic line for our own failures.
-func describe(err error) string {
-	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
-		return e.Message
-	}
-	return "internal error; it has been logged"
-}
-
-func isStale(err error) bool {
-	e := apperr.As(err)
-	return e != nil && e.Code == "concurrent_update"
 }
 
 func truncate(s string, n int) string {

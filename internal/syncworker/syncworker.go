@@ -142,7 +142,7 @@ func (w *Worker) invoice(ctx context.Context, req billing.SyncRequest) error {
 // goes to the DLQ, so the API shows why and a manual sync can retry it.
 func (w *Worker) markFailed(ctx context.Context, req billing.SyncRequest, cause error) {
 	sc := billing.Scope{TenantID: req.TenantID, EnvironmentID: req.EnvironmentID}
-	msg := "gave up after repeated failures: " + describe(cause)
+	msg := "gave up after repeated failures: " + apperr.PublicMessage(cause)
 	for attempt := 0; attempt < 3; attempt++ {
 		var err error
 		switch req.Kind {
@@ -174,11 +174,4 @@ func (w *Worker) markFailed(ctx context.Context, req billing.SyncRequest, cause 
 			return
 		}
 	}
-}
-
-func describe(err error) string {
-	if e := apperr.As(err); e != nil && e.Kind != apperr.Internal {
-		return e.Message
-	}
-	return "internal error; it has been logged"
 }
