@@ -262,3 +262,18 @@ func notFound(what, id string) error {
 }
 
 func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }
+
+// listPage runs query and decodes each item into a T.
+func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr) (billing.Page[T], error) {
+	var p billing.Page[T]
+	more, err := s.query(ctx, index, pkAttr, pkVal, skAttr, opt, filter, func(it map[string]types.AttributeValue) error {
+		var v T
+		if err := attributevalue.UnmarshalMap(it, &v); err != nil {
+			return err
+		}
+		p.Data = append(p.Data, v)
+		return nil
+	})
+	p.HasMore = more
+	return p, err
+}

@@ -3,9 +3,6 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/schema"
 )
@@ -53,15 +50,5 @@ func (s *Store) ListGatewayEvents(ctx context.Context, sc billing.Scope, status 
 	if status != "" {
 		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#gateway-events#"+status
 	}
-	var p billing.Page[billing.GatewayEvent]
-	more, err := s.query(ctx, index, pkAttr, pk, skAttr, opt, nil, func(it map[string]types.AttributeValue) error {
-		var e billing.GatewayEvent
-		if err := attributevalue.UnmarshalMap(it, &e); err != nil {
-			return err
-		}
-		p.Data = append(p.Data, e)
-		return nil
-	})
-	p.HasMore = more
-	return p, err
+	return listPage[billing.GatewayEvent](ctx, s, index, pkAttr, pk, skAttr, opt, nil)
 }

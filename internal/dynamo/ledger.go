@@ -99,17 +99,7 @@ func (s *Store) UpdateCustomer(ctx context.Context, sc billing.Scope, c billing.
 
 // ListCustomers pages through customers, newest first.
 func (s *Store) ListCustomers(ctx context.Context, sc billing.Scope, opt billing.ListOptions) (billing.Page[billing.Customer], error) {
-	var p billing.Page[billing.Customer]
-	more, err := s.query(ctx, "GSI1", schema.AttrGSI1PK, scopeKey(sc)+"#customers", schema.AttrGSI1SK, opt, nil, func(it map[string]types.AttributeValue) error {
-		var c billing.Customer
-		if err := attributevalue.UnmarshalMap(it, &c); err != nil {
-			return err
-		}
-		p.Data = append(p.Data, c)
-		return nil
-	})
-	p.HasMore = more
-	return p, err
+	return listPage[billing.Customer](ctx, s, "GSI1", schema.AttrGSI1PK, scopeKey(sc)+"#customers", schema.AttrGSI1SK, opt, nil)
 }
 
 // NextSequence increments and returns a per-environment counter.
@@ -190,15 +180,5 @@ func (s *Store) ListInvoices(ctx context.Context, sc billing.Scope, f billing.In
 	if f.Status != "" {
 		filter = &filterExpr{expr: "#is = :st OR #ps = :st", names: map[string]string{"#is": "invoice_status", "#ps": "payment_status"}, values: map[string]types.AttributeValue{":st": str(f.Status)}}
 	}
-	var p billing.Page[billing.Invoice]
-	more, err := s.query(ctx, index, pkAttr, pk, skAttr, opt, filter, func(it map[string]types.AttributeValue) error {
-		var inv billing.Invoice
-		if err := attributevalue.UnmarshalMap(it, &inv); err != nil {
-			return err
-		}
-		p.Data = append(p.Data, inv)
-		return nil
-	})
-	p.HasMore = more
-	return p, err
+	return listPage[billing.Invoice](ctx, s, index, pkAttr, pk, skAttr, opt, filter)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -117,17 +116,7 @@ func (s *Store) ListPayments(ctx context.Context, sc billing.Scope, destinationI
 	if destinationID != "" {
 		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#"+destinationID+"#payments"
 	}
-	var p billing.Page[billing.Payment]
-	more, err := s.query(ctx, index, pkAttr, pk, skAttr, opt, nil, func(it map[string]types.AttributeValue) error {
-		var pay billing.Payment
-		if err := attributevalue.UnmarshalMap(it, &pay); err != nil {
-			return err
-		}
-		p.Data = append(p.Data, pay)
-		return nil
-	})
-	p.HasMore = more
-	return p, err
+	return listPage[billing.Payment](ctx, s, index, pkAttr, pk, skAttr, opt, nil)
 }
 
 // Marker records that a Razorpay payment's money was applied.
