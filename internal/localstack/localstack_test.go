@@ -471,3 +471,20 @@ func TestRazorpayOutageIs503AndARetryMakesOneLink(t *testing.T) {
 		t.Fatalf("after the outage: %d links, payment %s", len(s.links()), p.Raw)
 	}
 }
+
+func TestVoidIsRefusedWhileALinkIsOpen(t *testing.T) {
+	t.Parallel()
+	s := start(t)
+	inv := s.finalized(s.customer("acct-void", "void@example.com"), "inr")
+	p := s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 201)
+	r := s.must(s.call("POST", "/api/v1/invoices/"+inv.s("id")+"/void", nil), 409)
+	if r.s("error", "code") != "payment_link_exists" || r.s("error", "details", "payment_id") != p.s("id") {
+		t.Fatalf("void with an open link: %s", r.Raw)
+	}
+	// once the link expires at Razorpay the invoice is free again
+	if err := s.st.Sim.ExpirePaymentLink(p.s("gateway_tracking_id")); err != nil {
+		t.Fatal(err)
+	}
+	s.eventually("payment closed", func() bool { return s.call("GET", "/api/v1/payments/"+p.s("id"), nil).s("payment_status") == "FAILED" })
+	s.must(s.call("POST", "/api/v1/invoices/"+inv.s("id")+"/void", nil), 200)
+}
