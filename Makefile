@@ -46,6 +46,11 @@ lint:
 bench:
 	$(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem ./...
 
+# chaos is the chaos run (internal/chaos): it writes docs/reliability.md.
+# RAZORBILL_CHAOS_INVOICES, _TENANTS, _DUPLICATES, _FAULTS, _KILLS, _SEED tune it.
+chaos: tools
+	$(EMULATORS) env RAZORBILL_CHAOS=1 $(GO) test -run TestChaos -count=1 -timeout 15m ./internal/chaos/
+
 # fuzz runs every fuzzer for FUZZTIME each (make test runs their seed corpora).
 FUZZTIME ?= 60s
 FUZZERS := internal/money:FuzzParse internal/money:FuzzParseDecimal internal/money:FuzzLineAmount \
