@@ -528,7 +528,7 @@ func (h *harness) tryLink(tn *tenant, inv *invoice) bool {
 			return true
 		}
 		return false
-	case r.Status < 500 && r.Status != 409:
+	case r.Status < 500 && r.Status != 409 && r.Status != 429:
 		h.setupFailed(fmt.Sprintf("payment link for %s: %d %s", inv.ID, r.Status, r.Raw))
 		return true
 	}

@@ -120,6 +120,7 @@ type report struct {
 	RzFaultsArmed, RzFaultsUsed int
 	SetupRetries                int
 	LinkAnswers                 []countRow
+	SyncInProgress, NotApplied  int
 	SetupFailures               []string
 	LogLines                    int
 	LogErrors                   []countRow
@@ -162,6 +163,7 @@ func (h *harness) check() *report {
 		}
 	}
 	r.LogLines = h.logs.lines
+	r.NotApplied = h.logs.msgs["ERROR event not applied; it will be retried"]
 	h.logs.mu.Unlock()
 	sort.Slice(r.LogErrors, func(i, j int) bool { return r.LogErrors[i].Name < r.LogErrors[j].Name })
 
@@ -390,6 +392,7 @@ func (h *harness) check() *report {
 	r.Scenarios = append(r.Scenarios, countRow{"(links of another system: a third failed, then paid)", r.Foreign})
 	h.setupMu.Lock()
 	r.LinkAnswers = sortedCounts(h.linkAnswers)
+	r.SyncInProgress = h.linkAnswers["503 sync_in_progress"]
 	h.setupMu.Unlock()
 	r.EventsByName = sortedCounts(byName)
 	r.PaidRupees = money.Format(paid, money.MustCurrency("INR"))
@@ -516,7 +519,9 @@ emulators. Scale and rates come from ` + "`RAZORBILL_CHAOS_INVOICES`" + ` (2000)
 
 ## Last run
 
-{{.Date}} on {{.Machine}}; seed {{.Cfg.Seed}}; {{dur .Total}} in all.
+{{.Date}} on {{.Machine}}; {{dur .Total}} in all. Seed {{.Cfg.Seed}}
+(it replays the run's own choices; the simulator's shuffle and the timing
+are not replayed).
 
 | scale | |
 |---|---|
@@ -548,7 +553,24 @@ First differences:
 {{range .Mismatches}}
 - {{.}}{{end}}
 {{end}}{{else}}Every check passed.{{end}}
-
+{{if or .SyncInProgress .MsgFailures}}
+### Observations (not invariant violations)
+{{if .SyncInProgress}}
+- {{.SyncInProgress}} payment-link requests were answered 503 ` + "`sync_in_progress`" + `. When a
+  DynamoDB write of an on-demand customer sync fails after the sync took its
+  lease (or the write succeeds and its answer is lost), nothing releases the
+  lease: link requests for that customer are refused until it expires
+  (` + "`rzsync`" + `'s default lease, 60 s). No duplicate customer results — the retry
+  finds the Razorpay customer by email and contact — but that customer cannot
+  get a payment link for up to a minute.{{end}}
+{{if .MsgFailures}}
+- {{.NotApplied}} messages failed in the reconciler, and {{.MsgFailures}} were returned
+  as batch item failures: after one failure the reconciler returns the rest of
+  the batch as failed to keep FIFO order, including messages of other groups,
+  which only needs to hold for the failed message's group. They are retried
+  (and each receive counts towards the queue's maxReceiveCount of 8);
+  {{if .DLQ}}{{.DLQ}} reached the DLQ in this run.{{else}}none reached the DLQ in this run.{{end}}{{end}}
+{{end}}
 ### Phases
 
 | phase | took |
@@ -639,8 +661,8 @@ Error lines logged ({{.LogLines}} log lines in all):
    every captured payment of a Razorbill link has its applied marker with
    the right invoice and amount, and its money was counted once (the faulty
    DynamoDB client counts the committed transactions that write each
-   marker, which are the ones that add to the invoice); every failed attempt was recorded; every
-   event of the other system's links was parked and none of Razorbill's;
+   marker, which are the ones that add to the invoice); every failed
+   attempt was recorded; every event of the other system's links was parked and none of Razorbill's;
    Razorpay holds one link per payment and per invoice and one customer per
    email+contact; every invoice's ` + "`amount_paid`" + ` equals the sum of its distinct
    captured payments at Razorpay and its status matches; each invoice has one
