@@ -75,20 +75,22 @@ func unmatched(format string, args ...any) error {
 }
 
 // HandleSQS is the Lambda handler. Messages are processed in order; after a
-// message fails, the rest of the batch is reported failed too (FIFO order
-// within a group must hold), and SQS redelivers them.
+// message fails, the later messages of the same message group are reported
+// failed too (FIFO order within a group must hold) and SQS redelivers them;
+// other groups go on.
 func (r *Reconciler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
-	failed := false
+	failedGroups := map[string]bool{}
 	for _, rec := range ev.Records {
-		if failed || deadlineNear(ctx) {
-			failed = true
+		group := rec.Attributes["MessageGroupId"]
+		if failedGroups[group] || deadlineNear(ctx) {
+			failedGroups[group] = true
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			continue
 		}
 		if err := r.handleMessage(ctx, rec); err != nil {
 			r.Log.ErrorContext(ctx, "event not applied; it will be retried", "message_id", rec.MessageId, "error", err.Error())
-			failed = true
+			failedGroups[group] = true
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}

@@ -370,3 +370,27 @@ func TestSampleSQSEvent(t *testing.T) {
 		t.Fatalf("sample not applied: %+v / %+v", i, p)
 	}
 }
+
+// A failure holds back the rest of its message group only.
+func TestBatchFailureHoldsBackOnlyItsGroup(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, pay, _ := f.invoice("INR", 100)
+	good := func(id, group string) events.SQSMessage {
+		m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: "payment.authorized",
+			Body: envelope("payment.authorized", map[string]any{"payment": entity(paymentEntity("pay_G"+id, 100, "INR", "authorized", notesOf(pay)))})})
+		return events.SQSMessage{MessageId: id, Body: string(m), Attributes: map[string]string{"MessageGroupId": group}}
+	}
+	bad := events.SQSMessage{MessageId: "bad", Body: "not json", Attributes: map[string]string{"MessageGroupId": "a"}}
+	resp, err := f.rec.HandleSQS(f.ctx, events.SQSEvent{Records: []events.SQSMessage{good("1", "a"), bad, good("2", "a"), good("3", "b")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var failed []string
+	for _, x := range resp.BatchItemFailures {
+		failed = append(failed, x.ItemIdentifier)
+	}
+	if fmt.Sprint(failed) != "[bad 2]" {
+		t.Fatalf("failed %v, want [bad 2]", failed)
+	}
+}
