@@ -13,7 +13,7 @@ help:
 	@echo "make run    - start the local stack (DynamoDB Local, SQS emulator, Razorpay simulator, all functions)"
 	@echo "make test   - run every test with -race (starts and stops the emulators itself)"
 	@echo "make build  - build every function as build/<name>/bootstrap (linux/arm64)"
-	@echo "make lint | bench | fuzz | synth | deploy"
+	@echo "make lint | bench | fuzz | chaos | synth | deploy"
 
 # tools checks what the tests need and installs the npm emulators into .razorbill/node.
 tools:
