@@ -66,15 +66,19 @@ func (s *stack) assertNoSecretsLogged() {
 	}
 }
 
-func start(t *testing.T) *stack {
+func start(t *testing.T, tweak ...func(*localstack.Options)) *stack {
 	t.Helper()
 	env := testenv.AWS(t)
 	logs := &syncBuffer{}
-	st, err := localstack.Start(context.Background(), localstack.Options{
+	opt := localstack.Options{
 		Endpoints: env.Endpoints, Resources: env.Resources, KeyFile: t.TempDir() + "/local.key",
 		SimOptions: razorpaysim.Options{RetrySchedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}},
 		PollWait:   1, LogOutput: logs, LogLevel: "debug",
-	})
+	}
+	for _, f := range tweak {
+		f(&opt)
+	}
+	st, err := localstack.Start(context.Background(), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,16 +168,22 @@ func (s *stack) eventually(what string, f func() bool) {
 	s.t.Fatalf("timed out waiting for %s", what)
 }
 
-func (s *stack) links() []razorpay.PaymentLink {
-	var out []razorpay.PaymentLink
-	for _, raw := range s.st.Sim.Objects(s.dev.KeyID).PaymentLinks {
-		var l razorpay.PaymentLink
-		if err := json.Unmarshal(raw, &l); err != nil {
-			s.t.Fatal(err)
+// decodeAll decodes the simulator's objects of one kind.
+func decodeAll[T any](t *testing.T, raws []json.RawMessage) []T {
+	t.Helper()
+	out := make([]T, 0, len(raws))
+	for _, raw := range raws {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatal(err)
 		}
-		out = append(out, l)
+		out = append(out, v)
 	}
 	return out
+}
+
+func (s *stack) links() []razorpay.PaymentLink {
+	return decodeAll[razorpay.PaymentLink](s.t, s.st.Sim.Objects(s.dev.KeyID).PaymentLinks)
 }
 
 // The seed's example, field by field, then a person's path: pay the link at

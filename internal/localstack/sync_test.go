@@ -1,62 +1,29 @@
 package localstack_test
 
 import (
-	"context"
-	"encoding/json"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/razorbill/razorbill/internal/localstack"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/razorpaysim"
-	"github.com/razorbill/razorbill/internal/testenv"
 )
 
 // startSync is a stack whose connection syncs customers on creation and
 // finalized invoices, and whose failed sync messages come back in 2 s.
 func startSync(t *testing.T) *stack {
 	t.Helper()
-	env := testenv.AWS(t)
-	st, err := localstack.Start(context.Background(), localstack.Options{
-		Endpoints: env.Endpoints, Resources: env.Resources, KeyFile: t.TempDir() + "/local.key",
-		SimOptions: razorpaysim.Options{RetrySchedule: []time.Duration{50 * time.Millisecond}}, VisibilityTimeout: 2,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	dev, err := st.Bootstrap(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &stack{t: t, st: st, dev: dev}
-	s.must(s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": dev.KeyID, "invoice_outbound_sync": true, "customer_sync": "ON_CREATE"}), 200)
+	s := start(t, func(o *localstack.Options) { o.VisibilityTimeout = 2 })
+	s.must(s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": s.dev.KeyID, "invoice_outbound_sync": true, "customer_sync": "ON_CREATE"}), 200)
 	return s
 }
 
 func (s *stack) rzpCustomers() []razorpay.Customer {
-	var out []razorpay.Customer
-	for _, raw := range s.st.Sim.Objects(s.dev.KeyID).Customers {
-		var c razorpay.Customer
-		if err := json.Unmarshal(raw, &c); err != nil {
-			s.t.Fatal(err)
-		}
-		out = append(out, c)
-	}
-	return out
+	return decodeAll[razorpay.Customer](s.t, s.st.Sim.Objects(s.dev.KeyID).Customers)
 }
 
 func (s *stack) rzpInvoices() []razorpay.Invoice {
-	var out []razorpay.Invoice
-	for _, raw := range s.st.Sim.Objects(s.dev.KeyID).Invoices {
-		var inv razorpay.Invoice
-		if err := json.Unmarshal(raw, &inv); err != nil {
-			s.t.Fatal(err)
-		}
-		out = append(out, inv)
-	}
-	return out
+	return decodeAll[razorpay.Invoice](s.t, s.st.Sim.Objects(s.dev.KeyID).Invoices)
 }
 
 func (s *stack) invoiceSynced(id string) resp {
