@@ -61,6 +61,10 @@ fuzz:
 	  echo "== $$name ($$pkg, $(FUZZTIME))"; \
 	  $(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; done
 
+# e2e runs the end-to-end scenarios through the local stack (also part of make test).
+e2e: tools
+	$(EMULATORS) $(GO) test -race -count=1 -timeout 8m ./internal/localstack/
+
 synth: build
 	cd infra/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run .
 
