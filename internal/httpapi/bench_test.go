@@ -60,7 +60,7 @@ func newBenchAPI(b *testing.B) *benchAPI {
 
 	var t struct {
 		Environments []struct{ ID, Name string } `json:"environments"`
-		APIKey       struct{ Key string }         `json:"api_key"`
+		APIKey       struct{ Key string }        `json:"api_key"`
 	}
 	a.must(b, a.req("POST", "/api/v1/tenants", adminToken, "", `{"name":"Bench"}`, ""), 201, &t)
 	a.key = t.APIKey.Key
