@@ -43,8 +43,21 @@ lint:
 	cd infra/cdk && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-bench:
-	$(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem ./...
+# bench measures and writes docs/benchmarks.md: the webhook receiver against
+# the bare HMAC + decode floor and the API's allocations per request (go test
+# -bench), every function's init time and size next to a hello-world Lambda,
+# a burst of webhooks through the local stack, then the report
+# (internal/bench; its tests run only with RAZORBILL_BENCH=1). Results land in
+# .razorbill/bench. RAZORBILL_BENCH_INVOICES (1000), _PAYMENTS (5 per invoice),
+# _CONCURRENCY (16) and _INIT_ROUNDS (25) tune it.
+BENCH_OUT := .razorbill/bench
+bench: tools
+	@mkdir -p $(BENCH_OUT)
+	set -o pipefail; $(GO) test -run '^$$' -bench . -benchmem -count 5 ./internal/webhook/ | tee $(BENCH_OUT)/micro.txt
+	set -o pipefail; $(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/httpapi/ | tee -a $(BENCH_OUT)/micro.txt
+	RAZORBILL_BENCH=1 $(GO) test -run '^TestInitTime$$' -count=1 -timeout 10m -v ./internal/bench/
+	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestBurst$$' -count=1 -timeout 20m -v ./internal/bench/
+	RAZORBILL_BENCH=1 $(GO) test -run '^TestReport$$' -count=1 -v ./internal/bench/
 
 # chaos is the chaos run (internal/chaos): it writes docs/reliability.md.
 # RAZORBILL_CHAOS_INVOICES, _TENANTS, _DUPLICATES, _FAULTS, _KILLS, _SEED tune it.
