@@ -245,6 +245,34 @@ func (c phaseCost) lambdaGBs() (invocations, gbs float64) {
 	return invocations, gbs
 }
 
+// medianRatio is the median of the functions' init ratios to hello-world.
+func medianRatio(ini initResult) float64 {
+	var r []float64
+	for _, f := range ini.Functions {
+		if f.Name != helloName {
+			r = append(r, f.Ratio)
+		}
+	}
+	return median(r)
+}
+
+// topDuration names the phase with the most modelled GB-s per paid invoice.
+func topDuration(cs []phaseCost) (string, float64) {
+	top, best, sum := "", 0.0, 0.0
+	for _, c := range cs {
+		_, g := c.lambdaGBs()
+		g /= c.per
+		sum += g
+		if g > best {
+			top, best = c.name, g
+		}
+	}
+	if sum == 0 {
+		return "", 0
+	}
+	return top, 100 * best / sum
+}
+
 // captWRU is the write units of one payment.captured.
 func captWRU(cs []phaseCost) float64 {
 	for _, c := range cs {
@@ -271,14 +299,15 @@ func report(m microResults, ini initResult, bu burstResult) string {
 	p("| Go | %s |\n", mc.Go)
 	p("| run | %s (init times: %s) |\n", mc.At, ini.Machine.At)
 	p("| load average when the burst / init runs started | %s / %s |\n\n", mc.LoadAvg, ini.Machine.LoadAvg)
-	p("The machine is shared (another engineer's tests ran at the same time), so\n")
-	p("the figures are medians and ratios measured in one run, not best cases.\n\n")
+	p("The machine is shared with other engineers' test runs (the load averages\n")
+	p("above say how busy it was), so the figures are medians, and the comparisons\n")
+	p("are ratios measured within one run.\n\n")
 	p("```sh\nmake bench\n```\n\nruns, in order:\n\n```sh\n")
-	p("go test -run '^$' -bench . -benchmem -count 5 ./internal/webhook/            # 1\n")
-	p("go run ./internal/localaws/cmd/emulators -- \\\n  go test -run '^$' -bench . -benchmem -count 3 ./internal/httpapi/           # 2\n")
-	p("RAZORBILL_BENCH=1 go test -run '^TestInitTime$' -count=1 -v ./internal/bench/  # 4\n")
-	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^TestBurst$' -count=1 -timeout 20m -v ./internal/bench/       # 3\n")
-	p("RAZORBILL_BENCH=1 go test -run '^TestReport$' -count=1 ./internal/bench/     # this file\n```\n\n")
+	p("go test -run '^$' -bench . -benchmem -count 5 ./internal/webhook/            # §1\n")
+	p("go run ./internal/localaws/cmd/emulators -- \\\n  go test -run '^$' -bench . -benchmem -count 3 ./internal/httpapi/           # §2\n")
+	p("RAZORBILL_BENCH=1 go test -run '^TestInitTime$' -count=1 -v ./internal/bench/  # §4\n")
+	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^TestBurst$' -count=1 -timeout 20m -v ./internal/bench/       # §3, §5\n")
+	p("RAZORBILL_BENCH=1 go test -run '^TestReport$' -count=1 ./internal/bench/     # writes this file, §6\n```\n\n")
 	p("`make test` runs none of them: the micro-benchmarks need `-bench`, the\n")
 	p("`internal/bench` tests skip without `RAZORBILL_BENCH=1`.\n\n")
 
@@ -429,13 +458,17 @@ func report(m microResults, ini initResult, bu burstResult) string {
 		}
 		p("\nOur functions cost at most **%.1f ms** more than hello-world to initialise\n", worst)
 		p("on this machine, and their binaries are up to %.1f× its size. The difference\n", sz)
-		p("is mostly package initialisation of the AWS SDK (DynamoDB's and SQS's\n")
-		p("schemas) and the larger image to map: `internal/app` links every adapter,\n")
-		p("so every function carries the same %d packages. Public measurements put a\n", ini.Functions[len(ini.Functions)-1].PkgInits)
-		p("hello-world Go Lambda's whole cold start near 40 ms; most of that is the\n")
-		p("sandbox and fetching the code, which this machine cannot measure, and the\n")
-		p("function's own share measured here is a few milliseconds. Memory is not a\n")
-		p("concern: the functions are configured with 256–512 MB.\n\n")
+		p("is mostly package initialisation (the *package init* column; the DynamoDB\n")
+		p("client's schemas are the slowest single package): `internal/app` links every adapter,\n")
+		p("so every function carries the same %d packages. Peak memory at that point\n", ini.Functions[len(ini.Functions)-1].PkgInits)
+		p("is about twice hello-world's and far below the 256–512 MB configured.\n\n")
+		p("What this does not measure: Lambda's own part of a cold start (creating the\n")
+		p("sandbox, fetching and unpacking the code — public measurements put a\n")
+		p("hello-world Go function's whole cold start near 40 ms), and the CPU Lambda\n")
+		p("gives: these are one full core of this machine, while a 256 MB function\n")
+		p("gets a fraction of a vCPU, so the CPU-bound part (the CPU column) can take\n")
+		p("several times longer there. The ratio to hello-world is the figure that\n")
+		p("carries over: about ×%.1f, a few milliseconds on top of the runtime's own.\n\n", medianRatio(ini))
 	}
 
 	// 5. measured requests
@@ -494,7 +527,8 @@ func report(m microResults, ini initResult, bu burstResult) string {
 	p("  memory as in `infra/cdk` (api and payment-link-creator 512 MB, the rest\n")
 	p("  256 MB), arm64. Queue consumers are counted one invocation per batch the\n")
 	p("  local poller received; the stream relay one per record it forwarded\n")
-	p("  (an upper bound; filtered-out records cost nothing).\n")
+	p("  (an upper bound; filtered-out records cost nothing). Lambda's FIFO\n")
+	p("  pollers may hand over smaller batches than the local one.\n")
 	p("- **KMS**: the receiver decrypts the webhook secret on every webhook (no\n")
 	p("  cache), the payment-link-creator the key secret per link and per customer\n")
 	p("  sync. Counted from the code, not metered (locally a key file stands in).\n")
@@ -558,6 +592,10 @@ func report(m microResults, ini initResult, bu burstResult) string {
 	p("  their writes is paid again per index, by item size (a `payment.captured`\n")
 	p("  costs %.0f WRU as DynamoDB Local computes it). Projecting fewer attributes\n", captWRU(costs))
 	p("  into the indexes is the lever there.\n")
+	if top, share := topDuration(costs); top != "" {
+		p("- Lambda duration: %.0f %% of the modelled GB-s is the %s phase, mostly\n", share, top)
+		p("  the payment-link-creator waiting on Razorpay.\n")
+	}
 	p("- KMS: the receiver calls KMS `Decrypt` for the webhook secret on every\n")
 	p("  webhook. Keeping the opened secret in the warm function for a few minutes\n")
 	p("  would remove most of that line and a few milliseconds per webhook.\n")
