@@ -294,16 +294,10 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		ExpireBy:    expire,
 	}
 	link, err := s.Gateway.CreatePaymentLink(ctx, cr, in)
-	if err != nil && !apperr.Retryable(err) {
-		// "payment link with given reference id already exists": an earlier
-		// attempt created it and crashed before storing it.
-		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(ctx, cr, pay.ID); ferr == nil && ok {
-			link, err = found, nil
-		}
-	}
-	if err != nil && apperr.Retryable(err) {
-		// We cannot know whether Razorpay made the link: keep the payment
-		// claimed; a retry looks it up by reference_id before creating.
+	if err != nil {
+		// Either Razorpay refused a second link with our reference_id (an
+		// earlier attempt created it and crashed before storing it) or the
+		// outcome is unknown: look the link up before giving up.
 		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(ctx, cr, pay.ID); ferr == nil && ok {
 			link, err = found, nil
 		}
