@@ -72,6 +72,13 @@ type Connection struct {
 	CustomerSync            string     `dynamodbav:"customer_sync"`
 	Status                  string     `dynamodbav:"status"`
 	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	// Payment link and invoice notification settings (seed 001); nil means
+	// the default (see LinkSettings).
+	LinkNotifyEmail    *bool `dynamodbav:"link_notify_email,omitempty"`
+	LinkNotifySMS      *bool `dynamodbav:"link_notify_sms,omitempty"`
+	LinkReminders      *bool `dynamodbav:"link_reminders,omitempty"`
+	InvoiceNotifyEmail bool  `dynamodbav:"invoice_notify_email,omitempty"`
+	InvoiceNotifySMS   bool  `dynamodbav:"invoice_notify_sms,omitempty"`
 	CreatedAt               time.Time  `dynamodbav:"created_at"`
 	UpdatedAt               time.Time  `dynamodbav:"updated_at"`
 }
@@ -176,6 +183,10 @@ type Invoice struct {
 	// OpenPaymentID is the PENDING payment link of this invoice, if any: the
 	// conditional write on it is what makes "one open link per invoice" hold.
 	OpenPaymentID string `dynamodbav:"open_payment_id,omitempty"`
+	// FailedAttempts and LastPaymentError record failed tries at the synced
+	// Razorpay invoice's short_url (there is no Razorbill payment to hold them).
+	FailedAttempts   int    `dynamodbav:"failed_attempts,omitempty"`
+	LastPaymentError string `dynamodbav:"last_payment_error,omitempty"`
 	// Razorpay sync state.
 	RazorpayInvoiceID string     `dynamodbav:"razorpay_invoice_id,omitempty"`
 	RazorpayShortURL  string     `dynamodbav:"razorpay_short_url,omitempty"`
@@ -224,14 +235,30 @@ type Payment struct {
 	RefundedAmount    int64  `dynamodbav:"refunded_amount"`
 	// RefundPending is requested at Razorpay and not yet settled by a
 	// refund.processed or refund.failed webhook.
-	RefundPending int64             `dynamodbav:"refund_pending"`
-	Attempts      int               `dynamodbav:"attempts"`
+	RefundPending int64 `dynamodbav:"refund_pending"`
+	// Captures are the Razorpay payments this payment received, one entry
+	// each, oldest first (a Razorpay invoice can be paid in parts).
+	Captures []Capture `dynamodbav:"captures,omitempty"`
+	// ClaimedUntil is when a PENDING payment's claim on its invoice may be
+	// taken over by another request if it still has no payment_url: until
+	// then the request that made it is presumed to be waiting on Razorpay.
+	ClaimedUntil *time.Time        `dynamodbav:"claimed_until,omitempty"`
+	Attempts     int               `dynamodbav:"attempts"`
 	Metadata      map[string]string `dynamodbav:"metadata"`
 	SucceededAt   *time.Time        `dynamodbav:"succeeded_at,omitempty"`
 	FailedAt      *time.Time        `dynamodbav:"failed_at,omitempty"`
 	CreatedAt     time.Time         `dynamodbav:"created_at"`
 	UpdatedAt     time.Time         `dynamodbav:"updated_at"`
 	Version       int64             `dynamodbav:"version"`
+}
+
+// Capture is one Razorpay payment's money received by a Razorbill payment.
+type Capture struct {
+	RazorpayPaymentID string    `dynamodbav:"razorpay_payment_id"`
+	Amount            int64     `dynamodbav:"amount"`
+	CapturedAt        time.Time `dynamodbav:"captured_at"`
+	// Refunded is how much of this capture Razorpay has refunded.
+	Refunded int64 `dynamodbav:"refunded,omitempty"`
 }
 
 // Page is one page of a list.
