@@ -74,13 +74,13 @@ type Connection struct {
 	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
 	// Payment link and invoice notification settings (seed 001); nil means
 	// the default (see LinkSettings).
-	LinkNotifyEmail    *bool `dynamodbav:"link_notify_email,omitempty"`
-	LinkNotifySMS      *bool `dynamodbav:"link_notify_sms,omitempty"`
-	LinkReminders      *bool `dynamodbav:"link_reminders,omitempty"`
-	InvoiceNotifyEmail bool  `dynamodbav:"invoice_notify_email,omitempty"`
-	InvoiceNotifySMS   bool  `dynamodbav:"invoice_notify_sms,omitempty"`
-	CreatedAt               time.Time  `dynamodbav:"created_at"`
-	UpdatedAt               time.Time  `dynamodbav:"updated_at"`
+	LinkNotifyEmail    *bool     `dynamodbav:"link_notify_email,omitempty"`
+	LinkNotifySMS      *bool     `dynamodbav:"link_notify_sms,omitempty"`
+	LinkReminders      *bool     `dynamodbav:"link_reminders,omitempty"`
+	InvoiceNotifyEmail bool      `dynamodbav:"invoice_notify_email,omitempty"`
+	InvoiceNotifySMS   bool      `dynamodbav:"invoice_notify_sms,omitempty"`
+	CreatedAt          time.Time `dynamodbav:"created_at"`
+	UpdatedAt          time.Time `dynamodbav:"updated_at"`
 }
 
 // Mode is "test" or "live" from the key id's prefix.
@@ -244,12 +244,12 @@ type Payment struct {
 	// then the request that made it is presumed to be waiting on Razorpay.
 	ClaimedUntil *time.Time        `dynamodbav:"claimed_until,omitempty"`
 	Attempts     int               `dynamodbav:"attempts"`
-	Metadata      map[string]string `dynamodbav:"metadata"`
-	SucceededAt   *time.Time        `dynamodbav:"succeeded_at,omitempty"`
-	FailedAt      *time.Time        `dynamodbav:"failed_at,omitempty"`
-	CreatedAt     time.Time         `dynamodbav:"created_at"`
-	UpdatedAt     time.Time         `dynamodbav:"updated_at"`
-	Version       int64             `dynamodbav:"version"`
+	Metadata     map[string]string `dynamodbav:"metadata"`
+	SucceededAt  *time.Time        `dynamodbav:"succeeded_at,omitempty"`
+	FailedAt     *time.Time        `dynamodbav:"failed_at,omitempty"`
+	CreatedAt    time.Time         `dynamodbav:"created_at"`
+	UpdatedAt    time.Time         `dynamodbav:"updated_at"`
+	Version      int64             `dynamodbav:"version"`
 }
 
 // Capture is one Razorpay payment's money received by a Razorbill payment.
