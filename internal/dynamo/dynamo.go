@@ -155,6 +155,26 @@ func (s *Store) get(ctx context.Context, k key, out any) (bool, error) {
 	return true, nil
 }
 
+// getEntity reads the item at an entity key into out only when it is of the
+// given entity type: an id of another kind (an invoice id passed where a
+// customer is expected) reads as absent, never as a record of the wrong shape.
+func (s *Store) getEntity(ctx context.Context, k key, entity string, out any) (bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return false, transient(err, "get item")
+	}
+	if res.Item == nil {
+		return false, nil
+	}
+	if e, ok := res.Item[schema.AttrEntity].(*types.AttributeValueMemberS); !ok || e.Value != entity {
+		return false, nil
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return false, apperr.Wrap(err, apperr.Internal, "", "decode item")
+	}
+	return true, nil
+}
+
 // putVersioned writes v at k when the stored version is expected (0: must not exist).
 func (s *Store) putVersioned(ctx context.Context, k key, entity string, v any, extra map[string]string, expected int64) error {
 	it, err := item(k, entity, v, extra)
@@ -174,9 +194,16 @@ func versionedPut(table string, it map[string]types.AttributeValue, expected int
 	if expected == 0 {
 		p.ConditionExpression = aws.String("attribute_not_exists(PK)")
 	} else {
+		// An update also requires the stored item to be of the same entity
+		// type, so no id of another kind can overwrite a record.
 		p.ConditionExpression = aws.String("#v = :v")
 		p.ExpressionAttributeNames = map[string]string{"#v": "version"}
 		p.ExpressionAttributeValues = map[string]types.AttributeValue{":v": n(expected)}
+		if e, ok := it[schema.AttrEntity]; ok {
+			p.ConditionExpression = aws.String("#v = :v AND #e = :e")
+			p.ExpressionAttributeNames["#e"] = schema.AttrEntity
+			p.ExpressionAttributeValues[":e"] = e
+		}
 	}
 	return p
 }

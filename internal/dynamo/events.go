@@ -29,7 +29,7 @@ func (s *Store) ParkEvent(ctx context.Context, sc billing.Scope, e billing.Gatew
 // GatewayEvent reads a parked event.
 func (s *Store) GatewayEvent(ctx context.Context, sc billing.Scope, id string) (billing.GatewayEvent, error) {
 	var e billing.GatewayEvent
-	ok, err := s.get(ctx, entityKey(sc, id), &e)
+	ok, err := s.getEntity(ctx, entityKey(sc, id), "gateway_event", &e)
 	if err != nil {
 		return e, err
 	}

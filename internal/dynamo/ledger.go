@@ -64,7 +64,7 @@ func (s *Store) CreateCustomer(ctx context.Context, sc billing.Scope, c billing.
 // Customer reads a customer.
 func (s *Store) Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
 	var c billing.Customer
-	ok, err := s.get(ctx, entityKey(sc, id), &c)
+	ok, err := s.getEntity(ctx, entityKey(sc, id), "customer", &c)
 	if err != nil {
 		return c, err
 	}
@@ -145,7 +145,7 @@ func (s *Store) CreateInvoice(ctx context.Context, sc billing.Scope, inv billing
 // Invoice reads an invoice.
 func (s *Store) Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error) {
 	var inv billing.Invoice
-	ok, err := s.get(ctx, entityKey(sc, id), &inv)
+	ok, err := s.getEntity(ctx, entityKey(sc, id), "invoice", &inv)
 	if err != nil {
 		return inv, err
 	}

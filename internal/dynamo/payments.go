@@ -37,7 +37,7 @@ func (s *Store) paymentPut(sc billing.Scope, p billing.Payment, expected int64) 
 // Payment reads a payment.
 func (s *Store) Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error) {
 	var p billing.Payment
-	ok, err := s.get(ctx, entityKey(sc, id), &p)
+	ok, err := s.getEntity(ctx, entityKey(sc, id), "payment", &p)
 	if err != nil {
 		return p, err
 	}

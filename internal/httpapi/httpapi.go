@@ -169,11 +169,55 @@ func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		r.Headers[strings.ToLower(k)] = v
 	}
 	ctx = logx.With(ctx, "request_id", r.RequestID)
-	resp, err := rt.serve(ctx, r, ev)
+	resp, err := rt.serveSafely(ctx, r, ev)
 	out := rt.write(ctx, r, resp, err)
 	rt.log.InfoContext(ctx, "request", "method", r.Method, "path", r.Path, "status", out.StatusCode,
 		"tenant_id", r.TenantID, "environment_id", r.Scope.EnvironmentID, "duration_ms", rt.now().Sub(start).Milliseconds())
 	return out, nil
+}
+
+// serveSafely turns a handler panic into a logged 500, so no input can kill
+// the process (and with it every other request a warm Lambda holds).
+func (rt *Router) serveSafely(ctx context.Context, r *Request, ev events.APIGatewayV2HTTPRequest) (resp Response, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rt.log.ErrorContext(ctx, "handler panicked", "method", r.Method, "path", r.Path, "panic", fmt.Sprint(p))
+			resp, err = Response{}, apperr.E(apperr.Internal, "internal_error", "the request could not be completed")
+		}
+	}()
+	return rt.serve(ctx, r, ev)
+}
+
+// idKinds maps a collection segment to the id prefix its {id} must carry.
+var idKinds = map[string]string{
+	"tenants": ids.Tenant, "api-keys": ids.APIKey, "customers": ids.Customer, "invoices": ids.Invoice,
+	"payments": ids.Payment, "refunds": ids.Refund, "gateway-events": ids.Event,
+}
+
+// checkIDs refuses a path id of another kind than its collection's
+// (/customers/inv_…) as not found, before any handler reads or writes.
+func checkIDs(parts []string, path string) error {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	for i, p := range parts {
+		if !strings.HasPrefix(p, "{") || i == 0 || i >= len(segs) {
+			continue
+		}
+		prefix, ok := idKinds[parts[i-1]]
+		if !ok {
+			continue
+		}
+		if id := segs[i]; !ids.Valid(prefix, id) {
+			return apperr.E(apperr.NotFound, "not_found", "no %s with id %q", strings.TrimSuffix(parts[i-1], "s"), truncateID(id))
+		}
+	}
+	return nil
+}
+
+func truncateID(id string) string {
+	if len(id) > 64 {
+		return id[:64] + "…"
+	}
+	return id
 }
 
 func (rt *Router) serve(ctx context.Context, r *Request, ev events.APIGatewayV2HTTPRequest) (Response, error) {
@@ -214,6 +258,9 @@ func (rt *Router) serve(ctx context.Context, r *Request, ev events.APIGatewayV2H
 		return Response{}, tooLarge()
 	}
 	if err := rt.authenticate(ctx, r, route.Auth); err != nil {
+		return Response{}, err
+	}
+	if err := checkIDs(route.parts, r.Path); err != nil {
 		return Response{}, err
 	}
 	if r.TenantID != "" {
