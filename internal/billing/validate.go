@@ -26,6 +26,10 @@ const (
 	MaxDescriptionLen  = 1000
 	MaxIdempotencyKey  = 255
 	MaxLineItemsPerRzp = 50
+	// MaxInvoiceText bounds the text an invoice holds (line names,
+	// descriptions, quantities, metadata), keeping its record well inside
+	// DynamoDB's 400 KB item limit together with its other attributes.
+	MaxInvoiceText = 300_000
 )
 
 // MoneyError turns a money package error into an API error on field.
@@ -126,6 +130,17 @@ type InvoiceInput struct {
 	Metadata      map[string]string
 }
 
+func invoiceText(in InvoiceInput) int {
+	n := len(in.InvoiceNumber)
+	for _, li := range in.LineItems {
+		n += len(li.DisplayName) + len(li.Description) + len(li.Quantity) + len(li.UnitAmount) + len(li.PriceType)
+	}
+	for k, v := range in.Metadata {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
 // BuildInvoice validates in and computes every amount exactly: each line's
 // amount is quantity × unit_amount rounded half-up to the currency's
 // exponent, the subtotal their sum, and amount_due the subtotal.
@@ -153,6 +168,9 @@ func BuildInvoice(in InvoiceInput) (Invoice, error) {
 	}
 	if err := ValidateMetadata(in.Metadata, "metadata"); err != nil {
 		return Invoice{}, err
+	}
+	if n := invoiceText(in); n > MaxInvoiceText {
+		return Invoice{}, apperr.InvalidField("invoice_too_large", "line_items", "the invoice holds %d bytes of text; at most %d are allowed (shorten descriptions or split the invoice)", n, MaxInvoiceText)
 	}
 	inv := Invoice{
 		CustomerID:    in.CustomerID,

@@ -361,7 +361,7 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, route *Route, key 
 	}
 	resp, herr := route.Handle(ctx, r)
 	status, body := rt.render(resp, herr)
-	if status >= 500 {
+	if status >= 500 || !final(status, herr) {
 		if err := rt.idem.ReleaseIdempotent(ctx, r.Scope, scopedKey); err != nil {
 			rt.log.ErrorContext(ctx, "idempotency release failed", "error", err)
 		}
@@ -371,6 +371,19 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, route *Route, key 
 		rt.log.ErrorContext(ctx, "idempotency complete failed", "error", err)
 	}
 	return Response{Status: status, Body: json.RawMessage(body), Headers: resp.Headers}, nil
+}
+
+// final reports whether an outcome may be stored under an Idempotency-Key:
+// a throttle or a lost race (concurrent_update, *_in_progress) says "retry",
+// so storing it for 24 h would make the client's retry fail for as long.
+func final(status int, err error) bool {
+	if status == http.StatusTooManyRequests || apperr.Retryable(err) {
+		return false
+	}
+	if e := apperr.As(err); e != nil && (e.Code == apperr.CodeConcurrentUpdate || strings.HasSuffix(e.Code, "_in_progress")) {
+		return false
+	}
+	return true
 }
 
 func (rt *Router) render(resp Response, err error) (int, []byte) {
@@ -419,6 +432,9 @@ func Decode(body []byte, v any) error {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return apperr.E(apperr.Invalid, "invalid_json", "the request body is empty; send a JSON object")
 	}
+	if err := checkKeys(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -428,6 +444,58 @@ func Decode(body []byte, v any) error {
 		return apperr.E(apperr.Invalid, "invalid_json", "the request body has data after the JSON object")
 	}
 	return nil
+}
+
+// checkKeys refuses an object with a key given twice, also in another case
+// ({"name": "a", "NAME": "b"}): encoding/json would match both to one field
+// case-insensitively and keep the last, so what was stored would depend on
+// the order of keys a client happened to send. Syntax errors are left to
+// the decoder, which reports them with their offset.
+func checkKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	type frame struct {
+		seen   map[string]bool
+		object bool
+		key    bool // the next string token is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if top != nil && top.object {
+					top.key = true
+				}
+				stack = append(stack, &frame{seen: map[string]bool{}, object: t == '{', key: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		case string:
+			if top != nil && top.object && top.key {
+				k := strings.ToLower(t)
+				if top.seen[k] {
+					return apperr.InvalidField("duplicate_field", t, "the field %q appears more than once (keys are matched without regard to case)", t)
+				}
+				top.seen[k] = true
+				top.key = false
+				continue
+			}
+		}
+		if top != nil && top.object {
+			top.key = true
+		}
+	}
 }
 
 func jsonError(err error) error {
