@@ -35,13 +35,49 @@ type Environment struct {
 
 // APIKey is a tenant's API key; only its hash is stored.
 type APIKey struct {
-	ID        string     `dynamodbav:"id"`
-	TenantID  string     `dynamodbav:"tenant_id"`
-	Hash      string     `dynamodbav:"hash"`
-	Hint      string     `dynamodbav:"hint"` // last four characters, to tell keys apart
-	CreatedAt time.Time  `dynamodbav:"created_at"`
-	RevokedAt *time.Time `dynamodbav:"revoked_at,omitempty"`
+	ID       string `dynamodbav:"id"`
+	TenantID string `dynamodbav:"tenant_id"`
+	Name     string `dynamodbav:"name,omitempty"`
+	Hash     string `dynamodbav:"hash"`
+	Hint     string `dynamodbav:"hint"`             // last four characters, to tell keys apart
+	Prefix   string `dynamodbav:"prefix,omitempty"` // first eight characters
+	// Environments the key may use; empty means every environment.
+	Environments []string `dynamodbav:"environments,omitempty"`
+	// Permissions is KeyRead or KeyWrite ("" on keys made before: write).
+	Permissions string     `dynamodbav:"permissions,omitempty"`
+	ExpiresAt   *time.Time `dynamodbav:"expires_at,omitempty"`
+	LastUsedAt  *time.Time `dynamodbav:"last_used_at,omitempty"`
+	CreatedAt   time.Time  `dynamodbav:"created_at"`
+	RevokedAt   *time.Time `dynamodbav:"revoked_at,omitempty"`
 }
+
+// API key permissions.
+const (
+	KeyRead  = "read"
+	KeyWrite = "write"
+)
+
+// CanWrite reports whether the key may change records.
+func (k APIKey) CanWrite() bool { return k.Permissions != KeyRead }
+
+// AllEnvironments reports whether the key is valid in every environment.
+func (k APIKey) AllEnvironments() bool { return len(k.Environments) == 0 }
+
+// AllowsEnvironment reports whether the key may use environment envID.
+func (k APIKey) AllowsEnvironment(envID string) bool {
+	if k.AllEnvironments() {
+		return true
+	}
+	for _, e := range k.Environments {
+		if e == envID {
+			return true
+		}
+	}
+	return false
+}
+
+// Expired reports whether the key has expired at now.
+func (k APIKey) Expired(now time.Time) bool { return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) }
 
 // Customer sync modes of a connection.
 const (

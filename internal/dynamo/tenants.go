@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/schema"
 )
 
 func tenantKey(id string) key      { return key{"TENANT#" + id, "TENANT"} }
@@ -149,4 +151,61 @@ func (s *Store) TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at
 		return nil
 	}
 	return transient(err, "touch connection")
+}
+
+// ListAPIKeys pages through a tenant's keys (revoked ones included, marked),
+// newest first.
+func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, opt billing.ListOptions) (billing.Page[billing.APIKey], error) {
+	var p billing.Page[billing.APIKey]
+	limit := opt.Limit
+	if limit <= 0 {
+		limit = 20
+	}
+	cond := "#pk = :pk AND begins_with(#sk, :key)"
+	names := map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK}
+	values := map[string]types.AttributeValue{":pk": str("TENANT#" + tenantID), ":key": str("KEY#")}
+	if opt.StartingAfter != "" {
+		cond = "#pk = :pk AND #sk BETWEEN :key AND :after"
+		values[":after"] = str("KEY#" + opt.StartingAfter + "!") // exclusive: ids never contain '!'
+	}
+	var start map[string]types.AttributeValue
+	for {
+		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: &cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values, ScanIndexForward: aws.Bool(false),
+			Limit: aws.Int32(int32(limit + 1)), ExclusiveStartKey: start})
+		if err != nil {
+			return p, transient(err, "list api keys")
+		}
+		for _, it := range res.Items {
+			var k billing.APIKey
+			if err := attributevalue.UnmarshalMap(it, &k); err != nil {
+				return p, apperr.Wrap(err, apperr.Internal, "", "decode api key")
+			}
+			if opt.StartingAfter != "" && k.ID >= opt.StartingAfter {
+				continue
+			}
+			if len(p.Data) == limit {
+				p.HasMore = true
+				return p, nil
+			}
+			p.Data = append(p.Data, k)
+		}
+		if res.LastEvaluatedKey == nil {
+			return p, nil
+		}
+		start = res.LastEvaluatedKey
+	}
+}
+
+// TouchAPIKey records when a key was last used (on its id record only: the
+// hash record is what authenticates and is never rewritten).
+func (s *Store) TouchAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: keyByID(tenantID, keyID).av(),
+		UpdateExpression:          aws.String("SET last_used_at = :t"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))}})
+	if conditionFailed(err) {
+		return nil
+	}
+	return transient(err, "touch api key")
 }

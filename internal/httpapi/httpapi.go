@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -44,6 +45,7 @@ type Request struct {
 	// Set by authentication.
 	TenantID string
 	KeyID    string
+	Key      billing.APIKey // the authenticating key (zero for the admin token)
 	Scope    billing.Scope
 }
 
@@ -73,13 +75,17 @@ type Route struct {
 	Pattern string
 	Auth    Auth
 	Handle  HandlerFunc
-	parts   []string
+	// Secret marks a route whose answer carries a secret shown only once:
+	// an Idempotency-Key replay returns it with the secret removed.
+	Secret bool
+	parts  []string
 }
 
 // Authenticator resolves credentials.
 type Authenticator interface {
 	APIKeyByHash(ctx context.Context, hash string) (billing.APIKey, bool, error)
 	Environment(ctx context.Context, tenantID, envID string) (billing.Environment, error)
+	TouchAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error
 }
 
 // IdempotencyStore keeps Idempotency-Key records.
@@ -97,6 +103,9 @@ type Router struct {
 	adminToken func(context.Context) (string, error)
 	log        *slog.Logger
 	now        func() time.Time
+
+	touchMu sync.Mutex
+	touched map[string]time.Time // key id → when this instance last recorded its use
 }
 
 // NewRouter builds a router. adminToken returns the bootstrap admin token.
@@ -312,7 +321,14 @@ func (rt *Router) authenticate(ctx context.Context, r *Request, need Auth) error
 	if !found || k.RevokedAt != nil || subtle.ConstantTimeCompare([]byte(k.Hash), []byte(hash)) != 1 {
 		return apperr.E(apperr.Unauthorized, "unauthorized", "the API key is not valid or has been revoked")
 	}
-	r.TenantID, r.KeyID = k.TenantID, k.ID
+	if k.Expired(rt.now()) {
+		return apperr.E(apperr.Unauthorized, "key_expired", "the API key expired at %s; issue a new one", k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if !k.CanWrite() && r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return apperr.E(apperr.Forbidden, "key_read_only", "this API key is read-only; %s needs a write key", r.Method)
+	}
+	rt.touch(ctx, k)
+	r.TenantID, r.KeyID, r.Key = k.TenantID, k.ID, k
 	r.Scope = billing.Scope{TenantID: k.TenantID, EnvironmentID: "tenant"}
 	if need == AuthTenant {
 		return nil
@@ -320,6 +336,9 @@ func (rt *Router) authenticate(ctx context.Context, r *Request, need Auth) error
 	envID := strings.TrimSpace(r.Headers["x-environment-id"])
 	if envID == "" {
 		return apperr.E(apperr.Unauthorized, "environment_required", "send the environment as 'X-Environment-ID: env_…'")
+	}
+	if !k.AllowsEnvironment(envID) {
+		return apperr.E(apperr.Forbidden, "environment_forbidden", "this API key cannot use environment %s", envID)
 	}
 	if _, err := rt.auth.Environment(ctx, k.TenantID, envID); err != nil {
 		if apperr.Is(err, apperr.NotFound) {
@@ -329,6 +348,27 @@ func (rt *Router) authenticate(ctx context.Context, r *Request, need Auth) error
 	}
 	r.Scope = billing.Scope{TenantID: k.TenantID, EnvironmentID: envID}
 	return nil
+}
+
+// touch records a key's last use at most once an hour per instance, so a
+// busy key costs one write an hour, not one per request. A failure is logged
+// and never fails the request.
+func (rt *Router) touch(ctx context.Context, k billing.APIKey) {
+	now := rt.now()
+	rt.touchMu.Lock()
+	if rt.touched == nil {
+		rt.touched = map[string]time.Time{}
+	}
+	last, seen := rt.touched[k.ID]
+	if seen && now.Sub(last) < time.Hour || !seen && k.LastUsedAt != nil && now.Sub(*k.LastUsedAt) < time.Hour {
+		rt.touchMu.Unlock()
+		return
+	}
+	rt.touched[k.ID] = now
+	rt.touchMu.Unlock()
+	if err := rt.auth.TouchAPIKey(ctx, k.TenantID, k.ID, now); err != nil {
+		rt.log.WarnContext(ctx, "could not record the API key's last use", "key_id", k.ID, "error", err.Error())
+	}
 }
 
 const (
@@ -367,7 +407,11 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, route *Route, key 
 		}
 		return resp, herr
 	}
-	if err := rt.idem.CompleteIdempotent(ctx, r.Scope, scopedKey, status, string(body)); err != nil {
+	stored := body
+	if route.Secret {
+		stored = withoutSecrets(body)
+	}
+	if err := rt.idem.CompleteIdempotent(ctx, r.Scope, scopedKey, status, string(stored)); err != nil {
 		rt.log.ErrorContext(ctx, "idempotency complete failed", "error", err)
 	}
 	return Response{Status: status, Body: json.RawMessage(body), Headers: resp.Headers}, nil

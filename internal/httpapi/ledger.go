@@ -21,6 +21,8 @@ type LedgerStore interface {
 	Tenant(ctx context.Context, id string) (billing.Tenant, error)
 	CreateAPIKey(ctx context.Context, k billing.APIKey) error
 	RevokeAPIKey(ctx context.Context, tenantID, keyID string, now time.Time) error
+	ListAPIKeys(ctx context.Context, tenantID string, opt billing.ListOptions) (billing.Page[billing.APIKey], error)
+	Environment(ctx context.Context, tenantID, envID string) (billing.Environment, error)
 	PutConnection(ctx context.Context, c billing.Connection) error
 	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
 	CreateCustomer(ctx context.Context, sc billing.Scope, c billing.Customer) error
@@ -74,9 +76,13 @@ func (l *Ledger) Routes() []Route {
 		{Method: "GET", Pattern: "/health", Auth: AuthNone, Handle: func(context.Context, *Request) (Response, error) {
 			return Response{Body: map[string]string{"status": "ok"}}, nil
 		}},
-		{Method: "POST", Pattern: "/api/v1/tenants", Auth: AuthAdmin, Handle: l.createTenant},
-		{Method: "POST", Pattern: "/api/v1/api-keys", Auth: AuthTenant, Handle: l.createAPIKey},
+		{Method: "POST", Pattern: "/api/v1/tenants", Auth: AuthAdmin, Handle: l.createTenant, Secret: true},
+		{Method: "POST", Pattern: "/api/v1/api-keys", Auth: AuthTenant, Handle: l.createAPIKey, Secret: true},
+		{Method: "GET", Pattern: "/api/v1/api-keys", Auth: AuthTenant, Handle: l.listAPIKeys},
 		{Method: "DELETE", Pattern: "/api/v1/api-keys/{id}", Auth: AuthTenant, Handle: l.revokeAPIKey},
+		{Method: "POST", Pattern: "/api/v1/tenants/{id}/api-keys", Auth: AuthAdmin, Handle: l.createAPIKey, Secret: true},
+		{Method: "GET", Pattern: "/api/v1/tenants/{id}/api-keys", Auth: AuthAdmin, Handle: l.listAPIKeys},
+		{Method: "DELETE", Pattern: "/api/v1/tenants/{id}/api-keys/{key_id}", Auth: AuthAdmin, Handle: l.revokeAPIKey},
 		{Method: "PUT", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.putConnection},
 		{Method: "GET", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.getConnection},
 		{Method: "DELETE", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.deleteConnection},
@@ -104,7 +110,7 @@ func (l *Ledger) now() time.Time {
 // NewAPIKey makes a key: the secret shown once and the record holding its hash.
 func NewAPIKey(tenantID string, now time.Time) (string, billing.APIKey) {
 	secret := "rbk_" + ids.Secret(32)
-	return secret, billing.APIKey{ID: ids.New(ids.APIKey), TenantID: tenantID, Hash: hashKey(secret), Hint: secret[len(secret)-4:], CreatedAt: now}
+	return secret, billing.APIKey{ID: ids.New(ids.APIKey), TenantID: tenantID, Hash: hashKey(secret), Hint: secret[len(secret)-4:], Prefix: secret[:8], Permissions: billing.KeyWrite, CreatedAt: now}
 }
 
 func (l *Ledger) createTenant(ctx context.Context, r *Request) (Response, error) {
@@ -135,29 +141,6 @@ func (l *Ledger) createTenant(ctx context.Context, r *Request) (Response, error)
 		"api_key":    map[string]string{"id": key.ID, "key": secret},
 		"created_at": ts(now),
 	}}, nil
-}
-
-func (l *Ledger) createAPIKey(ctx context.Context, r *Request) (Response, error) {
-	if len(strings.TrimSpace(string(r.Body))) > 0 {
-		var in struct{}
-		if err := Decode(r.Body, &in); err != nil {
-			return Response{}, err
-		}
-	}
-	secret, key := NewAPIKey(r.TenantID, l.now())
-	if err := l.Store.CreateAPIKey(ctx, key); err != nil {
-		return Response{}, err
-	}
-	return Response{Status: http.StatusCreated, Body: map[string]any{"id": key.ID, "key": secret, "created_at": ts(key.CreatedAt)}}, nil
-}
-
-func (l *Ledger) revokeAPIKey(ctx context.Context, r *Request) (Response, error) {
-	id := r.Params["id"]
-	now := l.now()
-	if err := l.Store.RevokeAPIKey(ctx, r.TenantID, id, now); err != nil {
-		return Response{}, err
-	}
-	return Response{Body: map[string]any{"id": id, "revoked": true, "revoked_at": ts(now)}}, nil
 }
 
 // --- connection ---
