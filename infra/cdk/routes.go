@@ -18,7 +18,11 @@ var httpRoutes = []route{
 
 	{"POST", "/api/v1/tenants", "api"},
 	{"POST", "/api/v1/api-keys", "api"},
+	{"GET", "/api/v1/api-keys", "api"},
 	{"DELETE", "/api/v1/api-keys/{id}", "api"},
+	{"GET", "/api/v1/tenants/{id}/api-keys", "api"},
+	{"POST", "/api/v1/tenants/{id}/api-keys", "api"},
+	{"DELETE", "/api/v1/tenants/{id}/api-keys/{key_id}", "api"},
 
 	{"PUT", "/api/v1/connections/razorpay", "api"},
 	{"GET", "/api/v1/connections/razorpay", "api"},
