@@ -137,12 +137,12 @@ func TestPaymentAndRefundAgainstSimulator(t *testing.T) {
 		t.Fatalf("link after payment: %+v %v", l, err)
 	}
 
-	in := razorpay.RefundInput{Amount: 20000, IdempotencyKey: "ref_rb_1", Receipt: "ref_rb_1", Notes: map[string]string{"reason": "duplicate"}}
+	in := razorpay.RefundInput{Amount: 20000, IdempotencyKey: "ref_rb_0001", Receipt: "ref_rb_0001", Notes: map[string]string{"reason": "duplicate"}}
 	r1, err := e.c.Refund(ctx(t), e.cr, p.ID, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.Status != "processed" || r1.Amount != 20000 || r1.PaymentID != p.ID || r1.Notes["reason"] != "duplicate" || r1.Receipt != "ref_rb_1" {
+	if r1.Status != "processed" || r1.Amount != 20000 || r1.PaymentID != p.ID || r1.Notes["reason"] != "duplicate" || r1.Receipt != "ref_rb_0001" {
 		t.Fatalf("refund: %+v", r1)
 	}
 	r2, err := e.c.Refund(ctx(t), e.cr, p.ID, in)
@@ -152,12 +152,12 @@ func TestPaymentAndRefundAgainstSimulator(t *testing.T) {
 	if n := len(e.sim.Objects(e.cr.KeyID).Refunds); n != 1 {
 		t.Fatalf("%d refunds at the simulator", n)
 	}
-	_, err = e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{Amount: 40000, IdempotencyKey: "ref_rb_2"})
+	_, err = e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{Amount: 40000, IdempotencyKey: "ref_rb_0002"})
 	api := mustKind(t, err, apperr.Permanent, razorpay.CodeBadRequest)
 	if api.Status != 400 || api.Code != "BAD_REQUEST_ERROR" || !strings.Contains(api.Description, "greater than") {
 		t.Fatalf("over-refund: %+v", api)
 	}
-	full, err := e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{IdempotencyKey: "ref_rb_3"})
+	full, err := e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{IdempotencyKey: "ref_rb_0003"})
 	if err != nil || full.Amount != 30000 {
 		t.Fatalf("a full refund of the rest: %+v %v", full, err)
 	}

@@ -549,7 +549,7 @@ func TestRefundWebhooksAndIdempotency(t *testing.T) {
 	e.hook(t, r)
 	l := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 10000, "reference_id": "rf"}).json(t)
 	res, _ := e.sim.PayPaymentLink(l["id"].(string), razorpaysim.PayOptions{})
-	hdr := map[string]string{"X-Refund-Idempotency": "k1"}
+	hdr := map[string]string{"X-Refund-Idempotency": "rfd_k1-0001"}
 	a1 := e.callAs(t, e.acct.KeyID, e.acct.KeySecret, "POST", "/v1/payments/"+res.PaymentID+"/refund", map[string]any{"amount": 4000}, hdr).json(t)
 	a2 := e.callAs(t, e.acct.KeyID, e.acct.KeySecret, "POST", "/v1/payments/"+res.PaymentID+"/refund", map[string]any{"amount": 4000}, hdr).json(t)
 	if a1["id"] != a2["id"] || a1["status"] != "processed" || a1["amount"] != 4000.0 {
