@@ -252,6 +252,14 @@ func TestPaymentLinkPaidEndToEnd(t *testing.T) {
 	if got.s("payment_status") != "REFUNDED" || got.s("amount_paid") != "100.00" || got.s("amount_refunded") != "100.00" || got.s("amount_remaining") != "0.00" {
 		t.Fatalf("invoice after refunds: %s", got.Raw)
 	}
+	// a refunded invoice is not billable again
+	if r := s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 409); r.s("error", "code") != "invoice_already_paid" {
+		t.Fatalf("a new payment for a refunded invoice: %s", r.Raw)
+	}
+	list := s.must(s.call("GET", "/api/v1/payments/"+p.s("id")+"/refunds", nil), 200)
+	if data, _ := list.Body["data"].([]any); len(data) != 2 {
+		t.Fatalf("refunds: %s", list.Raw)
+	}
 	s.assertNoSecretsLogged()
 }
 

@@ -530,3 +530,33 @@ func TestRetryAfterAndUnreadableSuccess(t *testing.T) {
 	mustKind(t, bad.VerifyCredentials(ctx(t), cr), apperr.Internal, "razorpay_base_url_invalid")
 	mustKind(t, c.VerifyCredentials(ctx(t), razorpay.Credentials{}), apperr.Unauthorized, razorpay.CodeInvalidCredentials)
 }
+
+func TestRefundConflictIsAnUnknownOutcomeAndListFindsIt(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, razorpay.Config{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	link, _ := e.c.CreatePaymentLink(ctx(t), e.cr, linkInput("pay_rb_409"))
+	res, err := e.sim.PayPaymentLink(link.ID, razorpaysim.PayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault409AfterCreate, Method: "POST", Path: "/v1/payments/*", Count: 1})
+	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault409, Method: "POST", Path: "/v1/payments/*", Count: 1})
+	in := razorpay.RefundInput{Amount: 1000, IdempotencyKey: "rfd_c409-1", Notes: map[string]string{"razorbill_refund_part": "rfd_c409-1"}}
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, in)
+	mustKind(t, err, apperr.Transient, razorpay.CodeRefundInProgress)
+	if !razorpay.RefundOutcomeUnknown(err) {
+		t.Fatal("a 409 must be an unknown outcome")
+	}
+	list, err := e.c.ListRefunds(ctx(t), e.cr, res.PaymentID)
+	if err != nil || len(list) != 1 || list[0].Notes["razorbill_refund_part"] != "rfd_c409-1" || list[0].Amount != 1000 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	// the same key with another body is a key conflict, also not a refusal
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, razorpay.RefundInput{Amount: 2000, IdempotencyKey: "rfd_c409-1"})
+	if !apperr.HasCode(err, razorpay.CodeRefundKeyConflict) || !razorpay.RefundOutcomeUnknown(err) {
+		t.Fatalf("key conflict: %v", err)
+	}
+	// a key Razorpay would refuse is not sent
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, razorpay.RefundInput{Amount: 1000, IdempotencyKey: "short"})
+	mustKind(t, err, apperr.Invalid, razorpay.CodeInvalidInput)
+}
