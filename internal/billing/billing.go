@@ -295,6 +295,8 @@ type Capture struct {
 	CapturedAt        time.Time `dynamodbav:"captured_at"`
 	// Refunded is how much of this capture Razorpay has refunded.
 	Refunded int64 `dynamodbav:"refunded,omitempty"`
+	// RefundPending is reserved for refunds of this capture not yet settled.
+	RefundPending int64 `dynamodbav:"refund_pending,omitempty"`
 }
 
 // Page is one page of a list.

@@ -47,7 +47,9 @@ func (inv *Invoice) Void(now time.Time) error {
 // ApplyPaymentStatus derives the invoice's payment status from its amounts.
 func (inv *Invoice) ApplyPaymentStatus(now time.Time) {
 	switch {
-	case inv.AmountPaid == 0 && inv.AmountRefunded > 0:
+	case inv.AmountPaid > 0 && inv.AmountRefunded >= inv.AmountPaid:
+		// Everything paid was refunded; amount_paid is never lowered by a
+		// refund, so nothing becomes payable again.
 		inv.PaymentStatus = PaymentRefunded
 	case inv.AmountPaid == 0:
 		if inv.AmountDue == 0 && inv.InvoiceStatus == InvoiceFinalized {

@@ -16,7 +16,8 @@ type PaymentService interface {
 	Create(ctx context.Context, sc billing.Scope, in payments.CreateInput) (billing.Payment, error)
 	Get(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 	List(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
-	Refund(ctx context.Context, sc billing.Scope, paymentID, amount, reason string) (payments.RefundResult, error)
+	Refund(ctx context.Context, sc billing.Scope, paymentID, amount, reason, idempotencyKey string) (payments.RefundResult, error)
+	Refunds(ctx context.Context, sc billing.Scope, paymentID string, opt billing.ListOptions) (billing.Page[billing.Refund], error)
 }
 
 // Payments serves /api/v1/payments (the payment-link-creator function).
@@ -31,6 +32,7 @@ func (p *Payments) Routes() []Route {
 		{Method: "GET", Pattern: "/api/v1/payments", Auth: AuthScoped, Handle: p.list},
 		{Method: "GET", Pattern: "/api/v1/payments/{id}", Auth: AuthScoped, Handle: p.get},
 		{Method: "POST", Pattern: "/api/v1/payments/{id}/refund", Auth: AuthScoped, Handle: p.refund},
+		{Method: "GET", Pattern: "/api/v1/payments/{id}/refunds", Auth: AuthScoped, Handle: p.refunds},
 	}
 }
 
@@ -100,14 +102,13 @@ func (p *Payments) refund(ctx context.Context, r *Request) (Response, error) {
 	if err := in.Amount.Check("amount", false); err != nil {
 		return Response{}, err
 	}
-	res, err := p.Service.Refund(ctx, r.Scope, r.Params["id"], in.Amount.Text, in.Reason)
+	// The client's Idempotency-Key also names the refund record, so a retry
+	// after a 5xx (whose answer the router does not keep) finds it.
+	res, err := p.Service.Refund(ctx, r.Scope, r.Params["id"], in.Amount.Text, in.Reason, r.Headers["idempotency-key"])
 	if err != nil {
 		return Response{}, err
 	}
-	view := PaymentView(res.Payment)
-	cur := money.MustCurrency(res.Payment.Currency)
-	view["refund"] = map[string]any{"id": res.RefundID, "razorpay_refund_id": nullable(res.RazorpayRefundID), "amount": money.Format(res.Amount, cur), "status": res.Status}
-	return Response{Status: http.StatusAccepted, Body: view}, nil
+	return Response{Status: http.StatusAccepted, Body: RefundView(res.Refund)}, nil
 }
 
 // PaymentView is a payment as the API shows it (seed 001's shape).

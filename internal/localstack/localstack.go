@@ -140,6 +140,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund"} {
 		mux.Handle(rk, payments, lambdahost.WithFunctionName("payment-link-creator"))
 	}
+	mux.Handle("GET /api/v1/payments/{id}/refunds", payments, lambdahost.WithFunctionName("payment-link-creator"))
 	mux.Handle(lambdahost.DefaultRoute, s.linkSimWebhooks(d.APIHandler().Handle), lambdahost.WithFunctionName("api"))
 	s.serve(apiL, mux)
 	s.serve(hookL, lambdahost.FunctionURL(d.WebhookReceiver().Handle, lambdahost.WithFunctionName("webhook-receiver"), lambdahost.WithLogger(d.Log)))

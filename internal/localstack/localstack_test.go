@@ -237,7 +237,7 @@ func TestPaymentLinkPaidEndToEnd(t *testing.T) {
 
 	// refund part, then the rest
 	r := s.must(s.call("POST", "/api/v1/payments/"+p.s("id")+"/refund", map[string]any{"amount": "40.00", "reason": "goodwill"}), 202)
-	if r.s("refund", "amount") != "40.00" {
+	if r.s("amount") != "40.00" || r.s("status") != "PENDING" || !strings.HasPrefix(r.s("id"), "rfd_") {
 		t.Fatalf("refund: %s", r.Raw)
 	}
 	s.must(s.call("POST", "/api/v1/payments/"+p.s("id")+"/refund", map[string]any{"amount": "60.01"}), 400)
@@ -249,8 +249,16 @@ func TestPaymentLinkPaidEndToEnd(t *testing.T) {
 		return s.call("GET", "/api/v1/payments/"+p.s("id"), nil).s("payment_status") == "REFUNDED"
 	})
 	got = s.call("GET", "/api/v1/invoices/"+inv.s("id"), nil)
-	if got.s("payment_status") != "REFUNDED" || got.s("amount_paid") != "0.00" || got.s("amount_refunded") != "100.00" {
+	if got.s("payment_status") != "REFUNDED" || got.s("amount_paid") != "100.00" || got.s("amount_refunded") != "100.00" || got.s("amount_remaining") != "0.00" {
 		t.Fatalf("invoice after refunds: %s", got.Raw)
+	}
+	// a refunded invoice is not billable again
+	if r := s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 409); r.s("error", "code") != "invoice_already_paid" {
+		t.Fatalf("a new payment for a refunded invoice: %s", r.Raw)
+	}
+	list := s.must(s.call("GET", "/api/v1/payments/"+p.s("id")+"/refunds", nil), 200)
+	if data, _ := list.Body["data"].([]any); len(data) != 2 {
+		t.Fatalf("refunds: %s", list.Raw)
 	}
 	s.assertNoSecretsLogged()
 }

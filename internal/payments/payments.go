@@ -57,6 +57,10 @@ type Service struct {
 	Minimums   *money.Minimums
 	LinkExpiry time.Duration
 	Now        func() time.Time
+	// RefundGrace is how long a refund part of unknown outcome may stay
+	// missing from Razorpay's refund list before it fails (default
+	// DefaultRefundGrace; see settleRefund).
+	RefundGrace time.Duration
 }
 
 func (s *Service) now() time.Time {

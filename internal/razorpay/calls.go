@@ -456,50 +456,6 @@ func (c *Client) FetchPayment(ctx context.Context, cr Credentials, id string) (P
 	return out, err
 }
 
-// RefundInput refunds a captured payment. Amount 0 refunds what remains.
-// IdempotencyKey is sent as X-Refund-Idempotency: Razorpay answers a repeat
-// with the same refund, so only a keyed refund is retried.
-type RefundInput struct {
-	Amount         int64
-	Notes          map[string]string
-	Receipt        string
-	IdempotencyKey string
-}
-
-// Refund is POST /v1/payments/{id}/refund (speed "normal").
-func (c *Client) Refund(ctx context.Context, cr Credentials, paymentID string, in RefundInput) (Refund, error) {
-	const op = "refund payment"
-	if err := validID(op, "payment_id", paymentID); err != nil {
-		return Refund{}, err
-	}
-	if in.Amount < 0 {
-		return Refund{}, invalidInput(op, "amount", "a refund amount cannot be negative")
-	}
-	if err := checkNotes(op, in.Notes); err != nil {
-		return Refund{}, err
-	}
-	payload := map[string]interface{}{"speed": "normal"}
-	setIf(payload, "receipt", in.Receipt)
-	if len(in.Notes) > 0 {
-		payload["notes"] = in.Notes
-	}
-	var headers map[string]string
-	if in.IdempotencyKey != "" {
-		headers = map[string]string{"X-Refund-Idempotency": in.IdempotencyKey}
-	}
-	var out Refund
-	err := c.do(ctx, cr, call{op: op, retry: in.IdempotencyKey != "", out: &out,
-		send: func(r *requests.Request) (map[string]interface{}, error) {
-			if in.Amount == 0 {
-				// The SDK's Payment.Refund always sends an amount; a
-				// full refund omits it.
-				return r.Post("/v1/payments/"+paymentID+"/refund", copyMap(payload), headers)
-			}
-			return (&resources.Payment{Request: r}).Refund(paymentID, int(in.Amount), copyMap(payload), headers)
-		}})
-	return out, err
-}
-
 func copyMap(m map[string]interface{}) map[string]interface{} {
 	out := make(map[string]interface{}, len(m)+1)
 	for k, v := range m {

@@ -200,6 +200,9 @@ type call struct {
 	onRefusal func(ctx context.Context, err error) (found bool)
 	send      func(r *requests.Request) (map[string]interface{}, error)
 	out       any
+	// uncertain, when set, is told whether any attempt had an unknown
+	// outcome (the request may have been carried out).
+	uncertain *bool
 }
 
 // sdkRequest is a fresh razorpay-go request object for one attempt: the
@@ -259,6 +262,9 @@ func (c *Client) do(ctx context.Context, cr Credentials, k call) error {
 		last = err
 		if unknownOutcome(err) {
 			uncertain = true
+			if k.uncertain != nil {
+				*k.uncertain = true
+			}
 		}
 		kind := apperr.KindOf(err)
 		if !k.retry || (kind != apperr.Transient && kind != apperr.Throttled) || attempt >= c.maxRetries || ctx.Err() != nil {

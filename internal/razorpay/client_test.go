@@ -137,12 +137,12 @@ func TestPaymentAndRefundAgainstSimulator(t *testing.T) {
 		t.Fatalf("link after payment: %+v %v", l, err)
 	}
 
-	in := razorpay.RefundInput{Amount: 20000, IdempotencyKey: "ref_rb_1", Receipt: "ref_rb_1", Notes: map[string]string{"reason": "duplicate"}}
+	in := razorpay.RefundInput{Amount: 20000, IdempotencyKey: "ref_rb_0001", Receipt: "ref_rb_0001", Notes: map[string]string{"reason": "duplicate"}}
 	r1, err := e.c.Refund(ctx(t), e.cr, p.ID, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r1.Status != "processed" || r1.Amount != 20000 || r1.PaymentID != p.ID || r1.Notes["reason"] != "duplicate" || r1.Receipt != "ref_rb_1" {
+	if r1.Status != "processed" || r1.Amount != 20000 || r1.PaymentID != p.ID || r1.Notes["reason"] != "duplicate" || r1.Receipt != "ref_rb_0001" {
 		t.Fatalf("refund: %+v", r1)
 	}
 	r2, err := e.c.Refund(ctx(t), e.cr, p.ID, in)
@@ -152,12 +152,12 @@ func TestPaymentAndRefundAgainstSimulator(t *testing.T) {
 	if n := len(e.sim.Objects(e.cr.KeyID).Refunds); n != 1 {
 		t.Fatalf("%d refunds at the simulator", n)
 	}
-	_, err = e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{Amount: 40000, IdempotencyKey: "ref_rb_2"})
+	_, err = e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{Amount: 40000, IdempotencyKey: "ref_rb_0002"})
 	api := mustKind(t, err, apperr.Permanent, razorpay.CodeBadRequest)
 	if api.Status != 400 || api.Code != "BAD_REQUEST_ERROR" || !strings.Contains(api.Description, "greater than") {
 		t.Fatalf("over-refund: %+v", api)
 	}
-	full, err := e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{IdempotencyKey: "ref_rb_3"})
+	full, err := e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{IdempotencyKey: "ref_rb_0003"})
 	if err != nil || full.Amount != 30000 {
 		t.Fatalf("a full refund of the rest: %+v %v", full, err)
 	}
@@ -529,4 +529,34 @@ func TestRetryAfterAndUnreadableSuccess(t *testing.T) {
 	bad := razorpay.NewClient(razorpay.Config{BaseURL: "::not a url"})
 	mustKind(t, bad.VerifyCredentials(ctx(t), cr), apperr.Internal, "razorpay_base_url_invalid")
 	mustKind(t, c.VerifyCredentials(ctx(t), razorpay.Credentials{}), apperr.Unauthorized, razorpay.CodeInvalidCredentials)
+}
+
+func TestRefundConflictIsAnUnknownOutcomeAndListFindsIt(t *testing.T) {
+	t.Parallel()
+	e := newSimEnv(t, razorpay.Config{MaxRetries: 1, MinBackoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond})
+	link, _ := e.c.CreatePaymentLink(ctx(t), e.cr, linkInput("pay_rb_409"))
+	res, err := e.sim.PayPaymentLink(link.ID, razorpaysim.PayOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault409AfterCreate, Method: "POST", Path: "/v1/payments/*", Count: 1})
+	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault409, Method: "POST", Path: "/v1/payments/*", Count: 1})
+	in := razorpay.RefundInput{Amount: 1000, IdempotencyKey: "rfd_c409-1", Notes: map[string]string{"razorbill_refund_part": "rfd_c409-1"}}
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, in)
+	mustKind(t, err, apperr.Transient, razorpay.CodeRefundInProgress)
+	if !razorpay.RefundOutcomeUnknown(err) {
+		t.Fatal("a 409 must be an unknown outcome")
+	}
+	list, err := e.c.ListRefunds(ctx(t), e.cr, res.PaymentID)
+	if err != nil || len(list) != 1 || list[0].Notes["razorbill_refund_part"] != "rfd_c409-1" || list[0].Amount != 1000 {
+		t.Fatalf("list: %+v %v", list, err)
+	}
+	// the same key with another body is a key conflict, also not a refusal
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, razorpay.RefundInput{Amount: 2000, IdempotencyKey: "rfd_c409-1"})
+	if !apperr.HasCode(err, razorpay.CodeRefundKeyConflict) || !razorpay.RefundOutcomeUnknown(err) {
+		t.Fatalf("key conflict: %v", err)
+	}
+	// a key Razorpay would refuse is not sent
+	_, err = e.c.Refund(ctx(t), e.cr, res.PaymentID, razorpay.RefundInput{Amount: 1000, IdempotencyKey: "short"})
+	mustKind(t, err, apperr.Invalid, razorpay.CodeInvalidInput)
 }

@@ -106,6 +106,10 @@ func classify(op string, status int, body []byte) *apperr.Error {
 	api, isJSON := parseErrorBody(body)
 	api.Status, api.Op = status, op
 	e := &apperr.Error{Err: &api}
+	if re, ok := classifyRefund(op, status, api); ok {
+		re.Err = &api
+		return re
+	}
 	switch {
 	case status == http.StatusUnauthorized:
 		e.Kind, e.Code = apperr.Unauthorized, CodeInvalidCredentials

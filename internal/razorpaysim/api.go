@@ -772,7 +772,12 @@ func (s *Simulator) refundPayment(w http.ResponseWriter, r *http.Request, a *acc
 		badRequest(w, "speed", "The selected speed is invalid.")
 		return
 	}
-	key := r.Header.Get("X-Refund-Idempotency")
+	key, keyed := r.Header["X-Refund-Idempotency"]
+	if keyed && !validRefundKey(key[0]) {
+		badRequest(w, "", "The idempotency key must be at least 10 characters and contain only letters, digits, hyphens and underscores.")
+		return
+	}
+	fp := refundFingerprint(r.PathValue("id"), amount, nts, receipt, speed)
 	s.mu.Lock()
 	p := s.findPayment(a, r.PathValue("id"))
 	if p == nil {
@@ -780,15 +785,30 @@ func (s *Simulator) refundPayment(w http.ResponseWriter, r *http.Request, a *acc
 		idNotFound(w)
 		return
 	}
-	if key != "" {
-		if rf, dup := a.refundKey[key]; dup {
+	k := ""
+	if keyed {
+		k = key[0]
+		if rf, dup := a.refundKey[k]; dup {
+			if rf.fingerprint != fp {
+				s.mu.Unlock()
+				badRequest(w, "", "Different request with the same idempotency key has already been processed. Please use a different idempotency key.")
+				return
+			}
 			out := *rf
 			s.mu.Unlock()
 			writeJSON(w, http.StatusOK, out)
 			return
 		}
 	}
-	rf, evs, desc := s.refundLocked(a, p, amount, nts, receipt, speed, key)
+	if cur, err := money.LookupCurrency(p.Currency); err == nil && amount != 0 && amount < money.DefaultMinimums().Of(cur) {
+		s.mu.Unlock()
+		badRequest(w, "amount", "The amount must be atleast %s %s.", cur.Code, money.Format(money.DefaultMinimums().Of(cur), cur))
+		return
+	}
+	rf, evs, desc := s.refundLocked(a, p, amount, nts, receipt, speed, k)
+	if rf != nil {
+		rf.fingerprint = fp
+	}
 	if desc != "" {
 		s.mu.Unlock()
 		badRequest(w, "amount", "%s", desc)
@@ -807,10 +827,21 @@ func (s *Simulator) listPaymentRefunds(w http.ResponseWriter, r *http.Request, a
 		idNotFound(w)
 		return
 	}
+	count, skip, desc := refundPaging(r)
+	if desc != "" {
+		badRequest(w, "", "%s", desc)
+		return
+	}
 	items := []*refundObj{}
 	for i := len(a.refunds) - 1; i >= 0; i-- {
 		if a.refunds[i].PaymentID == r.PathValue("id") {
-			items = append(items, a.refunds[i])
+			if skip > 0 {
+				skip--
+				continue
+			}
+			if len(items) < count {
+				items = append(items, a.refunds[i])
+			}
 		}
 	}
 	writeJSON(w, http.StatusOK, collection{Entity: "collection", Count: len(items), Items: items})

@@ -41,8 +41,25 @@
 //	GET  /v1/payment_links[?reference_id&payment_id] → {"payment_links":[…]}; GET /v1/payment_links/{id}
 //	POST /v1/payment_links/{id}/cancel
 //	GET  /v1/payments/{id}; POST /v1/payments/{id}/refund (amount, notes, receipt, speed; header
-//	                                   X-Refund-Idempotency: the same key returns the same refund)
-//	GET  /v1/payments/{id}/refunds, GET /v1/refunds/{id}, GET /v1/orders/{id}
+//	                                   X-Refund-Idempotency, see Refunds below)
+//	GET  /v1/payments/{id}/refunds[?count&skip] (collection, newest first), GET /v1/refunds/{id},
+//	GET  /v1/orders/{id}
+//
+// # Refunds
+//
+// Documented by Razorpay (docs: "Refunds" API reference — Create a Normal
+// Refund, Fetch Multiple Refunds for a Payment — and "Refunds: Idempotency"):
+// X-Refund-Idempotency is at least 10 characters of letters, digits, '-' and
+// '_' (else 400); the same key with the same request (payment, amount,
+// notes, receipt, speed) returns the same refund; the same key with another
+// request → 400 "Different request with the same idempotency key has
+// already been processed…"; while the first request with a key is still in
+// progress Razorpay answers 409 — retry later, it is not a refusal (faults
+// 409 / 409_after_create model it); a refund is at least the currency's
+// minimum (INR 1.00, money.DefaultMinimums: 400 "The amount must be atleast
+// INR 1.00."); GET /v1/payments/{id}/refunds is a collection with count
+// (default 10, at most 100) and skip. The 409 body's wording is the
+// simulator's (its status is Razorpay's).
 //
 // Answers are Razorpay's PHP-flavoured JSON: HTTP 200 for creates, "notes":
 // [] when empty (null on payment links, as Razorpay renders them), null for
@@ -124,9 +141,11 @@
 // Faults apply to the next Count matching /v1 calls: 429 and 500 with
 // Razorpay's bodies, html_502 (a proxy's HTML page), timeout (hang until
 // the client gives up, or 504 after Options.MaxHang), crash_after_create
-// (carry the request out, then drop the connection without an answer) and
-// drop (drop it without doing anything). Nothing is done for the first
-// four.
+// (carry the request out, then drop the connection without an answer),
+// drop (drop it without doing anything), 409 (a refund key in progress),
+// and 409_after_create, 500_after_create, timeout_after_create (carry the
+// request out, then answer 409 / 500 / hang). Nothing is done for the first
+// four nor for 409.
 //
 // State is in memory and lost on exit. The control API and dashboard are
 // unauthenticated and show secrets: the simulator is a local tool, never

@@ -27,6 +27,18 @@ const (
 	FaultCrashAfterCreate FaultKind = "crash_after_create"
 	// FaultDrop drops the connection without doing anything.
 	FaultDrop FaultKind = "drop"
+	// Fault409 answers 409, as Razorpay answers a refund whose
+	// X-Refund-Idempotency key belongs to a request still in progress;
+	// nothing is done.
+	Fault409 FaultKind = "409"
+	// Fault409AfterCreate carries the request out, then answers 409 (the
+	// in-progress request completes; this answer says only "retry later").
+	Fault409AfterCreate FaultKind = "409_after_create"
+	// Fault500AfterCreate carries the request out, then answers 500.
+	Fault500AfterCreate FaultKind = "500_after_create"
+	// FaultTimeoutAfterCreate carries the request out, then hangs until
+	// the client gives up (or answers 504 after MaxHang).
+	FaultTimeoutAfterCreate FaultKind = "timeout_after_create"
 )
 
 // Fault makes the next Count API calls that match fail as Kind. Method ""
@@ -49,7 +61,8 @@ type faultRule struct {
 // InjectFault arms f (Count 0 means 1).
 func (s *Simulator) InjectFault(f Fault) error {
 	switch f.Kind {
-	case Fault429, Fault500, FaultHTML502, FaultTimeout, FaultCrashAfterCreate, FaultDrop:
+	case Fault429, Fault500, FaultHTML502, FaultTimeout, FaultCrashAfterCreate, FaultDrop,
+		Fault409, Fault409AfterCreate, Fault500AfterCreate, FaultTimeoutAfterCreate:
 	default:
 		return fmt.Errorf("razorpaysim: unknown fault kind %q", f.Kind)
 	}
@@ -118,6 +131,14 @@ func (s *Simulator) takeFault(r *http.Request, keyID string) (FaultKind, bool) {
 func (s *Simulator) serveFault(w http.ResponseWriter, r *http.Request, kind FaultKind, next http.Handler) {
 	s.log.Info("razorpaysim: injecting fault", "kind", string(kind), "method", r.Method, "path", r.URL.Path)
 	switch kind {
+	case Fault409AfterCreate, Fault500AfterCreate, FaultTimeoutAfterCreate:
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		s.log.Info("razorpaysim: carried the request out before the fault", "status", rec.Code, "body", strings.TrimSpace(truncate(rec.Body.String(), 200)))
+		s.serveFault(w, r, map[FaultKind]FaultKind{Fault409AfterCreate: Fault409, Fault500AfterCreate: Fault500, FaultTimeoutAfterCreate: FaultTimeout}[kind], next)
+	case Fault409:
+		writeError(w, http.StatusConflict, rzError{Code: "BAD_REQUEST_ERROR",
+			Description: "Your previous request with the same idempotency key is being processed. Please retry after some time.", Source: "NA", Step: "NA", Reason: "NA"})
 	case Fault429:
 		writeError(w, http.StatusTooManyRequests, rzError{Code: "BAD_REQUEST_ERROR", Description: "Too many requests", Source: "NA", Step: "NA", Reason: "NA"})
 	case Fault500:

@@ -359,6 +359,7 @@ type refundObj struct {
 	SpeedRequested string         `json:"speed_requested"`
 
 	idempotencyKey string
+	fingerprint    string // the request a keyed refund was made from
 }
 
 // snapshot marshals v now: a webhook payload is the entity as it was.

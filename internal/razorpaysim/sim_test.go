@@ -549,7 +549,7 @@ func TestRefundWebhooksAndIdempotency(t *testing.T) {
 	e.hook(t, r)
 	l := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 10000, "reference_id": "rf"}).json(t)
 	res, _ := e.sim.PayPaymentLink(l["id"].(string), razorpaysim.PayOptions{})
-	hdr := map[string]string{"X-Refund-Idempotency": "k1"}
+	hdr := map[string]string{"X-Refund-Idempotency": "rfd_k1-0001"}
 	a1 := e.callAs(t, e.acct.KeyID, e.acct.KeySecret, "POST", "/v1/payments/"+res.PaymentID+"/refund", map[string]any{"amount": 4000}, hdr).json(t)
 	a2 := e.callAs(t, e.acct.KeyID, e.acct.KeySecret, "POST", "/v1/payments/"+res.PaymentID+"/refund", map[string]any{"amount": 4000}, hdr).json(t)
 	if a1["id"] != a2["id"] || a1["status"] != "processed" || a1["amount"] != 4000.0 {
@@ -896,5 +896,50 @@ func TestStartServesOnItsOwnAndDrafts(t *testing.T) {
 	page.Body.Close()
 	if resp, _ := http.Get(base + "/i/nonexistent"); resp.StatusCode != 404 {
 		t.Fatalf("unknown short code: %d", resp.StatusCode)
+	}
+}
+
+func TestRefundIdempotencyRules(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, razorpaysim.Options{})
+	l := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 10000, "reference_id": "rf-rules"}).json(t)
+	res, _ := e.sim.PayPaymentLink(l["id"].(string), razorpaysim.PayOptions{})
+	path := "/v1/payments/" + res.PaymentID + "/refund"
+	refund := func(body map[string]any, key string) answer {
+		return e.callAs(t, e.acct.KeyID, e.acct.KeySecret, "POST", path, body, map[string]string{"X-Refund-Idempotency": key})
+	}
+	for _, bad := range []string{"short", "has space in it", "ümlaut-key-1"} {
+		if a := refund(map[string]any{"amount": 1000}, bad); a.status != 400 {
+			t.Fatalf("key %q: %d %s", bad, a.status, a.raw)
+		}
+	}
+	a1 := refund(map[string]any{"amount": 1000}, "rfd_key-0001").json(t)
+	a2 := refund(map[string]any{"amount": 1000}, "rfd_key-0001").json(t)
+	if a1["id"] == nil || a1["id"] != a2["id"] {
+		t.Fatalf("same key, same body: %v %v", a1, a2)
+	}
+	if a := refund(map[string]any{"amount": 2000}, "rfd_key-0001"); a.status != 400 || !strings.Contains(string(a.raw), "Different request with the same idempotency key") {
+		t.Fatalf("same key, other body: %d %s", a.status, a.raw)
+	}
+	if a := refund(map[string]any{"amount": 99}, "rfd_key-0002"); a.status != 400 || !strings.Contains(string(a.raw), "atleast INR 1.00") {
+		t.Fatalf("below ₹1.00: %d %s", a.status, a.raw)
+	}
+	if err := e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault409, Path: path}); err != nil {
+		t.Fatal(err)
+	}
+	if a := refund(map[string]any{"amount": 1000}, "rfd_key-0003"); a.status != 409 {
+		t.Fatalf("409 fault: %d %s", a.status, a.raw)
+	}
+	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault500AfterCreate, Path: path})
+	if a := refund(map[string]any{"amount": 1000}, "rfd_key-0004"); a.status != 500 {
+		t.Fatalf("500 after create: %d %s", a.status, a.raw)
+	}
+	list := e.call(t, "GET", "/v1/payments/"+res.PaymentID+"/refunds?count=1", nil).json(t)
+	if list["entity"] != "collection" || list["count"] != 1.0 {
+		t.Fatalf("list: %v", list)
+	}
+	all := e.call(t, "GET", "/v1/payments/"+res.PaymentID+"/refunds", nil).json(t)
+	if all["count"] != 2.0 { // rfd_key-0001 and the one made before the 500
+		t.Fatalf("refunds: %v", all)
 	}
 }

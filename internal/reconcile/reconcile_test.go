@@ -212,13 +212,13 @@ func TestPartialOverpaidAndRefunds(t *testing.T) {
 	f.apply(refund("refund.processed", "rfnd_1", "pay_D2", 1000, "KWD"))
 	f.apply(refund("refund.processed", "rfnd_1", "pay_D2", 1000, "KWD")) // duplicate
 	i, p = f.state(inv, pay)
-	if p.PaymentStatus != billing.PaymentPartiallyRefunded || p.RefundedAmount != 1000 || i.AmountPaid != 5000 || i.AmountRefunded != 1000 || i.PaymentStatus != billing.PaymentSucceeded {
+	if p.PaymentStatus != billing.PaymentPartiallyRefunded || p.RefundedAmount != 1000 || i.AmountPaid != 6000 || i.AmountRefunded != 1000 || i.PaymentStatus != billing.PaymentOverpaid || i.AmountRemaining() != 0 {
 		t.Fatalf("partial refund: %+v / %+v", p, i)
 	}
 	f.apply(refund("refund.failed", "rfnd_2", "pay_D2", 500, "KWD"))
 	f.apply(refund("refund.processed", "rfnd_3", "pay_D1", 5000, "KWD"))
 	i, p = f.state(inv, pay)
-	if p.PaymentStatus != billing.PaymentRefunded || p.RefundedAmount != 6000 || i.AmountPaid != 0 || i.PaymentStatus != billing.PaymentRefunded {
+	if p.PaymentStatus != billing.PaymentRefunded || p.RefundedAmount != 6000 || i.AmountPaid != 6000 || i.AmountRefunded != 6000 || i.AmountRemaining() != 0 || i.PaymentStatus != billing.PaymentRefunded {
 		t.Fatalf("full refund: %+v / %+v", p, i)
 	}
 }
