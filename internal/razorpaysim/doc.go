@@ -39,7 +39,9 @@
 //	                                   notes (≤ 15 keys, values ≤ 256 chars), callback_url + callback_method "get",
 //	                                   expire_by (in the future)
 //	GET  /v1/payment_links[?reference_id&payment_id] → {"payment_links":[…]}; GET /v1/payment_links/{id}
-//	POST /v1/payment_links/{id}/cancel
+//	POST /v1/payment_links/{id}/cancel only a "created" link; partially_paid, paid, cancelled or expired
+//	                                   → 400 (razorpay.com/docs/payments/payment-links/cancel: "You can only
+//	                                   cancel Payment Links that are in the created state")
 //	GET  /v1/payments/{id}; POST /v1/payments/{id}/refund (amount, notes, receipt, speed; header
 //	                                   X-Refund-Idempotency: the same key returns the same refund)
 //	GET  /v1/payments/{id}/refunds, GET /v1/refunds/{id}, GET /v1/orders/{id}
@@ -124,9 +126,11 @@
 // Faults apply to the next Count matching /v1 calls: 429 and 500 with
 // Razorpay's bodies, html_502 (a proxy's HTML page), timeout (hang until
 // the client gives up, or 504 after Options.MaxHang), crash_after_create
-// (carry the request out, then drop the connection without an answer) and
-// drop (drop it without doing anything). Nothing is done for the first
-// four.
+// (carry the request out, then drop the connection without an answer),
+// drop (drop it without doing anything) and slow (wait delay_ms, default
+// 2 s, then carry the request out and answer, even to a client that has
+// hung up). Nothing is done for the first four. Calls counts the API calls
+// received by method and path (faulted ones included).
 //
 // State is in memory and lost on exit. The control API and dashboard are
 // unauthenticated and show secrets: the simulator is a local tool, never
