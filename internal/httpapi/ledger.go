@@ -58,6 +58,12 @@ type Ledger struct {
 	Sync           SyncQueue
 	WebhookBaseURL string
 	Now            func() time.Time
+	// Voider voids an invoice after closing its payment instruments at
+	// Razorpay (payments.Service.VoidInvoice); without it void only
+	// changes the record.
+	Voider interface {
+		VoidInvoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+	}
 }
 
 // WebhookEvents are the events to enable in Razorpay's dashboard.
@@ -609,7 +615,13 @@ func (l *Ledger) voidInvoice(ctx context.Context, r *Request) (Response, error) 
 	if err := emptyOrObject(r.Body); err != nil {
 		return Response{}, err
 	}
-	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error { return inv.Void(l.now()) })
+	var inv billing.Invoice
+	var err error
+	if l.Voider != nil {
+		inv, err = l.Voider.VoidInvoice(ctx, r.Scope, r.Params["id"])
+	} else {
+		inv, err = l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error { return inv.Void(l.now()) })
+	}
 	if err != nil {
 		return Response{}, err
 	}

@@ -17,6 +17,7 @@ type PaymentService interface {
 	Get(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 	List(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
 	Refund(ctx context.Context, sc billing.Scope, paymentID, amount, reason string) (payments.RefundResult, error)
+	Cancel(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 }
 
 // Payments serves /api/v1/payments (the payment-link-creator function).
@@ -31,7 +32,19 @@ func (p *Payments) Routes() []Route {
 		{Method: "GET", Pattern: "/api/v1/payments", Auth: AuthScoped, Handle: p.list},
 		{Method: "GET", Pattern: "/api/v1/payments/{id}", Auth: AuthScoped, Handle: p.get},
 		{Method: "POST", Pattern: "/api/v1/payments/{id}/refund", Auth: AuthScoped, Handle: p.refund},
+		{Method: "POST", Pattern: "/api/v1/payments/{id}/cancel", Auth: AuthScoped, Handle: p.cancel},
 	}
+}
+
+func (p *Payments) cancel(ctx context.Context, r *Request) (Response, error) {
+	if err := emptyOrObject(r.Body); err != nil {
+		return Response{}, err
+	}
+	pay, err := p.Service.Cancel(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Body: PaymentView(pay)}, nil
 }
 
 func (p *Payments) create(ctx context.Context, r *Request) (Response, error) {
