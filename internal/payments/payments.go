@@ -343,9 +343,11 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	if inv.DueDate != nil && inv.DueDate.After(s.now().Add(16*time.Minute)) {
 		expire = *inv.DueDate
 	}
+	notifyEmail, notifySMS, reminders := linkSettings(conn)
 	in := razorpay.PaymentLinkInput{
 		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,
-		Description: "Invoice " + inv.InvoiceNumber,
+		Description: LinkDescription(inv),
+		NotifyEmail: notifyEmail, NotifySMS: notifySMS, ReminderEnable: reminders,
 		Customer:    razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
 		Notes: map[string]string{
 			"razorbill_payment_id": pay.ID, "razorbill_invoice_id": inv.ID, "invoice_number": inv.InvoiceNumber,

@@ -495,3 +495,61 @@ func (f *fixture) rzInvoice(id string) razorpay.Invoice {
 	f.t.Fatalf("no Razorpay invoice %s", id)
 	return razorpay.Invoice{}
 }
+
+// Seed 001's link defaults, asserted field by field at Razorpay: email and
+// SMS notifications and reminders on, the description naming the invoice,
+// its lines and total; a connection can turn each off.
+func TestLinkDefaultsAtRazorpay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.invoice()
+	p, err := f.svc.Create(f.ctx, f.sc, req(inv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var l struct {
+		Description    string          `json:"description"`
+		Notify         map[string]bool `json:"notify"`
+		ReminderEnable bool            `json:"reminder_enable"`
+	}
+	f.rawLink(p.GatewayTrackingID, &l)
+	want := "Invoice " + inv.InvoiceNumber + "\nPlatform fee: 1 × 100 = 100.00\nTotal: 100.00 INR"
+	if l.Description != want || !l.Notify["email"] || !l.Notify["sms"] || !l.ReminderEnable {
+		t.Fatalf("link: %+v, want description %q", l, want)
+	}
+	c, _, err := f.store.Connection(f.ctx, f.sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := false
+	c.LinkNotifySMS, c.LinkReminders = &off, &off
+	if err := f.store.PutConnection(f.ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	p2, err := f.svc.Create(f.ctx, f.sc, req(f.invoice()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Notify = nil
+	f.rawLink(p2.GatewayTrackingID, &l)
+	if !l.Notify["email"] || l.Notify["sms"] || l.ReminderEnable {
+		t.Fatalf("with sms and reminders off: %+v", l)
+	}
+}
+
+func (f *fixture) rawLink(id string, v any) {
+	f.t.Helper()
+	for _, raw := range f.sim.Objects(f.acct.KeyID).PaymentLinks {
+		var probe struct {
+			ID string `json:"id"`
+		}
+		_ = json.Unmarshal(raw, &probe)
+		if probe.ID == id {
+			if err := json.Unmarshal(raw, v); err != nil {
+				f.t.Fatal(err)
+			}
+			return
+		}
+	}
+	f.t.Fatalf("no link %s", id)
+}
