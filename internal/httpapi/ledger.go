@@ -176,6 +176,11 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 		WebhookSecret       *string `json:"webhook_secret"`
 		InvoiceOutboundSync *bool   `json:"invoice_outbound_sync"`
 		CustomerSync        string  `json:"customer_sync"`
+		PaymentLinks        *struct {
+			NotifyEmail *bool `json:"notify_email"`
+			NotifySMS   *bool `json:"notify_sms"`
+			Reminders   *bool `json:"reminders"`
+		} `json:"payment_links"`
 	}
 	if err := Decode(r.Body, &in); err != nil {
 		return Response{}, err
@@ -225,6 +230,17 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	}
 	if in.InvoiceOutboundSync != nil {
 		c.InvoiceOutboundSync = *in.InvoiceOutboundSync
+	}
+	if pl := in.PaymentLinks; pl != nil { // each omitted setting keeps its value
+		if pl.NotifyEmail != nil {
+			c.LinkNotifyEmail = pl.NotifyEmail
+		}
+		if pl.NotifySMS != nil {
+			c.LinkNotifySMS = pl.NotifySMS
+		}
+		if pl.Reminders != nil {
+			c.LinkReminders = pl.Reminders
+		}
 	}
 	aad := connectionAAD(r.Scope)
 	if in.KeySecret != nil {
@@ -303,6 +319,7 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 		"webhook_events":        WebhookEvents,
 		"invoice_outbound_sync": c.InvoiceOutboundSync,
 		"customer_sync":         c.CustomerSync,
+		"payment_links":         linkSettingsView(c),
 		"status":                c.Status,
 		"last_webhook_at":       tsp(c.LastWebhookAt),
 		"created_at":            ts(c.CreatedAt),

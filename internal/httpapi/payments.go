@@ -208,3 +208,10 @@ func rawJSON(s string) any {
 	}
 	return jsonRaw(s)
 }
+
+// linkSettingsView shows a connection's payment link settings; unset is on
+// (seed 001's defaults).
+func linkSettingsView(c billing.Connection) map[string]bool {
+	on := func(p *bool) bool { return p == nil || *p }
+	return map[string]bool{"notify_email": on(c.LinkNotifyEmail), "notify_sms": on(c.LinkNotifySMS), "reminders": on(c.LinkReminders)}
+}

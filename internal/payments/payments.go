@@ -348,7 +348,7 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,
 		Description: LinkDescription(inv),
 		NotifyEmail: notifyEmail, NotifySMS: notifySMS, ReminderEnable: reminders,
-		Customer:    razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
+		Customer: razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
 		Notes: map[string]string{
 			"razorbill_payment_id": pay.ID, "razorbill_invoice_id": inv.ID, "invoice_number": inv.InvoiceNumber,
 			"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
