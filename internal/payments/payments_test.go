@@ -82,7 +82,7 @@ func (f *fixture) invoice() billing.Invoice {
 	if err := f.store.CreateCustomer(f.ctx, f.sc, cus); err != nil {
 		f.t.Fatal(err)
 	}
-	inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: cus.ID, Currency: "INR", InvoiceNumber: "INV-" + ids.New("")[:8],
+	inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: cus.ID, Currency: "INR", InvoiceNumber: "INV-" + ids.New("")[len(ids.New(""))-10:],
 		LineItems: []billing.LineItem{{DisplayName: "Platform fee", PriceType: "FIXED", Quantity: "1", UnitAmount: "100", Amount: 10000}},
 		Subtotal:  10000, AmountDue: 10000, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, SyncStatus: billing.SyncNotSynced,
 		Metadata: map[string]string{}, FinalizedAt: &now, CreatedAt: now, UpdatedAt: now, Version: 1}
