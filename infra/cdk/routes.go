@@ -46,6 +46,7 @@ var httpRoutes = []route{
 	{"GET", "/api/v1/payments/{id}", "payment-link-creator"},
 	{"POST", "/api/v1/payments/{id}/refund", "payment-link-creator"},
 	{"GET", "/api/v1/payments/{id}/refunds", "payment-link-creator"},
+	{"POST", "/api/v1/payments/{id}/cancel", "payment-link-creator"},
 
 	{"GET", "/api/v1/gateway-events", "api"},
 	{"POST", "/api/v1/gateway-events/{id}/retry", "api"},

@@ -50,7 +50,8 @@ func (d *Deps) APIHandler() *httpapi.Router {
 // PaymentService creates payment links and refunds.
 func (d *Deps) PaymentService() *payments.Service {
 	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Secrets: d.Box,
-		Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry}
+		Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry,
+		Instruments: d.Razorpay(), Applier: d.Reconciler()}
 }
 
 // PaymentsHandler is the payment-link-creator function.

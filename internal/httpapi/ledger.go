@@ -60,6 +60,12 @@ type Ledger struct {
 	Sync           SyncQueue
 	WebhookBaseURL string
 	Now            func() time.Time
+	// Voider voids an invoice after closing its payment instruments at
+	// Razorpay (payments.Service.VoidInvoice); without it void only
+	// changes the record.
+	Voider interface {
+		VoidInvoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+	}
 }
 
 // WebhookEvents are the events to enable in Razorpay's dashboard.
@@ -153,6 +159,11 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 		WebhookSecret       *string `json:"webhook_secret"`
 		InvoiceOutboundSync *bool   `json:"invoice_outbound_sync"`
 		CustomerSync        string  `json:"customer_sync"`
+		PaymentLinks        *struct {
+			NotifyEmail *bool `json:"notify_email"`
+			NotifySMS   *bool `json:"notify_sms"`
+			Reminders   *bool `json:"reminders"`
+		} `json:"payment_links"`
 	}
 	if err := Decode(r.Body, &in); err != nil {
 		return Response{}, err
@@ -202,6 +213,17 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	}
 	if in.InvoiceOutboundSync != nil {
 		c.InvoiceOutboundSync = *in.InvoiceOutboundSync
+	}
+	if pl := in.PaymentLinks; pl != nil { // each omitted setting keeps its value
+		if pl.NotifyEmail != nil {
+			c.LinkNotifyEmail = pl.NotifyEmail
+		}
+		if pl.NotifySMS != nil {
+			c.LinkNotifySMS = pl.NotifySMS
+		}
+		if pl.Reminders != nil {
+			c.LinkReminders = pl.Reminders
+		}
 	}
 	aad := connectionAAD(r.Scope)
 	if in.KeySecret != nil {
@@ -280,6 +302,7 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 		"webhook_events":        WebhookEvents,
 		"invoice_outbound_sync": c.InvoiceOutboundSync,
 		"customer_sync":         c.CustomerSync,
+		"payment_links":         linkSettingsView(c),
 		"status":                c.Status,
 		"last_webhook_at":       tsp(c.LastWebhookAt),
 		"created_at":            ts(c.CreatedAt),
@@ -592,7 +615,13 @@ func (l *Ledger) voidInvoice(ctx context.Context, r *Request) (Response, error) 
 	if err := emptyOrObject(r.Body); err != nil {
 		return Response{}, err
 	}
-	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error { return inv.Void(l.now()) })
+	var inv billing.Invoice
+	var err error
+	if l.Voider != nil {
+		inv, err = l.Voider.VoidInvoice(ctx, r.Scope, r.Params["id"])
+	} else {
+		inv, err = l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error { return inv.Void(l.now()) })
+	}
 	if err != nil {
 		return Response{}, err
 	}

@@ -18,6 +18,7 @@ type PaymentService interface {
 	List(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
 	Refund(ctx context.Context, sc billing.Scope, paymentID, amount, reason, idempotencyKey string) (payments.RefundResult, error)
 	Refunds(ctx context.Context, sc billing.Scope, paymentID string, opt billing.ListOptions) (billing.Page[billing.Refund], error)
+	Cancel(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 }
 
 // Payments serves /api/v1/payments (the payment-link-creator function).
@@ -33,7 +34,19 @@ func (p *Payments) Routes() []Route {
 		{Method: "GET", Pattern: "/api/v1/payments/{id}", Auth: AuthScoped, Handle: p.get},
 		{Method: "POST", Pattern: "/api/v1/payments/{id}/refund", Auth: AuthScoped, Handle: p.refund},
 		{Method: "GET", Pattern: "/api/v1/payments/{id}/refunds", Auth: AuthScoped, Handle: p.refunds},
+		{Method: "POST", Pattern: "/api/v1/payments/{id}/cancel", Auth: AuthScoped, Handle: p.cancel},
 	}
+}
+
+func (p *Payments) cancel(ctx context.Context, r *Request) (Response, error) {
+	if err := emptyOrObject(r.Body); err != nil {
+		return Response{}, err
+	}
+	pay, err := p.Service.Cancel(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Body: PaymentView(pay)}, nil
 }
 
 func (p *Payments) create(ctx context.Context, r *Request) (Response, error) {
@@ -195,4 +208,11 @@ func rawJSON(s string) any {
 		return nil
 	}
 	return jsonRaw(s)
+}
+
+// linkSettingsView shows a connection's payment link settings; unset is on
+// (seed 001's defaults).
+func linkSettingsView(c billing.Connection) map[string]bool {
+	on := func(p *bool) bool { return p == nil || *p }
+	return map[string]bool{"notify_email": on(c.LinkNotifyEmail), "notify_sms": on(c.LinkNotifySMS), "reminders": on(c.LinkReminders)}
 }

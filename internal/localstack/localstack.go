@@ -137,7 +137,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	// API Gateway: payments to the payment-link-creator, the rest to api.
 	mux := lambdahost.NewMux(lambdahost.WithLogger(d.Log))
 	payments := d.PaymentsHandler().Handle
-	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund"} {
+	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund", "POST /api/v1/payments/{id}/cancel"} {
 		mux.Handle(rk, payments, lambdahost.WithFunctionName("payment-link-creator"))
 	}
 	mux.Handle("GET /api/v1/payments/{id}/refunds", payments, lambdahost.WithFunctionName("payment-link-creator"))

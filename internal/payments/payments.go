@@ -61,6 +61,54 @@ type Service struct {
 	// missing from Razorpay's refund list before it fails (default
 	// DefaultRefundGrace; see settleRefund).
 	RefundGrace time.Duration
+	// Instruments cancels and fetches links and Razorpay invoices
+	// (instruments.go); Applier applies money found paid at Razorpay.
+	Instruments InstrumentGateway
+	Applier     Applier
+	// ClaimWindow is how long a new payment's claim on its invoice holds
+	// while it has no link yet (DefaultClaimWindow when zero).
+	ClaimWindow time.Duration
+}
+
+// DefaultClaimWindow outlasts the payment-link-creator function's 25 s
+// timeout (infra/cdk/functions.go): a claim younger than this may belong to
+// a request still waiting on Razorpay, so it is not taken over.
+const DefaultClaimWindow = 30 * time.Second
+
+func (s *Service) claimWindow() time.Duration {
+	if s.ClaimWindow > 0 {
+		return s.ClaimWindow
+	}
+	return DefaultClaimWindow
+}
+
+// holdsInvoice: a PENDING or PROCESSING (authorized, not captured) payment
+// holds its invoice; no second instrument is made while it does.
+func holdsInvoice(p billing.Payment) bool {
+	return p.PaymentStatus == billing.PaymentPending || p.PaymentStatus == billing.PaymentProcessing
+}
+
+// claimAlive: a PENDING payment without a link whose claim has not run
+// out (a record without ClaimedUntil counts from its last update).
+func (s *Service) claimAlive(p billing.Payment, now time.Time) bool {
+	until := p.UpdatedAt.Add(s.claimWindow())
+	if p.ClaimedUntil != nil {
+		until = *p.ClaimedUntil
+	}
+	return now.Before(until)
+}
+
+// linkExists is the 409 for a request that finds the invoice held: the
+// holding payment's id and its URL (null while the link is being made).
+func linkExists(invID string, open billing.Payment) error {
+	var url any
+	msg := fmt.Sprintf("invoice %s already has an open payment %s; pay it or let it expire", invID, open.ID)
+	if open.PaymentURL != "" {
+		url = open.PaymentURL
+	} else {
+		msg = fmt.Sprintf("invoice %s already has a payment %s whose link is being created; retry shortly", invID, open.ID)
+	}
+	return conflict("payment_link_exists", "%s", msg).WithDetails(map[string]any{"payment_id": open.ID, "payment_url": url})
 }
 
 func (s *Service) now() time.Time {
@@ -158,14 +206,21 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
 			return pay, err
 		}
-		if err == nil && open.PaymentStatus == billing.PaymentPending {
-			if open.PaymentURL == "" && open.Amount == amount && open.Currency == cur.Code {
-				// An earlier request stopped between our write and
-				// Razorpay's answer: finish it instead of making another.
-				return s.createLink(ctx, sc, conn, open, inv)
+		if err == nil && holdsInvoice(open) {
+			if open.PaymentStatus == billing.PaymentPending && open.PaymentURL == "" && open.Amount == amount && open.Currency == cur.Code && !s.claimAlive(open, now) {
+				// The request that claimed it stopped (its claim ran out)
+				// between our write and Razorpay's answer: exactly one
+				// request takes the claim over and finishes it.
+				taken, err := s.takeClaim(ctx, sc, open, now)
+				if err != nil {
+					if apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
+						return pay, linkExists(inv.ID, open)
+					}
+					return pay, err
+				}
+				return s.createLink(ctx, sc, conn, taken, inv)
 			}
-			return pay, conflict("payment_link_exists", "invoice %s already has an open payment %s; pay it or let it expire", inv.ID, open.ID).
-				WithDetails(map[string]any{"payment_id": open.ID, "payment_url": open.PaymentURL})
+			return pay, linkExists(inv.ID, open)
 		}
 	}
 	cus, err := s.Store.Customer(ctx, sc, inv.CustomerID)
@@ -182,6 +237,11 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 			return pay, e.WithCause(err)
 		}
 	}
+	// Earlier links of this invoice that Razorpay still shows created
+	// (after a failed attempt, say) are cancelled before a new one exists.
+	if err := s.closeEarlierLinks(ctx, sc, conn, inv, ""); err != nil {
+		return pay, err
+	}
 	// Claim the invoice: one open payment per invoice, decided by a
 	// conditional write on the invoice's version before Razorpay is called.
 	refs := map[string]string{}
@@ -191,6 +251,8 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 		pay.Metadata["razorpay_invoice_id"] = inv.RazorpayInvoiceID
 	} else {
 		pay.PaymentStatus = billing.PaymentPending
+		until := now.Add(s.claimWindow())
+		pay.ClaimedUntil = &until
 	}
 	expected := inv.Version
 	inv.Version++
@@ -217,8 +279,7 @@ func (s *Service) afterLostClaim(ctx context.Context, sc billing.Scope, in Creat
 	if inv.OpenPaymentID != "" {
 		open, err := s.Store.Payment(ctx, sc, inv.OpenPaymentID)
 		if err == nil {
-			return billing.Payment{}, conflict("payment_link_exists", "invoice %s already has an open payment %s", inv.ID, open.ID).
-				WithDetails(map[string]any{"payment_id": open.ID, "payment_url": open.PaymentURL})
+			return billing.Payment{}, linkExists(inv.ID, open)
 		}
 	}
 	if _, _, err := s.checkInvoice(inv, in); err != nil {
@@ -286,10 +347,12 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	if inv.DueDate != nil && inv.DueDate.After(s.now().Add(16*time.Minute)) {
 		expire = *inv.DueDate
 	}
+	notifyEmail, notifySMS, reminders := linkSettings(conn)
 	in := razorpay.PaymentLinkInput{
 		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,
-		Description: "Invoice " + inv.InvoiceNumber,
-		Customer:    razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
+		Description: LinkDescription(inv),
+		NotifyEmail: notifyEmail, NotifySMS: notifySMS, ReminderEnable: reminders,
+		Customer: razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
 		Notes: map[string]string{
 			"razorbill_payment_id": pay.ID, "razorbill_invoice_id": inv.ID, "invoice_number": inv.InvoiceNumber,
 			"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
@@ -297,17 +360,24 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		CallbackURL: pay.SuccessURL,
 		ExpireBy:    expire,
 	}
-	link, err := s.Gateway.CreatePaymentLink(ctx, cr, in)
+	// Razorpay is called only within the claim's window, so a request
+	// that takes an expired claim over never races this one at Razorpay.
+	rctx, cancel := context.WithTimeout(ctx, s.claimWindow()*9/10)
+	defer cancel()
+	link, err := s.Gateway.CreatePaymentLink(rctx, cr, in)
 	if err != nil {
 		// Either Razorpay refused a second link with our reference_id (an
 		// earlier attempt created it and crashed before storing it) or the
 		// outcome is unknown: look the link up before giving up.
-		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(ctx, cr, pay.ID); ferr == nil && ok {
+		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(rctx, cr, pay.ID); ferr == nil && ok {
 			link, err = found, nil
 		}
 	}
 	if err != nil {
-		if apperr.Retryable(err) {
+		if apperr.Retryable(err) || rctx.Err() != nil {
+			// Razorpay unreachable: give the claim up so the client's
+			// retry finishes this payment at once.
+			s.releaseClaim(ctx, sc, pay)
 			return pay, err
 		}
 		return pay, s.linkFailed(ctx, sc, pay, err)
@@ -317,7 +387,7 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	}
 	expected := pay.Version
 	pay.Version++
-	pay.GatewayTrackingID, pay.PaymentURL, pay.UpdatedAt = link.ID, link.ShortURL, s.now()
+	pay.GatewayTrackingID, pay.PaymentURL, pay.UpdatedAt, pay.ClaimedUntil = link.ID, link.ShortURL, s.now(), nil
 	if pay.Metadata == nil {
 		pay.Metadata = map[string]string{}
 	}
@@ -329,6 +399,33 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		return pay, err
 	}
 	return pay, nil
+}
+
+// takeClaim takes over an expired claim with a conditional write on the
+// payment's version (of several requests exactly one wins) and restarts
+// its window.
+func (s *Service) takeClaim(ctx context.Context, sc billing.Scope, p billing.Payment, now time.Time) (billing.Payment, error) {
+	expected := p.Version
+	p.Version++
+	until := now.Add(s.claimWindow())
+	p.ClaimedUntil, p.UpdatedAt = &until, now
+	if err := s.Store.UpdatePayment(ctx, sc, p, expected); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// releaseClaim ends the claim of a payment whose request gives up without a
+// link (best effort, also after the request's context ended: if it fails,
+// the claim simply runs out).
+func (s *Service) releaseClaim(ctx context.Context, sc billing.Scope, p billing.Payment) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
+	defer cancel()
+	now := s.now()
+	expected := p.Version
+	p.Version++
+	p.ClaimedUntil, p.UpdatedAt = &now, now
+	_ = s.Store.UpdatePayment(ctx, sc, p, expected)
 }
 
 func (s *Service) linkExpiry() time.Duration {

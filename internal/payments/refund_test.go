@@ -20,8 +20,6 @@ import (
 	"github.com/razorbill/razorbill/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
-
 var (
 	_ payments.RefundStore   = (*dynamo.Store)(nil)
 	_ payments.RefundGateway = (*razorpay.Client)(nil)

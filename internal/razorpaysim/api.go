@@ -19,8 +19,8 @@ func (s *Simulator) apiHandler(h func(w http.ResponseWriter, r *http.Request, a 
 			return
 		}
 		next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h(w, r, a) })
-		if kind, hit := s.takeFault(r, a.KeyID); hit {
-			s.serveFault(w, r, kind, next)
+		if f, hit := s.takeFault(r, a.KeyID); hit {
+			s.serveFault(w, r, f, next)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -708,6 +708,12 @@ func (s *Simulator) cancelLinkAPI(w http.ResponseWriter, r *http.Request, a *acc
 	if l == nil {
 		s.mu.Unlock()
 		idNotFound(w)
+		return
+	}
+	if l.Status != "created" {
+		// Only created links can be cancelled (doc.go).
+		s.mu.Unlock()
+		badRequest(w, "", "Payment Link cannot be cancelled as it is in %s state", l.Status)
 		return
 	}
 	evs, desc := s.closeLinkLocked(a, l, "cancelled")

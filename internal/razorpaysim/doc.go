@@ -39,7 +39,9 @@
 //	                                   notes (≤ 15 keys, values ≤ 256 chars), callback_url + callback_method "get",
 //	                                   expire_by (in the future)
 //	GET  /v1/payment_links[?reference_id&payment_id] → {"payment_links":[…]}; GET /v1/payment_links/{id}
-//	POST /v1/payment_links/{id}/cancel
+//	POST /v1/payment_links/{id}/cancel only a "created" link; partially_paid, paid, cancelled or expired
+//	                                   → 400 (razorpay.com/docs/payments/payment-links/cancel: "You can only
+//	                                   cancel Payment Links that are in the created state")
 //	GET  /v1/payments/{id}; POST /v1/payments/{id}/refund (amount, notes, receipt, speed; header
 //	                                   X-Refund-Idempotency, see Refunds below)
 //	GET  /v1/payments/{id}/refunds[?count&skip] (collection, newest first), GET /v1/refunds/{id},
@@ -143,9 +145,11 @@
 // the client gives up, or 504 after Options.MaxHang), crash_after_create
 // (carry the request out, then drop the connection without an answer),
 // drop (drop it without doing anything), 409 (a refund key in progress),
-// and 409_after_create, 500_after_create, timeout_after_create (carry the
-// request out, then answer 409 / 500 / hang). Nothing is done for the first
-// four nor for 409.
+// 409_after_create, 500_after_create, timeout_after_create (carry the
+// request out, then answer 409 / 500 / hang) and slow (wait delay_ms,
+// default 2 s, then carry the request out and answer, even to a client
+// that has hung up). Nothing is done for the first four nor for 409. Calls
+// counts the API calls received by method and path (faulted ones included).
 //
 // State is in memory and lost on exit. The control API and dashboard are
 // unauthenticated and show secrets: the simulator is a local tool, never

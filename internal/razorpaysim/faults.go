@@ -1,7 +1,10 @@
 package razorpaysim
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,6 +42,10 @@ const (
 	// FaultTimeoutAfterCreate carries the request out, then hangs until
 	// the client gives up (or answers 504 after MaxHang).
 	FaultTimeoutAfterCreate FaultKind = "timeout_after_create"
+	// FaultSlow waits Delay (default 2 s) and then carries the request out
+	// and answers it, even if the client has given up meanwhile: a slow
+	// Razorpay, not a failing one.
+	FaultSlow FaultKind = "slow"
 )
 
 // Fault makes the next Count API calls that match fail as Kind. Method ""
@@ -51,6 +58,8 @@ type Fault struct {
 	Path   string    `json:"path,omitempty"`
 	KeyID  string    `json:"key_id,omitempty"`
 	Count  int       `json:"count"`
+	// DelayMS is how long a "slow" fault waits (0: 2 s).
+	DelayMS int `json:"delay_ms,omitempty"`
 }
 
 type faultRule struct {
@@ -61,7 +70,7 @@ type faultRule struct {
 // InjectFault arms f (Count 0 means 1).
 func (s *Simulator) InjectFault(f Fault) error {
 	switch f.Kind {
-	case Fault429, Fault500, FaultHTML502, FaultTimeout, FaultCrashAfterCreate, FaultDrop,
+	case Fault429, Fault500, FaultHTML502, FaultTimeout, FaultCrashAfterCreate, FaultDrop, FaultSlow,
 		Fault409, Fault409AfterCreate, Fault500AfterCreate, FaultTimeoutAfterCreate:
 	default:
 		return fmt.Errorf("razorpaysim: unknown fault kind %q", f.Kind)
@@ -98,10 +107,35 @@ func (s *Simulator) ClearFaults() {
 	s.faults = nil
 }
 
-// takeFault consumes the first armed fault matching r.
-func (s *Simulator) takeFault(r *http.Request, keyID string) (FaultKind, bool) {
+// Calls counts the authenticated /v1 calls received so far (faulted or not)
+// with this method and path; a path ending in "*" is a prefix, "" matches
+// any path.
+func (s *Simulator) Calls(method, path string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		m, p, _ := strings.Cut(c, " ")
+		if method != "" && !strings.EqualFold(method, m) {
+			continue
+		}
+		if pre, ok := strings.CutSuffix(path, "*"); ok {
+			if !strings.HasPrefix(p, pre) {
+				continue
+			}
+		} else if path != "" && p != path {
+			continue
+		}
+		n++
+	}
+	return n
+}
+
+// takeFault records the call and consumes the first armed fault matching r.
+func (s *Simulator) takeFault(r *http.Request, keyID string) (Fault, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, r.Method+" "+r.URL.Path)
 	for _, f := range s.faults {
 		if f.left <= 0 {
 			continue
@@ -122,23 +156,44 @@ func (s *Simulator) takeFault(r *http.Request, keyID string) (FaultKind, bool) {
 			}
 		}
 		f.left--
-		return f.Kind, true
+		return f.Fault, true
 	}
-	return "", false
+	return Fault{}, false
 }
 
 // serveFault answers r as kind; next carries the request out.
-func (s *Simulator) serveFault(w http.ResponseWriter, r *http.Request, kind FaultKind, next http.Handler) {
+func (s *Simulator) serveFault(w http.ResponseWriter, r *http.Request, f Fault, next http.Handler) {
+	kind := f.Kind
 	s.log.Info("razorpaysim: injecting fault", "kind", string(kind), "method", r.Method, "path", r.URL.Path)
 	switch kind {
 	case Fault409AfterCreate, Fault500AfterCreate, FaultTimeoutAfterCreate:
 		rec := httptest.NewRecorder()
 		next.ServeHTTP(rec, r)
 		s.log.Info("razorpaysim: carried the request out before the fault", "status", rec.Code, "body", strings.TrimSpace(truncate(rec.Body.String(), 200)))
-		s.serveFault(w, r, map[FaultKind]FaultKind{Fault409AfterCreate: Fault409, Fault500AfterCreate: Fault500, FaultTimeoutAfterCreate: FaultTimeout}[kind], next)
+		after := f
+		after.Kind = map[FaultKind]FaultKind{Fault409AfterCreate: Fault409, Fault500AfterCreate: Fault500, FaultTimeoutAfterCreate: FaultTimeout}[kind]
+		s.serveFault(w, r, after, next)
 	case Fault409:
 		writeError(w, http.StatusConflict, rzError{Code: "BAD_REQUEST_ERROR",
 			Description: "Your previous request with the same idempotency key is being processed. Please retry after some time.", Source: "NA", Step: "NA", Reason: "NA"})
+	case FaultSlow:
+		// Read the request now: it is carried out after the wait even if
+		// the client hangs up meanwhile.
+		body, _ := io.ReadAll(r.Body)
+		d := time.Duration(f.DelayMS) * time.Millisecond
+		if d <= 0 {
+			d = 2 * time.Second
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-s.closed:
+			panic(http.ErrAbortHandler)
+		case <-t.C:
+		}
+		r2 := r.Clone(context.WithoutCancel(r.Context()))
+		r2.Body = io.NopCloser(bytes.NewReader(body))
+		next.ServeHTTP(w, r2)
 	case Fault429:
 		writeError(w, http.StatusTooManyRequests, rzError{Code: "BAD_REQUEST_ERROR", Description: "Too many requests", Source: "NA", Step: "NA", Reason: "NA"})
 	case Fault500:

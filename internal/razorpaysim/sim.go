@@ -97,6 +97,7 @@ type Simulator struct {
 	owner      map[string]*account // object id → account
 	codes      map[string]shortRef
 	faults     []*faultRule
+	calls      []string // "METHOD /v1/path" of every authenticated API call
 	events     []*eventRecord
 	eventIdx   map[string]*eventRecord
 	deliveries []Delivery
