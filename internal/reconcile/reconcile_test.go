@@ -230,7 +230,7 @@ func TestFailedThenCapturedEndsSucceeded(t *testing.T) {
 		t.Fatalf("after failure: %+v / %+v", p, i)
 	}
 	f.apply(captured(f.rzPaid(2500, "INR", n), 2500, "INR", n)) // the customer retried on the same link
-	f.apply(failed("pay_C3", 2500, "INR", n))   // a late failure does not undo it
+	f.apply(failed("pay_C3", 2500, "INR", n))                   // a late failure does not undo it
 	i, p = f.state(inv, pay)
 	if p.PaymentStatus != billing.PaymentSucceeded || i.PaymentStatus != billing.PaymentSucceeded || i.AmountPaid != 2500 {
 		t.Fatalf("after capture: %+v / %+v", p, i)
