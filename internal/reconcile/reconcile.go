@@ -8,9 +8,20 @@
 // concurrent consumers all end with the money counted once: a transaction
 // cancelled by the marker is success (already applied), not an error.
 //
-// An event that matches nothing is parked as UNMATCHED (visible through the
-// API, retryable), never dropped. Transient failures are returned so SQS
-// redelivers the message (and, after the retry limit, moves it to the DLQ).
+// The refs a money effect needs (Razorpay payment → ours) are written in
+// that same transaction, so nothing of it exists unless the money does.
+// Events are matched by server-side references (payment link, its
+// reference_id, Razorpay payment, order, Razorpay invoice) first; Razorbill
+// ids in notes, which a payer can set, are used only when none is known, and
+// the money is then confirmed at Razorpay (GET /v1/payments/{id}) and
+// applied at Razorpay's amount. A payment's status is derived from its
+// amounts (billing.Payment.SettleStatus), so an older event never moves it
+// backwards.
+//
+// An event that matches nothing — or money for a VOIDED invoice — is parked
+// as UNMATCHED (visible through the API, retryable), never dropped, once
+// per Razorpay event. Transient failures are returned so SQS redelivers the
+// message (and, after the retry limit, moves it to the DLQ).
 package reconcile
 
 import (
