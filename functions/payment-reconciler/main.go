@@ -1,5 +1,7 @@
 // Command payment-reconciler is the Lambda that consumes razorpay-events.fifo
-// and applies each captured payment to its invoice exactly once.
+// and applies each captured payment to its invoice exactly once. It calls
+// Razorpay (GET /v1/payments/{id}) only to confirm a payment matched by its
+// notes alone, with the connection's key (hence the secrets' key).
 package main
 
 import (
@@ -14,7 +16,7 @@ import (
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable)
+	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable|config.NeedSecrets|config.NeedRazorpay)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -101,8 +101,10 @@ func relayTargets() []schema.Queue {
 // is bounded by the HTTP API stage's throttling instead.
 //
 // Permissions follow what each main loads (internal/config Need*): the
-// reconciler applies events from the table alone and gets no KMS access;
-// only the api wraps new data keys (kms:Encrypt).
+// reconciler decrypts the connection's key (kms:Decrypt) to confirm at
+// Razorpay a payment matched only by its notes; only the api wraps new data
+// keys (kms:Encrypt). The reconciler is not RazorpayLimited: it calls
+// Razorpay only for those payments, and FIFO groups already bound it.
 var functionSpecs = []fnSpec{
 	{
 		Name:        "api",
@@ -129,7 +131,7 @@ var functionSpecs = []fnSpec{
 		Name:        "payment-reconciler",
 		Description: "Applies each Razorpay payment to its invoice exactly once (razorpay-events.fifo)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.RazorpayEvents),
-		Table:    writeTable,
+		Table: writeTable, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.RazorpayEvents), BatchSize: 10,
 	},
 	{

@@ -34,9 +34,14 @@ func (d *Deps) Syncer() *rzsync.Syncer {
 	return &rzsync.Syncer{Store: d.Store, Gateway: d.Razorpay(), Secrets: d.Box}
 }
 
-// Reconciler applies Razorpay events.
+// Reconciler applies Razorpay events; it confirms money matched only by
+// notes at Razorpay with the connection's key.
 func (d *Deps) Reconciler() *reconcile.Reconciler {
-	return &reconcile.Reconciler{Store: d.Store, Log: d.Log}
+	r := &reconcile.Reconciler{Store: d.Store, Log: d.Log, Gateway: d.Razorpay()}
+	if d.Box != nil {
+		r.Secrets = d.Box
+	}
+	return r
 }
 
 // APIHandler is the api function: the ledger and the parked gateway events.
@@ -64,7 +69,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 
 // WebhookReceiver is the webhook-receiver function.
 func (d *Deps) WebhookReceiver() *webhook.Receiver {
-	return &webhook.Receiver{Store: d.Store, Secrets: d.Box, Queue: d.Events, Log: d.Log}
+	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: d.Box, Queue: d.Events, Log: d.Log}
 }
 
 // Relay is the stream-relay function.

@@ -15,9 +15,9 @@ func gatewayEventIndex(sc billing.Scope, e billing.GatewayEvent) map[string]stri
 	}
 }
 
-// ParkEvent stores an event that matched nothing. A redelivery of the same
-// Razorpay event may be parked again; applying any of them is guarded by the
-// applied-money markers, so the money still counts once.
+// ParkEvent stores an event that matched nothing, once per id: the
+// reconciler derives the id from the Razorpay event id, so a redelivery
+// returns the record parked first instead of adding one.
 func (s *Store) ParkEvent(ctx context.Context, sc billing.Scope, e billing.GatewayEvent) (billing.GatewayEvent, error) {
 	err := s.putVersioned(ctx, entityKey(sc, e.ID), "gateway_event", e, gatewayEventIndex(sc, e), 0)
 	if IsStale(err) { // parked before (a redelivery): keep the first record

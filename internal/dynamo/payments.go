@@ -134,26 +134,45 @@ var ErrAlreadyApplied = apperr.E(apperr.Conflict, "already_applied", "this Razor
 
 // ApplyMoney writes, in one transaction, the marker for a Razorpay payment
 // (condition: it does not exist), the payment and the invoice (each
-// conditional on its version). It returns ErrAlreadyApplied when the marker
-// was there — the money is already counted, which is success for a consumer —
-// and errStale when only a version check failed (re-read and retry).
-func (s *Store) ApplyMoney(ctx context.Context, sc billing.Scope, m Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64) error {
-	mi, err := item(markerKey(sc, m.RazorpayPaymentID), "applied", m, nil)
-	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "", "encode marker")
-	}
+// conditional on its version) and refs (Razorpay id → ours): nothing of a
+// money effect is written unless all of it is. It returns ErrAlreadyApplied
+// when the marker was there — the money is already counted, which is
+// success for a consumer — and errStale when only a version check failed
+// (re-read and retry).
+func (s *Store) ApplyMoney(ctx context.Context, sc billing.Scope, m Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs ...map[string]string) error {
 	pp, err := s.paymentPut(sc, p, expectedPayment)
 	if err != nil {
 		return err
+	}
+	return s.applyMarked(ctx, sc, m, inv, expectedInvoice, refs, pp)
+}
+
+// ApplyToInvoice is ApplyMoney for an effect on an invoice alone (a failed
+// try at a synced invoice's short_url, with no Razorbill payment): the
+// marker (must not exist) and the invoice (at its version), in one
+// transaction, with the same results.
+func (s *Store) ApplyToInvoice(ctx context.Context, sc billing.Scope, m Marker, inv billing.Invoice, expectedInvoice int64) error {
+	return s.applyMarked(ctx, sc, m, inv, expectedInvoice, nil)
+}
+
+func (s *Store) applyMarked(ctx context.Context, sc billing.Scope, m Marker, inv billing.Invoice, expectedInvoice int64, refs []map[string]string, extra ...types.TransactWriteItem) error {
+	mi, err := item(markerKey(sc, m.RazorpayPaymentID), "applied", m, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode marker")
 	}
 	ip, err := s.InvoicePut(sc, inv, expectedInvoice)
 	if err != nil {
 		return err
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: mi, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
-		pp, ip,
-	}})
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: mi, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}
+	items = append(items, extra...)
+	items = append(items, ip)
+	for _, rs := range refs {
+		for rzpID, ourID := range rs {
+			items = append(items, s.refPut(sc, rzpID, ourID))
+		}
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil {
 		if r[0] == "ConditionalCheckFailed" {
 			return ErrAlreadyApplied

@@ -68,7 +68,9 @@ func InvoiceView(inv billing.Invoice) map[string]any {
 			"attempts": inv.SyncAttempts, "synced_at": tsp(inv.SyncedAt),
 		},
 		"open_payment_id": nullable(inv.OpenPaymentID),
-		"finalized_at":    tsp(inv.FinalizedAt), "voided_at": tsp(inv.VoidedAt), "paid_at": tsp(inv.PaidAt),
+		// failed tries at the synced Razorpay invoice's short_url
+		"failed_attempts": inv.FailedAttempts, "last_payment_error": nullable(inv.LastPaymentError),
+		"finalized_at": tsp(inv.FinalizedAt), "voided_at": tsp(inv.VoidedAt), "paid_at": tsp(inv.PaidAt),
 		"created_at": ts(inv.CreatedAt), "updated_at": ts(inv.UpdatedAt),
 	}
 }

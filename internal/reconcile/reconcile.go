@@ -8,13 +8,26 @@
 // concurrent consumers all end with the money counted once: a transaction
 // cancelled by the marker is success (already applied), not an error.
 //
-// An event that matches nothing is parked as UNMATCHED (visible through the
-// API, retryable), never dropped. Transient failures are returned so SQS
-// redelivers the message (and, after the retry limit, moves it to the DLQ).
+// The refs a money effect needs (Razorpay payment → ours) are written in
+// that same transaction, so nothing of it exists unless the money does.
+// Events are matched by server-side references (payment link, its
+// reference_id, Razorpay payment, order, Razorpay invoice) first; Razorbill
+// ids in notes, which a payer can set, are used only when none is known, and
+// the money is then confirmed at Razorpay (GET /v1/payments/{id}) and
+// applied at Razorpay's amount. A payment's status is derived from its
+// amounts (billing.Payment.SettleStatus), so an older event never moves it
+// backwards.
+//
+// An event that matches nothing — or money for a VOIDED invoice — is parked
+// as UNMATCHED (visible through the API, retryable), never dropped, once
+// per Razorpay event. Transient failures are returned so SQS redelivers the
+// message (and, after the retry limit, moves it to the DLQ).
 package reconcile
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,6 +44,7 @@ import (
 	"github.com/razorbill/razorbill/internal/logx"
 	"github.com/razorbill/razorbill/internal/money"
 	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/rzsync"
 )
 
 // Store is what the reconciler reads and writes.
@@ -41,7 +55,8 @@ type Store interface {
 	Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
 	UpdateInvoice(ctx context.Context, sc billing.Scope, inv billing.Invoice, expected int64) error
 	SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error
-	ApplyMoney(ctx context.Context, sc billing.Scope, m dynamo.Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64) error
+	ApplyMoney(ctx context.Context, sc billing.Scope, m dynamo.Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs ...map[string]string) error
+	ApplyToInvoice(ctx context.Context, sc billing.Scope, m dynamo.Marker, inv billing.Invoice, expectedInvoice int64) error
 	Applied(ctx context.Context, sc billing.Scope, key string) (dynamo.Marker, bool, error)
 	Ref(ctx context.Context, sc billing.Scope, rzpID string) (string, bool, error)
 	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
@@ -49,13 +64,24 @@ type Store interface {
 	GatewayEvent(ctx context.Context, sc billing.Scope, id string) (billing.GatewayEvent, error)
 	UpdateGatewayEvent(ctx context.Context, sc billing.Scope, e billing.GatewayEvent, expected int64) error
 	TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+}
+
+// Gateway is the part of the Razorpay client the reconciler calls: it
+// confirms a payment matched only by its notes.
+type Gateway interface {
+	FetchPayment(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Payment, error)
 }
 
 // Reconciler applies events.
 type Reconciler struct {
 	Store Store
-	Log   *slog.Logger
-	Now   func() time.Time
+	// Gateway and Secrets (the connection's key) confirm money matched only
+	// by notes; without them such money is parked.
+	Gateway Gateway
+	Secrets rzsync.Opener
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 func (r *Reconciler) now() time.Time {
@@ -127,11 +153,28 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	return err
 }
 
+// parkedID is the parked record's id, derived from the Razorpay event id
+// (or, without one, the body) and the event's created_at: a redelivery of
+// the event finds the record it parked before instead of adding one.
+func parkedID(m billing.EventMessage) string {
+	key := m.EventID
+	if key == "" {
+		h := sha256.Sum256([]byte(m.Body))
+		key = "sha256-" + hex.EncodeToString(h[:])
+	}
+	var at time.Time
+	if ev, err := razorpay.ParseEvent([]byte(m.Body)); err == nil {
+		at = ev.CreatedAt
+	}
+	return ids.Derived(ids.Event, at, key)
+}
+
 func (r *Reconciler) park(ctx context.Context, sc billing.Scope, m billing.EventMessage, reason string) error {
 	now := r.now()
-	e := billing.GatewayEvent{ID: ids.New(ids.Event), EventID: m.EventID, Event: m.Event, Status: billing.GatewayEventUnmatched,
+	e := billing.GatewayEvent{ID: parkedID(m), EventID: m.EventID, Event: m.Event, Status: billing.GatewayEventUnmatched,
 		Reason: reason, Body: m.Body, Attempts: 1, ReceivedAt: m.ReceivedAt, CreatedAt: now, UpdatedAt: now, Version: 1}
-	if _, err := r.Store.ParkEvent(ctx, sc, e); err != nil {
+	e, err := r.Store.ParkEvent(ctx, sc, e)
+	if err != nil {
 		return err
 	}
 	r.Log.WarnContext(ctx, "event parked as UNMATCHED", "gateway_event_id", e.ID, "reason", reason)
@@ -199,39 +242,21 @@ type target struct {
 	pay billing.Payment
 	has bool // pay is set
 	inv billing.Invoice
+	// byNotes: only the entities' notes named the target. A payer can set a
+	// payment's notes (Standard Checkout), so money matched this way is
+	// confirmed at Razorpay before it is applied.
+	byNotes bool
 }
 
-// findTarget matches an event to our payment and invoice: by the Razorbill
-// ids Razorpay copied into the payment's notes, then by the payment link,
-// the order or the Razorpay invoice.
+// findTarget matches an event to our payment and invoice. Server-side
+// references come first: the payment link (its id, then its reference_id,
+// which is our payment id), the Razorpay payment, its order, the refunded
+// payment and the Razorpay invoice, each mapped to ours by a stored ref. Only
+// when none of them is known are the Razorbill ids in the notes used, and
+// the target is marked byNotes.
 func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorpay.Event) (target, error) {
 	var t target
-	notes := func() []map[string]string {
-		var out []map[string]string
-		if ev.Payment != nil {
-			out = append(out, ev.Payment.Notes)
-		}
-		if ev.PaymentLink != nil {
-			out = append(out, ev.PaymentLink.Notes)
-		}
-		if ev.Order != nil {
-			out = append(out, ev.Order.Notes)
-		}
-		if ev.Invoice != nil {
-			out = append(out, ev.Invoice.Notes)
-		}
-		if ev.Refund != nil {
-			out = append(out, ev.Refund.Notes)
-		}
-		return out
-	}()
-	payID := ""
-	for _, n := range notes {
-		if id := n["razorbill_payment_id"]; ids.Valid(ids.Payment, id) {
-			payID = id
-			break
-		}
-	}
+	payID, invID := "", ""
 	lookups := []string{}
 	if ev.PaymentLink != nil {
 		lookups = append(lookups, ev.PaymentLink.ID)
@@ -257,6 +282,36 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 			payID = ours
 		}
 	}
+	if payID == "" && ev.PaymentLink != nil && ids.Valid(ids.Payment, ev.PaymentLink.ReferenceID) {
+		payID = ev.PaymentLink.ReferenceID // set by us when the link was created
+	}
+	// A Razorpay invoice synced from ours (paid at its short_url).
+	rzInv := ""
+	if ev.Invoice != nil {
+		rzInv = ev.Invoice.ID
+	} else if ev.Payment != nil {
+		rzInv = ev.Payment.InvoiceID
+	}
+	if payID == "" && rzInv != "" {
+		ours, ok, err := r.Store.Ref(ctx, sc, rzInv)
+		if err != nil {
+			return t, err
+		}
+		if ok && strings.HasPrefix(ours, ids.Invoice) {
+			invID = ours
+		}
+	}
+	if payID == "" && invID == "" {
+		for _, n := range eventNotes(ev) {
+			if id := n["razorbill_payment_id"]; payID == "" && ids.Valid(ids.Payment, id) {
+				payID = id
+			}
+			if id := n["razorbill_invoice_id"]; invID == "" && ids.Valid(ids.Invoice, id) {
+				invID = id
+			}
+		}
+		t.byNotes = payID != "" || invID != ""
+	}
 	if payID != "" {
 		p, err := r.Store.Payment(ctx, sc, payID)
 		if err != nil {
@@ -272,30 +327,8 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 			}
 			return t, err
 		}
-		return target{pay: p, has: true, inv: inv}, nil
-	}
-	// A Razorpay invoice synced from ours (paid at its short_url).
-	rzInv := ""
-	if ev.Invoice != nil {
-		rzInv = ev.Invoice.ID
-	} else if ev.Payment != nil {
-		rzInv = ev.Payment.InvoiceID
-	}
-	invID := ""
-	for _, n := range notes {
-		if id := n["razorbill_invoice_id"]; ids.Valid(ids.Invoice, id) {
-			invID = id
-			break
-		}
-	}
-	if invID == "" && rzInv != "" {
-		ours, ok, err := r.Store.Ref(ctx, sc, rzInv)
-		if err != nil {
-			return t, err
-		}
-		if ok {
-			invID = ours
-		}
+		t.pay, t.has, t.inv = p, true, inv
+		return t, nil
 	}
 	if invID == "" {
 		return t, unmatched("no payment or invoice in this environment matches %s", describeEvent(ev))
@@ -314,6 +347,27 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 		}
 	}
 	return t, nil
+}
+
+// eventNotes are the notes of every entity the event carries.
+func eventNotes(ev razorpay.Event) []map[string]string {
+	var out []map[string]string
+	if ev.Payment != nil {
+		out = append(out, ev.Payment.Notes)
+	}
+	if ev.PaymentLink != nil {
+		out = append(out, ev.PaymentLink.Notes)
+	}
+	if ev.Order != nil {
+		out = append(out, ev.Order.Notes)
+	}
+	if ev.Invoice != nil {
+		out = append(out, ev.Invoice.Notes)
+	}
+	if ev.Refund != nil {
+		out = append(out, ev.Refund.Notes)
+	}
+	return out
 }
 
 func describeEvent(ev razorpay.Event) string {
@@ -359,10 +413,22 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 	if _, done, err := r.Store.Applied(ctx, sc, rp.ID); err != nil || done {
 		return err
 	}
+	confirmed := false
 	return retry(func() error {
 		t, err := r.findTarget(ctx, sc, ev)
 		if err != nil {
 			return err
+		}
+		if t.byNotes && !confirmed {
+			// Matched by notes alone: apply what Razorpay says, not the payload.
+			got, err := r.confirm(ctx, sc, rp.ID)
+			if err != nil {
+				return err
+			}
+			rp, confirmed = got, true
+		}
+		if t.inv.InvoiceStatus == billing.InvoiceVoided {
+			return unmatched("invoice %s is VOIDED: payment %s captured at Razorpay is not applied to it; refund it at Razorpay", t.inv.ID, rp.ID)
 		}
 		cur, err := money.LookupCurrency(rp.Currency)
 		if err != nil {
@@ -379,9 +445,13 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		pay, expectedPay := t.pay, t.pay.Version
 		if !t.has {
 			// Paid at Razorpay without a Razorbill payment (a synced invoice's
-			// short_url): record one.
+			// short_url): record one for what the invoice still asks.
+			due := t.inv.AmountRemaining()
+			if due <= 0 {
+				due = amount
+			}
 			pay = billing.Payment{ID: ids.New(ids.Payment), DestinationID: t.inv.ID, DestinationType: "INVOICE", CustomerID: t.inv.CustomerID,
-				Amount: amount, Currency: cur.Code, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
+				Amount: due, Currency: cur.Code, PaymentStatus: billing.PaymentPending, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
 				GatewayTrackingID: t.inv.RazorpayInvoiceID, PaymentURL: t.inv.RazorpayShortURL, Metadata: map[string]string{}, CreatedAt: now}
 			expectedPay = 0
 		}
@@ -391,14 +461,15 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		// A second Razorpay payment on a link already paid is still money
 		// received: it is counted on the invoice (OVERPAID if so).
 		pay.Version = expectedPay + 1
-		pay.PaymentStatus = billing.PaymentSucceeded
 		pay.AmountReceived += amount
+		pay.Captures = append(pay.Captures, billing.Capture{RazorpayPaymentID: rp.ID, Amount: amount, CapturedAt: now})
+		pay.PaymentStatus = pay.SettleStatus()
 		pay.GatewayPaymentID = rp.ID
 		if rp.Method != "" {
 			pay.PaymentMethod = rp.Method
 		}
 		pay.ErrorCode, pay.ErrorMessage = "", ""
-		if pay.SucceededAt == nil {
+		if pay.SucceededAt == nil && pay.PaymentStatus == billing.PaymentSucceeded {
 			pay.SucceededAt = &now
 		}
 		pay.UpdatedAt = now
@@ -412,15 +483,18 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		inv.Version++
 		inv.AmountPaid += amount
 		inv.ApplyPaymentStatus(now)
-		if inv.OpenPaymentID == pay.ID && (inv.Paid() || pay.GatewayTrackingID != inv.RazorpayInvoiceID) {
+		switch {
+		case inv.OpenPaymentID == pay.ID && (inv.Paid() || pay.GatewayTrackingID != inv.RazorpayInvoiceID):
 			inv.OpenPaymentID = ""
+		case !t.has && inv.OpenPaymentID == "" && !inv.Paid():
+			// Partly paid at the short_url: the next part joins this payment.
+			inv.OpenPaymentID = pay.ID
 		}
 		inv.UpdatedAt = now
-		if err := r.Store.PutRef(ctx, sc, rp.ID, pay.ID); err != nil {
-			return err
-		}
 		m := dynamo.Marker{RazorpayPaymentID: rp.ID, PaymentID: pay.ID, InvoiceID: inv.ID, Amount: amount, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
-		err = r.Store.ApplyMoney(ctx, sc, m, pay, expectedPay, inv, expectedInv)
+		// The ref Razorpay payment → ours is written with the money, never
+		// without it: a ref to a payment that was never stored cannot exist.
+		err = r.Store.ApplyMoney(ctx, sc, m, pay, expectedPay, inv, expectedInv, map[string]string{rp.ID: pay.ID})
 		if errors.Is(err, dynamo.ErrAlreadyApplied) {
 			return nil
 		}
@@ -429,6 +503,39 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		}
 		return err
 	})
+}
+
+// confirm reads a Razorpay payment matched only by its notes from Razorpay
+// (GET /v1/payments/{id}) with the environment's connection: it must be
+// captured (or since refunded). An answer that is not a transient failure
+// parks the event.
+func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID string) (razorpay.Payment, error) {
+	if r.Gateway == nil || r.Secrets == nil {
+		return razorpay.Payment{}, unmatched("payment %s is matched only by its notes, which a payer can set, and this reconciler cannot confirm it at Razorpay", rzpPaymentID)
+	}
+	conn, err := rzsync.ActiveConnection(ctx, r.Store, sc)
+	if err == nil {
+		var cr razorpay.Credentials
+		if cr, err = rzsync.Credentials(ctx, r.Secrets, conn); err == nil {
+			var got razorpay.Payment
+			if got, err = r.Gateway.FetchPayment(ctx, cr, rzpPaymentID); err == nil {
+				if got.ID != rzpPaymentID || (got.Status != "captured" && got.Status != "refunded") {
+					return got, unmatched("payment %s is matched only by its notes and Razorpay shows it %s, not captured", rzpPaymentID, got.Status)
+				}
+				return got, nil
+			}
+		}
+	}
+	if apperr.Retryable(err) {
+		return razorpay.Payment{}, err
+	}
+	return razorpay.Payment{}, unmatched("payment %s is matched only by its notes and could not be confirmed at Razorpay: %s", rzpPaymentID, apperr.PublicMessage(err))
+}
+
+// holdsMoney: the payment has received money (or was refunded), so no
+// failure or closed link can make it FAILED.
+func holdsMoney(p billing.Payment) bool {
+	return p.AmountReceived > 0 || p.PaymentStatus == billing.PaymentSucceeded || p.PaymentStatus == billing.PaymentRefunded || p.PaymentStatus == billing.PaymentPartiallyRefunded
 }
 
 func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
@@ -445,17 +552,33 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		if err != nil {
 			return err
 		}
+		now := r.now()
+		m := dynamo.Marker{RazorpayPaymentID: key, PaymentID: t.pay.ID, InvoiceID: t.inv.ID, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
 		if !t.has {
-			return unmatched("payment.failed for %s matches no Razorbill payment", rp.ID)
+			if t.inv.ID == "" {
+				return unmatched("payment.failed for %s matches no Razorbill payment", rp.ID)
+			}
+			// A failed try at the synced invoice's short_url: no Razorbill
+			// payment holds it, the invoice records it (once per Razorpay payment).
+			inv := t.inv
+			ei := inv.Version
+			inv.Version++
+			inv.FailedAttempts++
+			inv.LastPaymentError = failureText(rp)
+			inv.UpdatedAt = now
+			err := r.Store.ApplyToInvoice(ctx, sc, m, inv, ei)
+			if errors.Is(err, dynamo.ErrAlreadyApplied) {
+				return nil
+			}
+			return err
 		}
 		pay, inv := t.pay, t.inv
 		ep, ei := pay.Version, inv.Version
-		now := r.now()
 		pay.Version++
 		pay.Attempts++
 		pay.UpdatedAt = now
-		// A failed try never undoes money received: SUCCEEDED stays.
-		if pay.PaymentStatus != billing.PaymentSucceeded && pay.PaymentStatus != billing.PaymentRefunded && pay.PaymentStatus != billing.PaymentPartiallyRefunded {
+		// A failed try never undoes money received.
+		if !holdsMoney(pay) {
 			pay.PaymentStatus = billing.PaymentFailed
 			pay.FailedAt = &now
 			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
@@ -468,7 +591,6 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		if inv.OpenPaymentID == pay.ID && pay.PaymentStatus == billing.PaymentFailed {
 			inv.OpenPaymentID = "" // free the invoice for a new link
 		}
-		m := dynamo.Marker{RazorpayPaymentID: key, PaymentID: pay.ID, InvoiceID: inv.ID, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
 		err = r.Store.ApplyMoney(ctx, sc, m, pay, ep, inv, ei)
 		if errors.Is(err, dynamo.ErrAlreadyApplied) {
 			return nil
@@ -477,29 +599,64 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 	})
 }
 
+func failureText(rp razorpay.Payment) string {
+	switch {
+	case rp.ErrorCode != "" && rp.ErrorDescription != "":
+		return rp.ErrorCode + ": " + rp.ErrorDescription
+	case rp.ErrorDescription != "":
+		return rp.ErrorDescription
+	case rp.ErrorCode != "":
+		return rp.ErrorCode
+	}
+	return "payment " + rp.ID + " failed"
+}
+
+// applyAuthorized marks a payment PROCESSING (authorized, not yet captured)
+// unless its Razorpay payment already failed or was captured — a late
+// payment.authorized never moves a status backwards. PROCESSING holds the
+// invoice like PENDING: an invoice freed by an earlier failed try is held
+// again by this payment if nothing else holds it.
 func (r *Reconciler) applyAuthorized(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
 	if ev.Payment == nil {
 		return unmatched("payment.authorized carries no payment entity")
 	}
+	rpID := ev.Payment.ID
 	return retry(func() error {
 		t, err := r.findTarget(ctx, sc, ev)
 		if err != nil {
 			return err
 		}
 		if !t.has {
-			return unmatched("payment.authorized for %s matches no Razorbill payment", ev.Payment.ID)
+			if t.inv.ID != "" {
+				return nil // a try at the synced invoice's short_url: its capture or failure will follow
+			}
+			return unmatched("payment.authorized for %s matches no Razorbill payment", rpID)
 		}
-		pay := t.pay
-		if pay.PaymentStatus != billing.PaymentPending && pay.PaymentStatus != billing.PaymentFailed {
+		// Read after the payment: a failure or capture written since would
+		// have changed the payment's version, and the write below would lose.
+		for _, key := range []string{"failed:" + rpID, rpID} {
+			if _, done, err := r.Store.Applied(ctx, sc, key); err != nil || done {
+				return err
+			}
+		}
+		pay, inv := t.pay, t.inv
+		if holdsMoney(pay) || (pay.PaymentStatus != billing.PaymentPending && pay.PaymentStatus != billing.PaymentFailed) {
 			return nil // already further along
 		}
 		expected := pay.Version
 		pay.Version++
 		pay.PaymentStatus = billing.PaymentProcessing
+		pay.FailedAt, pay.ErrorCode, pay.ErrorMessage = nil, "", ""
 		if ev.Payment.Method != "" {
 			pay.PaymentMethod = ev.Payment.Method
 		}
 		pay.UpdatedAt = r.now()
+		if inv.OpenPaymentID == "" && inv.InvoiceStatus == billing.InvoiceFinalized && !inv.Paid() {
+			ei := inv.Version
+			inv.Version++
+			inv.OpenPaymentID, inv.UpdatedAt = pay.ID, pay.UpdatedAt
+			return r.Store.SavePaymentAndInvoice(ctx, sc, pay, expected, inv, ei, nil)
+		}
 		return r.Store.UpdatePayment(ctx, sc, pay, expected)
 	})
 }
@@ -524,7 +681,7 @@ func (r *Reconciler) applyLinkClosed(ctx context.Context, sc billing.Scope, ev r
 // Razorpay and frees its invoice for a new link.
 func (r *Reconciler) closePayment(ctx context.Context, sc billing.Scope, t target, code, msg string) error {
 	pay, inv := t.pay, t.inv
-	if pay.PaymentStatus == billing.PaymentSucceeded || pay.PaymentStatus == billing.PaymentRefunded || pay.PaymentStatus == billing.PaymentPartiallyRefunded {
+	if holdsMoney(pay) {
 		return nil
 	}
 	ep, ei := pay.Version, inv.Version

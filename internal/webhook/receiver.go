@@ -45,6 +45,12 @@ type Opener interface {
 	Open(ctx context.Context, sealed, aad string) (string, error)
 }
 
+// RefStore maps Razorpay ids to ours; each call is one GetItem.
+type RefStore interface {
+	Ref(ctx context.Context, sc billing.Scope, rzpID string) (string, bool, error)
+	Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
+}
+
 // Publisher queues events.
 type Publisher interface {
 	Send(ctx context.Context, m queue.Message) error
@@ -52,7 +58,11 @@ type Publisher interface {
 
 // Receiver is the webhook-receiver handler.
 type Receiver struct {
-	Store   ConnectionStore
+	Store ConnectionStore
+	// Refs finds our invoice for events whose notes do not name it, so
+	// that every event about one invoice shares one message group (nil:
+	// such events are grouped by their Razorpay ids).
+	Refs    RefStore
 	Secrets Opener
 	Queue   Publisher
 	Log     *slog.Logger
@@ -158,11 +168,12 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if err != nil {
 		return 0, "", apperr.Wrap(err, apperr.Internal, "", "encode message")
 	}
-	group := sc.TenantID + "/" + sc.EnvironmentID + "/" + env.GroupKey()
+	key := r.groupKey(ctx, sc, env)
+	group := sc.TenantID + "/" + sc.EnvironmentID + "/" + key
 	if err := r.Queue.Send(ctx, queue.Message{Body: string(b), GroupID: truncate(group, 128), DedupID: dedupID(sc, dedup)}); err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
-	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", env.GroupKey())
+	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
 	return http.StatusOK, `{"status":"queued"}`, nil
 }
 
@@ -204,10 +215,12 @@ type Envelope struct {
 	Event   string `json:"event"`
 	Payload map[string]struct {
 		Entity struct {
-			ID        string          `json:"id"`
-			OrderID   string          `json:"order_id"`
-			InvoiceID string          `json:"invoice_id"`
-			Notes     json.RawMessage `json:"notes"`
+			ID          string          `json:"id"`
+			OrderID     string          `json:"order_id"`
+			InvoiceID   string          `json:"invoice_id"`
+			PaymentID   string          `json:"payment_id"`   // a refund's payment
+			ReferenceID string          `json:"reference_id"` // a payment link's (our payment id)
+			Notes       json.RawMessage `json:"notes"`
 		} `json:"entity"`
 	} `json:"payload"`
 }
@@ -231,19 +244,94 @@ func jsonReason(err error) string {
 	return "unexpected shape"
 }
 
-// GroupKey orders one invoice's events together: our invoice id when a
-// payload's notes carry it, else the Razorpay invoice, payment link, order
-// or payment id.
-func (e Envelope) GroupKey() string {
+// groupKey is our invoice id for the event: from the notes, else from one
+// or two reads of the refs the payment-link creator, the invoice syncer and
+// the reconciler store (Razorpay invoice → our invoice; payment link,
+// Razorpay payment → our payment, whose destination is the invoice). When
+// nothing is found (or the read fails) it falls back to GroupKey.
+func (r *Receiver) groupKey(ctx context.Context, sc billing.Scope, e Envelope) string {
+	if id := e.note("razorbill_invoice_id"); id != "" {
+		return id
+	}
+	if r.Refs != nil {
+		id, err := r.ourInvoice(ctx, sc, e)
+		if err != nil {
+			r.Log.WarnContext(ctx, "could not map the event to its invoice; grouped by its Razorpay ids", "error", err.Error())
+		} else if id != "" {
+			return id
+		}
+	}
+	return e.GroupKey()
+}
+
+func (r *Receiver) ourInvoice(ctx context.Context, sc billing.Scope, e Envelope) (string, error) {
+	rzInv := ""
+	if inv, ok := e.Payload["invoice"]; ok && inv.Entity.ID != "" {
+		rzInv = inv.Entity.ID
+	} else if p, ok := e.Payload["payment"]; ok {
+		rzInv = p.Entity.InvoiceID
+	}
+	if rzInv != "" {
+		ours, ok, err := r.Refs.Ref(ctx, sc, rzInv)
+		if err != nil || !ok || !ids.Valid(ids.Invoice, ours) {
+			return "", err
+		}
+		return ours, nil
+	}
+	payID := ""
+	if l, ok := e.Payload["payment_link"]; ok && ids.Valid(ids.Payment, l.Entity.ReferenceID) {
+		payID = l.Entity.ReferenceID
+	} else if id := e.note("razorbill_payment_id"); ids.Valid(ids.Payment, id) {
+		payID = id
+	} else {
+		rzID := ""
+		if l, ok := e.Payload["payment_link"]; ok && l.Entity.ID != "" {
+			rzID = l.Entity.ID
+		} else if rf, ok := e.Payload["refund"]; ok && rf.Entity.PaymentID != "" {
+			rzID = rf.Entity.PaymentID
+		} else if p, ok := e.Payload["payment"]; ok && p.Entity.ID != "" {
+			rzID = p.Entity.ID
+		}
+		if rzID == "" {
+			return "", nil
+		}
+		ours, ok, err := r.Refs.Ref(ctx, sc, rzID)
+		if err != nil || !ok || !ids.Valid(ids.Payment, ours) {
+			return "", err
+		}
+		payID = ours
+	}
+	p, err := r.Refs.Payment(ctx, sc, payID)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return "", nil
+		}
+		return "", err
+	}
+	return p.DestinationID, nil
+}
+
+// note is the first value of a note key among the payload's entities.
+func (e Envelope) note(key string) string {
 	for _, name := range []string{"payment_link", "invoice", "payment", "order", "refund"} {
 		ent, ok := e.Payload[name]
 		if !ok {
 			continue
 		}
 		var notes map[string]string
-		if json.Unmarshal(ent.Entity.Notes, &notes) == nil && notes["razorbill_invoice_id"] != "" {
-			return notes["razorbill_invoice_id"]
+		if json.Unmarshal(ent.Entity.Notes, &notes) == nil && notes[key] != "" {
+			return notes[key]
 		}
+	}
+	return ""
+}
+
+// GroupKey orders one invoice's events together without reading anything:
+// our invoice id when a payload's notes carry it, else the Razorpay
+// invoice, payment link, order or payment id.
+func (e Envelope) GroupKey() string {
+	if id := e.note("razorbill_invoice_id"); id != "" {
+		return id
 	}
 	if inv, ok := e.Payload["invoice"]; ok && inv.Entity.ID != "" {
 		return inv.Entity.ID
