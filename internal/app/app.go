@@ -121,7 +121,7 @@ func (d *Deps) AdminToken(ctx context.Context) (string, error) {
 // connection, customers and invoices.
 func (d *Deps) NewAPIRouter(verifier httpapi.CredentialVerifier) *httpapi.Router {
 	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
-	ledger := &httpapi.Ledger{Store: d.Store, Sealer: d.Box, Verifier: verifier, Sync: d.Sync, WebhookBaseURL: d.Config.WebhookBaseURL}
+	ledger := &httpapi.Ledger{Store: d.Store, Sealer: d.Box, Verifier: verifier, Sync: d.Sync, WebhookBaseURL: d.Config.WebhookBaseURL, Minimums: d.Config.Minimums}
 	rt.Add(ledger.Routes()...)
 	return rt
 }
