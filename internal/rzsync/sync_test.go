@@ -295,7 +295,10 @@ func TestSyncCancelsWhatItMadeForAnInvoiceVoidedOrLinkedMeanwhile(t *testing.T) 
 	cus := f.customer()
 	for name, meanwhile := range map[string]func(billing.Invoice){
 		"voided": func(inv billing.Invoice) {
-			f.edit(inv.ID, func(i *billing.Invoice) { now := time.Now().UTC(); i.InvoiceStatus, i.VoidedAt = billing.InvoiceVoided, &now })
+			f.edit(inv.ID, func(i *billing.Invoice) {
+				now := time.Now().UTC()
+				i.InvoiceStatus, i.VoidedAt = billing.InvoiceVoided, &now
+			})
 		},
 		"linked": func(inv billing.Invoice) { f.openPayment(inv, "plink_"+ids.New("")[4:18]) },
 	} {
@@ -332,7 +335,9 @@ func TestFinalWriteRetriesLostRacesAndReleasesTheLease(t *testing.T) {
 	}
 	inv := f.invoice(cus, "INV-R1", 80000)
 	f.store.mu.Lock()
-	f.store.raceFinal = func() { f.edit(inv.ID, func(i *billing.Invoice) { i.FailedAttempts, i.LastPaymentError = 1, "card declined" }) }
+	f.store.raceFinal = func() {
+		f.edit(inv.ID, func(i *billing.Invoice) { i.FailedAttempts, i.LastPaymentError = 1, "card declined" })
+	}
 	f.store.mu.Unlock()
 	got, err := f.sy.SyncInvoice(f.ctx, f.sc, inv.ID, false)
 	if err != nil || got.SyncStatus != billing.SyncSynced || got.RazorpayInvoiceID == "" {
