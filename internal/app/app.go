@@ -122,7 +122,7 @@ func (d *Deps) AdminToken(ctx context.Context) (string, error) {
 func (d *Deps) NewAPIRouter(verifier httpapi.CredentialVerifier) *httpapi.Router {
 	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
 	ledger := &httpapi.Ledger{Store: d.Store, Sealer: d.Box, Verifier: verifier, Sync: d.Sync, WebhookBaseURL: d.Config.WebhookBaseURL,
-		Voider: d.PaymentService()}
+		Voider: d.PaymentService(), Minimums: d.Config.Minimums}
 	rt.Add(ledger.Routes()...)
 	return rt
 }

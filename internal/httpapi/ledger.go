@@ -12,6 +12,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/money"
 	"github.com/razorbill/razorbill/internal/rzsync"
 )
 
@@ -66,6 +67,9 @@ type Ledger struct {
 	Voider interface {
 		VoidInvoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
 	}
+	// Minimums are Razorpay's smallest amounts per currency (nil: the
+	// documented defaults); finalize refuses a total below them.
+	Minimums *money.Minimums
 }
 
 // WebhookEvents are the events to enable in Razorpay's dashboard.
@@ -604,7 +608,12 @@ func (l *Ledger) finalizeInvoice(ctx context.Context, r *Request) (Response, err
 	if err := emptyOrObject(r.Body); err != nil {
 		return Response{}, err
 	}
-	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error { return inv.Finalize(l.now()) })
+	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error {
+		if err := inv.Finalize(l.now()); err != nil {
+			return err
+		}
+		return inv.CheckCollectable(l.Minimums)
+	})
 	if err != nil {
 		return Response{}, err
 	}

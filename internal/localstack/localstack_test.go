@@ -318,7 +318,11 @@ func TestPaymentRequestRejections(t *testing.T) {
 	cus := s.customer("acct-5", "a5@example.com")
 	inv := s.finalized(cus, "inr")
 	draft := s.must(s.call("POST", "/api/v1/invoices", map[string]any{"customer_id": cus, "currency": "inr", "line_items": []any{map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "5"}}}), 201)
-	small := s.finalized(cus, "inr", map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "0.50"})
+	// below the minimum never finalizes, so no payment can be asked for it
+	small := s.must(s.call("POST", "/api/v1/invoices", map[string]any{"customer_id": cus, "currency": "inr", "line_items": []any{map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "0.50"}}}), 201)
+	if msg := s.must(s.call("POST", "/api/v1/invoices/"+small.s("id")+"/finalize", nil), 409).s("error", "message"); !strings.Contains(msg, "1.00 INR") {
+		t.Errorf("the minimum is not named: %q", msg)
+	}
 	voided := s.finalized(cus, "inr")
 	s.must(s.call("POST", "/api/v1/invoices/"+voided.s("id")+"/void", nil), 200)
 	for name, tc := range map[string]struct {
@@ -328,7 +332,7 @@ func TestPaymentRequestRejections(t *testing.T) {
 	}{
 		"amount not remaining": {payReq(inv, "99.99"), 400, "invalid_invoice_amount"},
 		"too many decimals":    {payReq(inv, "100.001"), 400, "invalid_invoice_amount"},
-		"below minimum":        {payReq(small, "0.50"), 400, "amount_below_minimum"},
+		"below minimum draft":  {payReq(small, "0.50"), 409, "invoice_not_finalized"},
 		"currency mismatch":    {func() map[string]any { b := payReq(inv, 100); b["currency"] = "usd"; return b }(), 400, "currency_mismatch"},
 		"draft":                {payReq(draft, 5), 409, "invoice_not_finalized"},
 		"voided":               {payReq(voided, 100), 409, "invoice_voided"},
@@ -344,9 +348,6 @@ func TestPaymentRequestRejections(t *testing.T) {
 		if r.Status != tc.status || r.s("error", "code") != tc.code {
 			t.Errorf("%s: %d %s", name, r.Status, r.Raw)
 		}
-	}
-	if msg := s.call("POST", "/api/v1/payments", payReq(small, "0.50")).s("error", "message"); !strings.Contains(msg, "1.00 INR") {
-		t.Errorf("the minimum is not named: %q", msg)
 	}
 	if n := len(s.links()); n != 0 {
 		t.Fatalf("rejected requests made %d links", n)

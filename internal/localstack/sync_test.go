@@ -77,10 +77,17 @@ func TestFinalizedInvoicesSyncExactly(t *testing.T) {
 		s.invoiceSynced(r.s("id"))
 	}
 	totals := map[string]int64{usage.s("invoice_number"): 685085 + 75150, jpy.s("invoice_number"): 1001, kwd.s("invoice_number"): 2470}
+	receipt := func(r resp) string { return r.s("invoice_number") + "-" + r.s("id")[len(r.s("id"))-8:] } // number + our id's last 8
 	if usage.s("amount_due") != "7602.35" {
 		t.Fatalf("ledger total: %s", usage.s("amount_due"))
 	}
 	invs := s.rzpInvoices()
+	usageSeen := false
+	defer func() {
+		if !usageSeen {
+			t.Errorf("no Razorpay invoice has the receipt %s", receipt(usage))
+		}
+	}()
 	if len(invs) != 3 {
 		t.Fatalf("%d Razorpay invoices", len(invs))
 	}
@@ -89,10 +96,11 @@ func TestFinalizedInvoicesSyncExactly(t *testing.T) {
 		for _, li := range ri.LineItems {
 			sum += li.Amount * li.Quantity
 		}
-		if ri.Amount != totals[ri.Receipt] || sum != ri.Amount {
-			t.Errorf("invoice %s (%s): amount %d, lines %d, want %d", ri.ID, ri.Receipt, ri.Amount, sum, totals[ri.Receipt])
+		if ri.Amount != totals[ri.Notes["invoice_number"]] || sum != ri.Amount {
+			t.Errorf("invoice %s (%s): amount %d, lines %d, want %d", ri.ID, ri.Receipt, ri.Amount, sum, totals[ri.Notes["invoice_number"]])
 		}
-		if ri.Receipt == usage.s("invoice_number") {
+		if ri.Receipt == receipt(usage) {
+			usageSeen = true
 			if len(ri.LineItems) != 3 || ri.LineItems[0].Amount != 185185 || ri.LineItems[0].Quantity != 1 ||
 				ri.LineItems[1].Amount != 499900 || ri.LineItems[2].Amount != 25050 || ri.LineItems[2].Quantity != 3 || ri.LineItems[2].Name != "Seats" {
 				t.Errorf("usage invoice lines: %+v", ri.LineItems)
@@ -148,15 +156,19 @@ func TestInvoiceSyncSurvivesCrashesAndOutages(t *testing.T) {
 	if r.Body["razorpay"].(map[string]any)["attempts"].(float64) < 2 || len(s.rzpInvoices()) != 2 {
 		t.Fatalf("after the outage: %s, %d invoices", r.Raw, len(s.rzpInvoices()))
 	}
-	// a permanent refusal is FAILED with the reason, visible in the API
-	bad := s.finalized(cus, "kwd", map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "1.005"})
-	var got resp
-	s.eventually("invoice FAILED", func() bool {
-		got = s.call("GET", "/api/v1/invoices/"+bad.s("id"), nil)
-		return got.s("razorpay", "sync_status") == "FAILED"
-	})
-	if got.s("razorpay", "last_error") == "" || got.s("razorpay", "error_code") != "invalid_invoice_amount" {
-		t.Fatalf("failed sync: %s", got.Raw)
+	// what Razorpay would refuse never finalizes: a KWD line of 1.005 is
+	// 1.010 (a multiple of 0.010) and syncs at that amount; a total below
+	// the minimum is refused at finalize
+	kwd := s.finalized(cus, "kwd", map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "1.005"})
+	rk := s.invoiceSynced(kwd.s("id"))
+	for _, ri := range s.rzpInvoices() {
+		if ri.ID == rk.s("razorpay", "invoice_id") && ri.Amount != 1010 {
+			t.Fatalf("KWD invoice at Razorpay: %d", ri.Amount)
+		}
+	}
+	small := s.must(s.call("POST", "/api/v1/invoices", map[string]any{"customer_id": cus, "currency": "inr", "line_items": []any{map[string]any{"display_name": "x", "quantity": "1", "unit_amount": "0.50"}}}), 201)
+	if r := s.must(s.call("POST", "/api/v1/invoices/"+small.s("id")+"/finalize", nil), 409); r.s("error", "code") != "amount_below_minimum" {
+		t.Fatalf("finalize below the minimum: %s", r.Raw)
 	}
 }
 

@@ -2,8 +2,9 @@
 // strings at the API ("100.00") and int64 minor units everywhere else, by
 // each currency's exponent (INR 2, JPY 0, KWD 3). Nothing here touches a
 // float: quantities and unit prices with more digits than a currency has are
-// arbitrary-precision decimals, and a line amount is rounded half-up to the
-// currency's exponent exactly once.
+// arbitrary-precision decimals, and a line amount is rounded half-up exactly
+// once, to the currency's exponent (in a three-decimal currency to a
+// multiple of 10 minor units, the smallest amount Razorpay collects).
 //
 // The package imports nothing of Razorbill's; its errors carry a stable Code
 // that the HTTP layer turns into the API's error envelope.
@@ -164,11 +165,23 @@ func ParseDecimal(s string) (decimal.Decimal, error) {
 	return decimal.RequireFromString(s), nil
 }
 
+// Step is the smallest amount Razorpay collects in c, in minor units: 10
+// for a three-decimal currency (its amounts must end in 0), else 1.
+func (c Currency) Step() int64 {
+	if c.Exponent == 3 {
+		return 10
+	}
+	return 1
+}
+
 // LineAmount is quantity × unit price in minor units of c, rounded half-up
-// (away from zero at .5) to c's exponent. It fails rather than overflow.
+// (away from zero at .5) once, to a multiple of c.Step(): to c's exponent,
+// and in a three-decimal currency to a multiple of 0.010. It fails rather
+// than overflow.
 func LineAmount(quantity, unit decimal.Decimal, c Currency) (int64, error) {
 	minor := quantity.Mul(unit).Shift(int32(c.Exponent))
-	rounded := minor.Round(0) // decimal.Round is half away from zero
+	step := decimal.NewFromInt(c.Step())
+	rounded := minor.Div(step).Round(0).Mul(step) // decimal.Round is half away from zero
 	if rounded.Abs().GreaterThan(decimal.NewFromInt(math.MaxInt64 / 2)) {
 		return 0, errf("amount_overflow", "line amount %s × %s is too large", quantity, unit)
 	}

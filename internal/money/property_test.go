@@ -185,12 +185,17 @@ func TestSumOfLinesLosesNothing(t *testing.T) {
 }
 
 // refLineAmount is LineAmount computed independently with big.Rat:
-// q × u × 10^exp, rounded half away from zero.
+// q × u × 10^exp, rounded half away from zero to a whole number of steps
+// (10 minor units in a three-decimal currency, else 1).
 func refLineAmount(q, u string, exp int) *big.Int {
 	a, _ := new(big.Rat).SetString(q)
 	b, _ := new(big.Rat).SetString(u)
 	x := new(big.Rat).Mul(a, b)
-	x.Mul(x, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(exp)), nil)))
+	scale := exp
+	if exp == 3 {
+		scale = 2 // count in steps of 10 minor units
+	}
+	x.Mul(x, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
 	num, den := new(big.Int).Abs(x.Num()), x.Denom()
 	quo, rem := new(big.Int).QuoRem(num, den, new(big.Int))
 	if new(big.Int).Lsh(rem, 1).Cmp(den) >= 0 {
@@ -198,6 +203,9 @@ func refLineAmount(q, u string, exp int) *big.Int {
 	}
 	if x.Sign() < 0 {
 		quo.Neg(quo)
+	}
+	if exp == 3 {
+		quo.Mul(quo, big.NewInt(10))
 	}
 	return quo
 }

@@ -2,6 +2,7 @@ package razorpay
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,11 +15,14 @@ import (
 // Limits Razorpay documents, checked here so a request that cannot succeed
 // is not sent.
 const (
-	MaxNotes          = 15  // keys in notes
-	MaxNoteValue      = 256 // characters in a note's value
-	MaxReceipt        = 40  // characters in an invoice receipt
-	MaxReferenceID    = 40  // characters in a payment link reference_id
-	MaxLineItems      = 50  // line items on an invoice
+	MaxNotes       = 15  // keys in notes
+	MaxNoteValue   = 256 // characters in a note's value
+	MaxReceipt     = 40  // characters in an invoice receipt
+	MaxReferenceID = 40  // characters in a payment link reference_id
+	MaxLineItems   = 50  // line items on an invoice
+	// NoteInvoiceID is the notes key naming the Razorbill invoice a
+	// Razorpay invoice was made for.
+	NoteInvoiceID     = "razorbill_invoice_id"
 	customerPageSize  = 100
 	customerPageLimit = 10
 )
@@ -196,11 +200,20 @@ func (c *Client) CreateInvoice(ctx context.Context, cr Credentials, in InvoiceIn
 	var out Invoice
 	err = c.do(ctx, cr, call{op: op, retry: true, out: &out,
 		heal: func(ctx context.Context) (bool, error) {
-			inv, ok, err := c.findInvoice(ctx, cr, in.Receipt, in.CustomerID, false)
-			if ok {
-				out = inv
+			invs, err := c.invoicesByReceipt(ctx, cr, in.Receipt, in.CustomerID, false)
+			if err != nil {
+				return false, err
 			}
-			return ok, err
+			// With our id in the notes, only the invoice naming it is ours:
+			// another with the same receipt (the merchant's own) is not.
+			ours := in.Notes[NoteInvoiceID]
+			for _, inv := range invs {
+				if ours == "" || inv.Notes[NoteInvoiceID] == ours {
+					out = inv
+					return true, nil
+				}
+			}
+			return false, nil
 		},
 		send: func(r *requests.Request) (map[string]interface{}, error) {
 			return (&resources.Invoice{Request: r}).Create(payload, nil)
@@ -218,9 +231,24 @@ func (c *Client) FindInvoiceByReceipt(ctx context.Context, cr Credentials, recei
 }
 
 func (c *Client) findInvoice(ctx context.Context, cr Credentials, receipt, customerID string, retry bool) (Invoice, bool, error) {
+	invs, err := c.invoicesByReceipt(ctx, cr, receipt, customerID, retry)
+	if err != nil || len(invs) == 0 {
+		return Invoice{}, false, err
+	}
+	return invs[0], true, nil
+}
+
+// FindInvoicesByReceipt lists the account's live invoices (draft, issued,
+// partially_paid or paid) with this receipt, oldest first: GET
+// /v1/invoices?receipt=… (one page of 100).
+func (c *Client) FindInvoicesByReceipt(ctx context.Context, cr Credentials, receipt string) ([]Invoice, error) {
+	return c.invoicesByReceipt(ctx, cr, receipt, "", true)
+}
+
+func (c *Client) invoicesByReceipt(ctx context.Context, cr Credentials, receipt, customerID string, retry bool) ([]Invoice, error) {
 	const op = "find invoice by receipt"
 	if receipt == "" {
-		return Invoice{}, false, invalidInput(op, "receipt", "receipt is required")
+		return nil, invalidInput(op, "receipt", "receipt is required")
 	}
 	q := map[string]interface{}{"receipt": receipt, "count": 100}
 	if customerID != "" {
@@ -237,29 +265,56 @@ func (c *Client) findInvoice(ctx context.Context, cr Credentials, receipt, custo
 		err = c.once(ctx, cr, k, 0)
 	}
 	if err != nil {
-		return Invoice{}, false, err
+		return nil, err
 	}
-	var best *Invoice
-	for i := range list.Items {
-		inv := &list.Items[i]
+	var out []Invoice
+	for _, inv := range list.Items {
 		if inv.Receipt != receipt || (customerID != "" && inv.CustomerID != "" && inv.CustomerID != customerID) {
 			continue
 		}
 		switch inv.Status {
 		case "draft", "issued", "partially_paid", "paid":
-		default:
-			continue
-		}
-		// Razorpay lists newest first: on equal seconds the later item
-		// is the older invoice.
-		if best == nil || !inv.CreatedAt.After(best.CreatedAt) {
-			best = inv
+			out = append(out, inv)
 		}
 	}
-	if best == nil {
-		return Invoice{}, false, nil
+	// Razorpay lists newest first: a stable sort by creation time keeps
+	// the later item (the older invoice) first on equal seconds.
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
 	}
-	return *best, true, nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.Before(out[j].CreatedAt) })
+	return out, nil
+}
+
+// CancelInvoice is POST /v1/invoices/{id}/cancel (only an issued or draft
+// invoice can be cancelled; Razorpay refuses a paid or partially paid one
+// with a 400). After an attempt of unknown outcome the retry first fetches
+// the invoice and returns it if it is already cancelled.
+func (c *Client) CancelInvoice(ctx context.Context, cr Credentials, id string) (Invoice, error) {
+	const op = "cancel invoice"
+	if err := validID(op, "id", id); err != nil {
+		return Invoice{}, err
+	}
+	var out Invoice
+	err := c.do(ctx, cr, call{op: op, retry: true, out: &out,
+		heal: func(ctx context.Context) (bool, error) {
+			var inv Invoice
+			err := c.once(ctx, cr, call{op: "fetch invoice", out: &inv, send: func(r *requests.Request) (map[string]interface{}, error) {
+				return (&resources.Invoice{Request: r}).Fetch(id, nil, nil)
+			}}, 0)
+			if err != nil {
+				return false, err
+			}
+			if inv.Status == "cancelled" {
+				out = inv
+				return true, nil
+			}
+			return false, nil
+		},
+		send: func(r *requests.Request) (map[string]interface{}, error) {
+			return r.Post("/v1/invoices/"+id+"/cancel", nil, nil)
+		}})
+	return out, err
 }
 
 // FetchInvoice is GET /v1/invoices/{id}.

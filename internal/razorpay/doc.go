@@ -80,16 +80,17 @@
 //     (X-Refund-Idempotency).
 //   - CreateInvoice: Razorpay does not refuse a repeated receipt, so after
 //     an attempt of unknown outcome (no answer, 5xx, non-JSON) the retry
-//     first looks the receipt up and returns the invoice found instead of
-//     sending again.
+//     first looks the receipt up and returns the invoice found (the one
+//     whose notes carry the same razorbill_invoice_id, when the input has
+//     one) instead of sending again.
 //   - CreatePaymentLink: likewise by reference_id; a 400 "payment link with
 //     given reference id already exists" after such an attempt is healed by
 //     the same lookup.
-//   - CancelPaymentLink: the retry first fetches the link.
+//   - CancelPaymentLink, CancelInvoice: the retry first fetches the object.
 //
 // When retries run out the error stays Transient: the caller (a queue
 // consumer) retries later and must look up by receipt / reference_id
-// (FindInvoiceByReceipt, FindPaymentLinkByReference) before creating again.
+// (FindInvoicesByReceipt, FindPaymentLinkByReference) before creating again.
 //
 // # Testing
 //

@@ -29,6 +29,7 @@ type Store interface {
 	UpdateInvoice(ctx context.Context, sc billing.Scope, inv billing.Invoice, expected int64) error
 	ListInvoices(ctx context.Context, sc billing.Scope, f billing.InvoiceFilter, opt billing.ListOptions) (billing.Page[billing.Invoice], error)
 	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
+	Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 }
 
 // Gateway is the part of the Razorpay client the syncer calls.
@@ -36,7 +37,9 @@ type Gateway interface {
 	CreateCustomer(ctx context.Context, cr razorpay.Credentials, in razorpay.CustomerInput) (razorpay.Customer, error)
 	FindCustomer(ctx context.Context, cr razorpay.Credentials, email, contact string) (razorpay.Customer, bool, error)
 	CreateInvoice(ctx context.Context, cr razorpay.Credentials, in razorpay.InvoiceInput) (razorpay.Invoice, error)
-	FindInvoiceByReceipt(ctx context.Context, cr razorpay.Credentials, receipt string) (razorpay.Invoice, bool, error)
+	FindInvoicesByReceipt(ctx context.Context, cr razorpay.Credentials, receipt string) ([]razorpay.Invoice, error)
+	FetchInvoice(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Invoice, error)
+	CancelInvoice(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Invoice, error)
 }
 
 // Opener decrypts connection secrets.
@@ -97,17 +100,24 @@ func ActiveConnection(ctx context.Context, st interface {
 var errBusy = apperr.E(apperr.Transient, "sync_in_progress", "another sync of this record is running; retry shortly")
 
 // SyncCustomer makes sure the customer exists at Razorpay and returns it
-// with its Razorpay id stored.
+// with its Razorpay id stored. While another sync holds the customer's
+// lease it waits (up to Wait) for that sync to finish.
 func (s *Syncer) SyncCustomer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
+	return waitWhileBusy(ctx, s, "customer", func() (billing.Customer, error) { return s.syncCustomerOnce(ctx, sc, id) })
+}
+
+// waitWhileBusy runs once until it ends with anything but errBusy (another
+// sync holds the record's lease), or until Wait has passed.
+func waitWhileBusy[T any](ctx context.Context, s *Syncer, what string, once func() (T, error)) (T, error) {
 	deadline := s.now().Add(s.waitFor())
 	for {
-		c, err := s.syncCustomerOnce(ctx, sc, id)
+		v, err := once()
 		if !errors.Is(err, errBusy) || s.now().After(deadline) {
-			return c, err
+			return v, err
 		}
 		select {
 		case <-ctx.Done():
-			return c, apperr.Wrap(ctx.Err(), apperr.Transient, "sync_in_progress", "another sync of this customer is running; retry shortly")
+			return v, apperr.Wrap(ctx.Err(), apperr.Transient, "sync_in_progress", "another sync of this "+what+" is running; retry shortly")
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
@@ -118,6 +128,15 @@ func (s *Syncer) waitFor() time.Duration {
 		return s.Wait
 	}
 	return 5 * time.Second
+}
+
+// finalWriteTries is how often a sync's last write (the Razorpay id) is
+// re-read and retried after losing a version race before the sync gives up,
+// releases the lease and reports a transient error.
+const finalWriteTries = 5
+
+func errFinalWrite(cause error) error {
+	return apperr.Wrap(cause, apperr.Transient, "sync_write_failed", "the Razorpay id could not be stored yet; the sync is retried")
 }
 
 func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
@@ -156,14 +175,34 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 	if err != nil {
 		return c, s.customerFailed(ctx, sc, c, err)
 	}
-	expected = c.Version
-	c.Version++
-	t := s.now()
-	c.RazorpayCustomerID, c.SyncStatus, c.SyncError, c.SyncedAt, c.SyncLeaseUntil, c.UpdatedAt = rc.ID, billing.SyncSynced, "", &t, nil, t
-	if err := s.Store.UpdateCustomer(ctx, sc, c, expected); err != nil {
-		return c, err // the lease expires; a retry finds the Razorpay customer by email
+	// Store the id on the current record: a write that lost a version race
+	// (a PATCH, another field) is re-read and tried again.
+	var werr error
+	for attempt := 0; attempt < finalWriteTries; attempt++ {
+		if attempt > 0 {
+			cur, err := s.Store.Customer(ctx, sc, id)
+			if err != nil {
+				werr = err
+				break
+			}
+			if cur.RazorpayCustomerID != "" {
+				return cur, nil
+			}
+			c = cur
+		}
+		expected = c.Version
+		c.Version++
+		t := s.now()
+		c.RazorpayCustomerID, c.SyncStatus, c.SyncError, c.SyncedAt, c.SyncLeaseUntil, c.UpdatedAt = rc.ID, billing.SyncSynced, "", &t, nil, t
+		if werr = s.Store.UpdateCustomer(ctx, sc, c, expected); werr == nil {
+			return c, nil
+		}
+		if !apperr.HasCode(werr, apperr.CodeConcurrentUpdate) {
+			break
+		}
 	}
-	return c, nil
+	// Release the lease; a retry finds the Razorpay customer by email.
+	return c, s.customerFailed(ctx, sc, c, errFinalWrite(werr))
 }
 
 func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentials, sc billing.Scope, c billing.Customer) (razorpay.Customer, error) {
@@ -192,6 +231,13 @@ func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentia
 // transient failure stays PENDING (the queue retries it); a permanent one is
 // FAILED with Razorpay's description.
 func (s *Syncer) customerFailed(ctx context.Context, sc billing.Scope, c billing.Customer, cause error) error {
+	c, err := s.Store.Customer(ctx, sc, c.ID)
+	if err != nil {
+		return errors.Join(cause, err)
+	}
+	if c.RazorpayCustomerID != "" {
+		return cause
+	}
 	expected := c.Version
 	c.Version++
 	c.SyncLeaseUntil, c.UpdatedAt = nil, s.now()
