@@ -54,7 +54,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 
 // PaymentService creates payment links and refunds.
 func (d *Deps) PaymentService() *payments.Service {
-	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Secrets: d.Box,
+	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Invoices: d.Syncer(), Secrets: d.Box,
 		Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry,
 		Instruments: d.Razorpay(), Applier: d.Reconciler()}
 }

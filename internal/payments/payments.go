@@ -43,6 +43,14 @@ type Gateway interface {
 	Refund(ctx context.Context, cr razorpay.Credentials, paymentID string, in razorpay.RefundInput) (razorpay.Refund, error)
 }
 
+// InvoiceSyncer syncs an invoice to Razorpay on demand, under the same
+// lease as the queue-driven syncer (rzsync.Syncer.SyncInvoiceWaiting). The
+// invoice it returns has RazorpayShortURL set when a Razorpay invoice is
+// the invoice's instrument.
+type InvoiceSyncer interface {
+	SyncInvoiceWaiting(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error)
+}
+
 // CustomerSyncer syncs a customer on demand.
 type CustomerSyncer interface {
 	SyncCustomer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
@@ -50,9 +58,12 @@ type CustomerSyncer interface {
 
 // Service creates payments and refunds.
 type Service struct {
-	Store      Store
-	Gateway    Gateway
-	Customers  CustomerSyncer
+	Store     Store
+	Gateway   Gateway
+	Customers CustomerSyncer
+	// Invoices makes the Razorpay invoice the instrument when the
+	// connection syncs invoices (invoice_outbound_sync); nil: never.
+	Invoices   InvoiceSyncer
 	Secrets    rzsync.Opener
 	Minimums   *money.Minimums
 	LinkExpiry time.Duration
@@ -85,7 +96,15 @@ func (s *Service) claimWindow() time.Duration {
 // holdsInvoice: a PENDING or PROCESSING (authorized, not captured) payment
 // holds its invoice; no second instrument is made while it does.
 func holdsInvoice(p billing.Payment) bool {
-	return p.PaymentStatus == billing.PaymentPending || p.PaymentStatus == billing.PaymentProcessing
+	switch p.PaymentStatus {
+	case billing.PaymentPending, billing.PaymentProcessing:
+		return true
+	case billing.PaymentPartiallyPaid:
+		// Part paid at its instrument (a Razorpay invoice paid in parts):
+		// the rest is paid there too, not through a second instrument.
+		return true
+	}
+	return false
 }
 
 // claimAlive: a PENDING payment without a link whose claim has not run
@@ -241,6 +260,27 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	// (after a failed attempt, say) are cancelled before a new one exists.
 	if err := s.closeEarlierLinks(ctx, sc, conn, inv, ""); err != nil {
 		return pay, err
+	}
+	// With invoice outbound sync on, the Razorpay invoice is the invoice's
+	// one instrument: sync it now if the syncer has not yet (same lease,
+	// same find-or-create) and hand out its short_url. A sync Razorpay
+	// refuses for good leaves no Razorpay invoice, so a link is made.
+	if conn.InvoiceOutboundSync && inv.RazorpayShortURL == "" && s.Invoices != nil {
+		synced, err := s.Invoices.SyncInvoiceWaiting(ctx, sc, inv.ID)
+		switch {
+		case err != nil && apperr.Retryable(err):
+			return pay, err
+		case err == nil && synced.RazorpayShortURL != "":
+			if _, _, err := s.checkInvoice(synced, in); err != nil {
+				return pay, err
+			}
+			if synced.OpenPaymentID != "" { // claimed while we waited for the sync
+				if open, err := s.Store.Payment(ctx, sc, synced.OpenPaymentID); err == nil && holdsInvoice(open) {
+					return pay, linkExists(inv.ID, open)
+				}
+			}
+			inv = synced
+		}
 	}
 	// Claim the invoice: one open payment per invoice, decided by a
 	// conditional write on the invoice's version before Razorpay is called.
