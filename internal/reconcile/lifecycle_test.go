@@ -286,3 +286,27 @@ func (f *fixture) sqsWithID(eventID, body string) {
 		f.t.Fatalf("%v %+v", err, resp)
 	}
 }
+
+// TestACancelledPaymentStaysCancelled: Razorpay's payment_link.cancelled
+// (or a late payment.failed) after POST /payments/{id}/cancel confirms the
+// cancel; it used to turn the CANCELLED payment into FAILED.
+func TestACancelledPaymentStaysCancelled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, plink := f.invoice("INR", 3000)
+	i, p := f.state(inv, pay)
+	ep, ei := p.Version, i.Version
+	p.Version++
+	p.PaymentStatus, p.ErrorCode = billing.PaymentCancelled, "payment_cancelled"
+	i.Version++
+	i.OpenPaymentID = ""
+	if err := f.store.SavePaymentAndInvoice(f.ctx, f.sc, p, ep, i, ei, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(envelope("payment_link.cancelled", map[string]any{"payment_link": entity(map[string]any{"id": plink, "entity": "payment_link", "amount": 3000,
+		"amount_paid": 0, "currency": "INR", "status": "cancelled", "notes": notesOf(pay), "reference_id": pay.ID})}))
+	f.apply(failed("pay_LATEFAIL1", 3000, "INR", notesOf(pay)))
+	if _, p = f.state(inv, pay); p.PaymentStatus != billing.PaymentCancelled {
+		t.Fatalf("a cancelled payment became %s (%s)", p.PaymentStatus, p.ErrorCode)
+	}
+}

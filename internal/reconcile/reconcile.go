@@ -538,6 +538,12 @@ func holdsMoney(p billing.Payment) bool {
 	return p.AmountReceived > 0 || p.PaymentStatus == billing.PaymentSucceeded || p.PaymentStatus == billing.PaymentRefunded || p.PaymentStatus == billing.PaymentPartiallyRefunded
 }
 
+// settledWithoutMoney: a payment we cancelled ourselves stays CANCELLED;
+// Razorpay's payment_link.cancelled or a late failed try only confirms it.
+func settledWithoutMoney(p billing.Payment) bool {
+	return p.PaymentStatus == billing.PaymentCancelled
+}
+
 func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
 	if ev.Payment == nil || ev.Payment.ID == "" {
 		return unmatched("payment.failed carries no payment entity")
@@ -577,8 +583,8 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		pay.Version++
 		pay.Attempts++
 		pay.UpdatedAt = now
-		// A failed try never undoes money received.
-		if !holdsMoney(pay) {
+		// A failed try never undoes money received, nor our own cancel.
+		if !holdsMoney(pay) && !settledWithoutMoney(pay) {
 			pay.PaymentStatus = billing.PaymentFailed
 			pay.FailedAt = &now
 			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
@@ -681,7 +687,7 @@ func (r *Reconciler) applyLinkClosed(ctx context.Context, sc billing.Scope, ev r
 // Razorpay and frees its invoice for a new link.
 func (r *Reconciler) closePayment(ctx context.Context, sc billing.Scope, t target, code, msg string) error {
 	pay, inv := t.pay, t.inv
-	if holdsMoney(pay) {
+	if holdsMoney(pay) || settledWithoutMoney(pay) {
 		return nil
 	}
 	ep, ei := pay.Version, inv.Version
