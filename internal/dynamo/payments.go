@@ -172,7 +172,15 @@ func (s *Store) applyMarked(ctx context.Context, sc billing.Scope, m Marker, inv
 			items = append(items, s.refPut(sc, rzpID, ourID))
 		}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	return s.writeMarked(ctx, items, "apply money")
+}
+
+// writeMarked runs a transaction whose first item is a marker put
+// conditional on its absence: a cancelled marker is ErrAlreadyApplied (the
+// effect was written before), any other failed condition errStale (re-read
+// and retry), anything else transient.
+func (s *Store) writeMarked(ctx context.Context, items []types.TransactWriteItem, op string) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil {
 		if r[0] == "ConditionalCheckFailed" {
 			return ErrAlreadyApplied
@@ -184,7 +192,7 @@ func (s *Store) applyMarked(ctx context.Context, sc billing.Scope, m Marker, inv
 		}
 		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is busy; retry")
 	}
-	return transient(err, "apply money")
+	return transient(err, op)
 }
 
 // Applied reads the marker of a Razorpay payment.

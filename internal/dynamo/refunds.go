@@ -177,19 +177,7 @@ func (s *Store) SettleRefund(ctx context.Context, sc billing.Scope, m Marker, p 
 		}
 		items = append(items, rp)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if r := cancelReasons(err); r != nil {
-		if r[0] == "ConditionalCheckFailed" {
-			return ErrAlreadyApplied
-		}
-		for _, c := range r {
-			if c == "ConditionalCheckFailed" {
-				return errStale
-			}
-		}
-		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is busy; retry")
-	}
-	return transient(err, "settle refund")
+	return s.writeMarked(ctx, items, "settle refund")
 }
 
 // ListRefunds pages through a payment's refunds, newest first. The index is
