@@ -75,6 +75,12 @@ func (s *Service) closeEarlierLinks(ctx context.Context, sc billing.Scope, conn 
 			case billing.PaymentSucceeded, billing.PaymentRefunded, billing.PaymentPartiallyRefunded, billing.PaymentCancelled, billing.PaymentInitiated:
 				continue
 			}
+			if holdsInvoice(p) {
+				// Still the invoice's instrument (or another request's
+				// brand-new one, made after this request read the invoice):
+				// never cancelled from here; the claim decides who wins.
+				continue
+			}
 			switch p.Metadata[linkStatusKey] {
 			case "cancelled", "expired", "paid":
 				continue

@@ -267,20 +267,25 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	// refuses for good leaves no Razorpay invoice, so a link is made.
 	if conn.InvoiceOutboundSync && inv.RazorpayShortURL == "" && s.Invoices != nil {
 		synced, err := s.Invoices.SyncInvoiceWaiting(ctx, sc, inv.ID)
-		switch {
-		case err != nil && apperr.Retryable(err):
+		if err != nil && apperr.Retryable(err) {
 			return pay, err
-		case err == nil && synced.RazorpayShortURL != "":
-			if _, _, err := s.checkInvoice(synced, in); err != nil {
+		}
+		// The sync wrote the invoice (lease, result or failure): claim on
+		// what is stored now, not on what was read before it.
+		if err != nil || synced.RazorpayShortURL == "" {
+			if synced, err = s.Store.Invoice(ctx, sc, inv.ID); err != nil {
 				return pay, err
 			}
-			if synced.OpenPaymentID != "" { // claimed while we waited for the sync
-				if open, err := s.Store.Payment(ctx, sc, synced.OpenPaymentID); err == nil && holdsInvoice(open) {
-					return pay, linkExists(inv.ID, open)
-				}
-			}
-			inv = synced
 		}
+		if _, _, err := s.checkInvoice(synced, in); err != nil {
+			return pay, err
+		}
+		if synced.OpenPaymentID != "" { // claimed while we waited for the sync
+			if open, err := s.Store.Payment(ctx, sc, synced.OpenPaymentID); err == nil && holdsInvoice(open) {
+				return pay, linkExists(inv.ID, open)
+			}
+		}
+		inv = synced
 	}
 	// Claim the invoice: one open payment per invoice, decided by a
 	// conditional write on the invoice's version before Razorpay is called.
@@ -409,8 +414,19 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		// Either Razorpay refused a second link with our reference_id (an
 		// earlier attempt created it and crashed before storing it) or the
 		// outcome is unknown: look the link up before giving up.
-		if found, ok, ferr := s.Gateway.FindPaymentLinkByReference(rctx, cr, pay.ID); ferr == nil && ok {
+		found, ok, ferr := s.Gateway.FindPaymentLinkByReference(rctx, cr, pay.ID)
+		switch {
+		case ferr == nil && ok:
 			link, err = found, nil
+		case razorpay.IsDuplicateReference(err):
+			// The link exists at Razorpay (maybe already sent to the
+			// customer) but could not be read now: never fail the payment
+			// and free the invoice for a second link; retry instead.
+			s.releaseClaim(ctx, sc, pay)
+			if ferr == nil {
+				ferr = fmt.Errorf("payment link with reference_id %s exists but was not found", pay.ID)
+			}
+			return pay, apperr.Wrap(ferr, apperr.Transient, "razorpay_unavailable", "the payment link exists at Razorpay but could not be read; retry")
 		}
 	}
 	if err != nil {

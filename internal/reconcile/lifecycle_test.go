@@ -310,3 +310,58 @@ func TestACancelledPaymentStaysCancelled(t *testing.T) {
 		t.Fatalf("a cancelled payment became %s (%s)", p.PaymentStatus, p.ErrorCode)
 	}
 }
+
+// TestAnExpiredPartPaidRazorpayInvoiceFreesTheInvoice: after part of a
+// synced invoice was paid at its short_url and the Razorpay invoice expired,
+// the part-paid payment no longer holds the invoice (it used to, forever:
+// every new payment request was 409 with the dead URL).
+func TestAnExpiredPartPaidRazorpayInvoiceFreesTheInvoice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, rzInv := f.syncedInvoice("INR", 10000)
+	f.apply(atShortURL("payment.captured", "pay_PARTEXP1", rzInv, 4000, "INR", "captured"))
+	held := f.invoiceNow(inv.ID)
+	if held.AmountPaid != 4000 || held.OpenPaymentID == "" {
+		t.Fatalf("after a part payment: paid %d, open %q", held.AmountPaid, held.OpenPaymentID)
+	}
+	f.apply(envelope("invoice.expired", map[string]any{"invoice": entity(map[string]any{"id": rzInv, "entity": "invoice", "status": "expired",
+		"amount": 10000, "amount_paid": 4000, "amount_due": 6000, "currency": "INR", "notes": map[string]string{"razorbill_invoice_id": inv.ID}})}))
+	got := f.invoiceNow(inv.ID)
+	if got.OpenPaymentID != "" || got.RazorpayShortURL != "" || got.AmountPaid != 4000 {
+		t.Fatalf("after invoice.expired: open %q, short_url %q, paid %d", got.OpenPaymentID, got.RazorpayShortURL, got.AmountPaid)
+	}
+	if p, err := f.store.Payment(f.ctx, f.sc, held.OpenPaymentID); err != nil || p.AmountReceived != 4000 {
+		t.Fatalf("the part-paid payment: %+v %v", p, err)
+	}
+}
+
+// TestAFailedTryAtARazorpayInvoiceKeepsItsPayment: the Razorpay invoice is
+// still payable after a failed try, so the client's payment keeps holding
+// the invoice and the customer's next try lands on it (it used to become
+// FAILED, and the next capture made a second payment).
+func TestAFailedTryAtARazorpayInvoiceKeepsItsPayment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, rzInv := f.syncedInvoice("INR", 5000)
+	now := time.Now().UTC()
+	pay := billing.Payment{ID: ids.New(ids.Payment), DestinationID: inv.ID, DestinationType: "INVOICE", CustomerID: inv.CustomerID, Amount: 5000, Currency: "INR",
+		PaymentStatus: billing.PaymentPending, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
+		GatewayTrackingID: rzInv, PaymentURL: inv.RazorpayShortURL, Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+	cur := f.invoiceNow(inv.ID)
+	ei := cur.Version
+	cur.Version++
+	cur.OpenPaymentID = pay.ID
+	if err := f.store.SavePaymentAndInvoice(f.ctx, f.sc, pay, 0, cur, ei, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.apply(atShortURL("payment.failed", "pay_RZIFAIL1", rzInv, 5000, "INR", "failed"))
+	if p, _ := f.store.Payment(f.ctx, f.sc, pay.ID); p.PaymentStatus != billing.PaymentPending || f.invoiceNow(inv.ID).OpenPaymentID != pay.ID {
+		t.Fatalf("after a failed try: %s, open %q", p.PaymentStatus, f.invoiceNow(inv.ID).OpenPaymentID)
+	}
+	f.apply(atShortURL("payment.captured", "pay_RZIOK01", rzInv, 5000, "INR", "captured"))
+	p, _ := f.store.Payment(f.ctx, f.sc, pay.ID)
+	got := f.invoiceNow(inv.ID)
+	if p.PaymentStatus != billing.PaymentSucceeded || p.AmountReceived != 5000 || got.AmountPaid != 5000 {
+		t.Fatalf("capture after a failed try: payment %s %d, invoice paid %d", p.PaymentStatus, p.AmountReceived, got.AmountPaid)
+	}
+}

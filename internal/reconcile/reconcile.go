@@ -583,8 +583,13 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		pay.Version++
 		pay.Attempts++
 		pay.UpdatedAt = now
-		// A failed try never undoes money received, nor our own cancel.
-		if !holdsMoney(pay) && !settledWithoutMoney(pay) {
+		// A failed try never undoes money received, nor our own cancel. A
+		// failed try at a Razorpay invoice leaves it payable: the payment
+		// records the error and keeps holding the invoice.
+		onRazorpayInvoice := pay.GatewayTrackingID != "" && pay.GatewayTrackingID == inv.RazorpayInvoiceID
+		if onRazorpayInvoice && !holdsMoney(pay) && !settledWithoutMoney(pay) {
+			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
+		} else if !holdsMoney(pay) && !settledWithoutMoney(pay) {
 			pay.PaymentStatus = billing.PaymentFailed
 			pay.FailedAt = &now
 			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
@@ -720,13 +725,25 @@ func (r *Reconciler) applyInvoiceExpired(ctx context.Context, sc billing.Scope, 
 			}
 		}
 		inv := t.inv
-		if inv.RazorpayShortURL == "" {
+		// A part-paid payment whose instrument was the expired Razorpay
+		// invoice keeps its money but no longer holds the invoice: the rest
+		// is collected through a new instrument.
+		freeOpen := false
+		if inv.OpenPaymentID != "" {
+			if p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID); err == nil && p.GatewayTrackingID == ev.Invoice.ID {
+				freeOpen = true
+			}
+		}
+		if inv.RazorpayShortURL == "" && !freeOpen {
 			return nil
 		}
 		expected := inv.Version
 		inv.Version++
 		// The Razorpay invoice can no longer be paid: new payments get a link.
 		inv.RazorpayShortURL, inv.UpdatedAt = "", r.now()
+		if freeOpen {
+			inv.OpenPaymentID = ""
+		}
 		return r.Store.UpdateInvoice(ctx, sc, inv, expected)
 	})
 }

@@ -251,7 +251,10 @@ func (s *Syncer) storeSynced(ctx context.Context, sc billing.Scope, cr razorpay.
 			}
 			cancelled, keep = !paid, paid
 		}
-		if why != "" && cancelled {
+		if cancelled { // once cancelled, never stored as the instrument, whatever a re-read says
+			if why == "" {
+				why = "another instrument held the invoice when the sync finished"
+			}
 			cur.SyncStatus, cur.SyncError, cur.SyncErrorCode = billing.SyncNotSynced, "Razorpay invoice "+ri.ID+" was cancelled: "+why, ""
 		} else {
 			cur.RazorpayInvoiceID, cur.RazorpayShortURL, cur.SyncStatus, cur.SyncError, cur.SyncErrorCode, cur.SyncedAt =
