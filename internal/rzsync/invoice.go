@@ -143,6 +143,11 @@ func (s *Syncer) otherInstrument(ctx context.Context, sc billing.Scope, inv bill
 	if strings.HasPrefix(p.GatewayTrackingID, "plink_") {
 		return "the invoice has an open payment link (payment " + p.ID + ")", nil
 	}
+	if p.GatewayTrackingID == "" && (p.PaymentStatus == billing.PaymentPending || p.PaymentStatus == billing.PaymentProcessing) {
+		// A payment request claimed the invoice and is making a link (a
+		// payment request with outbound sync on syncs before it claims).
+		return "a payment link is being made for the invoice (payment " + p.ID + ")", nil
+	}
 	return "", nil
 }
 

@@ -245,14 +245,19 @@ func TestSyncNeverIssuesBesideAnotherInstrument(t *testing.T) {
 		}
 	}
 	claimed := f.invoice(cus, "INV-C1", 123456)
-	f.openPayment(claimed, "") // the payment request itself, before any link
+	f.openPayment(claimed, "") // a payment request claimed it and is making a link
 	got, err := f.sy.SyncInvoiceWaiting(f.ctx, f.sc, claimed.ID)
+	if err != nil || got.RazorpayShortURL != "" || len(f.madeFor(claimed.ID)) != 0 {
+		t.Fatalf("sync beside a link being made: %+v %v", got, err)
+	}
+	free := f.invoice(cus, "INV-F1", 123456)
+	got, err = f.sy.SyncInvoiceWaiting(f.ctx, f.sc, free.ID)
 	if err != nil || got.RazorpayShortURL == "" || got.SyncStatus != billing.SyncSynced {
 		t.Fatalf("on-demand sync: %+v %v", got, err)
 	}
-	made := f.madeFor(claimed.ID)
+	made := f.madeFor(free.ID)
 	if len(made) != 1 || made[0].ID != got.RazorpayInvoiceID || made[0].Amount != got.AmountRemaining() || made[0].ShortURL != got.RazorpayShortURL {
-		t.Fatalf("Razorpay invoices for %s: %+v, want one of %d", claimed.ID, made, got.AmountRemaining())
+		t.Fatalf("Razorpay invoices for %s: %+v, want one of %d", free.ID, made, got.AmountRemaining())
 	}
 }
 
