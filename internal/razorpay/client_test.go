@@ -369,7 +369,7 @@ func TestTwoTenantsInParallel(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				ref := fmt.Sprintf("t%d-%d", ti, i)
-				c, err := e.c.CreateCustomer(context.Background(), cr, razorpay.CustomerInput{Name: "T", Email: ref + "@example.com", Notes: map[string]string{"tenant": fmt.Sprint(ti)}})
+				c, err := e.c.CreateCustomer(context.Background(), cr, razorpay.CustomerInput{Name: "Tenant Customer", Email: ref + "@example.com", Notes: map[string]string{"tenant": fmt.Sprint(ti)}})
 				if err != nil {
 					errs <- err
 					return
