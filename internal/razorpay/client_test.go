@@ -345,7 +345,7 @@ func TestNonIdempotentRequestsAreNotRetried(t *testing.T) {
 	e.sim.ClearFaults()
 	// With FailExisting a customer create is not repeated either.
 	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault500, Method: "POST", Path: "/v1/customers", Count: 2})
-	_, err = e.c.CreateCustomer(ctx(t), e.cr, razorpay.CustomerInput{Name: "X", Email: "x@example.com", FailExisting: true})
+	_, err = e.c.CreateCustomer(ctx(t), e.cr, razorpay.CustomerInput{Name: "Xavier", Email: "x@example.com", FailExisting: true})
 	mustKind(t, err, apperr.Transient, razorpay.CodeUnavailable)
 	if left := e.sim.Faults(); len(left) != 1 {
 		t.Fatalf("retried: %+v", left)
