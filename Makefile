@@ -7,12 +7,13 @@ FUNCTIONS := $(notdir $(wildcard functions/*))
 EMULATORS := $(GO) run ./internal/localaws/cmd/emulators --
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: help run test test-unit test-cdk build lint bench fuzz e2e chaos synth deploy tools clean
+.PHONY: help run test test-unit test-cdk build lint bench fuzz e2e chaos synth deploy tools clean contract
 
 help:
 	@echo "make run    - start the local stack (DynamoDB Local, SQS emulator, Razorpay simulator, all functions)"
 	@echo "make test   - run every test with -race (starts and stops the emulators itself)"
 	@echo "make build  - build every function as build/<name>/bootstrap (linux/arm64)"
+	@echo "make contract - the Razorpay client's contract suite against Razorpay test mode (RAZORPAY_KEY_ID/RAZORPAY_KEY_SECRET)"
 	@echo "make lint | bench | fuzz | chaos | synth | deploy"
 
 # tools checks what the tests need and installs the npm emulators into .razorbill/node.
@@ -31,6 +32,14 @@ test-unit:
 
 test-cdk:
 	cd infra/cdk && $(GO) test -count=1 -timeout 8m ./...
+
+# contract runs the Razorpay client's contract suite (internal/razorpay,
+# TestContract) against Razorpay test mode: the step before going live. It
+# needs test-mode keys in RAZORPAY_KEY_ID / RAZORPAY_KEY_SECRET; `make test`
+# runs the same suite against the simulator.
+contract:
+	@[ -n "$$RAZORPAY_KEY_ID" ] && [ -n "$$RAZORPAY_KEY_SECRET" ] || { echo "make contract needs RAZORPAY_KEY_ID and RAZORPAY_KEY_SECRET (Razorpay test mode keys, rzp_test_...)"; exit 1; }
+	RAZORPAY_CONTRACT=1 $(GO) test -count=1 -timeout 10m -run '^TestContract$$' -v ./internal/razorpay/
 
 build:
 	@for f in $(FUNCTIONS); do \

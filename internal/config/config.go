@@ -106,8 +106,8 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 	c.DefaultLinkExpiry = 7 * 24 * time.Hour
 	if v := getenv("RAZORBILL_LINK_EXPIRY"); v != "" {
 		d, err := time.ParseDuration(v)
-		if err != nil || d < 16*time.Minute {
-			errs = append(errs, fmt.Errorf("RAZORBILL_LINK_EXPIRY %q: want a duration of at least 16m (Razorpay needs expire_by ≥ 15 min ahead)", v))
+		if err != nil || d < 16*time.Minute || d > 4320*time.Hour {
+			errs = append(errs, fmt.Errorf("RAZORBILL_LINK_EXPIRY %q: want a duration from 16m to 4320h (Razorpay needs expire_by at least 15 minutes ahead and at most 6 months after creation)", v))
 		}
 		c.DefaultLinkExpiry = d
 	}

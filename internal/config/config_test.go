@@ -30,13 +30,31 @@ func TestLoadDefaultsAndValidation(t *testing.T) {
 		t.Errorf("default base URL = %q", c.RazorpayBaseURL)
 	}
 	for name, m := range map[string]map[string]string{
-		"bad url":     {"RAZORPAY_BASE_URL": "ftp:/x"},
-		"short admin": {"RAZORBILL_ADMIN_TOKEN": "short"},
-		"bad minimum": {"RAZORBILL_MINIMUMS": "INR=abc"},
-		"bad expiry":  {"RAZORBILL_LINK_EXPIRY": "5m"},
+		"bad url":              {"RAZORPAY_BASE_URL": "ftp:/x"},
+		"short admin":          {"RAZORBILL_ADMIN_TOKEN": "short"},
+		"bad minimum":          {"RAZORBILL_MINIMUMS": "INR=abc"},
+		"bad expiry":           {"RAZORBILL_LINK_EXPIRY": "5m"},
+		"expiry over 6 months": {"RAZORBILL_LINK_EXPIRY": "4321h"},
 	} {
 		if _, err := Load(env(m), NeedRazorpay|NeedAdmin); err == nil {
 			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+func TestLinkExpiryBounds(t *testing.T) {
+	t.Parallel()
+	for v, ok := range map[string]bool{"15m": false, "16m": true, "168h": true, "4320h": true, "4321h": false, "9000h": false, "soon": false} {
+		c, err := Load(env(map[string]string{"RAZORBILL_TABLE": "t", "RAZORBILL_LINK_EXPIRY": v}), NeedTable)
+		if (err == nil) != ok {
+			t.Errorf("%s: err %v", v, err)
+			continue
+		}
+		if !ok && !strings.Contains(err.Error(), "RAZORBILL_LINK_EXPIRY") {
+			t.Errorf("%s: the error does not name the setting: %v", v, err)
+		}
+		if ok && c.DefaultLinkExpiry.String() == "0s" {
+			t.Errorf("%s: not read", v)
 		}
 	}
 }

@@ -392,12 +392,16 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	if inv.DueDate != nil && inv.DueDate.After(s.now().Add(16*time.Minute)) {
 		expire = *inv.DueDate
 	}
+	if latest := s.now().Add(MaxLinkExpiry); expire.After(latest) {
+		expire = latest // Razorpay refuses expire_by beyond 6 months after creation
+	}
+	rzc := rzsync.CustomerFields(cus) // only what Razorpay accepts
 	notifyEmail, notifySMS, reminders := linkSettings(conn)
 	in := razorpay.PaymentLinkInput{
 		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,
 		Description: LinkDescription(inv),
 		NotifyEmail: notifyEmail, NotifySMS: notifySMS, ReminderEnable: reminders,
-		Customer: razorpay.LinkCustomer{Name: cus.Name, Email: cus.Email, Contact: cus.Phone},
+		Customer: razorpay.LinkCustomer{Name: rzc.Name, Email: rzc.Email, Contact: rzc.Contact},
 		Notes: map[string]string{
 			"razorbill_payment_id": pay.ID, "razorbill_invoice_id": inv.ID, "invoice_number": inv.InvoiceNumber,
 			"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
@@ -483,6 +487,12 @@ func (s *Service) releaseClaim(ctx context.Context, sc billing.Scope, p billing.
 	p.ClaimedUntil, p.UpdatedAt = &now, now
 	_ = s.Store.UpdatePayment(ctx, sc, p, expected)
 }
+
+// MaxLinkExpiry is the latest a payment link may expire, counted from its
+// creation: Razorpay refuses expire_by more than 6 months after creation;
+// 180 days less an hour stays inside that whatever the month lengths and
+// the clock skew.
+const MaxLinkExpiry = 180*24*time.Hour - time.Hour
 
 func (s *Service) linkExpiry() time.Duration {
 	if s.LinkExpiry > 0 {

@@ -286,9 +286,9 @@ func (c *Client) invoicesByReceipt(ctx context.Context, cr Credentials, receipt,
 	return out, nil
 }
 
-// CancelInvoice is POST /v1/invoices/{id}/cancel (only an issued or draft
-// invoice can be cancelled; Razorpay refuses a paid or partially paid one
-// with a 400). After an attempt of unknown outcome the retry first fetches
+// CancelInvoice is POST /v1/invoices/{id}/cancel (only an issued invoice
+// can be cancelled; Razorpay refuses a draft, paid or partially paid one
+// with a 400; this client never creates drafts). After an attempt of unknown outcome the retry first fetches
 // the invoice and returns it if it is already cancelled.
 func (c *Client) CancelInvoice(ctx context.Context, cr Credentials, id string) (Invoice, error) {
 	const op = "cancel invoice"

@@ -345,7 +345,7 @@ func TestNonIdempotentRequestsAreNotRetried(t *testing.T) {
 	e.sim.ClearFaults()
 	// With FailExisting a customer create is not repeated either.
 	_ = e.sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.Fault500, Method: "POST", Path: "/v1/customers", Count: 2})
-	_, err = e.c.CreateCustomer(ctx(t), e.cr, razorpay.CustomerInput{Name: "X", Email: "x@example.com", FailExisting: true})
+	_, err = e.c.CreateCustomer(ctx(t), e.cr, razorpay.CustomerInput{Name: "Xavier", Email: "x@example.com", FailExisting: true})
 	mustKind(t, err, apperr.Transient, razorpay.CodeUnavailable)
 	if left := e.sim.Faults(); len(left) != 1 {
 		t.Fatalf("retried: %+v", left)
@@ -369,7 +369,7 @@ func TestTwoTenantsInParallel(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				ref := fmt.Sprintf("t%d-%d", ti, i)
-				c, err := e.c.CreateCustomer(context.Background(), cr, razorpay.CustomerInput{Name: "T", Email: ref + "@example.com", Notes: map[string]string{"tenant": fmt.Sprint(ti)}})
+				c, err := e.c.CreateCustomer(context.Background(), cr, razorpay.CustomerInput{Name: "Tenant Customer", Email: ref + "@example.com", Notes: map[string]string{"tenant": fmt.Sprint(ti)}})
 				if err != nil {
 					errs <- err
 					return

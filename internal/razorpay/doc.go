@@ -56,7 +56,7 @@
 //
 //	401                         Unauthorized  invalid_razorpay_credentials
 //	400                         Permanent     razorpay_bad_request (Field = Razorpay's field, Message = its description)
-//	400 "The id provided does not exist", 404
+//	400 "The id provided does not exist", 404 (payment links answer 404)
 //	                            NotFound      razorpay_not_found
 //	429                         Throttled     razorpay_throttled
 //	5xx, timeout, connection error, non-JSON body, unreadable 2xx
@@ -83,9 +83,11 @@
 //     first looks the receipt up and returns the invoice found (the one
 //     whose notes carry the same razorbill_invoice_id, when the input has
 //     one) instead of sending again.
-//   - CreatePaymentLink: likewise by reference_id; a 400 "payment link with
-//     given reference id already exists" after such an attempt is healed by
-//     the same lookup.
+//   - CreatePaymentLink: likewise by reference_id; a 400 duplicate
+//     reference_id refusal (IsDuplicateReference: "payment link with given
+//     reference_id: <id> already exists…" observed live, "payment link
+//     creation with reference ID already attempted" in the docs) after such
+//     an attempt is healed by the same lookup.
 //   - CancelPaymentLink, CancelInvoice: the retry first fetches the object.
 //
 // When retries run out the error stays Transient: the caller (a queue
@@ -94,7 +96,8 @@
 //
 // # Testing
 //
-// Tests run against internal/razorpaysim in-process. The contract tests run
-// the same cases against Razorpay test mode when RAZORPAY_KEY_ID,
-// RAZORPAY_KEY_SECRET and RAZORPAY_CONTRACT_LIVE=1 are set.
+// Tests run against internal/razorpaysim in-process. The contract suite
+// (TestContract) runs against the simulator in make test, and against
+// Razorpay test mode when RAZORPAY_KEY_ID, RAZORPAY_KEY_SECRET and
+// RAZORPAY_CONTRACT=1 are set (make contract).
 package razorpay

@@ -170,14 +170,20 @@ func invalidInput(op, field, format string, args ...any) *apperr.Error {
 }
 
 // IsDuplicateReference reports whether err is Razorpay's refusal of a
-// payment link whose reference_id the account already used.
+// payment link whose reference_id the account already used. Both wordings
+// match, whatever the case and whether "reference id" is spelled with a
+// space or an underscore: observed live, "payment link with given
+// reference_id: <id> already exists. Please create a payment link with a
+// different reference_id"; in Razorpay's docs, "payment link creation with
+// reference ID already attempted".
 func IsDuplicateReference(err error) bool {
 	var api *APIError
 	if !errors.As(err, &api) || api.Status != http.StatusBadRequest {
 		return false
 	}
-	d := strings.ToLower(api.Description)
-	return strings.Contains(d, "reference id already") || strings.Contains(d, "reference_id already")
+	d := strings.Join(strings.Fields(strings.ToLower(strings.ReplaceAll(api.Description, "_", " "))), " ")
+	return strings.Contains(d, "payment link") && strings.Contains(d, "reference id") &&
+		(strings.Contains(d, "already exist") || strings.Contains(d, "already attempted"))
 }
 
 // unknownOutcome reports whether a failed request may nevertheless have

@@ -69,12 +69,21 @@ func (s *Simulator) createCustomer(w http.ResponseWriter, r *http.Request, a *ac
 		badRequest(w, "", "%v", err)
 		return
 	}
+	if refuseExtra(w, b, customerFields, false) {
+		return
+	}
 	name, _ := b.str("name")
 	email, _ := b.str("email")
 	contact, _ := b.str("contact")
 	gstin, _ := b.str("gstin")
-	if len([]rune(name)) > 50 {
-		badRequest(w, "name", "The name may not be greater than 50 characters.")
+	if b.has("name") {
+		if desc := validCustomerName(name); desc != "" {
+			badRequest(w, "name", "%s", desc)
+			return
+		}
+	}
+	if len([]rune(email)) > 64 {
+		badRequest(w, "email", "The email may not be greater than 64 characters.")
 		return
 	}
 	if email != "" {
@@ -132,7 +141,7 @@ func (s *Simulator) createCustomer(w http.ResponseWriter, r *http.Request, a *ac
 
 func validContact(c string) bool {
 	d := strings.TrimPrefix(c, "+")
-	if len(d) < 8 || len(d) > 15 {
+	if len(d) < 8 || len(c) > 15 {
 		return false
 	}
 	for _, r := range d {
@@ -249,6 +258,9 @@ func (s *Simulator) createInvoice(w http.ResponseWriter, r *http.Request, a *acc
 	b, err := readBody(r)
 	if err != nil {
 		badRequest(w, "", "%v", err)
+		return
+	}
+	if refuseExtra(w, b, invoiceFields, false) {
 		return
 	}
 	now := s.now()
@@ -494,6 +506,9 @@ func (s *Simulator) issueInvoice(w http.ResponseWriter, r *http.Request, a *acco
 }
 
 func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request, a *account) {
+	if !readCancelBody(w, r, false) {
+		return
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	inv := s.findInvoice(a, r.PathValue("id"))
@@ -501,7 +516,7 @@ func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request, a *acc
 		idNotFound(w)
 		return
 	}
-	if inv.Status != "issued" && inv.Status != "draft" {
+	if inv.Status != "issued" { // only issued invoices (doc.go); a draft is deleted, not cancelled
 		badRequest(w, "", "Invoice cannot be cancelled in %s status", inv.Status)
 		return
 	}
@@ -514,17 +529,20 @@ func (s *Simulator) cancelInvoice(w http.ResponseWriter, r *http.Request, a *acc
 func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *account) {
 	b, err := readBody(r)
 	if err != nil {
-		badRequest(w, "", "%v", err)
+		linkBadRequest(w, "", "%v", err)
+		return
+	}
+	if refuseExtra(w, b, linkFields, true) {
 		return
 	}
 	now := s.now()
 	amount, present, ok := b.integer("amount")
 	if !present {
-		badRequest(w, "amount", "The amount field is required.")
+		linkBadRequest(w, "amount", "The amount field is required.")
 		return
 	}
 	if !ok {
-		badRequest(w, "amount", "The amount must be an integer.")
+		linkBadRequest(w, "amount", "The amount must be an integer.")
 		return
 	}
 	curCode, _ := b.str("currency")
@@ -533,50 +551,50 @@ func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *accoun
 	}
 	cur, err := money.LookupCurrency(curCode)
 	if err != nil || strings.ToUpper(curCode) != curCode {
-		badRequest(w, "currency", "The currency %s is not supported.", curCode)
+		linkBadRequest(w, "currency", "The currency %s is not supported.", curCode)
 		return
 	}
 	if min := money.DefaultMinimums().Of(cur); amount < min {
-		badRequest(w, "amount", "The amount must be atleast %s %s", cur.Code, money.Format(min, cur))
+		linkBadRequest(w, "amount", "The amount must be atleast %s %s", cur.Code, money.Format(min, cur))
 		return
 	}
 	if cur.Exponent == 3 && amount%10 != 0 {
-		badRequest(w, "amount", "The amount for %s must end with 0 as the last decimal.", cur.Code)
+		linkBadRequest(w, "amount", "The amount for %s must end with 0 as the last decimal.", cur.Code)
 		return
 	}
 	partial, ok := b.boolean("accept_partial", false)
 	if !ok {
-		badRequest(w, "accept_partial", "The accept partial field must be true or false.")
+		linkBadRequest(w, "accept_partial", "The accept partial field must be true or false.")
 		return
 	}
 	firstMin, present, ok := b.integer("first_min_partial_amount")
 	if present {
 		if !ok || firstMin < 0 {
-			badRequest(w, "first_min_partial_amount", "The first min partial amount must be an integer.")
+			linkBadRequest(w, "first_min_partial_amount", "The first min partial amount must be an integer.")
 			return
 		}
 		if firstMin > 0 && !partial {
-			badRequest(w, "first_min_partial_amount", "first_min_partial_amount is not allowed when accept_partial is false")
+			linkBadRequest(w, "first_min_partial_amount", "first_min_partial_amount is not allowed when accept_partial is false")
 			return
 		}
 		if firstMin > amount {
-			badRequest(w, "first_min_partial_amount", "The first min partial amount must be less than or equal to amount")
+			linkBadRequest(w, "first_min_partial_amount", "The first min partial amount must be less than or equal to amount")
 			return
 		}
 	}
 	ref, _ := b.str("reference_id")
 	if len([]rune(ref)) > 40 {
-		badRequest(w, "reference_id", "The reference id may not be greater than 40 characters.")
+		linkBadRequest(w, "reference_id", "The reference id may not be greater than 40 characters.")
 		return
 	}
 	description, _ := b.str("description")
 	if len([]rune(description)) > 2048 {
-		badRequest(w, "description", "The description may not be greater than 2048 characters.")
+		linkBadRequest(w, "description", "The description may not be greater than 2048 characters.")
 		return
 	}
 	custB, ok := b.object("customer")
 	if !ok {
-		badRequest(w, "customer", "The customer must be an object.")
+		linkBadRequest(w, "customer", "The customer must be an object.")
 		return
 	}
 	var cust linkCustomer
@@ -586,47 +604,51 @@ func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *accoun
 		cust.Contact, _ = custB.str("contact")
 		if cust.Email != "" {
 			if _, err := mail.ParseAddress(cust.Email); err != nil {
-				badRequest(w, "customer.email", "The customer.email must be a valid email address.")
+				linkBadRequest(w, "customer.email", "The customer.email must be a valid email address.")
 				return
 			}
 		}
 		if cust.Contact != "" && !validContact(cust.Contact) {
-			badRequest(w, "customer.contact", "The contact format is invalid.")
+			linkBadRequest(w, "customer.contact", "The contact format is invalid.")
 			return
 		}
 	}
 	var notify linkNotify
 	if nb, ok := b.object("notify"); !ok {
-		badRequest(w, "notify", "The notify must be an object.")
+		linkBadRequest(w, "notify", "The notify must be an object.")
 		return
 	} else if nb != nil {
 		notify.SMS, _ = nb.boolean("sms", false)
 		notify.Email, _ = nb.boolean("email", false)
 	}
 	reminder, _ := b.boolean("reminder_enable", false)
-	nts, desc := readNotes(b)
+	nts, desc := readNotesMax(b, 255)
 	if desc != "" {
-		badRequest(w, "notes", "%s", desc)
+		linkBadRequest(w, "notes", "%s", desc)
 		return
 	}
 	cbURL, _ := b.str("callback_url")
 	cbMethod, _ := b.str("callback_method")
 	if cbURL != "" && cbMethod == "" {
-		badRequest(w, "callback_method", "The callback method field is required when callback url is present.")
+		linkBadRequest(w, "callback_method", "The callback method field is required when callback url is present.")
 		return
 	}
 	if cbMethod != "" && cbMethod != "get" {
-		badRequest(w, "callback_method", "The selected callback method is invalid.")
+		linkBadRequest(w, "callback_method", "The selected callback method is invalid.")
 		return
 	}
 	var expireBy int64
 	if e, present, ok := b.integer("expire_by"); present {
 		if !ok {
-			badRequest(w, "expire_by", "The expire by must be an integer.")
+			linkBadRequest(w, "expire_by", "The expire by must be an integer.")
 			return
 		}
-		if e != 0 && e <= now.Unix() {
-			badRequest(w, "expire_by", "expire_by should be a timestamp in the future")
+		if e != 0 && e < now.Add(15*time.Minute).Unix() {
+			linkBadRequest(w, "expire_by", "expire_by should be at least 15 minutes after current time")
+			return
+		}
+		if e > linkExpiryLimit(now).Unix() {
+			linkBadRequest(w, "expire_by", "expire_by should not be more than 6 months after current time")
 			return
 		}
 		expireBy = e
@@ -638,11 +660,7 @@ func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *accoun
 	if ref != "" {
 		for _, l := range a.links {
 			if l.ReferenceID == ref {
-				if l.Status != "created" {
-					badRequest(w, "reference_id", "payment link with given reference id already attempted")
-				} else {
-					badRequest(w, "reference_id", "payment link with given reference id already exists")
-				}
+				linkBadRequest(w, "reference_id", "payment link with given reference_id: %s already exists. Please create a payment link with a different reference_id", ref)
 				return
 			}
 		}
@@ -699,27 +717,30 @@ func (s *Simulator) fetchLink(w http.ResponseWriter, r *http.Request, a *account
 		writeJSON(w, http.StatusOK, l.api())
 		return
 	}
-	idNotFound(w)
+	linkNotFound(w)
 }
 
 func (s *Simulator) cancelLinkAPI(w http.ResponseWriter, r *http.Request, a *account) {
+	if !readCancelBody(w, r, true) {
+		return
+	}
 	s.mu.Lock()
 	l := s.findLink(a, r.PathValue("id"))
 	if l == nil {
 		s.mu.Unlock()
-		idNotFound(w)
+		linkNotFound(w)
 		return
 	}
 	if l.Status != "created" {
 		// Only created links can be cancelled (doc.go).
 		s.mu.Unlock()
-		badRequest(w, "", "Payment Link cannot be cancelled as it is in %s state", l.Status)
+		linkBadRequest(w, "", "Payment Link cannot be cancelled as it is in %s state", l.Status)
 		return
 	}
 	evs, desc := s.closeLinkLocked(a, l, "cancelled")
 	if desc != "" {
 		s.mu.Unlock()
-		badRequest(w, "", "%s", desc)
+		linkBadRequest(w, "", "%s", desc)
 		return
 	}
 	out := l.api()
@@ -753,6 +774,9 @@ func (s *Simulator) refundPayment(w http.ResponseWriter, r *http.Request, a *acc
 	b, err := readBody(r)
 	if err != nil {
 		badRequest(w, "", "%v", err)
+		return
+	}
+	if refuseExtra(w, b, refundFields, false) {
 		return
 	}
 	amount, present, ok := b.integer("amount")

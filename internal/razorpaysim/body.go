@@ -129,7 +129,11 @@ func (b body) list(k string) ([]body, bool) {
 
 // readNotes validates Razorpay's notes: at most 15 keys, scalar values of
 // at most 256 characters. It returns the description of the refusal.
-func readNotes(b body) (map[string]string, string) {
+func readNotes(b body) (map[string]string, string) { return readNotesMax(b, 256) }
+
+// readNotesMax is readNotes with values of at most maxLen characters
+// (payment links: 255).
+func readNotesMax(b body, maxLen int) (map[string]string, string) {
 	raw, has := b["notes"]
 	if !has || string(bytes.TrimSpace(raw)) == "null" {
 		return nil, ""
@@ -163,8 +167,8 @@ func readNotes(b body) (map[string]string, string) {
 		default:
 			s = string(vt)
 		}
-		if len([]rune(s)) > 256 {
-			return nil, fmt.Sprintf("notes.%s may not be greater than 256 characters", k)
+		if len([]rune(s)) > maxLen {
+			return nil, fmt.Sprintf("notes.%s may not be greater than %d characters", k, maxLen)
 		}
 		out[k] = s
 	}

@@ -21,7 +21,8 @@
 //
 // # API (HTTP Basic auth with an account's key id and secret)
 //
-//	POST /v1/customers                 fail_existing: "0" or 0 returns the customer with the same email+contact;
+//	POST /v1/customers                 name, email, contact, gstin, notes, fail_existing (Rules below);
+//	                                   fail_existing: "0" or 0 returns the customer with the same email+contact;
 //	                                   "1", 1, true or absent → 400 "Customer already exists for the merchant";
 //	                                   false → 400 (Laravel's in:0,1 rule reads it as "")
 //	GET  /v1/customers[?count&skip&from&to], GET /v1/customers/{id}
@@ -31,14 +32,14 @@
 //	                                   amounts end in 0), expire_by ≥ 15 min ahead, sms_notify/email_notify,
 //	                                   partial_payment, draft "1", notes; creates the order and short_url
 //	GET  /v1/invoices[?receipt&customer_id&payment_id&type&count&skip], GET /v1/invoices/{id}
-//	POST /v1/invoices/{id}/issue, /cancel
+//	POST /v1/invoices/{id}/issue, /cancel (cancel: only an issued invoice, Rules below)
 //	POST /v1/payment_links             amount ≥ the currency's minimum (INR 100 paise, money.DefaultMinimums),
-//	                                   reference_id ≤ 40 and unique per account (400 "payment link with given
-//	                                   reference id already exists", or "… already attempted" once paid on),
+//	                                   reference_id ≤ 40 and unique per account (Rules below),
 //	                                   accept_partial/first_min_partial_amount, customer, notify, reminder_enable,
-//	                                   notes (≤ 15 keys, values ≤ 256 chars), callback_url + callback_method "get",
-//	                                   expire_by (in the future)
+//	                                   notes (≤ 15 keys, values ≤ 255 chars), callback_url + callback_method "get",
+//	                                   expire_by (15 min to 6 months ahead), options, upi_link
 //	GET  /v1/payment_links[?reference_id&payment_id] → {"payment_links":[…]}; GET /v1/payment_links/{id}
+//	                                   (an unknown id → 404)
 //	POST /v1/payment_links/{id}/cancel only a "created" link; partially_paid, paid, cancelled or expired
 //	                                   → 400 (razorpay.com/docs/payments/payment-links/cancel: "You can only
 //	                                   cancel Payment Links that are in the created state")
@@ -46,6 +47,81 @@
 //	                                   X-Refund-Idempotency, see Refunds below)
 //	GET  /v1/payments/{id}/refunds[?count&skip] (collection, newest first), GET /v1/refunds/{id},
 //	GET  /v1/orders/{id}
+//
+// # Rules (issue 14), and where each comes from
+//
+// Documented by Razorpay:
+//
+//   - Customer name 3–50 characters: letters, digits, space, period,
+//     apostrophe (' or ’), forward slash, @ and parentheses, else 400
+//     field "name" "The name format is invalid." (length: "… at least 3
+//     / may not be greater than 50 characters"); email at most 64
+//     characters; contact at most 15 characters including the country code
+//     (and, as before, 8+ digits). Docs: razorpay.com/docs/api/customers/create
+//     ("Create a Customer", request parameters name, contact, email). The
+//     contact rule applies to a payment link's customer.contact too (the
+//     simulator's choice: the link reference does not state it).
+//   - Customer notes: at most 15 keys, values at most 256 characters
+//     (razorpay.com/docs/api/customers/fetch-with-id: "a maximum of 15
+//     key-value pairs, 256 characters (maximum) each"); invoices and
+//     refunds are held to the same limit (shared/razorpay.md's general
+//     rule for notes; their own pages were not checked).
+//   - Payment link expire_by at most 6 months after creation
+//     (razorpay.com/docs/api/payments/payment-links/entity: "the expire by
+//     date cannot exceed more than six months from the date of creation"),
+//     and at least 15 minutes ahead (stated in shared/razorpay.md and issue
+//     14 and enforced as for invoices; not found in the link pages
+//     searched).
+//     0 (no expiry) is accepted. Wording of both refusals is the
+//     simulator's.
+//   - Only issued invoices can be cancelled: a draft is refused with 400
+//     (razorpay.com/docs/payments/invoices/cancel: "You can cancel an
+//     unpaid invoice which is in issued state"; drafts are deleted with
+//     DELETE /v1/invoices/{id}, which the simulator does not serve).
+//   - Webhook retries keep the secret of their first attempt
+//     (razorpay.com/docs/webhooks/faqs: "use the old secret for webhook
+//     signature validation while retrying older requests"), and the order
+//     of events is not guaranteed (docs/payments/payment-gateway/…/
+//     webhooks-and-fetch-apis: "Do not rely on the order of events").
+//
+// Observed live (live error captures in public projects, recorded in issue
+// 14 and shared/razorpay.md; not found in Razorpay's published reference
+// when searched — the live contract run, make contract, checks them):
+//
+//   - A second link with a used reference_id → 400 "payment link with given
+//     reference_id: <id> already exists. Please create a payment link with a
+//     different reference_id" (field and reason null). The docs also show
+//     "payment link creation with reference ID already attempted"; the
+//     simulator answers the live wording, razorpay.IsDuplicateReference
+//     matches both.
+//   - Unknown request fields → 400 "<field> is/are not required and should
+//     not be sent" (several fields: sorted, comma-separated, the
+//     simulator's choice). Accepted per endpoint: customers — name, email,
+//     contact, gstin, notes, fail_existing; invoices — type, description,
+//     draft, customer_id, customer, line_items, expire_by, sms_notify,
+//     email_notify, partial_payment, currency, receipt, notes, comment,
+//     terms, date (nested objects are not checked); payment links —
+//     amount, currency, accept_partial, first_min_partial_amount,
+//     expire_by, reference_id, description, customer, notify,
+//     reminder_enable, notes, callback_url, callback_method, options,
+//     upi_link; refunds — amount, speed, notes, receipt; the link and
+//     invoice cancel calls — none (an empty body or none at all). Whether
+//     Razorpay accepts receipt on invoice create is what the live contract
+//     run (make contract) confirms.
+//   - Payment link notes values at most 255 characters (issue 14 and
+//     shared/razorpay.md; not confirmed: the link reference's update page
+//     says 256).
+//   - Payment-link API errors carry "field": null and "reason": null (the
+//     simulator sends "source"/"step" "NA", its own choice), and an unknown
+//     link id is 404 (the main API answers 400 "The id provided does not
+//     exist" with field "id").
+//   - A dashboard resend of an event is signed with the webhook's current
+//     secret (RedeliverOptions.Secret still overrides it).
+//   - Deliveries are concurrent: the simulator sends first attempts at
+//     once, each after a random delay of up to 10 ms, unless
+//     Options.OrderedWebhooks (one at a time per account, in emission
+//     order) — for a test that needs a fixed order; ReleaseWebhooks always
+//     sends in the order asked.
 //
 // # Refunds
 //
@@ -70,7 +146,8 @@
 // {"error":{"code","description","field","source","step","reason",
 // "metadata"}}: a wrong key is 401 with exactly Razorpay's body ("The api
 // key provided is invalid"); an unknown id (or another account's) is 400
-// "The id provided does not exist", as Razorpay answers it. Descriptions
+// "The id provided does not exist", as Razorpay answers it (payment links:
+// 404, with field and reason null). Descriptions
 // documented in shared/razorpay.md are Razorpay's exact words; the other
 // validation messages are written in Razorpay's (Laravel) style and name
 // the same field, but their wording is the simulator's.
@@ -116,8 +193,10 @@
 // application/json, X-Razorpay-Event-Id and X-Razorpay-Signature (hex
 // HMAC-SHA256 of the raw body with the webhook secret bound when the event
 // was first sent: as with Razorpay, retries of older events keep the old
-// secret after a rotation). First attempts go out in order, one at a time
-// per account; anything but a 2xx within Options.DeliveryTimeout (5 s) is
+// secret after a rotation; a Redeliver, like a resend from the dashboard,
+// uses the current secret). First attempts go out concurrently and
+// unordered (Options.OrderedWebhooks: in order, one at a time per
+// account); anything but a 2xx within Options.DeliveryTimeout (5 s) is
 // retried on Options.RetrySchedule (default ≈ 24 h of backoff), after which
 // the event is marked GaveUp. An account without a webhook URL gets
 // nothing sent (the event is still listed). The shapes are checked against
@@ -134,6 +213,7 @@
 //	ProcessRefund                               POST /_sim/refunds/{id}/process {ok}
 //	InjectFault, Faults, ClearFaults            POST/GET/DELETE /_sim/faults {kind,method,path,key_id,count}
 //	Redeliver (twice, bad signature, secret)    POST /_sim/events/{id}/redeliver {times,bad_signature,secret}
+//	                                            (signed with the current secret unless secret is given)
 //	HoldWebhooks, ReleaseWebhooks (fifo, reverse, shuffle: out of order)
 //	                                            POST /_sim/accounts/{key}/hold {hold}; …/release {order}
 //	Objects, Events, Deliveries                 GET /_sim/objects | /_sim/events | /_sim/deliveries [?key_id=]

@@ -45,6 +45,10 @@ type Options struct {
 	// ExpirySweep is how often links and invoices past expire_by are
 	// expired (default 1 s; negative disables; Sweep does it on demand).
 	ExpirySweep time.Duration
+	// OrderedWebhooks sends each account's first delivery attempts one at
+	// a time, in emission order. By default they go out concurrently and
+	// unordered, as Razorpay sends them.
+	OrderedWebhooks bool
 }
 
 // Account is a merchant account as the control API shows it.

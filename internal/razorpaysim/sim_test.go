@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -162,7 +163,7 @@ func TestShapesArePHPFlavoured(t *testing.T) {
 func TestValidation(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, razorpaysim.Options{})
-	cust := e.call(t, "POST", "/v1/customers", map[string]any{"name": "V", "email": "v@example.com", "contact": "+919000090001"}).json(t)["id"]
+	cust := e.call(t, "POST", "/v1/customers", map[string]any{"name": "Val", "email": "v@example.com", "contact": "+919000090001"}).json(t)["id"]
 	line := map[string]any{"name": "x", "amount": 100, "quantity": 1, "currency": "INR"}
 	inv := func(over map[string]any) map[string]any {
 		m := map[string]any{"type": "invoice", "customer_id": cust, "currency": "INR", "receipt": "R1", "line_items": []any{line}}
@@ -208,14 +209,14 @@ func TestValidation(t *testing.T) {
 		{"KWD amount not ending in 0", "/v1/invoices", inv(map[string]any{"currency": "KWD", "line_items": []any{map[string]any{"name": "x", "amount": 1005, "currency": "KWD"}}}), "line_items.0.amount", "end with 0"},
 		{"line currency differs", "/v1/invoices", inv(map[string]any{"line_items": []any{map[string]any{"name": "x", "amount": 100, "currency": "USD"}}}), "line_items.0.currency", "same as invoice"},
 		{"16 notes", "/v1/invoices", inv(map[string]any{"notes": notes16}), "notes", "15"},
-		{"link below INR 1", "/v1/payment_links", link(map[string]any{"amount": 99}), "amount", "atleast INR 1.00"},
-		{"link amount missing", "/v1/payment_links", map[string]any{"currency": "INR"}, "amount", "required"},
-		{"link reference 41", "/v1/payment_links", link(map[string]any{"reference_id": strings.Repeat("x", 41)}), "reference_id", "40 characters"},
-		{"link 16 notes", "/v1/payment_links", link(map[string]any{"notes": notes16}), "notes", "15"},
-		{"link note 257 chars", "/v1/payment_links", link(map[string]any{"notes": map[string]any{"a": strings.Repeat("n", 257)}}), "notes", "256"},
-		{"link callback without method", "/v1/payment_links", link(map[string]any{"callback_url": "https://x.example"}), "callback_method", "required"},
-		{"link first min > amount", "/v1/payment_links", link(map[string]any{"accept_partial": true, "first_min_partial_amount": 2000}), "first_min_partial_amount", "less than"},
-		{"link expire_by in the past", "/v1/payment_links", link(map[string]any{"expire_by": time.Now().Add(-time.Hour).Unix()}), "expire_by", "future"},
+		{"link below INR 1", "/v1/payment_links", link(map[string]any{"amount": 99}), "", "atleast INR 1.00"},
+		{"link amount missing", "/v1/payment_links", map[string]any{"currency": "INR"}, "", "required"},
+		{"link reference 41", "/v1/payment_links", link(map[string]any{"reference_id": strings.Repeat("x", 41)}), "", "40 characters"},
+		{"link 16 notes", "/v1/payment_links", link(map[string]any{"notes": notes16}), "", "15"},
+		{"link note 256 chars", "/v1/payment_links", link(map[string]any{"notes": map[string]any{"a": strings.Repeat("n", 256)}}), "", "255"},
+		{"link callback without method", "/v1/payment_links", link(map[string]any{"callback_url": "https://x.example"}), "", "required"},
+		{"link first min > amount", "/v1/payment_links", link(map[string]any{"accept_partial": true, "first_min_partial_amount": 2000}), "", "less than"},
+		{"link expire_by in the past", "/v1/payment_links", link(map[string]any{"expire_by": time.Now().Add(-time.Hour).Unix()}), "", "15 minutes"},
 		{"customer bad email", "/v1/customers", map[string]any{"email": "not-an-email"}, "email", "valid email"},
 		{"customer fail_existing false", "/v1/customers", map[string]any{"email": "z@example.com", "fail_existing": false}, "fail_existing", "invalid"},
 	}
@@ -309,7 +310,7 @@ func TestAccountsAreIsolated(t *testing.T) {
 		t.Fatal("a key id without rzp_test_/rzp_live_ was accepted")
 	}
 	l := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 1000, "reference_id": "same"}).json(t)
-	if a := e.callAs(t, b.KeyID, b.KeySecret, "GET", "/v1/payment_links/"+l["id"].(string), nil, nil); a.status != 400 {
+	if a := e.callAs(t, b.KeyID, b.KeySecret, "GET", "/v1/payment_links/"+l["id"].(string), nil, nil); a.status != 404 {
 		t.Fatalf("another account read the link: %d", a.status)
 	}
 	// reference_id is unique per account, not globally.
@@ -317,7 +318,7 @@ func TestAccountsAreIsolated(t *testing.T) {
 		t.Fatalf("%d %s", a.status, a.raw)
 	}
 	a := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 1000, "reference_id": "same"})
-	if d, f := errBody(t, a); a.status != 400 || d != "payment link with given reference id already exists" || f != "reference_id" {
+	if d, f := errBody(t, a); a.status != 400 || d != "payment link with given reference_id: same already exists. Please create a payment link with a different reference_id" || f != "" {
 		t.Fatalf("%d %s", a.status, a.raw)
 	}
 }
@@ -328,6 +329,7 @@ type receiver struct {
 	mu      sync.Mutex
 	got     []delivery
 	respond func(n int) (status int, delay time.Duration)
+	sim     *razorpaysim.Simulator // set by hook: events() sorts into emission order
 }
 
 type delivery struct {
@@ -384,6 +386,14 @@ func (r *receiver) events(t *testing.T, secret string) []razorpay.Event {
 		ev.ID = d.header.Get("X-Razorpay-Event-Id")
 		out = append(out, ev)
 	}
+	// First attempts arrive in any order: compare in emission order.
+	if r.sim != nil {
+		idx := map[string]int{}
+		for i, e := range r.sim.Events("") {
+			idx[e.ID] = i
+		}
+		sort.SliceStable(out, func(i, j int) bool { return idx[out[i].ID] < idx[out[j].ID] })
+	}
 	return out
 }
 
@@ -407,6 +417,7 @@ func wait(t *testing.T, s *razorpaysim.Simulator) {
 const secret = "whsec_sim_test_1"
 
 func (e *env) hook(t *testing.T, r *receiver) {
+	r.sim = e.sim
 	if err := e.sim.SetWebhook(e.acct.KeyID, r.srv.URL+"/webhooks/razorpay", secret); err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +517,7 @@ func TestInvoicePaymentWebhooks(t *testing.T) {
 	e := newEnv(t, razorpaysim.Options{})
 	r := newReceiver(t, nil)
 	e.hook(t, r)
-	c := e.call(t, "POST", "/v1/customers", map[string]any{"name": "I", "email": "i@example.com", "contact": "+919000000001"}).json(t)
+	c := e.call(t, "POST", "/v1/customers", map[string]any{"name": "Ivy", "email": "i@example.com", "contact": "+919000000001"}).json(t)
 	inv := e.call(t, "POST", "/v1/invoices", map[string]any{"type": "invoice", "customer_id": c["id"], "receipt": "RB-9", "partial_payment": true,
 		"line_items": []any{map[string]any{"name": "x", "amount": 1000, "quantity": 10}}}).json(t)
 	id := inv["id"].(string)
@@ -676,8 +687,8 @@ func TestRetriesGiveUpAndKeepTheOldSecret(t *testing.T) {
 	if !evs[0].GaveUp || evs[0].Delivered || evs[0].Attempts != 4 {
 		t.Fatalf("after the schedule ran out: %+v", evs[0])
 	}
-	// Rotate: a redelivery of the old event is signed with the old
-	// secret, a new event with the new one.
+	// Rotate: a redelivery (a resend from the dashboard) of the old event
+	// is signed with the current secret, a new event with the new one.
 	old, err := e.sim.RotateWebhookSecret(e.acct.KeyID, "whsec_new")
 	if err != nil || old != secret {
 		t.Fatal(old, err)
@@ -688,8 +699,8 @@ func TestRetriesGiveUpAndKeepTheOldSecret(t *testing.T) {
 		t.Fatalf("%+v %v", ds, err)
 	}
 	last := r.deliveries()[len(r.deliveries())-1]
-	if !razorpay.VerifySignature(last.body, last.header.Get("X-Razorpay-Signature"), secret) {
-		t.Fatal("the older event's redelivery must be signed with the old secret")
+	if !razorpay.VerifySignature(last.body, last.header.Get("X-Razorpay-Signature"), "whsec_new") {
+		t.Fatal("a dashboard resend of the older event is signed with the current secret")
 	}
 	l2 := e.call(t, "POST", "/v1/payment_links", map[string]any{"amount": 1000, "reference_id": "rot2"}).json(t)
 	_ = e.sim.CancelPaymentLink(l2["id"].(string))
@@ -721,7 +732,12 @@ func TestRedeliverTwiceBadSignatureAndOutOfOrder(t *testing.T) {
 		t.Fatal(order, err)
 	}
 	wait(t, e.sim)
-	if got := names(r.events(t, secret)); got != "payment_link.paid,order.paid,payment.captured,payment.authorized" {
+	var arrived []string
+	for _, d := range r.deliveries() {
+		ev, _ := razorpay.ParseEvent(d.body)
+		arrived = append(arrived, ev.Name)
+	}
+	if got := strings.Join(arrived, ","); got != "payment_link.paid,order.paid,payment.captured,payment.authorized" {
 		t.Fatalf("reverse order: %s", got)
 	}
 	ds, err := e.sim.Redeliver(context.Background(), order[0], razorpaysim.RedeliverOptions{Times: 2})

@@ -112,10 +112,15 @@ func (s *Simulator) trackLocked(f func()) {
 }
 
 // dispatch delivers events (or queues them when the account holds its
-// webhooks). First attempts go out one at a time per account, in emission
-// order; a failed event is then retried on its own schedule, so a retry
-// can arrive after later events, as with Razorpay.
+// webhooks). First attempts go out concurrently, each after a random
+// delay of up to 10 ms, so they arrive in any order, as with Razorpay
+// (Options.OrderedWebhooks: one at a time per account, in emission order).
+// A failed event is then retried on its own schedule.
 func (s *Simulator) dispatch(a *account, evs []*eventRecord) {
+	s.dispatchEvents(a, evs, s.opt.OrderedWebhooks)
+}
+
+func (s *Simulator) dispatchEvents(a *account, evs []*eventRecord, ordered bool) {
 	if len(evs) == 0 {
 		return
 	}
@@ -133,6 +138,15 @@ func (s *Simulator) dispatch(a *account, evs []*eventRecord) {
 		if !ev.Bound {
 			ev.URL, ev.Secret, ev.Bound = a.WebhookURL, a.WebhookSecret, true
 		}
+	}
+	if !ordered {
+		for _, ev := range evs {
+			if ev.URL == "" {
+				continue // no webhook configured: Razorpay sends nothing
+			}
+			s.trackLocked(func() { s.first(ev, time.Duration(rand.IntN(10_000))*time.Microsecond) })
+		}
+		return
 	}
 	a.queue = append(a.queue, evs...)
 	if a.draining {
@@ -161,6 +175,20 @@ func (s *Simulator) drain(a *account) {
 		if d := s.attempt(context.Background(), ev, deliverOpts{}); !d.OK() {
 			s.track(func() { s.retry(ev) })
 		}
+	}
+}
+
+// first makes ev's first attempt after delay, then its retries.
+func (s *Simulator) first(ev *eventRecord, delay time.Duration) {
+	t := time.NewTimer(delay)
+	select {
+	case <-s.closed:
+		t.Stop()
+		return
+	case <-t.C:
+	}
+	if d := s.attempt(context.Background(), ev, deliverOpts{}); !d.OK() {
+		s.retry(ev)
 	}
 }
 
@@ -255,8 +283,9 @@ type RedeliverOptions struct {
 	Times int `json:"times,omitempty"`
 	// BadSignature signs with a wrong secret.
 	BadSignature bool `json:"bad_signature,omitempty"`
-	// Secret overrides the secret the event was first signed with
-	// (Razorpay signs redeliveries of older events with the old one).
+	// Secret overrides the secret a redelivery is signed with (by default
+	// the account's current secret, as a resend from Razorpay's dashboard
+	// is; automatic retries keep the secret of the first attempt).
 	Secret string `json:"secret,omitempty"`
 }
 
@@ -277,17 +306,20 @@ func (s *Simulator) Redeliver(ctx context.Context, eventID string, o RedeliverOp
 	if !ev.Bound || ev.URL == "" {
 		ev.URL, ev.Secret, ev.Bound = a.WebhookURL, a.WebhookSecret, true
 	}
-	url := ev.URL
+	url, secret := ev.URL, a.WebhookSecret // a dashboard resend: the current secret
 	s.mu.Unlock()
 	if url == "" {
 		return nil, ErrNoWebhook
+	}
+	if o.Secret != "" {
+		secret = o.Secret
 	}
 	if o.Times <= 0 {
 		o.Times = 1
 	}
 	var out []Delivery
 	for i := 0; i < o.Times; i++ {
-		out = append(out, s.attempt(ctx, ev, deliverOpts{badSignature: o.BadSignature, secret: o.Secret, manual: true}))
+		out = append(out, s.attempt(ctx, ev, deliverOpts{badSignature: o.BadSignature, secret: secret, manual: true}))
 	}
 	return out, nil
 }
@@ -315,7 +347,8 @@ const (
 )
 
 // ReleaseWebhooks stops holding and delivers the held events in the order
-// asked; it returns their ids in that order. Delivery is asynchronous
+// asked, one at a time (whatever Options.OrderedWebhooks says); it returns
+// their ids in that order. Delivery is asynchronous
 // (WaitDeliveries waits for it).
 func (s *Simulator) ReleaseWebhooks(keyID string, order ReleaseOrder) ([]string, error) {
 	s.mu.Lock()
@@ -335,7 +368,7 @@ func (s *Simulator) ReleaseWebhooks(keyID string, order ReleaseOrder) ([]string,
 	case ReleaseShuffle:
 		rand.Shuffle(len(evs), func(i, j int) { evs[i], evs[j] = evs[j], evs[i] })
 	}
-	s.dispatch(a, evs)
+	s.dispatchEvents(a, evs, true) // the order asked for is the order sent
 	return ids(evs), nil
 }
 

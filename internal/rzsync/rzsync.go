@@ -206,8 +206,9 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 }
 
 func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentials, sc billing.Scope, c billing.Customer) (razorpay.Customer, error) {
-	if c.Email != "" || c.Phone != "" {
-		found, ok, err := s.Gateway.FindCustomer(ctx, cr, c.Email, c.Phone)
+	f := CustomerFields(c) // only what Razorpay accepts (customerfields.go)
+	if f.Email != "" || f.Contact != "" {
+		found, ok, err := s.Gateway.FindCustomer(ctx, cr, f.Email, f.Contact)
 		if err != nil {
 			return found, err
 		}
@@ -215,15 +216,12 @@ func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentia
 			return found, nil
 		}
 	}
-	name := c.Name
-	for _, alt := range []string{c.ExternalID, c.Email, c.ID} {
-		if name == "" {
-			name = alt
-		}
+	notes := map[string]string{"razorbill_customer_id": c.ID, "external_id": truncateRunes(c.ExternalID, noteValueMax), "tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID}
+	for k, v := range f.Notes {
+		notes[k] = v
 	}
 	return s.Gateway.CreateCustomer(ctx, cr, razorpay.CustomerInput{
-		Name: name, Email: c.Email, Contact: c.Phone, FailExisting: false,
-		Notes: map[string]string{"razorbill_customer_id": c.ID, "external_id": truncate(c.ExternalID, 256), "tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID},
+		Name: f.Name, Email: f.Email, Contact: f.Contact, FailExisting: false, Notes: notes,
 	})
 }
 

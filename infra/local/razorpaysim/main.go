@@ -7,7 +7,9 @@
 // Environment: RAZORPAY_SIM_ADDR (default 127.0.0.1:8082),
 // RAZORPAY_KEY_ID / RAZORPAY_KEY_SECRET (the default account's keys,
 // generated when empty), RAZORPAY_WEBHOOK_URL / RAZORPAY_WEBHOOK_SECRET
-// (where its webhooks go). It prints the base URL, the keys and the
+// (where its webhooks go), RAZORPAY_SIM_ORDERED_WEBHOOKS=1 (first delivery
+// attempts one at a time, in order, instead of concurrent and unordered as
+// Razorpay sends them). It prints the base URL, the keys and the
 // dashboard URL; Ctrl-C stops it.
 package main
 
@@ -30,7 +32,8 @@ func main() {
 	sim := razorpaysim.New(razorpaysim.Options{
 		DefaultKeyID: os.Getenv("RAZORPAY_KEY_ID"), DefaultKeySecret: os.Getenv("RAZORPAY_KEY_SECRET"),
 		DefaultWebhookURL: os.Getenv("RAZORPAY_WEBHOOK_URL"), DefaultWebhookSecret: os.Getenv("RAZORPAY_WEBHOOK_SECRET"),
-		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		Logger:          slog.New(slog.NewTextHandler(os.Stderr, nil)),
+		OrderedWebhooks: os.Getenv("RAZORPAY_SIM_ORDERED_WEBHOOKS") == "1",
 	})
 	url, err := sim.Start(addr)
 	if err != nil {
