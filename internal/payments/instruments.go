@@ -399,15 +399,26 @@ func (s *Service) VoidInvoice(ctx context.Context, sc billing.Scope, id string) 
 			return inv, err
 		}
 	}
-	if inv.RazorpayInvoiceID != "" {
-		if err := s.cancelRazorpayInvoice(ctx, sc, conn, inv); err != nil {
-			return inv, err
-		}
-	}
+	cancelled := ""
 	for attempt := 0; ; attempt++ {
 		cur, err := s.Store.Invoice(ctx, sc, id)
 		if err != nil {
 			return cur, err
+		}
+		// The Razorpay invoice is cancelled first — also one a sync stored
+		// while this void ran (a sync still running when the invoice is
+		// voided cancels what it made itself).
+		if cur.RazorpayInvoiceID != "" && cur.RazorpayInvoiceID != cancelled {
+			if conn.KeyID == "" {
+				if conn, err = rzsync.ActiveConnection(ctx, s.Store, sc); err != nil {
+					return cur, err
+				}
+			}
+			if err := s.cancelRazorpayInvoice(ctx, sc, conn, cur); err != nil {
+				return cur, err
+			}
+			cancelled = cur.RazorpayInvoiceID
+			continue
 		}
 		// The open payment of a Razorpay invoice just cancelled is closed
 		// with it.

@@ -95,3 +95,38 @@ func TestALinkThatExistsButCannotBeReadIsNeverFailed(t *testing.T) {
 }
 
 var _ payments.Store = (*pausingStore)(nil)
+
+// staleFirstRead answers the first invoice read as it was before a sync
+// stored its Razorpay invoice.
+type staleFirstRead struct {
+	*dynamo.Store
+	done bool
+}
+
+func (s *staleFirstRead) Invoice(ctx context.Context, sc billing.Scope, id string) (billing.Invoice, error) {
+	inv, err := s.Store.Invoice(ctx, sc, id)
+	if !s.done {
+		s.done = true
+		inv.RazorpayInvoiceID, inv.RazorpayShortURL, inv.SyncStatus = "", "", billing.SyncPending
+	}
+	return inv, err
+}
+
+// TestAVoidCancelsARazorpayInvoiceStoredWhileItRan: a sync stored the
+// Razorpay invoice after the void first read the invoice; the void cancels
+// it before voiding (it used to void with the Razorpay invoice still issued
+// and payable).
+func TestAVoidCancelsARazorpayInvoiceStoredWhileItRan(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.syncedInvoice()
+	svc := *f.svc
+	svc.Store = &staleFirstRead{Store: f.store}
+	got, err := svc.VoidInvoice(f.ctx, f.sc, inv.ID)
+	if err != nil || got.InvoiceStatus != billing.InvoiceVoided {
+		t.Fatalf("void: %+v %v", got.InvoiceStatus, err)
+	}
+	if st := f.rzInvoice(inv.RazorpayInvoiceID).Status; st != "cancelled" {
+		t.Fatalf("the Razorpay invoice is %s after the void", st)
+	}
+}
