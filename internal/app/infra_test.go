@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/app"
+	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/razorpaysim"
