@@ -1,7 +1,8 @@
 // Command cdk is Razorbill's AWS CDK app: it synthesizes one CloudFormation
 // stack (default name "Razorbill") with the table, the queues and their
 // dead-letter queues and alarms, the seven functions, the HTTP API, the
-// webhook function URL and the KMS key for connection secrets.
+// webhook function URL, the KMS key for connection secrets and the project
+// data key the table, its stream and the log groups are encrypted with.
 //
 // The table, the queues, the stream filters and the function list come from
 // internal/schema — the same definitions the local stack provisions — so the
