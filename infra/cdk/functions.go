@@ -6,14 +6,42 @@ import (
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
-// tableAccess is what a function may do with the table's data.
+// tableAccess is the set of DynamoDB actions a function may use on the
+// table: exactly the calls its code makes (internal/dynamo). A transaction
+// (TransactWriteItems) needs the action of each of its parts: PutItem for a
+// Put, UpdateItem for an Update, DeleteItem for a Delete.
 type tableAccess int
 
 const (
-	noTable    tableAccess = iota
-	readTable              // GetItem, Query, BatchGetItem, … (grantReadData)
-	writeTable             // reads plus PutItem, UpdateItem, DeleteItem, TransactWriteItems' parts (grantReadWriteData)
+	tableGet    tableAccess = 1 << iota // GetItem
+	tableQuery                          // Query, on the table and its indexes
+	tablePut                            // PutItem
+	tableUpdate                         // UpdateItem
+	tableDelete                         // DeleteItem
 )
+
+const (
+	noTable    tableAccess = 0
+	readTable              = tableGet | tableQuery
+	writeTable             = readTable | tablePut | tableUpdate | tableDelete
+)
+
+// actions lists the IAM actions of a.
+func (a tableAccess) actions() []string {
+	var out []string
+	for _, x := range []struct {
+		bit    tableAccess
+		action string
+	}{{tableGet, "dynamodb:GetItem"}, {tableQuery, "dynamodb:Query"}, {tablePut, "dynamodb:PutItem"}, {tableUpdate, "dynamodb:UpdateItem"}, {tableDelete, "dynamodb:DeleteItem"}} {
+		if a&x.bit != 0 {
+			out = append(out, x.action)
+		}
+	}
+	return out
+}
+
+// writes reports whether a includes a write.
+func (a tableAccess) writes() bool { return a&(tablePut|tableUpdate|tableDelete) != 0 }
 
 // keyAccess is what a function may do with the connection-secrets key.
 type keyAccess int
@@ -22,6 +50,14 @@ const (
 	noKey      keyAccess = iota
 	decryptKey           // unwrap a connection's data key to call Razorpay or verify a webhook
 	encryptKey           // also wrap new data keys (only the api stores connection secrets)
+)
+
+// Sealed connection fields: the last part of the "record" encryption context
+// ("<tenant>/<environment>/<field>", internal/httpapi's connectionAAD) each
+// secret is sealed under.
+const (
+	fieldKeySecret     = "key_secret"
+	fieldWebhookSecret = "webhook_secret"
 )
 
 // fnSpec is one Lambda function: everything the stack derives its
@@ -34,6 +70,10 @@ type fnSpec struct {
 	Timeout     time.Duration
 	Table       tableAccess
 	Key         keyAccess
+	// Opens lists the sealed connection fields the function may decrypt
+	// (nil: fieldKeySecret, the Razorpay key secret); an encryptKey
+	// function may seal every field.
+	Opens []string
 	// Sends lists the queues the function sends to; it gets
 	// sqs:SendMessage on each and its URL under Queue.EnvVar.
 	Sends []schema.Queue
@@ -55,7 +95,21 @@ type fnSpec struct {
 	// and the SQS mapping's maximum concurrency) so a backlog cannot burst
 	// past Razorpay's per-account rate limits.
 	RazorpayLimited bool
+	// ReservedConcurrency, when set, reserves (and so caps) the function's
+	// concurrency, with Config.ReserveConcurrency.
+	ReservedConcurrency int
 }
+
+// opens is s.Opens with its default.
+func (s fnSpec) opens() []string {
+	if len(s.Opens) == 0 {
+		return []string{fieldKeySecret}
+	}
+	return s.Opens
+}
+
+// webhookConcurrency is the webhook receiver's reserved concurrency.
+const webhookConcurrency = 20
 
 func queueRef(q schema.Queue) *schema.Queue { return &q }
 
@@ -100,6 +154,11 @@ func relayTargets() []schema.Queue {
 // reservation would turn bursts into throttling errors for API clients, so it
 // is bounded by the HTTP API stage's throttling instead.
 //
+// The webhook receiver is public (a function URL anyone can call): its
+// reserved concurrency (webhookConcurrency) caps what a flood of requests
+// can cost and keeps it from starving the other functions of the account's
+// concurrency; excess calls get 429s, which Razorpay retries.
+//
 // Permissions follow what each main loads (internal/config Need*): the
 // reconciler decrypts the connection's key (kms:Decrypt) to confirm at
 // Razorpay a payment matched only by its notes; only the api wraps new data
@@ -118,20 +177,25 @@ var functionSpecs = []fnSpec{
 		Name:        "payment-link-creator",
 		Description: "Payments: one Razorpay payment link per invoice, refunds",
 		MemoryMB:    512, Timeout: 25 * time.Second,
+		// DeleteItem: releasing an Idempotency-Key claim.
 		Table: writeTable, Key: decryptKey, Razorpay: true,
 	},
 	{
 		Name:        "webhook-receiver",
 		Description: "Razorpay webhooks (function URL): verify the signature, queue the event, answer 200",
 		MemoryMB:    256, Timeout: 5 * time.Second,
-		Table: writeTable, Key: decryptKey,
-		Sends: []schema.Queue{schema.RazorpayEvents},
+		// Reads only: the connection, and refs/payments to pick the FIFO group.
+		Table: tableGet, Key: decryptKey, Opens: []string{fieldWebhookSecret},
+		Sends:               []schema.Queue{schema.RazorpayEvents},
+		ReservedConcurrency: webhookConcurrency,
 	},
 	{
 		Name:        "payment-reconciler",
 		Description: "Applies each Razorpay payment to its invoice exactly once (razorpay-events.fifo)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.RazorpayEvents),
-		Table: writeTable, Key: decryptKey, Razorpay: true,
+		// No Query and no DeleteItem: it reads by key, writes whole items and
+		// transactions of Puts, and stamps the connection (UpdateItem).
+		Table: tableGet | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.RazorpayEvents), BatchSize: 10,
 	},
 	{
@@ -145,7 +209,7 @@ var functionSpecs = []fnSpec{
 		Name:        "customer-syncer",
 		Description: "Finds or creates the Razorpay customer (customer-sync)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.CustomerSync),
-		Table: writeTable, Key: decryptKey, Razorpay: true,
+		Table: tableGet | tablePut, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.CustomerSync), BatchSize: 5,
 		RazorpayLimited: true,
 	},
@@ -153,7 +217,8 @@ var functionSpecs = []fnSpec{
 		Name:        "invoice-syncer",
 		Description: "Finds or creates the Razorpay invoice (invoice-sync)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.InvoiceSync),
-		Table: writeTable, Key: decryptKey, Razorpay: true,
+		// Query: a synced customer's invoices that were waiting for it.
+		Table: tableGet | tableQuery | tablePut, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.InvoiceSync), BatchSize: 5,
 		RazorpayLimited: true,
 	},

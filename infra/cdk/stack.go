@@ -1,7 +1,8 @@
 // Command cdk is Razorbill's AWS CDK app: it synthesizes one CloudFormation
 // stack (default name "Razorbill") with the table, the queues and their
 // dead-letter queues and alarms, the seven functions, the HTTP API, the
-// webhook function URL and the KMS key for connection secrets.
+// webhook function URL, the KMS key for connection secrets and the project
+// data key the table, its stream and the log groups are encrypted with.
 //
 // The table, the queues, the stream filters and the function list come from
 // internal/schema — the same definitions the local stack provisions — so the
@@ -40,6 +41,7 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -93,6 +95,13 @@ const (
 	envWebhookBaseURL  = "RAZORBILL_WEBHOOK_BASE_URL"
 )
 
+// HTTP API 5xx alarm: the rate (percent) and the fewest requests in the
+// period for the rate to count.
+const (
+	api5xxRatePercent = 5
+	api5xxMinRequests = 20
+)
+
 // Stream relay mapping settings (finite retries; the on-failure queue keeps
 // what could not be relayed).
 const (
@@ -119,6 +128,7 @@ type razorbill struct {
 	queues        map[string]*queuePair // by schema LogicalName
 	relayFailures awssqs.Queue
 	key           awskms.Key
+	dataKey       awskms.Key // the table (and its stream) and the log groups
 	functions     map[string]awslambda.Function
 	api           awsapigatewayv2.HttpApi
 	stage         awsapigatewayv2.HttpStage
@@ -236,8 +246,12 @@ func (r *razorbill) alarm(id string, metric awscloudwatch.IMetric, threshold flo
 
 // newTable creates every table of schema.Tables. Functions use schema.Main.
 func (r *razorbill) newTable() {
+	r.newDataKey()
 	for _, t := range schema.Tables {
 		props := &awsdynamodb.TableProps{
+			// The stream and the backups are encrypted with the table's key.
+			Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+			EncryptionKey:       r.dataKey,
 			PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(t.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 			SortKey:             &awsdynamodb.Attribute{Name: jsii.String(t.SortKey), Type: awsdynamodb.AttributeType_STRING},
 			BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
@@ -335,6 +349,112 @@ func (r *razorbill) newKey() {
 		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
 		Alias:             jsii.String("alias/" + *r.stack.StackName() + "/connection-secrets"),
 	})
+	// Whoever holds kms:Encrypt/Decrypt through IAM (the root statement
+	// delegates to IAM), the key works only for a connection secret's
+	// record: an encryption context of exactly one key, "record", naming a
+	// tenant, an environment and a sealed field (internal/secrets KMSKEK).
+	crypto := jsii.Strings("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+	deny := func(sid string, cond map[string]any) {
+		r.key.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Sid: jsii.String(sid), Effect: awsiam.Effect_DENY,
+			Principals: &[]awsiam.IPrincipal{awsiam.NewAnyPrincipal()},
+			Actions:    crypto, Resources: jsii.Strings("*"),
+			Conditions: &cond,
+		}), nil)
+	}
+	deny("DenyUseWithoutARecordContext", map[string]any{"Null": map[string]any{contextRecord: "true"}})
+	deny("DenyUseForAnythingButAConnectionSecret", map[string]any{"StringNotLike": map[string]any{contextRecord: recordPatterns(fieldKeySecret, fieldWebhookSecret)}})
+	deny("DenyOtherContextKeys", map[string]any{"ForAnyValue:StringNotEquals": map[string]any{"kms:EncryptionContextKeys": "record"}})
+}
+
+// contextRecord is the condition key of the connection secrets' encryption
+// context (internal/secrets: {"record": "<tenant>/<environment>/<field>"}).
+const contextRecord = "kms:EncryptionContext:record"
+
+// recordPatterns are the record contexts of the given sealed fields.
+func recordPatterns(fields ...string) []string {
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = ids.Tenant + "*/" + ids.Environment + "*/" + f
+	}
+	return out
+}
+
+// newDataKey creates the project key the table (with its stream and
+// backups) and every log group are encrypted with. CloudWatch Logs may use
+// it only for this account's log groups in this region; functions use it
+// only through DynamoDB (grantTable) or the stream mapping.
+func (r *razorbill) newDataKey() {
+	r.dataKey = awskms.NewKey(r.stack, jsii.String("DataKey"), &awskms.KeyProps{
+		Description:       jsii.String("Razorbill: encrypts the table, its stream and backups, and the log groups"),
+		EnableKeyRotation: jsii.Bool(true),
+		RemovalPolicy:     awscdk.RemovalPolicy_RETAIN,
+		PendingWindow:     awscdk.Duration_Days(jsii.Number(30)),
+		Alias:             jsii.String("alias/" + *r.stack.StackName() + "/data"),
+	})
+	r.dataKey.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AllowCloudWatchLogsForThisAccountsLogGroups"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("logs."+*awscdk.Aws_REGION()+".amazonaws.com"), nil)},
+		Actions:    jsii.Strings("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
+		Resources:  jsii.Strings("*"),
+		Conditions: &map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": r.stack.FormatArn(&awscdk.ArnComponents{
+			Service: jsii.String("logs"), Resource: jsii.String("log-group"), ResourceName: jsii.String("*"), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
+		})}},
+	}), nil)
+}
+
+// grantTable allows fn exactly the DynamoDB actions of access on the table
+// (Query also on its indexes), and the data key's use through DynamoDB.
+func (r *razorbill) grantTable(fn awslambda.Function, access tableAccess) {
+	if access == noTable {
+		return
+	}
+	if items := (access &^ tableQuery).actions(); len(items) > 0 {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(items...),
+			Resources: &[]*string{r.table.TableArn()},
+		}))
+	}
+	if access&tableQuery != 0 {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("dynamodb:Query"),
+			Resources: &[]*string{r.table.TableArn(), jsii.String(*r.table.TableArn() + "/index/*")},
+		}))
+	}
+	keyActions := []string{"kms:Decrypt", "kms:DescribeKey"}
+	if access.writes() {
+		keyActions = append(keyActions, "kms:Encrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+	}
+	fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Actions:    jsii.Strings(keyActions...),
+		Resources:  jsii.Strings(*r.dataKey.KeyArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"kms:ViaService": "dynamodb." + *awscdk.Aws_REGION() + ".amazonaws.com"}},
+	}))
+}
+
+// grantSecrets allows fn the connection key for the records it seals or
+// opens, and nothing else: each action is conditioned on the record
+// encryption context.
+func (r *razorbill) grantSecrets(fn awslambda.Function, s fnSpec) {
+	grant := func(action string, fields []string) {
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings(action),
+			Resources: jsii.Strings(*r.key.KeyArn()),
+			Conditions: &map[string]any{
+				"StringLike":                map[string]any{contextRecord: recordPatterns(fields...)},
+				"ForAllValues:StringEquals": map[string]any{"kms:EncryptionContextKeys": []string{"record"}},
+			},
+		}))
+	}
+	switch s.Key {
+	case decryptKey:
+		grant("kms:Decrypt", s.opens())
+	case encryptKey:
+		// The envelope generates data keys locally and wraps them with
+		// Encrypt; no GenerateDataKey is needed.
+		grant("kms:Encrypt", []string{fieldKeySecret, fieldWebhookSecret})
+		grant("kms:Decrypt", s.opens())
+	}
 }
 
 func (r *razorbill) newFunctions() {
@@ -366,6 +486,7 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 	logs := awslogs.NewLogGroup(r.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_MONTH,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: r.dataKey,
 	})
 	props := &awslambda.FunctionProps{
 		Description:           jsii.String(s.Description),
@@ -383,26 +504,30 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 	if s.RazorpayLimited && r.cfg.ReserveConcurrency {
 		props.ReservedConcurrentExecutions = jsii.Number(float64(r.cfg.RazorpayConcurrency))
 	}
+	if s.ReservedConcurrency > 0 && r.cfg.ReserveConcurrency {
+		props.ReservedConcurrentExecutions = jsii.Number(float64(s.ReservedConcurrency))
+	}
 	fn := awslambda.NewFunction(r.stack, jsii.String(id), props)
 	fn.Node().DefaultChild().(awslambda.CfnFunction).OverrideLogicalId(jsii.String(FunctionLogicalID(s.Name)))
 
-	switch s.Table {
-	case readTable:
-		r.table.GrantReadData(fn)
-	case writeTable:
-		r.table.GrantReadWriteData(fn)
-	}
-	switch s.Key {
-	case decryptKey:
-		r.key.Grant(fn, jsii.String("kms:Decrypt"))
-	case encryptKey:
-		// The envelope generates data keys locally and wraps them with
-		// Encrypt; no GenerateDataKey is needed.
-		r.key.Grant(fn, jsii.String("kms:Encrypt"), jsii.String("kms:Decrypt"))
-	}
+	r.grantTable(fn, s.Table)
+	r.grantSecrets(fn, s)
+	// SendMessage only: the queue URLs come from the environment.
 	for _, q := range s.Sends {
-		r.queues[q.LogicalName].Main.GrantSendMessages(fn)
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("sqs:SendMessage"),
+			Resources: jsii.Strings(*r.queues[q.LogicalName].Main.QueueArn()),
+		}))
 	}
+	// Any error (a crash, a timeout, an unhandled failure) or throttle of
+	// any function pages: per-message failures are reported as batch item
+	// failures and show in the queue alarms instead.
+	r.alarm(id+"ErrorsAlarm", fn.MetricErrors(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+	}), 0, fmt.Sprintf("%s: invocations failed (crash, timeout or unhandled error); see its log group", s.Name))
+	r.alarm(id+"ThrottlesAlarm", fn.MetricThrottles(&awscloudwatch.MetricOptions{
+		Period: awscdk.Duration_Minutes(jsii.Number(5)), Statistic: jsii.String("Sum"),
+	}), 0, fmt.Sprintf("%s: invocations throttled (reserved concurrency or the account's limit reached)", s.Name))
 	if s.Admin {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions: jsii.Strings("ssm:GetParameter"),
@@ -526,7 +651,20 @@ func (r *razorbill) newHTTPAPI() {
 	logs := awslogs.NewLogGroup(r.stack, jsii.String("HttpApiAccessLogs"), &awslogs.LogGroupProps{
 		Retention:     awslogs.RetentionDays_ONE_MONTH,
 		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+		EncryptionKey: r.dataKey,
 	})
+	// 5xx rate over five minutes, once there are enough requests for a
+	// rate to mean something.
+	period := awscdk.Duration_Minutes(jsii.Number(5))
+	r.alarm("HttpApi5xxRateAlarm", awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+		Expression: jsii.String(fmt.Sprintf("IF(requests >= %d, 100 * errors / requests, 0)", api5xxMinRequests)),
+		UsingMetrics: &map[string]awscloudwatch.IMetric{
+			"errors":   r.api.MetricServerError(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
+			"requests": r.api.MetricCount(&awscloudwatch.MetricOptions{Period: period, Statistic: jsii.String("Sum")}),
+		},
+		Label:  jsii.String("HTTP API 5xx %"),
+		Period: period,
+	}), api5xxRatePercent, fmt.Sprintf("HTTP API: more than %d%% of requests answered 5xx over 5 minutes", api5xxRatePercent))
 	// HttpStage has no access-log property in v2.170: set it on the L1.
 	r.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: logs.LogGroupArn(),

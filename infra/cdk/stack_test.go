@@ -615,8 +615,8 @@ func TestFunctions(t *testing.T) {
 				t.Errorf("environment\n got %v\nwant %v", env, want)
 			}
 			_, reserved := p["ReservedConcurrentExecutions"]
-			if reserved != s.RazorpayLimited {
-				t.Errorf("reserved concurrency %v, want set=%v", p["ReservedConcurrentExecutions"], s.RazorpayLimited)
+			if reserved != (s.RazorpayLimited || s.ReservedConcurrency > 0) {
+				t.Errorf("reserved concurrency %v, want set=%v", p["ReservedConcurrentExecutions"], s.RazorpayLimited || s.ReservedConcurrency > 0)
 			}
 		})
 	}
@@ -842,23 +842,43 @@ func TestDeployableWithoutParameters(t *testing.T) {
 
 // ---- KMS and IAM ----
 
+// TestKMSKey: the connection key's grants are exactly kms:Decrypt (and
+// kms:Encrypt for the api), each conditioned on the record encryption
+// context of the fields the function opens; every other KMS action a
+// function holds is on the data key.
 func TestKMSKey(t *testing.T) {
 	keyID, key := tmpl.byPath(t, "ConnectionSecretsKey/Resource")
+	dataKeyID, _ := tmpl.byPath(t, "DataKey/Resource")
 	if key.Properties["EnableKeyRotation"] != true || key.DeletionPolicy != "Retain" {
 		t.Errorf("rotation %v, DeletionPolicy %q", key.Properties["EnableKeyRotation"], key.DeletionPolicy)
 	}
 	for _, s := range functionSpecs {
-		acts := allowed(t, s.Name)
-		var kms []string
-		for a, res := range acts {
-			if strings.HasPrefix(a, "kms:") {
-				kms = append(kms, a)
-				if !mentions(res, keyID) || len(res) != 1 {
-					t.Errorf("%s: %s on %v, want only the connection key", s.Name, a, res)
+		var conn []string
+		opens := map[string][]string{} // action → record patterns
+		for _, st := range roleStatements(t, s.Name) {
+			for _, a := range asStrings(st["Action"]) {
+				if !strings.HasPrefix(a, "kms:") {
+					continue
+				}
+				res := asList(st["Resource"])
+				switch {
+				case len(res) == 1 && mentions(res, keyID):
+					conn = append(conn, a)
+					cond, _ := st["Condition"].(map[string]any)
+					like, _ := cond["StringLike"].(map[string]any)
+					keys, _ := cond["ForAllValues:StringEquals"].(map[string]any)
+					if like == nil || !slices.Equal(asStrings(keys["kms:EncryptionContextKeys"]), []string{"record"}) {
+						t.Errorf("%s: %s on the connection key without the record context condition: %v", s.Name, a, st["Condition"])
+						continue
+					}
+					opens[a] = asStrings(like["kms:EncryptionContext:record"])
+				case len(res) == 1 && mentions(res, dataKeyID):
+				default:
+					t.Errorf("%s: %s on %v, want the connection key or the data key alone", s.Name, a, res)
 				}
 			}
 		}
-		sort.Strings(kms)
+		sort.Strings(conn)
 		var want []string
 		switch s.Key {
 		case decryptKey:
@@ -866,29 +886,93 @@ func TestKMSKey(t *testing.T) {
 		case encryptKey:
 			want = []string{"kms:Decrypt", "kms:Encrypt"}
 		}
-		if !slices.Equal(kms, want) {
-			t.Errorf("%s: KMS actions %v, want %v", s.Name, kms, want)
+		if !slices.Equal(conn, want) {
+			t.Errorf("%s: connection key actions %v, want %v", s.Name, conn, want)
+		}
+		if s.Key != noKey && !slices.Equal(opens["kms:Decrypt"], recordPatterns(s.opens()...)) {
+			t.Errorf("%s: may decrypt records %v, want %v", s.Name, opens["kms:Decrypt"], recordPatterns(s.opens()...))
+		}
+	}
+	// Only the webhook receiver opens webhook secrets, and it opens nothing else.
+	if got := specOf("webhook-receiver").opens(); !slices.Equal(got, []string{fieldWebhookSecret}) {
+		t.Errorf("webhook-receiver opens %v", got)
+	}
+	for _, s := range functionSpecs {
+		if s.Name != "webhook-receiver" && slices.Contains(s.opens(), fieldWebhookSecret) {
+			t.Errorf("%s may open webhook secrets", s.Name)
 		}
 	}
 }
 
-// TestFunctionPermissions: each function's role allows only the services it
-// uses, on its own resources.
+// minimumTableActions is what each function's code does with the table
+// (internal/dynamo calls reached from its main), written out here rather
+// than derived from functionSpecs, so a grant wider than the code needs
+// fails. A transaction needs the action of each part (Put → PutItem, …).
+var minimumTableActions = map[string][]string{
+	// everything: tenants, keys (revoke = a transaction with a Delete and
+	// an Update), idempotency (release = DeleteItem), lists (Query).
+	"api": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// the same router (API key touch = UpdateItem, idempotency release =
+	// DeleteItem), payment and refund lists (Query).
+	"payment-link-creator": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// reads the connection and refs/payments for the FIFO group; writes nothing.
+	"webhook-receiver": {"dynamodb:GetItem"},
+	// reads by key, writes items and Put transactions, stamps the
+	// connection's last webhook (UpdateItem); no lists.
+	"payment-reconciler": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	// reads by key and writes whole items; no lists.
+	"customer-syncer": {"dynamodb:GetItem", "dynamodb:PutItem"},
+	// also lists a synced customer's waiting invoices (Query on an index).
+	"invoice-syncer": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	// the stream only, through its event source mapping.
+	"stream-relay": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+}
+
+// TestFunctionPermissions: each function's role allows exactly the DynamoDB
+// actions its code uses (minimumTableActions), SendMessage on exactly the
+// queues it sends to, and only the services it uses, on its own resources.
 func TestFunctionPermissions(t *testing.T) {
 	tableID, _ := tmpl.byPath(t, camel(schema.Main.LogicalName)+"Table/Resource")
-	writes := []string{"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"}
 	for _, s := range functionSpecs {
 		acts := allowed(t, s.Name)
-		for _, w := range writes {
-			if _, ok := acts[w]; ok != (s.Table == writeTable) {
-				t.Errorf("%s: %s allowed = %v", s.Name, w, ok)
+		want, ok := minimumTableActions[s.Name]
+		if !ok {
+			t.Errorf("%s: no entry in minimumTableActions; write down the DynamoDB calls its code makes", s.Name)
+		}
+		var got []string
+		for a, res := range acts {
+			if !strings.HasPrefix(a, "dynamodb:") {
+				continue
+			}
+			got = append(got, a)
+			if a == "dynamodb:ListStreams" {
+				continue // no resource-level permission exists
+			}
+			for _, r := range res {
+				if !refsTo(r, tableID) {
+					t.Errorf("%s: %s on %v, want the table (its indexes or stream)", s.Name, a, r)
+				}
 			}
 		}
-		if _, ok := acts["dynamodb:GetItem"]; ok != (s.Table != noTable) {
-			t.Errorf("%s: dynamodb:GetItem allowed = %v", s.Name, ok)
-		} else if ok && !mentions(acts["dynamodb:GetItem"], tableID) {
-			t.Errorf("%s: GetItem not on the table", s.Name)
+		sort.Strings(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: DynamoDB actions\n got %v\nwant %v (the minimum)", s.Name, got, want)
 		}
+		if slices.Contains(got, "dynamodb:Query") {
+			b, _ := json.Marshal(acts["dynamodb:Query"])
+			if !strings.Contains(string(b), "/index/*") {
+				t.Errorf("%s: Query not allowed on the indexes: %s", s.Name, b)
+			}
+		}
+		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem"} {
+			if slices.Contains(got, a) {
+				b, _ := json.Marshal(acts[a])
+				if strings.Contains(string(b), "/index/") || strings.Contains(string(b), "StreamArn") {
+					t.Errorf("%s: %s on %s, want the table alone", s.Name, a, b)
+				}
+			}
+		}
+
 		sends := map[string]bool{}
 		for _, q := range s.Sends {
 			id, _ := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
@@ -913,6 +997,18 @@ func TestFunctionPermissions(t *testing.T) {
 		_, receives := acts["sqs:ReceiveMessage"]
 		if receives != (s.Consumes != nil) {
 			t.Errorf("%s: sqs:ReceiveMessage allowed = %v", s.Name, receives)
+		}
+		if s.Consumes == nil && len(s.Sends) > 0 {
+			// A sender needs SendMessage alone on its queues (the URLs are
+			// in its environment). The stream mapping's on-failure
+			// destination is granted by CDK (SendMessage, GetQueueUrl,
+			// GetQueueAttributes) on the failure queue alone.
+			failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
+			for a, res := range acts {
+				if strings.HasPrefix(a, "sqs:") && a != "sqs:SendMessage" && (!s.Stream || len(res) != 1 || !mentions(res, failID)) {
+					t.Errorf("%s: %s allowed on %v; it only sends", s.Name, a, res)
+				}
+			}
 		}
 		for a := range acts {
 			svc := strings.SplitN(a, ":", 2)[0]
@@ -958,6 +1054,15 @@ func TestNoWildcardPermissions(t *testing.T) {
 				if slices.Equal(actions, []string{"kms:*"}) && strings.Contains(string(b), ":root") && !strings.Contains(string(b), `"*"`) {
 					continue // the default key policy: the account's IAM decides
 				}
+				// In a key policy Resource "*" is the key itself; what
+				// matters is who, and under which condition.
+				if strings.Contains(string(b), `"*"`) {
+					t.Errorf("%s: key policy allows any principal: %s", where, b)
+				}
+				if strings.Contains(string(b), "Service") && st["Condition"] == nil {
+					t.Errorf("%s: key policy allows a service without a condition: %s", where, b)
+				}
+				resourceStar = false
 			}
 			for _, a := range actions {
 				if a == "*" || serviceWide.MatchString(a) {

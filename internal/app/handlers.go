@@ -17,7 +17,9 @@ import (
 // Razorpay is the Razorpay client for this function.
 func (d *Deps) Razorpay() *razorpay.Client {
 	if d.rzp == nil {
-		d.rzp = razorpay.NewClient(razorpay.Config{BaseURL: d.Config.RazorpayBaseURL, Logger: d.Log})
+		// Each attempt is bounded by RazorpayTimeout and ends the client's
+		// DeadlineMargin before the invocation's deadline.
+		d.rzp = razorpay.NewClient(razorpay.Config{BaseURL: d.Config.RazorpayBaseURL, Logger: d.Log, AttemptTimeout: d.Config.RazorpayTimeout})
 	}
 	return d.rzp
 }

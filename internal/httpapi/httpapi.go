@@ -374,6 +374,9 @@ func (rt *Router) touch(ctx context.Context, k billing.APIKey) {
 const (
 	idemInProgressFor = 60 * time.Second
 	idemKeepFor       = 24 * time.Hour
+	// idemSettleTimeout bounds the release or completion of a claim, which
+	// runs on a context detached from the request's.
+	idemSettleTimeout = 2 * time.Second
 )
 
 func (rt *Router) idempotent(ctx context.Context, r *Request, route *Route, key string) (Response, error) {
@@ -401,6 +404,11 @@ func (rt *Router) idempotent(ctx context.Context, r *Request, route *Route, key 
 	}
 	resp, herr := route.Handle(ctx, r)
 	status, body := rt.render(resp, herr)
+	// The claim is released or completed even when the request's context
+	// has ended (a handler cut short by the function's deadline): otherwise
+	// the key would stay "in progress" for idemInProgressFor.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idemSettleTimeout)
+	defer cancel()
 	if status >= 500 || !final(status, herr) {
 		if err := rt.idem.ReleaseIdempotent(ctx, r.Scope, scopedKey); err != nil {
 			rt.log.ErrorContext(ctx, "idempotency release failed", "error", err)

@@ -22,6 +22,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/razorbill/razorbill/internal/app"
 	"github.com/razorbill/razorbill/internal/config"
@@ -50,6 +51,9 @@ type Options struct {
 	// VisibilityTimeout overrides the queues' visibility timeout (seconds)
 	// for received messages, so tests see a failed sync retried quickly.
 	VisibilityTimeout int
+	// APIOptions are added to every AWS client's middleware stack (tests
+	// record which function makes which call).
+	APIOptions []func(*middleware.Stack) error
 }
 
 // Stack is a running local topology.
@@ -117,6 +121,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	env["RAZORBILL_ADMIN_TOKEN"] = opt.AdminToken
 	env["RAZORBILL_LOG_LEVEL"] = opt.LogLevel
 	awsCfg := localaws.AWSConfig(ctx, opt.Endpoints)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, opt.APIOptions...)
 	d, err := app.LoadWithAWS(ctx, func(k string) string { return env[k] }, opt.LogOutput,
 		config.NeedTable|config.NeedEventsQueue|config.NeedSyncQueues|config.NeedRazorpay|config.NeedSecrets|config.NeedAdmin|config.NeedWebhooks, &awsCfg)
 	if err != nil {

@@ -75,6 +75,9 @@ func start(t *testing.T, tweak ...func(*localstack.Options)) *stack {
 		SimOptions: razorpaysim.Options{RetrySchedule: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}},
 		PollWait:   1, LogOutput: logs, LogLevel: "debug",
 	}
+	// Every call a function makes must be one its IAM role allows.
+	rec := newCallRecorder()
+	opt.APIOptions = append(opt.APIOptions, rec.middleware)
 	for _, f := range tweak {
 		f(&opt)
 	}
@@ -82,6 +85,7 @@ func start(t *testing.T, tweak ...func(*localstack.Options)) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { rec.check(t) })
 	t.Cleanup(func() { _ = st.Close() })
 	dev, err := st.Bootstrap(context.Background())
 	if err != nil {

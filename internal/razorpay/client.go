@@ -78,6 +78,15 @@ type Config struct {
 	// AttemptTimeout bounds one HTTP exchange (default 10 s). The
 	// caller's ctx deadline always bounds the whole call.
 	AttemptTimeout time.Duration
+	// DeadlineMargin is kept free before the caller's ctx deadline (default
+	// 2 s; negative: none): every attempt ends that long before it, and no
+	// attempt starts with less than MinAttempt left, so a Lambda function
+	// still has time to answer (and release an idempotency claim) after a
+	// slow Razorpay.
+	DeadlineMargin time.Duration
+	// MinAttempt is the least time worth starting an attempt with
+	// (default 1 s, or AttemptTimeout when that is shorter).
+	MinAttempt time.Duration
 	// MinBackoff and MaxBackoff bound the jittered exponential backoff
 	// between attempts (defaults 200 ms and 5 s).
 	MinBackoff, MaxBackoff time.Duration
@@ -97,6 +106,8 @@ type Client struct {
 	transport  http.RoundTripper
 	redirect   func(*http.Request, []*http.Request) error
 	attempt    time.Duration
+	margin     time.Duration
+	minAttempt time.Duration
 	maxRetries int
 	minBackoff time.Duration
 	maxBackoff time.Duration
@@ -107,6 +118,7 @@ type Client struct {
 // call then fails with an Internal error naming it.
 func NewClient(cfg Config) *Client {
 	c := &Client{baseURL: strings.TrimRight(strings.TrimSpace(cfg.BaseURL), "/"), attempt: cfg.AttemptTimeout,
+		margin: cfg.DeadlineMargin, minAttempt: cfg.MinAttempt,
 		maxRetries: cfg.MaxRetries, minBackoff: cfg.MinBackoff, maxBackoff: cfg.MaxBackoff, log: cfg.Logger}
 	if c.baseURL == "" {
 		c.baseURL = DefaultBaseURL
@@ -124,6 +136,15 @@ func NewClient(cfg Config) *Client {
 	}
 	if c.attempt <= 0 {
 		c.attempt = 10 * time.Second
+	}
+	switch {
+	case c.margin == 0:
+		c.margin = 2 * time.Second
+	case c.margin < 0:
+		c.margin = 0
+	}
+	if c.minAttempt <= 0 {
+		c.minAttempt = time.Second
 	}
 	switch {
 	case c.maxRetries == 0:
@@ -252,6 +273,12 @@ func (c *Client) do(ctx context.Context, cr Credentials, k call) error {
 				}
 			}
 		}
+		if err := c.timeLeft(ctx, k.op); err != nil {
+			if last != nil {
+				return last
+			}
+			return err
+		}
 		err := c.once(ctx, cr, k, attempt)
 		if err == nil {
 			return nil
@@ -273,6 +300,29 @@ func (c *Client) do(ctx context.Context, cr Credentials, k call) error {
 	}
 }
 
+// budget is how long an attempt may run: AttemptTimeout, cut to end
+// DeadlineMargin before ctx's deadline.
+func (c *Client) budget(ctx context.Context) time.Duration {
+	d := c.attempt
+	if dl, ok := ctx.Deadline(); ok {
+		d = min(d, time.Until(dl)-c.margin)
+	}
+	return d
+}
+
+// timeLeft refuses to start an attempt with less than MinAttempt of budget:
+// a transient error (wrapping context.DeadlineExceeded) the caller can
+// answer with before its own deadline.
+func (c *Client) timeLeft(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return transportError(op, err)
+	}
+	if b := c.budget(ctx); b < min(c.minAttempt, c.attempt) {
+		return transportError(op, fmt.Errorf("%w: %v left for a Razorpay call (%v kept for the answer)", context.DeadlineExceeded, max(b, 0).Round(time.Millisecond), c.margin))
+	}
+	return nil
+}
+
 func (c *Client) check(op string, cr Credentials) error {
 	if cr.KeyID == "" || cr.KeySecret == "" {
 		return &apperr.Error{Kind: apperr.Unauthorized, Code: CodeInvalidCredentials, Message: "no Razorpay key id and key secret are configured",
@@ -288,7 +338,7 @@ func (c *Client) check(op string, cr Credentials) error {
 
 // once sends one attempt through the SDK and reads the recorded answer.
 func (c *Client) once(ctx context.Context, cr Credentials, k call, attempt int) (err error) {
-	actx, cancel := context.WithTimeout(ctx, c.attempt)
+	actx, cancel := context.WithTimeout(ctx, c.budget(ctx))
 	defer cancel()
 	ex := &exchange{}
 	start := time.Now()
@@ -356,7 +406,7 @@ func (c *Client) sleep(ctx context.Context, n int, last error) bool {
 	if errors.As(last, &api) && api.RetryAfter > d && api.RetryAfter <= c.maxBackoff {
 		d = api.RetryAfter
 	}
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl)-c.margin-min(c.minAttempt, c.attempt) < d {
 		return false
 	}
 	t := time.NewTimer(d)
