@@ -10,6 +10,7 @@ import (
 	"github.com/razorbill/razorbill/internal/relay"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/syncworker"
 	"github.com/razorbill/razorbill/internal/webhook"
 )
@@ -69,7 +70,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 
 // WebhookReceiver is the webhook-receiver function.
 func (d *Deps) WebhookReceiver() *webhook.Receiver {
-	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: d.Box, Queue: d.Events, Log: d.Log}
+	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
 }
 
 // Relay is the stream-relay function.

@@ -104,6 +104,17 @@ type Connection struct {
 	WebhookSecretHint       string     `dynamodbav:"webhook_secret_hint"`
 	PrevWebhookSecretSealed string     `dynamodbav:"prev_webhook_secret_sealed,omitempty"`
 	PrevWebhookSecretUntil  *time.Time `dynamodbav:"prev_webhook_secret_until,omitempty"`
+	// PrevWebhookSecrets are the secrets rotated out, each verifying until
+	// its own Until (see trust.go).
+	PrevWebhookSecrets []RetiredSecret `dynamodbav:"prev_webhook_secrets,omitempty"`
+	// AccountID is the Razorpay account (acc_…) the connection belongs to:
+	// set on PUT, or learnt from the first verified webhook
+	// (AccountIDLearnt). Webhooks of another account are refused.
+	AccountID       string `dynamodbav:"account_id,omitempty"`
+	AccountIDLearnt bool   `dynamodbav:"account_id_learnt,omitempty"`
+	// International: whether the account takes non-INR payments (nil:
+	// not checked, a connection stored before the check existed).
+	International *bool `dynamodbav:"international,omitempty"`
 	InvoiceOutboundSync     bool       `dynamodbav:"invoice_outbound_sync"`
 	CustomerSync            string     `dynamodbav:"customer_sync"`
 	Status                  string     `dynamodbav:"status"`
