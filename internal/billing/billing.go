@@ -114,11 +114,11 @@ type Connection struct {
 	AccountIDLearnt bool   `dynamodbav:"account_id_learnt,omitempty"`
 	// International: whether the account takes non-INR payments (nil:
 	// not checked, a connection stored before the check existed).
-	International *bool `dynamodbav:"international,omitempty"`
-	InvoiceOutboundSync     bool       `dynamodbav:"invoice_outbound_sync"`
-	CustomerSync            string     `dynamodbav:"customer_sync"`
-	Status                  string     `dynamodbav:"status"`
-	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	International       *bool      `dynamodbav:"international,omitempty"`
+	InvoiceOutboundSync bool       `dynamodbav:"invoice_outbound_sync"`
+	CustomerSync        string     `dynamodbav:"customer_sync"`
+	Status              string     `dynamodbav:"status"`
+	LastWebhookAt       *time.Time `dynamodbav:"last_webhook_at,omitempty"`
 	// Payment link and invoice notification settings (seed 001); nil means
 	// the default (see LinkSettings).
 	LinkNotifyEmail    *bool     `dynamodbav:"link_notify_email,omitempty"`

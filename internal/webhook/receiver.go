@@ -250,7 +250,7 @@ func truncate(s string, n int) string {
 type Envelope struct {
 	Event     string `json:"event"`
 	AccountID string `json:"account_id"`
-	Payload map[string]struct {
+	Payload   map[string]struct {
 		Entity struct {
 			ID          string          `json:"id"`
 			OrderID     string          `json:"order_id"`
