@@ -104,6 +104,20 @@ type Connection struct {
 	WebhookSecretHint       string     `dynamodbav:"webhook_secret_hint"`
 	PrevWebhookSecretSealed string     `dynamodbav:"prev_webhook_secret_sealed,omitempty"`
 	PrevWebhookSecretUntil  *time.Time `dynamodbav:"prev_webhook_secret_until,omitempty"`
+	InvoiceOutboundSync     bool       `dynamodbav:"invoice_outbound_sync"`
+	CustomerSync            string     `dynamodbav:"customer_sync"`
+	Status                  string     `dynamodbav:"status"`
+	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	// Payment link and invoice notification settings (seed 001); nil means
+	// the default (see LinkSettings).
+	LinkNotifyEmail    *bool     `dynamodbav:"link_notify_email,omitempty"`
+	LinkNotifySMS      *bool     `dynamodbav:"link_notify_sms,omitempty"`
+	LinkReminders      *bool     `dynamodbav:"link_reminders,omitempty"`
+	InvoiceNotifyEmail bool      `dynamodbav:"invoice_notify_email,omitempty"`
+	InvoiceNotifySMS   bool      `dynamodbav:"invoice_notify_sms,omitempty"`
+	CreatedAt          time.Time `dynamodbav:"created_at"`
+	UpdatedAt          time.Time `dynamodbav:"updated_at"`
+
 	// PrevWebhookSecrets are the secrets rotated out, each verifying until
 	// its own Until (see trust.go).
 	PrevWebhookSecrets []RetiredSecret `dynamodbav:"prev_webhook_secrets,omitempty"`
@@ -114,20 +128,7 @@ type Connection struct {
 	AccountIDLearnt bool   `dynamodbav:"account_id_learnt,omitempty"`
 	// International: whether the account takes non-INR payments (nil:
 	// not checked, a connection stored before the check existed).
-	International       *bool      `dynamodbav:"international,omitempty"`
-	InvoiceOutboundSync bool       `dynamodbav:"invoice_outbound_sync"`
-	CustomerSync        string     `dynamodbav:"customer_sync"`
-	Status              string     `dynamodbav:"status"`
-	LastWebhookAt       *time.Time `dynamodbav:"last_webhook_at,omitempty"`
-	// Payment link and invoice notification settings (seed 001); nil means
-	// the default (see LinkSettings).
-	LinkNotifyEmail    *bool     `dynamodbav:"link_notify_email,omitempty"`
-	LinkNotifySMS      *bool     `dynamodbav:"link_notify_sms,omitempty"`
-	LinkReminders      *bool     `dynamodbav:"link_reminders,omitempty"`
-	InvoiceNotifyEmail bool      `dynamodbav:"invoice_notify_email,omitempty"`
-	InvoiceNotifySMS   bool      `dynamodbav:"invoice_notify_sms,omitempty"`
-	CreatedAt          time.Time `dynamodbav:"created_at"`
-	UpdatedAt          time.Time `dynamodbav:"updated_at"`
+	International *bool `dynamodbav:"international,omitempty"`
 }
 
 // Mode is "test" or "live" from the key id's prefix.
