@@ -30,6 +30,12 @@ func (v verifier) VerifyCredentials(ctx context.Context, keyID, keySecret string
 	return v.c.VerifyCredentials(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
 }
 
+// InternationalEnabled probes whether the account takes non-INR payments
+// (httpapi.InternationalChecker).
+func (v verifier) InternationalEnabled(ctx context.Context, keyID, keySecret string) (bool, error) {
+	return v.c.InternationalEnabled(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
+}
+
 // Syncer is the customer/invoice sync implementation.
 func (d *Deps) Syncer() *rzsync.Syncer {
 	return &rzsync.Syncer{Store: d.Store, Gateway: d.Razorpay(), Secrets: d.Box}
@@ -93,3 +99,5 @@ var (
 	_ syncworker.Store        = (*dynamoStore)(nil)
 	_ webhook.ConnectionStore = (*dynamoStore)(nil)
 )
+
+var _ httpapi.InternationalChecker = verifier{}
