@@ -757,7 +757,9 @@ func (l *Ledger) syncInvoice(ctx context.Context, r *Request) (Response, error) 
 	case inv.AmountDue == 0:
 		return Response{}, apperr.E(apperr.Conflict, "invoice_already_paid", "invoice %s has nothing to pay and is not synced", inv.ID)
 	}
-	if _, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+	if conn, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+		return Response{}, err
+	} else if err := conn.CheckCurrency(inv.Currency); err != nil {
 		return Response{}, err
 	}
 	if err := l.Sync.EnqueueSync(ctx, billing.SyncRequest{Kind: billing.SyncInvoice, TenantID: r.Scope.TenantID, EnvironmentID: r.Scope.EnvironmentID, ID: inv.ID, Reason: "manual-" + r.RequestID}); err != nil {

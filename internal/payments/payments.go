@@ -201,6 +201,9 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	if err != nil {
 		return pay, err
 	}
+	if err := conn.CheckCurrency(cur.Code); err != nil {
+		return pay, err // 409 international_not_enabled, before anything is written
+	}
 	if inv.OpenPaymentID != "" {
 		open, err := s.Store.Payment(ctx, sc, inv.OpenPaymentID)
 		if err != nil && !apperr.Is(err, apperr.NotFound) {

@@ -176,6 +176,9 @@ func (s *Syncer) syncInvoiceOnce(ctx context.Context, sc billing.Scope, id strin
 	if !conn.InvoiceOutboundSync && !force {
 		return inv, nil
 	}
+	if err := conn.CheckCurrency(inv.Currency); err != nil {
+		return inv, s.invoiceFailed(ctx, sc, inv, err) // FAILED with international_not_enabled; nothing sent
+	}
 	now := s.now()
 	if inv.SyncLeaseUntil != nil && inv.SyncLeaseUntil.After(now) {
 		return inv, errBusy
