@@ -156,6 +156,19 @@ func (s *Store) LearnConnectionAccount(ctx context.Context, sc billing.Scope, ac
 	return err == nil, transient(err, "learn connection account")
 }
 
+// MarkConnectionInternational records whether the connection's Razorpay
+// account takes non-INR payments (learnt from Razorpay's refusal).
+func (s *Store) MarkConnectionInternational(ctx context.Context, sc billing.Scope, on bool) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+		UpdateExpression:          aws.String("SET international = :b"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberBOOL{Value: on}}})
+	if conditionFailed(err) {
+		return nil
+	}
+	return transient(err, "mark connection international")
+}
+
 // TouchConnectionWebhook records when the last webhook arrived.
 func (s *Store) TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),

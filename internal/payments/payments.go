@@ -383,6 +383,10 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 			s.releaseClaim(ctx, sc, pay)
 			return pay, err
 		}
+		if refusal := rzsync.InternationalRefusal(ctx, s.Store, sc, pay.Currency, err); refusal != err {
+			_ = s.linkFailed(ctx, sc, pay, err) // the payment is FAILED and the invoice free again
+			return pay, refusal
+		}
 		return pay, s.linkFailed(ctx, sc, pay, err)
 	}
 	if err := s.Store.PutRef(ctx, sc, link.ID, pay.ID); err != nil {

@@ -40,3 +40,35 @@ func TestNonINRInvoiceSyncNeedsInternationalPayments(t *testing.T) {
 		t.Fatalf("INR sync: %+v %v", got, err)
 	}
 }
+
+// Issue 14 row 7, learnt from a refusal: a connection whose account was
+// never probed (stored before the probe) meets Razorpay's refusal; the sync
+// reports international_not_enabled and the connection records it, so the
+// next non-INR sync is refused before Razorpay is called.
+func TestInternationalRefusalIsLearnt(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	if err := f.sim.SetInternational(f.cr.KeyID, false); err != nil {
+		t.Fatal(err)
+	}
+	cus := f.customer()
+	first := f.invoice(cus, "INV-USD2", 10000, func(i *billing.Invoice) { i.Currency = "USD" })
+	if _, err := f.sy.SyncInvoice(f.ctx, f.sc, first.ID, false); !apperr.HasCode(err, "international_not_enabled") {
+		t.Fatalf("refused sync: %v", err)
+	}
+	conn, _, err := f.raw.Connection(f.ctx, f.sc)
+	if err != nil || conn.International == nil || *conn.International {
+		t.Fatalf("connection after the refusal: %v %v", conn.International, err)
+	}
+	if got := f.get(first.ID); got.SyncStatus != billing.SyncFailed || got.SyncErrorCode != "international_not_enabled" {
+		t.Fatalf("invoice after the refusal: %+v", got)
+	}
+	calls := f.sim.Calls("POST", "/v1/invoices")
+	second := f.invoice(cus, "INV-USD3", 10000, func(i *billing.Invoice) { i.Currency = "USD" })
+	if _, err := f.sy.SyncInvoice(f.ctx, f.sc, second.ID, false); !apperr.HasCode(err, "international_not_enabled") {
+		t.Fatalf("second sync: %v", err)
+	}
+	if n := f.sim.Calls("POST", "/v1/invoices"); n != calls {
+		t.Fatalf("Razorpay was called again: %d → %d invoice creates", calls, n)
+	}
+}

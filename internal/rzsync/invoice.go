@@ -208,7 +208,7 @@ func (s *Syncer) syncInvoiceOnce(ctx context.Context, sc billing.Scope, id strin
 	}
 	ri, err := s.findOrCreateInvoice(ctx, cr, sc, conn, inv, cus)
 	if err != nil {
-		return inv, s.invoiceFailed(ctx, sc, inv, err)
+		return inv, s.invoiceFailed(ctx, sc, inv, InternationalRefusal(ctx, s.Store, sc, inv.Currency, err))
 	}
 	if err := s.Store.PutRef(ctx, sc, ri.ID, inv.ID); err != nil {
 		return inv, s.invoiceFailed(ctx, sc, inv, err)
