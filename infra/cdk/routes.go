@@ -27,6 +27,7 @@ var httpRoutes = []route{
 	{"PUT", "/api/v1/connections/razorpay", "api"},
 	{"GET", "/api/v1/connections/razorpay", "api"},
 	{"DELETE", "/api/v1/connections/razorpay", "api"},
+	{"POST", "/api/v1/connections/razorpay/webhook-secret/revoke", "api"},
 
 	{"POST", "/api/v1/customers", "api"},
 	{"GET", "/api/v1/customers", "api"},

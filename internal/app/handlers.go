@@ -10,6 +10,7 @@ import (
 	"github.com/razorbill/razorbill/internal/relay"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/syncworker"
 	"github.com/razorbill/razorbill/internal/webhook"
 )
@@ -29,6 +30,12 @@ type verifier struct{ c *razorpay.Client }
 
 func (v verifier) VerifyCredentials(ctx context.Context, keyID, keySecret string) error {
 	return v.c.VerifyCredentials(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
+}
+
+// InternationalEnabled probes whether the account takes non-INR payments
+// (httpapi.InternationalChecker).
+func (v verifier) InternationalEnabled(ctx context.Context, keyID, keySecret string) (bool, error) {
+	return v.c.InternationalEnabled(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
 }
 
 // Syncer is the customer/invoice sync implementation.
@@ -71,7 +78,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 
 // WebhookReceiver is the webhook-receiver function.
 func (d *Deps) WebhookReceiver() *webhook.Receiver {
-	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: d.Box, Queue: d.Events, Log: d.Log}
+	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
 }
 
 // Relay is the stream-relay function.
@@ -94,3 +101,5 @@ var (
 	_ syncworker.Store        = (*dynamoStore)(nil)
 	_ webhook.ConnectionStore = (*dynamoStore)(nil)
 )
+
+var _ httpapi.InternationalChecker = verifier{}

@@ -117,6 +117,18 @@ type Connection struct {
 	InvoiceNotifySMS   bool      `dynamodbav:"invoice_notify_sms,omitempty"`
 	CreatedAt          time.Time `dynamodbav:"created_at"`
 	UpdatedAt          time.Time `dynamodbav:"updated_at"`
+
+	// PrevWebhookSecrets are the secrets rotated out, each verifying until
+	// its own Until (see trust.go).
+	PrevWebhookSecrets []RetiredSecret `dynamodbav:"prev_webhook_secrets,omitempty"`
+	// AccountID is the Razorpay account (acc_…) the connection belongs to:
+	// set on PUT, or learnt from the first verified webhook
+	// (AccountIDLearnt). Webhooks of another account are refused.
+	AccountID       string `dynamodbav:"account_id,omitempty"`
+	AccountIDLearnt bool   `dynamodbav:"account_id_learnt,omitempty"`
+	// International: whether the account takes non-INR payments (nil:
+	// not checked, a connection stored before the check existed).
+	International *bool `dynamodbav:"international,omitempty"`
 }
 
 // Mode is "test" or "live" from the key id's prefix.

@@ -141,6 +141,34 @@ func (s *Store) Connection(ctx context.Context, sc billing.Scope) (billing.Conne
 	return c, ok, err
 }
 
+// LearnConnectionAccount records the Razorpay account of a connection that
+// has none yet (learnt from a verified webhook). It never overwrites one:
+// when the connection already names an account (or is gone) nothing
+// changes and ok is false.
+func (s *Store) LearnConnectionAccount(ctx context.Context, sc billing.Scope, accountID string) (bool, error) {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+		UpdateExpression:          aws.String("SET account_id = :a, account_id_learnt = :t"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(account_id) OR account_id = :empty)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(accountID), ":t": &types.AttributeValueMemberBOOL{Value: true}, ":empty": str("")}})
+	if conditionFailed(err) {
+		return false, nil
+	}
+	return err == nil, transient(err, "learn connection account")
+}
+
+// MarkConnectionInternational records whether the connection's Razorpay
+// account takes non-INR payments (learnt from Razorpay's refusal).
+func (s *Store) MarkConnectionInternational(ctx context.Context, sc billing.Scope, on bool) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+		UpdateExpression:          aws.String("SET international = :b"),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberBOOL{Value: on}}})
+	if conditionFailed(err) {
+		return nil
+	}
+	return transient(err, "mark connection international")
+}
+
 // TouchConnectionWebhook records when the last webhook arrived.
 func (s *Store) TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -93,7 +94,8 @@ func (l *Ledger) Routes() []Route {
 		{Method: "POST", Pattern: "/api/v1/tenants/{id}/api-keys", Auth: AuthAdmin, Handle: l.createAPIKey, Secret: true},
 		{Method: "GET", Pattern: "/api/v1/tenants/{id}/api-keys", Auth: AuthAdmin, Handle: l.listAPIKeys},
 		{Method: "DELETE", Pattern: "/api/v1/tenants/{id}/api-keys/{key_id}", Auth: AuthAdmin, Handle: l.revokeAPIKey},
-		{Method: "PUT", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.putConnection},
+		{Method: "PUT", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.putConnection, Secret: true},
+		{Method: "POST", Pattern: "/api/v1/connections/razorpay/webhook-secret/revoke", Auth: AuthScoped, Handle: l.revokeWebhookSecrets},
 		{Method: "GET", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.getConnection},
 		{Method: "DELETE", Pattern: "/api/v1/connections/razorpay", Auth: AuthScoped, Handle: l.deleteConnection},
 		{Method: "POST", Pattern: "/api/v1/customers", Auth: AuthScoped, Handle: l.createCustomer},
@@ -161,6 +163,7 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 		KeyID               string  `json:"key_id"`
 		KeySecret           *string `json:"key_secret"`
 		WebhookSecret       *string `json:"webhook_secret"`
+		AccountID           *string `json:"account_id"`
 		InvoiceOutboundSync *bool   `json:"invoice_outbound_sync"`
 		CustomerSync        string  `json:"customer_sync"`
 		PaymentLinks        *struct {
@@ -182,6 +185,12 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	if !strings.HasPrefix(in.KeyID, "rzp_test_") && !strings.HasPrefix(in.KeyID, "rzp_live_") {
 		return Response{}, apperr.InvalidField("validation_failed", "key_id", "key_id must be a Razorpay key id starting rzp_test_ or rzp_live_")
 	}
+	if err := l.checkKeyMode(ctx, r.Scope, in.KeyID); err != nil {
+		return Response{}, err
+	}
+	if in.AccountID != nil && *in.AccountID != "" && !validAccountID(*in.AccountID) {
+		return Response{}, apperr.InvalidField("validation_failed", "account_id", "account_id must be a Razorpay account id (acc_ followed by letters and digits), as on Dashboard → Account & Settings")
+	}
 	keyChanged := !exists || in.KeyID != prev.KeyID
 	if in.KeySecret == nil && keyChanged {
 		return Response{}, apperr.InvalidField("validation_failed", "key_secret", "key_secret is required")
@@ -189,11 +198,14 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	if in.KeySecret != nil && strings.TrimSpace(*in.KeySecret) == "" {
 		return Response{}, apperr.InvalidField("validation_failed", "key_secret", "key_secret must not be empty")
 	}
-	if in.WebhookSecret == nil && !exists {
-		return Response{}, apperr.InvalidField("validation_failed", "webhook_secret", "webhook_secret is required: set the same secret in Razorpay's dashboard")
+	if in.WebhookSecret != nil && len(*in.WebhookSecret) < billing.MinWebhookSecretLen {
+		return Response{}, apperr.InvalidField("validation_failed", "webhook_secret", "webhook_secret must be at least %d characters; omit it on the first PUT and Razorbill generates one", billing.MinWebhookSecretLen)
 	}
-	if in.WebhookSecret != nil && len(*in.WebhookSecret) < 8 {
-		return Response{}, apperr.InvalidField("validation_failed", "webhook_secret", "webhook_secret must be at least 8 characters")
+	generated := ""
+	if in.WebhookSecret == nil && (!exists || prev.WebhookSecretSealed == "") {
+		// Shown once, in this response, to paste into Razorpay's dashboard.
+		generated = "whsec_" + ids.Secret(24)
+		in.WebhookSecret = &generated
 	}
 	mode := strings.ToUpper(in.CustomerSync)
 	switch mode {
@@ -212,6 +224,14 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 		c = billing.Connection{TenantID: r.Scope.TenantID, EnvironmentID: r.Scope.EnvironmentID, CreatedAt: now}
 	}
 	c.Name, c.KeyID, c.CustomerSync, c.Status, c.UpdatedAt = in.Name, in.KeyID, mode, billing.ConnectionActive, now
+	switch {
+	case in.AccountID != nil:
+		c.AccountID, c.AccountIDLearnt = *in.AccountID, false
+	case exists && keyChanged && prev.AccountIDLearnt:
+		// The new key may be another account's: learn it again from the
+		// next verified webhook rather than refuse that account's events.
+		c.AccountID, c.AccountIDLearnt = "", false
+	}
 	if c.Name == "" {
 		c.Name = "Razorpay"
 	}
@@ -237,6 +257,13 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 			}
 			return Response{}, err
 		}
+		if p, ok := l.Verifier.(InternationalChecker); ok {
+			on, err := p.InternationalEnabled(ctx, in.KeyID, *in.KeySecret)
+			if err != nil {
+				return Response{}, err
+			}
+			c.International = &on
+		}
 		sealed, err := l.Sealer.Seal(ctx, *in.KeySecret, aad+"/key_secret")
 		if err != nil {
 			return Response{}, apperr.Wrap(err, apperr.Internal, "", "seal key secret")
@@ -245,18 +272,19 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	} else if keyChanged {
 		return Response{}, apperr.InvalidField("validation_failed", "key_secret", "key_secret is required when key_id changes")
 	}
+	if in.WebhookSecret != nil && exists && l.sameWebhookSecret(ctx, prev, aad, *in.WebhookSecret) {
+		in.WebhookSecret = nil // re-sent unchanged: not a rotation
+	}
 	if in.WebhookSecret != nil {
 		sealed, err := l.Sealer.Seal(ctx, *in.WebhookSecret, aad+"/webhook_secret")
 		if err != nil {
 			return Response{}, apperr.Wrap(err, apperr.Internal, "", "seal webhook secret")
 		}
-		if exists && prev.WebhookSecretSealed != "" {
-			// Razorpay signs retries of older deliveries with the old secret:
-			// keep verifying with it for 24 h.
-			until := now.Add(24 * time.Hour)
-			c.PrevWebhookSecretSealed, c.PrevWebhookSecretUntil = prev.WebhookSecretSealed, &until
+		// Razorpay signs retries of older deliveries with the secret they
+		// were first sent with: the one replaced keeps verifying for 24 h.
+		if err := c.RotateWebhookSecret(sealed, hint(*in.WebhookSecret), now); err != nil {
+			return Response{}, err
 		}
-		c.WebhookSecretSealed, c.WebhookSecretHint = sealed, hint(*in.WebhookSecret)
 	}
 	if err := l.Store.PutConnection(ctx, c); err != nil {
 		return Response{}, err
@@ -265,7 +293,84 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	if !exists {
 		status = http.StatusCreated
 	}
-	return Response{Status: status, Body: l.connectionView(c)}, nil
+	view := l.connectionView(c)
+	if generated != "" {
+		view["webhook_secret_generated"] = generated // scrubbed from Idempotency-Key records (withoutSecrets)
+	}
+	return Response{Status: status, Body: view}, nil
+}
+
+// sameWebhookSecret reports whether secret is the connection's current
+// webhook secret (when the Sealer can open it; otherwise false, and a
+// re-sent secret counts as a rotation).
+func (l *Ledger) sameWebhookSecret(ctx context.Context, c billing.Connection, aad, secret string) bool {
+	o, ok := l.Sealer.(interface {
+		Open(ctx context.Context, sealed, aad string) (string, error)
+	})
+	if !ok || c.WebhookSecretSealed == "" {
+		return false
+	}
+	cur, err := o.Open(ctx, c.WebhookSecretSealed, aad+"/webhook_secret")
+	return err == nil && subtle.ConstantTimeCompare([]byte(cur), []byte(secret)) == 1
+}
+
+// InternationalChecker tells whether a Razorpay account takes non-INR
+// payments (razorpay.Client.InternationalEnabled). When the Verifier
+// implements it, PUT records the answer; otherwise it stays unknown.
+type InternationalChecker interface {
+	InternationalEnabled(ctx context.Context, keyID, keySecret string) (bool, error)
+}
+
+// checkKeyMode refuses keys of the other mode: production takes live keys,
+// sandbox test keys.
+func (l *Ledger) checkKeyMode(ctx context.Context, sc billing.Scope, keyID string) error {
+	env, err := l.Store.Environment(ctx, sc.TenantID, sc.EnvironmentID)
+	if err != nil {
+		return err
+	}
+	want := billing.EnvironmentMode(env.Name)
+	if want == "" || billing.KeyMode(keyID) == want {
+		return nil
+	}
+	prefix := map[string]string{"live": "rzp_live_", "test": "rzp_test_"}[want]
+	return apperr.InvalidField("key_mode_mismatch", "key_id", "the %s environment takes %s keys (%s…); this is a %s key", env.Name, want, prefix, billing.KeyMode(keyID))
+}
+
+func validAccountID(s string) bool {
+	rest, ok := strings.CutPrefix(s, "acc_")
+	if !ok || rest == "" || len(rest) > 40 {
+		return false
+	}
+	for _, c := range rest {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// revokeWebhookSecrets ends every rotated-out webhook secret at once (after
+// a leak): only the current secret verifies from now on.
+func (l *Ledger) revokeWebhookSecrets(ctx context.Context, r *Request) (Response, error) {
+	if err := emptyOrObject(r.Body); err != nil {
+		return Response{}, err
+	}
+	c, ok, err := l.Store.Connection(ctx, r.Scope)
+	if err != nil {
+		return Response{}, err
+	}
+	if !ok {
+		return Response{}, apperr.E(apperr.NotFound, "connection_not_configured", "no Razorpay connection is configured for this environment")
+	}
+	now := l.now()
+	n := c.RevokeRetiredSecrets(now)
+	c.UpdatedAt = now
+	if err := l.Store.PutConnection(ctx, c); err != nil {
+		return Response{}, err
+	}
+	view := l.connectionView(c)
+	view["revoked_webhook_secrets"] = n
+	return Response{Body: view}, nil
 }
 
 func connectionAAD(sc billing.Scope) string { return sc.TenantID + "/" + sc.EnvironmentID }
@@ -308,6 +413,8 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 		"customer_sync":         c.CustomerSync,
 		"payment_links":         linkSettingsView(c),
 		"status":                c.Status,
+		"account_id":            nullable(c.AccountID),
+		"international":         c.International,
 		"last_webhook_at":       tsp(c.LastWebhookAt),
 		"created_at":            ts(c.CreatedAt),
 		"updated_at":            ts(c.UpdatedAt),
@@ -650,7 +757,9 @@ func (l *Ledger) syncInvoice(ctx context.Context, r *Request) (Response, error) 
 	case inv.AmountDue == 0:
 		return Response{}, apperr.E(apperr.Conflict, "invoice_already_paid", "invoice %s has nothing to pay and is not synced", inv.ID)
 	}
-	if _, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+	if conn, err := rzsync.ActiveConnection(ctx, l.Store, r.Scope); err != nil {
+		return Response{}, err
+	} else if err := conn.CheckCurrency(inv.Currency); err != nil {
 		return Response{}, err
 	}
 	if err := l.Sync.EnqueueSync(ctx, billing.SyncRequest{Kind: billing.SyncInvoice, TenantID: r.Scope.TenantID, EnvironmentID: r.Scope.EnvironmentID, ID: inv.ID, Reason: "manual-" + r.RequestID}); err != nil {

@@ -600,16 +600,16 @@ func TestConnectionSecretsAreEncryptedAndMasked(t *testing.T) {
 	acme := a.tenant("Acme")
 	c := acme.c()
 	a.expect(a.do(c, "GET", "/api/v1/connections/razorpay", nil), 404, "connection_not_configured")
-	bad := a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_abc", "key_secret": "wrong-secret", "webhook_secret": "whsec-123456"})
+	bad := a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_abc", "key_secret": "wrong-secret", "webhook_secret": "whsec-0123456789abcdef"})
 	a.expect(bad, 400, "invalid_razorpay_credentials")
 	a.expect(a.do(c, "GET", "/api/v1/connections/razorpay", nil), 404, "connection_not_configured")
-	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "sk_abc", "key_secret": "x", "webhook_secret": "whsec-123456"}), 400, "validation_failed")
-	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_abc", "key_secret": "s", "webhook_secret": "whsec-123456", "customer_sync": "SOMETIMES"}), 400, "validation_failed")
+	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "sk_abc", "key_secret": "x", "webhook_secret": "whsec-0123456789abcdef"}), 400, "validation_failed")
+	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_abc", "key_secret": "s", "webhook_secret": "whsec-0123456789abcdef", "customer_sync": "SOMETIMES"}), 400, "validation_failed")
 
 	const keySecret, hookSecret = "KeySecretValue0001a2b", "WebhookSecretValue9z9z"
-	r := a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"name": "Razorpay India", "key_id": "rzp_test_abc", "key_secret": keySecret, "webhook_secret": hookSecret, "invoice_outbound_sync": true, "customer_sync": "ON_CREATE"})
+	r := a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"name": "Razorpay India", "key_id": "rzp_live_abc", "key_secret": keySecret, "webhook_secret": hookSecret, "invoice_outbound_sync": true, "customer_sync": "ON_CREATE"})
 	a.expect(r, 201, "")
-	if r.str("key_secret") != "••••1a2b" || r.str("mode") != "test" || r.str("status") != "ACTIVE" || r.str("customer_sync") != "ON_CREATE" ||
+	if r.str("key_secret") != "••••1a2b" || r.str("mode") != "live" || r.str("status") != "ACTIVE" || r.str("customer_sync") != "ON_CREATE" ||
 		r.str("webhook_url") != "https://hooks.example.test/api/v1/webhooks/razorpay/"+acme.id+"/"+acme.prod || strings.Contains(r.Raw, keySecret) || strings.Contains(r.Raw, hookSecret) {
 		t.Fatalf("connection view: %s", r.Raw)
 	}
@@ -626,10 +626,10 @@ func TestConnectionSecretsAreEncryptedAndMasked(t *testing.T) {
 		t.Fatal("a secret is stored in clear")
 	}
 	// rotating the webhook secret keeps the previous one for Razorpay's retries
-	r = a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_abc", "webhook_secret": "NewWebhookSecret77"})
+	r = a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_abc", "webhook_secret": "NewWebhookSecret7777xyz"})
 	a.expect(r, 200, "")
 	conn, ok, err := a.store.Connection(context.Background(), scopeOf(acme))
-	if err != nil || !ok || conn.PrevWebhookSecretSealed == "" || conn.PrevWebhookSecretUntil == nil || conn.KeySecretHint != "••••1a2b" {
+	if err != nil || !ok || len(conn.PrevWebhookSecrets) != 1 || conn.KeySecretHint != "••••1a2b" {
 		t.Fatalf("rotation: %+v %v", conn, err)
 	}
 	d := a.do(c, "DELETE", "/api/v1/connections/razorpay", nil)
@@ -648,7 +648,7 @@ func TestSyncRoutesEnqueue(t *testing.T) {
 	a := newAPI(t)
 	acme := a.tenant("Acme")
 	c := acme.c()
-	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_abc", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-123456"}), 201, "")
+	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_abc", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-0123456789abcdef"}), 201, "")
 	cus := customer(a, c, "s1")
 	a.expect(a.do(c, "POST", "/api/v1/customers/"+cus+"/sync", nil), 202, "")
 	inv := draft(a, c, cus, "10")
@@ -673,11 +673,11 @@ func TestTenantIsolation(t *testing.T) {
 	a := newAPI(t)
 	acme, evil := a.tenant("Acme"), a.tenant("Evil")
 	c := acme.c()
-	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_abc", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-123456"}), 201, "")
+	a.expect(a.do(c, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_abc", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-0123456789abcdef"}), 201, "")
 	cus := customer(a, c, "iso")
 	inv := draft(a, c, cus, "10")
 	e := evil.c()
-	a.expect(a.do(e, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_test_evil", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-123456"}), 201, "")
+	a.expect(a.do(e, "PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": "rzp_live_evil", "key_secret": "s3cr3t-s3cr3t", "webhook_secret": "whsec-0123456789abcdef"}), 201, "")
 	for _, call := range []struct{ method, path string }{
 		{"GET", "/api/v1/customers/" + cus},
 		{"PATCH", "/api/v1/customers/" + cus},

@@ -8,7 +8,7 @@ func TestConnectionPaymentLinkSettings(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
 	c := a.tenant("Links").c()
-	put := map[string]any{"key_id": "rzp_test_abc", "key_secret": "KeySecretValue0001a2b", "webhook_secret": "WebhookSecretValue9z9z"}
+	put := map[string]any{"key_id": "rzp_live_abc", "key_secret": "KeySecretValue0001a2b", "webhook_secret": "WebhookSecretValue9z9z"}
 	r := a.do(c, "PUT", "/api/v1/connections/razorpay", put)
 	a.expect(r, 201, "")
 	pl := func(r resp) map[string]any { m, _ := r.Body["payment_links"].(map[string]any); return m }

@@ -439,7 +439,7 @@ func TestSampleCreatePaymentEvent(t *testing.T) {
 func TestConnectionKeysAreCheckedAgainstRazorpay(t *testing.T) {
 	t.Parallel()
 	s := start(t)
-	r := s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": s.dev.KeyID, "key_secret": "not-the-secret", "webhook_secret": "whsec_another_1"})
+	r := s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": s.dev.KeyID, "key_secret": "not-the-secret", "webhook_secret": "whsec_another_0123456789"})
 	if r.Status != 400 || r.s("error", "code") != "invalid_razorpay_credentials" {
 		t.Fatalf("wrong secret: %d %s", r.Status, r.Raw)
 	}

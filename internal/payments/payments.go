@@ -220,6 +220,9 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	if err != nil {
 		return pay, err
 	}
+	if err := conn.CheckCurrency(cur.Code); err != nil {
+		return pay, err // 409 international_not_enabled, before anything is written
+	}
 	if inv.OpenPaymentID != "" {
 		open, err := s.Store.Payment(ctx, sc, inv.OpenPaymentID)
 		if err != nil && !apperr.Is(err, apperr.NotFound) {
@@ -439,6 +442,10 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 			// retry finishes this payment at once.
 			s.releaseClaim(ctx, sc, pay)
 			return pay, err
+		}
+		if refusal := rzsync.InternationalRefusal(ctx, s.Store, sc, pay.Currency, err); refusal != err {
+			_ = s.linkFailed(ctx, sc, pay, err) // the payment is FAILED and the invoice free again
+			return pay, refusal
 		}
 		return pay, s.linkFailed(ctx, sc, pay, err)
 	}

@@ -49,6 +49,7 @@ func (s *Simulator) routes() {
 	api("GET /v1/payments/{id}/refunds", s.listPaymentRefunds)
 	api("GET /v1/refunds/{id}", s.fetchRefund)
 	api("GET /v1/orders/{id}", s.fetchOrder)
+	api("POST /v1/orders", s.createOrder)
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok, desc := s.authenticate(r); !ok {
 			unauthorized(w, desc)
@@ -58,6 +59,7 @@ func (s *Simulator) routes() {
 	})
 	s.checkoutRoutes(m)
 	s.controlRoutes(m)
+	s.internationalRoutes(m)
 	s.mux = m
 }
 
@@ -280,6 +282,9 @@ func (s *Simulator) createInvoice(w http.ResponseWriter, r *http.Request, a *acc
 	cur, err := money.LookupCurrency(curCode)
 	if err != nil || strings.ToUpper(curCode) != curCode {
 		badRequest(w, "currency", "The currency %s is not supported.", curCode)
+		return
+	}
+	if s.refuseInternational(w, a, cur.Code, descInternationalOff) {
 		return
 	}
 	receipt, hasReceipt := b.str("receipt")
@@ -552,6 +557,9 @@ func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *accoun
 	cur, err := money.LookupCurrency(curCode)
 	if err != nil || strings.ToUpper(curCode) != curCode {
 		linkBadRequest(w, "currency", "The currency %s is not supported.", curCode)
+		return
+	}
+	if s.refuseInternational(w, a, cur.Code, descInternationalOff) {
 		return
 	}
 	if min := money.DefaultMinimums().Of(cur); amount < min {

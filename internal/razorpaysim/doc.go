@@ -46,7 +46,22 @@
 //	GET  /v1/payments/{id}; POST /v1/payments/{id}/refund (amount, notes, receipt, speed; header
 //	                                   X-Refund-Idempotency, see Refunds below)
 //	GET  /v1/payments/{id}/refunds[?count&skip] (collection, newest first), GET /v1/refunds/{id},
-//	GET  /v1/orders/{id}
+//	GET  /v1/orders/{id}; POST /v1/orders (amount, currency, receipt ≤ 40, notes)
+//
+// # International payments
+//
+// Non-INR invoices, payment links and orders need international payments
+// activated on the account (razorpay.com/docs/payments/payments/international-payments/:
+// "To enable international payments for the first time, you need to place a
+// request from the Razorpay Dashboard"). Without them an invoice or link in
+// another currency is refused with 400 "The merchant doesn't have
+// international activated" (field currency; the wording is shared/razorpay.md's),
+// and an order with 400 "Currency is not supported" (observed live:
+// razorpay/razorpay-php#95, razorpay/razorpay-python#129, where Razorpay's
+// staff name the missing activation as the cause). Each account has them ON
+// unless InternationalOff — SetInternational(key, on), or
+// POST /_sim/accounts/{key}/international {"on": false} — so tests of
+// non-INR money work without a switch.
 //
 // # Rules (issue 14), and where each comes from
 //
@@ -207,6 +222,7 @@
 //	CreateAccount, Accounts, DefaultAccount      GET/POST /_sim/accounts
 //	SetWebhook, RotateWebhookSecret             PUT /_sim/accounts/{key}/webhook {url,secret}; POST …/rotate_secret {secret}
 //	SetManualRefunds                            POST /_sim/accounts/{key}/manual_refunds {on}
+//	SetInternational                            POST /_sim/accounts/{key}/international {on}
 //	PayPaymentLink, FailPaymentLink             POST /_sim/payment_links/{id}/pay {amount,method} | /fail {error_code,…}
 //	ExpirePaymentLink, CancelPaymentLink        POST /_sim/payment_links/{id}/expire | /cancel
 //	PayInvoice, FailInvoice, ExpireInvoice      POST /_sim/invoices/{id}/pay | /fail | /expire

@@ -63,6 +63,9 @@ type Account struct {
 	// HoldWebhooks queues events instead of delivering them until
 	// ReleaseWebhooks.
 	HoldWebhooks bool `json:"hold_webhooks"`
+	// InternationalOff refuses non-INR invoices, payment links and orders
+	// (international payments not activated); off by default.
+	InternationalOff bool `json:"international_off"`
 }
 
 type account struct {

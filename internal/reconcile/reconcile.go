@@ -65,6 +65,7 @@ type Store interface {
 	UpdateGatewayEvent(ctx context.Context, sc billing.Scope, e billing.GatewayEvent, expected int64) error
 	TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error
 	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+	LearnConnectionAccount(ctx context.Context, sc billing.Scope, accountID string) (bool, error)
 }
 
 // Gateway is the part of the Razorpay client the reconciler calls: it
@@ -137,7 +138,10 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	}
 	sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
-	err := r.Apply(ctx, sc, m)
+	err := r.trusted(ctx, sc, m)
+	if err == nil {
+		err = r.Apply(ctx, sc, m)
+	}
 	if err == nil {
 		_ = r.Store.TouchConnectionWebhook(ctx, sc, m.ReceivedAt)
 		return nil
@@ -191,7 +195,11 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 	if e.Status == billing.GatewayEventApplied {
 		return e, nil
 	}
-	aerr := r.Apply(ctx, sc, billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body})
+	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body}
+	aerr := r.trusted(ctx, sc, msg)
+	if aerr == nil {
+		aerr = r.Apply(ctx, sc, msg)
+	}
 	var um *errUnmatched
 	if aerr != nil && !errors.As(aerr, &um) && apperr.Retryable(aerr) {
 		return e, aerr
@@ -212,6 +220,42 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 		return e, err
 	}
 	return e, nil
+}
+
+// trusted decides whether a queued webhook may be applied: its connection
+// is active (an event queued before a DELETE, or retried after one, is
+// parked with the reason) and the event is of the connection's Razorpay
+// account. A connection without an account learns it from its first
+// verified event; a learnt or configured account is never overwritten here.
+func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.EventMessage) error {
+	conn, ok, err := r.Store.Connection(ctx, sc)
+	if err != nil {
+		return err
+	}
+	if !ok || conn.Status != billing.ConnectionActive {
+		return unmatched("the Razorpay connection of this environment is disabled; the event was not applied (PUT the connection again, then retry it)")
+	}
+	acct := ""
+	if ev, err := razorpay.ParseEvent([]byte(m.Body)); err == nil {
+		acct = ev.AccountID
+	}
+	switch {
+	case conn.AccountID != "" && acct != conn.AccountID:
+		return unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, conn.AccountID)
+	case conn.AccountID == "" && acct != "":
+		learnt, err := r.Store.LearnConnectionAccount(ctx, sc, acct)
+		if err != nil {
+			return err
+		}
+		if !learnt { // another event set it first: it must be this account
+			if now, ok, err := r.Store.Connection(ctx, sc); err != nil {
+				return err
+			} else if ok && now.AccountID != "" && now.AccountID != acct {
+				return unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, now.AccountID)
+			}
+		}
+	}
+	return nil
 }
 
 // Apply applies one event.

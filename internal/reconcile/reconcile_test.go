@@ -398,6 +398,11 @@ func TestSampleSQSEvent(t *testing.T) {
 	f := newFixture(t)
 	f.sc = billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	now := time.Now().UTC()
+	// the sample's environment has an active connection (events of a disabled one are parked)
+	if err := f.store.PutConnection(f.ctx, billing.Connection{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID, KeyID: f.cr.KeyID,
+		Status: billing.ConnectionActive, CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
 	inv := billing.Invoice{ID: "inv_01jh0000000000000000000003", CustomerID: "cus_01jh0000000000000000000002", Currency: "INR", InvoiceNumber: "INV-000042",
 		AmountDue: 10000, Subtotal: 10000, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, Metadata: map[string]string{},
 		OpenPaymentID: "pay_01jh0000000000000000000009", CreatedAt: now, UpdatedAt: now, Version: 1}

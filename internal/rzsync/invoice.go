@@ -181,6 +181,9 @@ func (s *Syncer) syncInvoiceOnce(ctx context.Context, sc billing.Scope, id strin
 	if !conn.InvoiceOutboundSync && !force {
 		return inv, nil
 	}
+	if err := conn.CheckCurrency(inv.Currency); err != nil {
+		return inv, s.invoiceFailed(ctx, sc, inv, err) // FAILED with international_not_enabled; nothing sent
+	}
 	now := s.now()
 	if inv.SyncLeaseUntil != nil && inv.SyncLeaseUntil.After(now) {
 		return inv, errBusy
@@ -210,7 +213,7 @@ func (s *Syncer) syncInvoiceOnce(ctx context.Context, sc billing.Scope, id strin
 	}
 	ri, err := s.findOrCreateInvoice(ctx, cr, sc, conn, inv, cus)
 	if err != nil {
-		return inv, s.invoiceFailed(ctx, sc, inv, err)
+		return inv, s.invoiceFailed(ctx, sc, inv, InternationalRefusal(ctx, s.Store, sc, inv.Currency, err))
 	}
 	if err := s.Store.PutRef(ctx, sc, ri.ID, inv.ID); err != nil {
 		return inv, s.invoiceFailed(ctx, sc, inv, err)

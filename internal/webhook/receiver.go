@@ -1,7 +1,8 @@
 // Package webhook is the webhook-receiver function: Razorpay's calls on the
 // function URL. It verifies the signature with the tenant environment's
-// webhook secret (and, for 24 hours after a rotation, the previous one),
-// reads just enough of the envelope to route it, and puts the whole event on
+// webhook secret (and each secret rotated out, for its own 24 hours),
+// refuses webhooks of a disabled connection (404) and of another Razorpay
+// account (401), reads just enough of the envelope to route it, and puts the whole event on
 // the razorpay-events FIFO queue. It answers 200 only once the queue has
 // accepted the event; if the queue refuses, it answers 503 so that Razorpay
 // retries — an event is never acknowledged and lost. It calls no Razorpay
@@ -140,22 +141,33 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	conn, found, err := r.Store.Connection(ctx, sc)
 	if err != nil {
-		return 0, "", err
+		return 0, "", apperr.Wrap(err, apperr.Transient, "connection_unavailable", "the connection could not be read; retry")
 	}
-	if !found {
-		return 0, "", apperr.E(apperr.NotFound, "connection_not_configured", "no Razorpay connection for this environment")
+	if !found || conn.Status != billing.ConnectionActive {
+		// A disabled connection (DELETE) is no trust: its webhooks are
+		// refused like those of an environment without one.
+		return 0, "", apperr.E(apperr.NotFound, "connection_not_configured", "no active Razorpay connection for this environment")
 	}
 	headers := lower(req.Headers)
 	sig := headers["x-razorpay-signature"]
 	if sig == "" {
 		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature is missing")
 	}
-	if !r.verify(ctx, conn, raw, sig) {
+	ok, err = r.verify(ctx, conn, raw, sig)
+	if err != nil {
+		return 0, "", err // 503: the secret could not be opened; Razorpay retries
+	}
+	if !ok {
 		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature does not match the body and this environment's webhook secret")
 	}
 	env, err := ParseEnvelope(raw)
 	if err != nil {
 		return 0, "", err
+	}
+	if conn.AccountID != "" && env.AccountID != conn.AccountID {
+		// Signed with our secret but about another Razorpay account (a test
+		// account's events at a live environment, say): nothing is queued.
+		return 0, "", apperr.E(apperr.Unauthorized, "account_mismatch", "the event is for Razorpay account %q, not this connection's account", truncate(env.AccountID, 40))
 	}
 	eventID := headers["x-razorpay-event-id"]
 	dedup := eventID
@@ -169,8 +181,8 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 		return 0, "", apperr.Wrap(err, apperr.Internal, "", "encode message")
 	}
 	key := r.groupKey(ctx, sc, env)
-	group := sc.TenantID + "/" + sc.EnvironmentID + "/" + key
-	if err := r.Queue.Send(ctx, queue.Message{Body: string(b), GroupID: truncate(group, 128), DedupID: dedupID(sc, dedup)}); err != nil {
+	group := GroupID(sc, key)
+	if err := r.Queue.Send(ctx, queue.Message{Body: string(b), GroupID: group, DedupID: dedupID(sc, dedup)}); err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
 	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
@@ -182,17 +194,41 @@ func dedupID(sc billing.Scope, id string) string {
 	return hex.EncodeToString(h[:]) // 64 chars, within SQS's 128
 }
 
-func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte, sig string) bool {
-	aad := c.TenantID + "/" + c.EnvironmentID + "/webhook_secret"
-	if secret, err := r.Secrets.Open(ctx, c.WebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
-		return true
-	}
-	if c.PrevWebhookSecretSealed != "" && c.PrevWebhookSecretUntil != nil && r.now().Before(*c.PrevWebhookSecretUntil) {
-		if secret, err := r.Secrets.Open(ctx, c.PrevWebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
-			return true
+// GroupID is the FIFO message group of an event: tenant/environment/key,
+// every character outside SQS's allowed set (letters, digits and ASCII
+// punctuation) replaced by '_', at most 128 characters.
+func GroupID(sc billing.Scope, key string) string {
+	g := []byte(sc.TenantID + "/" + sc.EnvironmentID + "/" + key)
+	for i, c := range g {
+		if c <= ' ' || c > '~' {
+			g[i] = '_'
 		}
 	}
-	return false
+	return truncate(string(g), 128)
+}
+
+// verify checks sig against every secret that verifies now: the current
+// one and each rotated out within its 24 h. A secret that cannot be opened
+// (KMS or the key unavailable, a corrupt record) is an error — a 503 that
+// Razorpay retries — unless another secret verifies; it is never taken for
+// a bad signature.
+func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte, sig string) (bool, error) {
+	aad := c.TenantID + "/" + c.EnvironmentID + "/webhook_secret"
+	var openErr error
+	for _, sealed := range c.VerifyingSecrets(r.now()) {
+		secret, err := r.Secrets.Open(ctx, sealed, aad)
+		if err != nil {
+			openErr = err
+			continue
+		}
+		if razorpay.VerifySignature(body, sig, secret) {
+			return true, nil
+		}
+	}
+	if openErr != nil {
+		return false, apperr.Wrap(openErr, apperr.Transient, "webhook_secret_unavailable", "the webhook secret could not be opened; retry")
+	}
+	return false, nil
 }
 
 func lower(h map[string]string) map[string]string {
@@ -212,8 +248,9 @@ func truncate(s string, n int) string {
 
 // Envelope is the part of a Razorpay event the receiver reads.
 type Envelope struct {
-	Event   string `json:"event"`
-	Payload map[string]struct {
+	Event     string `json:"event"`
+	AccountID string `json:"account_id"`
+	Payload   map[string]struct {
 		Entity struct {
 			ID          string          `json:"id"`
 			OrderID     string          `json:"order_id"`
@@ -250,7 +287,7 @@ func jsonReason(err error) string {
 // Razorpay payment → our payment, whose destination is the invoice). When
 // nothing is found (or the read fails) it falls back to GroupKey.
 func (r *Receiver) groupKey(ctx context.Context, sc billing.Scope, e Envelope) string {
-	if id := e.note("razorbill_invoice_id"); id != "" {
+	if id := e.note("razorbill_invoice_id"); ids.Valid(ids.Invoice, id) {
 		return id
 	}
 	if r.Refs != nil {
@@ -328,9 +365,10 @@ func (e Envelope) note(key string) string {
 
 // GroupKey orders one invoice's events together without reading anything:
 // our invoice id when a payload's notes carry it, else the Razorpay
-// invoice, payment link, order or payment id.
+// invoice, payment link, order or payment id. A note that is not a valid
+// invoice id (a payer can set notes) is ignored.
 func (e Envelope) GroupKey() string {
-	if id := e.note("razorbill_invoice_id"); id != "" {
+	if id := e.note("razorbill_invoice_id"); ids.Valid(ids.Invoice, id) {
 		return id
 	}
 	if inv, ok := e.Payload["invoice"]; ok && inv.Entity.ID != "" {
