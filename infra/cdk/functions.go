@@ -218,7 +218,9 @@ var functionSpecs = []fnSpec{
 		Description: "Finds or creates the Razorpay invoice (invoice-sync)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.InvoiceSync),
 		// Query: a synced customer's invoices that were waiting for it.
-		Table: tableGet | tableQuery | tablePut, Key: decryptKey, Razorpay: true,
+		// UpdateItem: records on the connection that Razorpay refused a
+		// non-INR invoice (international payments off).
+		Table: tableGet | tableQuery | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.InvoiceSync), BatchSize: 5,
 		RazorpayLimited: true,
 	},

@@ -28,7 +28,7 @@ var grantedActions = map[string][]string{
 	"webhook-receiver":     {"dynamodb:GetItem", "sqs:SendMessage"},
 	"payment-reconciler":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"customer-syncer":      {"dynamodb:GetItem", "dynamodb:PutItem"},
-	"invoice-syncer":       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	"invoice-syncer":       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"stream-relay":         {"sqs:SendMessage"},
 }
 
