@@ -315,6 +315,9 @@ type Capture struct {
 type Page[T any] struct {
 	Data    []T
 	HasMore bool
+	// Next is where the next page starts (starting_after) when HasMore: the
+	// last item's id, or the last item read when a filtered page ended early.
+	Next string
 }
 
 // ListOptions page through a list newest first.

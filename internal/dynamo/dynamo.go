@@ -223,7 +223,12 @@ var errStale = apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the recor
 func IsStale(err error) bool { return errors.Is(err, errStale) }
 
 // query runs a paged, newest-first query on an index partition.
-func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr, decode func(map[string]types.AttributeValue) error) (bool, error) {
+// MaxScanPerList bounds the items one filtered list request reads: past it
+// the page ends early (has_more, with next_starting_after to go on), so a
+// filter that matches little never reads a whole partition in one request.
+const MaxScanPerList = 1000
+
+func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr, decode func(map[string]types.AttributeValue) error) (bool, string, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = 20
@@ -246,7 +251,13 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 			values[k] = v
 		}
 	}
-	got := 0
+	got, scanned, last := 0, 0, ""
+	skOf := func(it map[string]types.AttributeValue) string {
+		if v, ok := it[skAttr].(*types.AttributeValueMemberS); ok {
+			return v.Value
+		}
+		return ""
+	}
 	var start map[string]types.AttributeValue
 	for {
 		in := &dynamodb.QueryInput{
@@ -260,21 +271,29 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 		}
 		res, err := s.db.Query(ctx, in)
 		if err != nil {
-			return false, transient(err, "query")
+			return false, "", transient(err, "query")
 		}
 		for _, it := range res.Items {
 			if got == limit {
-				return true, nil
+				return true, last, nil
 			}
 			if err := decode(it); err != nil {
-				return false, apperr.Wrap(err, apperr.Internal, "", "decode item")
+				return false, "", apperr.Wrap(err, apperr.Internal, "", "decode item")
 			}
 			got++
+			last = skOf(it)
 		}
 		if res.LastEvaluatedKey == nil {
-			return false, nil
+			return false, "", nil
 		}
 		start = res.LastEvaluatedKey
+		scanned += int(res.ScannedCount)
+		if filter != nil && scanned >= MaxScanPerList {
+			// Go on from the last item read, matched or not.
+			if sk := skOf(res.LastEvaluatedKey); sk != "" {
+				return true, sk, nil
+			}
+		}
 	}
 }
 
@@ -293,7 +312,7 @@ func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }
 // listPage runs query and decodes each item into a T.
 func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr) (billing.Page[T], error) {
 	var p billing.Page[T]
-	more, err := s.query(ctx, index, pkAttr, pkVal, skAttr, opt, filter, func(it map[string]types.AttributeValue) error {
+	more, next, err := s.query(ctx, index, pkAttr, pkVal, skAttr, opt, filter, func(it map[string]types.AttributeValue) error {
 		var v T
 		if err := attributevalue.UnmarshalMap(it, &v); err != nil {
 			return err
@@ -301,6 +320,6 @@ func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr
 		p.Data = append(p.Data, v)
 		return nil
 	})
-	p.HasMore = more
+	p.HasMore, p.Next = more, next
 	return p, err
 }

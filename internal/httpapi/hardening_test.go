@@ -2,12 +2,18 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/ids"
 )
 
 // TestDuplicateAndCaseVariantKeysAreRefused: {"name":"a","NAME":"b"} used
@@ -75,5 +81,58 @@ func TestAnInvoiceTooLargeForOneRecordIsRefused(t *testing.T) {
 	r := a.do(c, "POST", "/api/v1/invoices", map[string]any{"customer_id": cus, "currency": "inr", "line_items": lines})
 	if r.Status != 400 || r.code() != "invoice_too_large" {
 		t.Fatalf("got %d %.300s, want 400 invoice_too_large", r.Status, r.Raw)
+	}
+}
+
+// TestAFilteredListReadsABoundedPartition: ?status= used to read a whole
+// partition in one request to fill a page. A page now ends after
+// dynamo.MaxScanPerList items read, with has_more and next_starting_after,
+// and following the cursor finds the rest.
+func TestAFilteredListReadsABoundedPartition(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	acme := a.tenant("Acme")
+	c := acme.c()
+	cus := customer(a, c, "bounded-1")
+	old := draft(a, c, cus, "10")
+	a.expect(a.do(c, "POST", "/api/v1/invoices/"+old+"/finalize", nil), 200, "")
+	a.expect(a.do(c, "POST", "/api/v1/invoices/"+old+"/void", nil), 200, "")
+	sc := scopeOf(acme)
+	n := dynamo.MaxScanPerList + 50
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	sem := make(chan struct{}, 8)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			now := time.Now().UTC()
+			inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: cus, Currency: "INR", InvoiceNumber: fmt.Sprintf("B-%05d", i),
+				LineItems: []billing.LineItem{{DisplayName: "x", PriceType: "FIXED", Quantity: "1", UnitAmount: "1", Amount: 100}},
+				Subtotal:  100, AmountDue: 100, InvoiceStatus: billing.InvoiceDraft, PaymentStatus: billing.PaymentPending, SyncStatus: billing.SyncNotSynced,
+				Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
+			errs <- a.store.CreateInvoice(context.Background(), sc, inv)
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := a.do(c, "GET", "/api/v1/invoices?status=VOIDED&limit=5", nil)
+	a.expect(first, 200, "")
+	next := first.str("next_starting_after")
+	if first.Body["has_more"] != true || len(first.Body["data"].([]any)) != 0 || next == "" {
+		t.Fatalf("first page: %.300s", first.Raw)
+	}
+	second := a.do(c, "GET", "/api/v1/invoices?status=VOIDED&limit=5&starting_after="+next, nil)
+	a.expect(second, 200, "")
+	data := second.Body["data"].([]any)
+	if len(data) != 1 || data[0].(map[string]any)["id"] != old || second.Body["has_more"] != false {
+		t.Fatalf("second page: %.300s", second.Raw)
 	}
 }

@@ -683,7 +683,11 @@ func (l *Ledger) listInvoices(ctx context.Context, r *Request) (Response, error)
 	for _, inv := range p.Data {
 		data = append(data, InvoiceView(inv))
 	}
-	return Response{Body: map[string]any{"data": data, "has_more": p.HasMore}}, nil
+	body := map[string]any{"data": data, "has_more": p.HasMore}
+	if p.HasMore && p.Next != "" {
+		body["next_starting_after"] = p.Next
+	}
+	return Response{Body: body}, nil
 }
 
 // transitionInvoice applies change to the current invoice with a conditional
