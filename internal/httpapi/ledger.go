@@ -309,6 +309,7 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 		"payment_links":         linkSettingsView(c),
 		"status":                c.Status,
 		"last_webhook_at":       tsp(c.LastWebhookAt),
+		"webhook":               webhookView(c, l.now()),
 		"created_at":            ts(c.CreatedAt),
 		"updated_at":            ts(c.UpdatedAt),
 	}
