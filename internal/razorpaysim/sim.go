@@ -45,6 +45,11 @@ type Options struct {
 	// ExpirySweep is how often links and invoices past expire_by are
 	// expired (default 1 s; negative disables; Sweep does it on demand).
 	ExpirySweep time.Duration
+	// WebhookDisableAfter failed automatic deliveries in a row, within
+	// WebhookDisableWindow (0: no limit), disable the account's webhook
+	// as Razorpay does after 24 h of failures (0: never disabled).
+	WebhookDisableAfter  int
+	WebhookDisableWindow time.Duration
 }
 
 // Account is a merchant account as the control API shows it.
@@ -59,6 +64,9 @@ type Account struct {
 	// HoldWebhooks queues events instead of delivering them until
 	// ReleaseWebhooks.
 	HoldWebhooks bool `json:"hold_webhooks"`
+	// WebhookDisabled: Razorpay disabled the webhook (webhookdisable.go);
+	// nothing is sent until it is re-enabled.
+	WebhookDisabled bool `json:"webhook_disabled"`
 }
 
 type account struct {
@@ -73,6 +81,9 @@ type account struct {
 	held      []*eventRecord
 	queue     []*eventRecord // first attempts waiting, in order
 	draining  bool
+	// failed automatic deliveries in a row, since failingSince (webhookdisable.go)
+	failStreak   int
+	failingSince time.Time
 }
 
 // shortRef is what a checkout short code points at.
