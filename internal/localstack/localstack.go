@@ -50,6 +50,9 @@ type Options struct {
 	// VisibilityTimeout overrides the queues' visibility timeout (seconds)
 	// for received messages, so tests see a failed sync retried quickly.
 	VisibilityTimeout int
+	// SweepInterval is how often the gateway-sweeper runs (default
+	// RAZORBILL_SWEEP_INTERVAL, else 30 s; negative: never).
+	SweepInterval time.Duration
 }
 
 // Stack is a running local topology.
@@ -137,7 +140,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	// API Gateway: payments to the payment-link-creator, the rest to api.
 	mux := lambdahost.NewMux(lambdahost.WithLogger(d.Log))
 	payments := d.PaymentsHandler().Handle
-	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund", "POST /api/v1/payments/{id}/cancel"} {
+	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund", "POST /api/v1/payments/{id}/cancel", "POST /api/v1/payments/{id}/refresh"} {
 		mux.Handle(rk, payments, lambdahost.WithFunctionName("payment-link-creator"))
 	}
 	mux.Handle("GET /api/v1/payments/{id}/refunds", payments, lambdahost.WithFunctionName("payment-link-creator"))
@@ -160,6 +163,10 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	poll("payment-reconciler", opt.Resources.Queue(schema.RazorpayEvents).URL, d.Reconciler().HandleSQS, schema.RazorpayEvents)
 	poll("customer-syncer", opt.Resources.Queue(schema.CustomerSync).URL, d.CustomerWorker().HandleCustomers, schema.CustomerSync)
 	poll("invoice-syncer", opt.Resources.Queue(schema.InvoiceSync).URL, d.InvoiceWorker().HandleInvoices, schema.InvoiceSync)
+	if err := s.startSweeper(runCtx, opt, poll); err != nil {
+		cancel()
+		return nil, err
+	}
 	var patterns []string
 	for _, f := range schema.StreamFilters {
 		patterns = append(patterns, f.Pattern)

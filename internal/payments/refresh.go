@@ -133,10 +133,12 @@ func (s *Service) RefreshOpen(ctx context.Context, sc billing.Scope, id string) 
 	return 0, apperr.E(apperr.NotFound, "not_found", "%s is not a payment, invoice or refund id", id)
 }
 
-// refreshLink: one GET /v1/payment_links/{id}; then each payment on it not
-// yet applied is fetched (GET /v1/payments/{id}) and applied — captured as
-// payment_link.paid, failed as payment.failed — and a closed link is
-// applied as payment_link.expired or cancelled.
+// refreshLink: one GET /v1/payment_links/{id}; each captured payment on it
+// not yet applied is fetched (GET /v1/payments/{id}) and applied as
+// payment_link.paid; on a link still open that someone tried to pay, its
+// order's payments (GET /v1/orders/{id}/payments) give the failed tries,
+// applied as payment.failed; a closed link is applied as
+// payment_link.expired or cancelled.
 func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, p billing.Payment) (int, error) {
 	link, err := gw.FetchPaymentLink(ctx, cr, p.GatewayTrackingID)
 	if err != nil {
@@ -146,30 +148,31 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 	if err != nil {
 		return missed, err
 	}
-	for _, lp := range link.Payments {
-		if lp.PaymentID == "" || lp.Status != "failed" || s.Applier == nil {
-			continue
-		}
-		key := "failed:" + lp.PaymentID
-		if done, err := s.applied(ctx, sc, key); err != nil || done {
-			if err != nil {
-				return missed, err
-			}
-			continue
-		}
-		rp, err := gw.FetchPayment(ctx, cr, lp.PaymentID)
+	if og, ok := gw.(orderPayments); ok && link.OrderID != "" && link.Status == "created" && s.Applier != nil {
+		// Failed tries are listed on the link's order (one call, only
+		// once someone tried to pay).
+		tries, err := og.OrderPayments(ctx, cr, link.OrderID)
 		if err != nil {
 			return missed, err
 		}
-		if rp.Status != "failed" {
-			continue
-		}
-		payload := map[string]any{"payment": map[string]any{"entity": paymentEntity(rp)}}
-		if err := s.applyEvent(ctx, sc, "payment.failed", "failed_"+rp.ID, []string{"payment"}, payload); err != nil {
-			return missed, err
-		}
-		if done, err := s.applied(ctx, sc, key); err == nil && done {
-			missed++
+		for _, rp := range tries {
+			if rp.Status != "failed" {
+				continue
+			}
+			key := "failed:" + rp.ID
+			if done, err := s.applied(ctx, sc, key); err != nil || done {
+				if err != nil {
+					return missed, err
+				}
+				continue
+			}
+			payload := map[string]any{"payment": map[string]any{"entity": failedEntity(rp)}}
+			if err := s.applyEvent(ctx, sc, "payment.failed", "failed_"+rp.ID, []string{"payment"}, payload); err != nil {
+				return missed, err
+			}
+			if done, err := s.applied(ctx, sc, key); err == nil && done {
+				missed++
+			}
 		}
 	}
 	if (link.Status == "expired" || link.Status == "cancelled") && s.Applier != nil {
@@ -201,6 +204,18 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 		}
 	}
 	return missed, nil
+}
+
+// orderPayments lists a link's order's payments (the Razorpay client has it).
+type orderPayments interface {
+	OrderPayments(ctx context.Context, cr razorpay.Credentials, orderID string) ([]razorpay.Payment, error)
+}
+
+// failedEntity is a failed payment as payment.failed carries it.
+func failedEntity(p razorpay.Payment) map[string]any {
+	e := paymentEntity(p)
+	e["error_code"], e["error_description"] = nullStr(p.ErrorCode), nullStr(p.ErrorDescription)
+	return e
 }
 
 // rememberLinkStatus records Razorpay's final link status on a payment.

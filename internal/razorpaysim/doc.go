@@ -128,7 +128,9 @@
 // (scaled), sends no first attempt nor retry while disabled, and sends
 // nothing skipped when re-enabled (a dashboard replay, RedeliverAll, does).
 // GET /v1/payment_links/{id} shows its "payments" list (Razorpay's "Fetch
-// Payment Link by ID" response); webhook snapshots omit it. The shapes are checked against
+// Payment Link by ID" response); webhook snapshots omit it; the simulator
+// lists captured payments there. GET /v1/orders/{id}/payments ("Fetch Payments for
+// an Order") lists every attempt on a link's order, failed ones included. The shapes are checked against
 // events/razorpay field for field (TestEmittedEventsMatchSamples).
 //
 // # Control (Go methods, and JSON over HTTP under /_sim/, no auth)

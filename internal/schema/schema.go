@@ -104,8 +104,10 @@ var (
 	CustomerSync   = Queue{LogicalName: "customer-sync", EnvVar: "RAZORBILL_CUSTOMER_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
 	InvoiceSync    = Queue{LogicalName: "invoice-sync", EnvVar: "RAZORBILL_INVOICE_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
 	// GatewaySweep carries one message per environment to sweep (the
-	// gateway-sweeper fans its scheduled run out through it).
-	GatewaySweep = Queue{LogicalName: "gateway-sweep", EnvVar: "RAZORBILL_SWEEP_QUEUE_URL", MaxReceiveCount: 3, VisibilityTimeoutSeconds: 540, ConsumerTimeoutSeconds: 90}
+	// gateway-sweeper fans its scheduled run out through it). FIFO with the
+	// environment as message group: one environment is never swept twice
+	// at once, different environments are swept in parallel.
+	GatewaySweep = Queue{LogicalName: "gateway-sweep", EnvVar: "RAZORBILL_SWEEP_QUEUE_URL", FIFO: true, MaxReceiveCount: 3, VisibilityTimeoutSeconds: 540, ConsumerTimeoutSeconds: 90}
 )
 
 // Queues lists every queue.

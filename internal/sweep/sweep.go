@@ -118,7 +118,9 @@ func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
 			continue
 		}
 		body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID})
-		if err := s.Queue.Send(ctx, queue.Message{Body: string(body)}); err != nil {
+		group := sc.TenantID + "." + sc.EnvironmentID
+		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, s.now().UnixMilli())}
+		if err := s.Queue.Send(ctx, m); err != nil {
 			return 0, err
 		}
 	}
