@@ -1,6 +1,6 @@
 // Command cdk is Razorbill's AWS CDK app: it synthesizes one CloudFormation
 // stack (default name "Razorbill") with the table, the queues and their
-// dead-letter queues and alarms, the seven functions, the HTTP API, the
+// dead-letter queues and alarms, the functions, the HTTP API, the
 // webhook function URL and the KMS key for connection secrets.
 //
 // The table, the queues, the stream filters and the function list come from
@@ -69,7 +69,9 @@ type Config struct {
 	// Throttling of the HTTP API's default stage (requests/s and burst),
 	// for the whole API across tenants.
 	ThrottleRate  float64
-	ThrottleBurst float64
+	ThrottleBurst float64	// SweepInterval is how often the gateway-sweeper runs (EventBridge
+	// rate; whole minutes, at least one).
+	SweepInterval time.Duration
 }
 
 // DefaultConfig is the configuration `make synth` uses unless context says
@@ -82,6 +84,7 @@ func DefaultConfig() Config {
 		ReserveConcurrency:  true,
 		ThrottleRate:        100,
 		ThrottleBurst:       200,
+		SweepInterval:       5 * time.Minute,
 	}
 }
 
@@ -152,6 +155,7 @@ func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props 
 	r.newQueues()
 	r.newKey()
 	r.newFunctions()
+	r.newSweepSchedule()
 	r.newWebhookURL()
 	r.newHTTPAPI()
 	r.newOutputs()
@@ -167,6 +171,9 @@ func (c Config) validate() error {
 	}
 	if c.RazorpayConcurrency < 2 {
 		return fmt.Errorf("config: Razorpay concurrency %d: an SQS mapping's maximum concurrency is at least 2", c.RazorpayConcurrency)
+	}
+	if c.SweepInterval < time.Minute || c.SweepInterval%time.Minute != 0 {
+		return fmt.Errorf("config: sweep interval %s: want whole minutes, at least 1m (an EventBridge rate)", c.SweepInterval)
 	}
 	for _, q := range schema.Queues {
 		if q.MaxReceiveCount < 5 {

@@ -107,7 +107,7 @@ var (
 	// gateway-sweeper fans its scheduled run out through it). FIFO with the
 	// environment as message group: one environment is never swept twice
 	// at once, different environments are swept in parallel.
-	GatewaySweep = Queue{LogicalName: "gateway-sweep", EnvVar: "RAZORBILL_SWEEP_QUEUE_URL", FIFO: true, MaxReceiveCount: 3, VisibilityTimeoutSeconds: 540, ConsumerTimeoutSeconds: 90}
+	GatewaySweep = Queue{LogicalName: "gateway-sweep", EnvVar: "RAZORBILL_SWEEP_QUEUE_URL", FIFO: true, MaxReceiveCount: 5, VisibilityTimeoutSeconds: 540, ConsumerTimeoutSeconds: 90}
 )
 
 // Queues lists every queue.
@@ -142,6 +142,14 @@ var StreamFilters = []StreamFilter{
 		Queue:   InvoiceSync,
 	},
 }
+
+// The gateway-sweeper's CloudWatch metrics (embedded metric format); the
+// CDK app alarms on MetricMissedWebhooks above 0 (a SILENT webhook).
+const (
+	MetricNamespace      = "Razorbill"
+	MetricMissedWebhooks = "MissedWebhookEvents"
+	MetricSwept          = "OpenInstrumentsSwept"
+)
 
 // Functions are the Lambda functions, one job each.
 var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper"}

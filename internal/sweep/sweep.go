@@ -24,6 +24,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/schema"
 )
 
 // Store is what the sweeper reads and writes.
@@ -57,12 +58,11 @@ type Sweeper struct {
 	Now     func() time.Time
 }
 
-// MetricNamespace and MetricMissed name the CloudWatch metric the SILENT
-// alarm watches.
+// The CloudWatch metrics (schema's names; the SILENT alarm watches MetricMissed).
 const (
-	MetricNamespace = "Razorbill"
-	MetricMissed    = "MissedWebhookEvents"
-	MetricSwept     = "OpenInstrumentsSwept"
+	MetricNamespace = schema.MetricNamespace
+	MetricMissed    = schema.MetricMissedWebhooks
+	MetricSwept     = schema.MetricSwept
 )
 
 // Message is one environment to sweep.
