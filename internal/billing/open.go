@@ -35,10 +35,10 @@ func (p Payment) LinkOpen() bool {
 }
 
 // RazorpayInvoiceOpen reports whether the invoice's synced Razorpay
-// invoice may still be paid: it is FINALIZED, not fully paid, and its
-// Razorpay invoice still has a payable short_url (expiry clears it).
+// invoice may still be paid: it is FINALIZED, something remains to pay,
+// and its Razorpay invoice still has a payable short_url (expiry clears it).
 func (inv Invoice) RazorpayInvoiceOpen() bool {
-	return inv.RazorpayInvoiceID != "" && inv.RazorpayShortURL != "" && inv.InvoiceStatus == InvoiceFinalized && !inv.Paid()
+	return inv.RazorpayInvoiceID != "" && inv.RazorpayShortURL != "" && inv.InvoiceStatus == InvoiceFinalized && inv.AmountRemaining() > 0
 }
 
 // RefundOpen reports whether Razorpay's word on the refund is awaited.
