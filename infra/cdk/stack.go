@@ -69,7 +69,8 @@ type Config struct {
 	// Throttling of the HTTP API's default stage (requests/s and burst),
 	// for the whole API across tenants.
 	ThrottleRate  float64
-	ThrottleBurst float64	// SweepInterval is how often the gateway-sweeper runs (EventBridge
+	ThrottleBurst float64
+	// SweepInterval is how often the gateway-sweeper runs (EventBridge
 	// rate; whole minutes, at least one).
 	SweepInterval time.Duration
 }
