@@ -92,18 +92,33 @@ func (s *Service) RefreshInvoice(ctx context.Context, sc billing.Scope, id strin
 // a refund (rfd_) — and applies what Razorpay shows. It answers how many
 // effects it applied that no webhook had applied before (missed events).
 func (s *Service) RefreshOpen(ctx context.Context, sc billing.Scope, id string) (int, error) {
-	conn, err := rzsync.ActiveConnection(ctx, s.Store, sc)
+	refresh, err := s.OpenRefresher(ctx, sc)
 	if err != nil {
 		return 0, err
+	}
+	return refresh(ctx, id)
+}
+
+// OpenRefresher reads the environment's connection and opens its key once
+// (one KMS Decrypt per sweep, not per instrument) and returns RefreshOpen
+// bound to them.
+func (s *Service) OpenRefresher(ctx context.Context, sc billing.Scope) (func(ctx context.Context, id string) (int, error), error) {
+	conn, err := rzsync.ActiveConnection(ctx, s.Store, sc)
+	if err != nil {
+		return nil, err
 	}
 	gw, err := s.instruments()
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	cr, err := rzsync.Credentials(ctx, s.Secrets, conn)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
+	return func(ctx context.Context, id string) (int, error) { return s.refreshOpen(ctx, sc, gw, cr, id) }, nil
+}
+
+func (s *Service) refreshOpen(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, id string) (int, error) {
 	switch {
 	case strings.HasPrefix(id, ids.Payment):
 		p, err := s.Store.Payment(ctx, sc, id)

@@ -34,10 +34,12 @@ type Store interface {
 	RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at []time.Time, now time.Time) error
 }
 
-// Refresher pulls one open instrument and applies what Razorpay shows,
-// answering how many effects no webhook had applied.
+// Refresher binds an environment's Razorpay key once
+// (payments.Service.OpenRefresher); the function it returns pulls one open
+// instrument and applies what Razorpay shows, answering how many effects
+// no webhook had applied.
 type Refresher interface {
-	RefreshOpen(ctx context.Context, sc billing.Scope, id string) (int, error)
+	OpenRefresher(ctx context.Context, sc billing.Scope) (func(ctx context.Context, id string) (int, error), error)
 }
 
 // Sender enqueues one environment's sweep.
@@ -156,6 +158,7 @@ func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Resul
 	var missed []time.Time
 	after := ""
 	defer func() { s.emit(sc, res) }()
+	var refresh func(ctx context.Context, id string) (int, error)
 	for {
 		ids, next, err := s.Store.OpenItems(ctx, sc, after, pageSize)
 		if err != nil {
@@ -165,7 +168,17 @@ func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Resul
 			if deadlineNear(ctx) {
 				return res, s.record(ctx, sc, missed)
 			}
-			n, err := s.Refresher.RefreshOpen(ctx, sc, id)
+			if refresh == nil {
+				var err error
+				if refresh, err = s.Refresher.OpenRefresher(ctx, sc); err != nil {
+					if apperr.Retryable(err) {
+						return res, err
+					}
+					s.Log.WarnContext(ctx, "environment not swept", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", apperr.PublicMessage(err))
+					return res, nil
+				}
+			}
+			n, err := refresh(ctx, id)
 			res.Swept++
 			for i := 0; i < n; i++ {
 				missed = append(missed, s.now())
@@ -179,8 +192,8 @@ func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Resul
 				s.Log.WarnContext(ctx, "Razorpay is throttling this account; the sweep continues next run", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID)
 				return res, s.record(ctx, sc, missed)
 			}
-			if apperr.HasCode(err, "connection_not_configured") || apperr.Is(err, apperr.Unauthorized) {
-				s.Log.WarnContext(ctx, "environment not swept", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", apperr.PublicMessage(err))
+			if apperr.Is(err, apperr.Unauthorized) {
+				s.Log.WarnContext(ctx, "Razorpay refused the connection's key; environment not swept", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", apperr.PublicMessage(err))
 				return res, s.record(ctx, sc, missed)
 			}
 			res.Failed++

@@ -55,14 +55,18 @@ func (f *fakeStore) RecordMissedWebhooks(_ context.Context, _ billing.Scope, at 
 }
 
 type fakeRefresher struct {
+	opened  int
 	seen    []string
 	missed  map[string]int
 	errorOn map[string]error
 }
 
-func (f *fakeRefresher) RefreshOpen(_ context.Context, _ billing.Scope, id string) (int, error) {
-	f.seen = append(f.seen, id)
-	return f.missed[id], f.errorOn[id]
+func (f *fakeRefresher) OpenRefresher(context.Context, billing.Scope) (func(context.Context, string) (int, error), error) {
+	f.opened++
+	return func(_ context.Context, id string) (int, error) {
+		f.seen = append(f.seen, id)
+		return f.missed[id], f.errorOn[id]
+	}, nil
 }
 
 type fakeQueue struct{ sent []queue.Message }
@@ -86,7 +90,7 @@ func TestSweepPagesThroughEveryOpenItem(t *testing.T) {
 	if err != nil || res.Swept != 250 || res.Missed != 3 || res.Failed != 1 || res.Throttled {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if len(rf.seen) != 250 || rf.seen[249] != "pay_0249" || len(st.missed) != 3 {
+	if len(rf.seen) != 250 || rf.seen[249] != "pay_0249" || len(st.missed) != 3 || rf.opened != 1 {
 		t.Fatalf("seen %d, missed recorded %d", len(rf.seen), len(st.missed))
 	}
 	var line map[string]any
