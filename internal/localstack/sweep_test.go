@@ -58,7 +58,7 @@ func (s *stack) moneyState(payIDs, invIDs []string) string {
 // SILENT; re-enabling and redelivering every event changes nothing.
 func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 	t.Parallel()
-	const interval = 2 * time.Second
+	const interval = 5 * time.Second
 	const paid, failed, expired, refunded = 12, 3, 2, 3
 	s := start(t, func(o *localstack.Options) { o.SweepInterval = interval })
 	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
