@@ -224,4 +224,17 @@ var functionSpecs = []fnSpec{
 		Consumes: queueRef(schema.InvoiceSync), BatchSize: 5,
 		RazorpayLimited: true,
 	},
+	{
+		// The EventBridge schedule (sweeper.go) invokes it to fan out one
+		// message per environment onto gateway-sweep.fifo, which it also
+		// consumes, one environment per invocation (batch 1), so one slow
+		// Razorpay account holds up only its own sweep. Each environment
+		// calls its own Razorpay account, so it is not RazorpayLimited.
+		Name:        "gateway-sweeper",
+		Description: "Pulls open payment links, Razorpay invoices and pending refunds from Razorpay when webhooks do not come",
+		MemoryMB:    256, Timeout: consumerTimeout(schema.GatewaySweep),
+		Table: writeTable, Key: decryptKey, Razorpay: true,
+		Sends:    []schema.Queue{schema.GatewaySweep},
+		Consumes: queueRef(schema.GatewaySweep), BatchSize: 1,
+	},
 }

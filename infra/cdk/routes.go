@@ -41,6 +41,7 @@ var httpRoutes = []route{
 	{"POST", "/api/v1/invoices/{id}/finalize", "api"},
 	{"POST", "/api/v1/invoices/{id}/void", "api"},
 	{"POST", "/api/v1/invoices/{id}/sync", "api"},
+	{"POST", "/api/v1/invoices/{id}/refresh", "api"},
 
 	{"POST", "/api/v1/payments", "payment-link-creator"},
 	{"GET", "/api/v1/payments", "payment-link-creator"},
@@ -48,6 +49,7 @@ var httpRoutes = []route{
 	{"POST", "/api/v1/payments/{id}/refund", "payment-link-creator"},
 	{"GET", "/api/v1/payments/{id}/refunds", "payment-link-creator"},
 	{"POST", "/api/v1/payments/{id}/cancel", "payment-link-creator"},
+	{"POST", "/api/v1/payments/{id}/refresh", "payment-link-creator"},
 
 	{"GET", "/api/v1/gateway-events", "api"},
 	{"POST", "/api/v1/gateway-events/{id}/retry", "api"},

@@ -1,8 +1,8 @@
 // Command cdk is Razorbill's AWS CDK app: it synthesizes one CloudFormation
 // stack (default name "Razorbill") with the table, the queues and their
-// dead-letter queues and alarms, the seven functions, the HTTP API, the
-// webhook function URL, the KMS key for connection secrets and the project
-// data key the table, its stream and the log groups are encrypted with.
+// dead-letter queues and alarms, the functions, the HTTP API, the webhook
+// function URL, the KMS key for connection secrets and the project data key
+// the table, its stream and the log groups are encrypted with.
 //
 // The table, the queues, the stream filters and the function list come from
 // internal/schema — the same definitions the local stack provisions — so the
@@ -72,6 +72,9 @@ type Config struct {
 	// for the whole API across tenants.
 	ThrottleRate  float64
 	ThrottleBurst float64
+	// SweepInterval is how often the gateway-sweeper runs (EventBridge
+	// rate; whole minutes, at least one).
+	SweepInterval time.Duration
 }
 
 // DefaultConfig is the configuration `make synth` uses unless context says
@@ -84,6 +87,7 @@ func DefaultConfig() Config {
 		ReserveConcurrency:  true,
 		ThrottleRate:        100,
 		ThrottleBurst:       200,
+		SweepInterval:       5 * time.Minute,
 	}
 }
 
@@ -162,6 +166,7 @@ func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props 
 	r.newQueues()
 	r.newKey()
 	r.newFunctions()
+	r.newSweepSchedule()
 	r.newWebhookURL()
 	r.newHTTPAPI()
 	r.newOutputs()
@@ -177,6 +182,9 @@ func (c Config) validate() error {
 	}
 	if c.RazorpayConcurrency < 2 {
 		return fmt.Errorf("config: Razorpay concurrency %d: an SQS mapping's maximum concurrency is at least 2", c.RazorpayConcurrency)
+	}
+	if c.SweepInterval < time.Minute || c.SweepInterval%time.Minute != 0 {
+		return fmt.Errorf("config: sweep interval %s: want whole minutes, at least 1m (an EventBridge rate)", c.SweepInterval)
 	}
 	for _, q := range schema.Queues {
 		if q.MaxReceiveCount < 5 {

@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/razorbill/razorbill/internal/localaws"
 	"github.com/razorbill/razorbill/internal/localstack"
+	"github.com/razorbill/razorbill/internal/razorpaysim"
 )
 
 func main() {
@@ -97,6 +99,9 @@ func run() error {
 	st, err := localstack.Start(ctx, localstack.Options{
 		Endpoints: endpoints, Resources: res, APIPort: apiPort, WebhookPort: hookPort, SimPort: simPort,
 		KeyFile: filepath.Join(state, "local.key"), LogOutput: logFile(state), LogLevel: os.Getenv("RAZORBILL_LOG_LEVEL"),
+		// Razorpay disables a webhook that keeps failing for 24 h: one
+		// event's whole default retry schedule (first try + 9 retries).
+		SimOptions: razorpaysim.Options{WebhookDisableAfter: 10, WebhookDisableWindow: 25 * time.Hour},
 	})
 	if err != nil {
 		return err

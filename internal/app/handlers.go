@@ -58,6 +58,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	rt := d.NewAPIRouter(verifier{d.Razorpay()})
 	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
 	rt.Add(ge.Routes()...)
+	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
 	return rt
 }
 
@@ -73,6 +74,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
 	p := &httpapi.Payments{Service: d.PaymentService()}
 	rt.Add(p.Routes()...)
+	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).PaymentRoutes()...)
 	return rt
 }
 

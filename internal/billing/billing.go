@@ -108,6 +108,9 @@ type Connection struct {
 	CustomerSync            string     `dynamodbav:"customer_sync"`
 	Status                  string     `dynamodbav:"status"`
 	LastWebhookAt           *time.Time `dynamodbav:"last_webhook_at,omitempty"`
+	// MissedWebhooks: when the gateway-sweeper applied an event no webhook
+	// had announced (last 24 h; see Webhook).
+	MissedWebhooks []time.Time `dynamodbav:"missed_webhooks,omitempty"`
 	// Payment link and invoice notification settings (seed 001); nil means
 	// the default (see LinkSettings).
 	LinkNotifyEmail    *bool     `dynamodbav:"link_notify_email,omitempty"`

@@ -23,11 +23,11 @@ func customerIndex(sc billing.Scope, c billing.Customer) map[string]string {
 }
 
 func invoiceIndex(sc billing.Scope, inv billing.Invoice) map[string]string {
-	return map[string]string{
+	return withOpen(map[string]string{
 		schema.AttrGSI1PK: scopeKey(sc) + "#invoices", schema.AttrGSI1SK: inv.ID,
 		schema.AttrGSI2PK: scopeKey(sc) + "#" + inv.CustomerID + "#invoices", schema.AttrGSI2SK: inv.ID,
 		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
-	}
+	}, sc, inv.ID, inv.RazorpayInvoiceOpen())
 }
 
 // CreateCustomer stores a new customer; an external id already used in the

@@ -19,11 +19,11 @@ func markerKey(sc billing.Scope, rzpPaymentID string) key {
 }
 
 func paymentIndex(sc billing.Scope, p billing.Payment) map[string]string {
-	return map[string]string{
+	return withOpen(map[string]string{
 		schema.AttrGSI1PK: scopeKey(sc) + "#payments", schema.AttrGSI1SK: p.ID,
 		schema.AttrGSI2PK: scopeKey(sc) + "#" + p.DestinationID + "#payments", schema.AttrGSI2SK: p.ID,
 		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
-	}
+	}, sc, p.ID, p.LinkOpen())
 }
 
 func (s *Store) paymentPut(sc billing.Scope, p billing.Payment, expected int64) (types.TransactWriteItem, error) {

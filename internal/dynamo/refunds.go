@@ -25,11 +25,11 @@ const RefundKeyTTL = 7 * 24 * time.Hour
 func refundKeyKey(sc billing.Scope, k string) key { return key{scopeKey(sc) + "#REFUNDKEY#" + k, "U"} }
 
 func refundIndex(sc billing.Scope, rf billing.Refund) map[string]string {
-	return map[string]string{
+	return withOpen(map[string]string{
 		schema.AttrGSI1PK: scopeKey(sc) + "#refunds", schema.AttrGSI1SK: rf.ID,
 		schema.AttrGSI2PK: scopeKey(sc) + "#" + rf.PaymentID + "#refunds", schema.AttrGSI2SK: rf.ID,
 		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
-	}
+	}, sc, rf.ID, rf.RefundOpen())
 }
 
 // RefundKey is what a client's Idempotency-Key on a refund request points at.

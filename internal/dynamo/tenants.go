@@ -126,7 +126,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, now ti
 // PutConnection writes a connection (create or replace).
 func (s *Store) PutConnection(ctx context.Context, c billing.Connection) error {
 	sc := billing.Scope{TenantID: c.TenantID, EnvironmentID: c.EnvironmentID}
-	it, err := item(connKey(sc), "connection", c, nil)
+	it, err := item(connKey(sc), "connection", c, connectionIndex(c))
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode connection")
 	}

@@ -416,6 +416,7 @@ func (l *Ledger) connectionView(c billing.Connection) map[string]any {
 		"account_id":            nullable(c.AccountID),
 		"international":         c.International,
 		"last_webhook_at":       tsp(c.LastWebhookAt),
+		"webhook":               webhookView(c, l.now()),
 		"created_at":            ts(c.CreatedAt),
 		"updated_at":            ts(c.UpdatedAt),
 	}

@@ -47,6 +47,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	rt.Add((&httpapi.Ledger{}).Routes()...)
 	rt.Add((&httpapi.Payments{}).Routes()...)
 	rt.Add((&httpapi.GatewayEvents{}).Routes()...)
+	rt.Add((&httpapi.Refresh{}).PaymentRoutes()...)
+	rt.Add((&httpapi.Refresh{}).InvoiceRoutes()...)
 	served := map[string]bool{"POST /api/v1/webhooks/razorpay/{tenant_id}/{environment_id}": true}
 	for _, r := range rt.Routes() {
 		served[r] = true

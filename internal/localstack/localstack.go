@@ -54,6 +54,9 @@ type Options struct {
 	// APIOptions are added to every AWS client's middleware stack (tests
 	// record which function makes which call).
 	APIOptions []func(*middleware.Stack) error
+	// SweepInterval is how often the gateway-sweeper runs (default
+	// RAZORBILL_SWEEP_INTERVAL, else 30 s; negative: never).
+	SweepInterval time.Duration
 }
 
 // Stack is a running local topology.
@@ -142,7 +145,7 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	// API Gateway: payments to the payment-link-creator, the rest to api.
 	mux := lambdahost.NewMux(lambdahost.WithLogger(d.Log))
 	payments := d.PaymentsHandler().Handle
-	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund", "POST /api/v1/payments/{id}/cancel"} {
+	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund", "POST /api/v1/payments/{id}/cancel", "POST /api/v1/payments/{id}/refresh"} {
 		mux.Handle(rk, payments, lambdahost.WithFunctionName("payment-link-creator"))
 	}
 	mux.Handle("GET /api/v1/payments/{id}/refunds", payments, lambdahost.WithFunctionName("payment-link-creator"))
@@ -165,6 +168,10 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	poll("payment-reconciler", opt.Resources.Queue(schema.RazorpayEvents).URL, d.Reconciler().HandleSQS, schema.RazorpayEvents)
 	poll("customer-syncer", opt.Resources.Queue(schema.CustomerSync).URL, d.CustomerWorker().HandleCustomers, schema.CustomerSync)
 	poll("invoice-syncer", opt.Resources.Queue(schema.InvoiceSync).URL, d.InvoiceWorker().HandleInvoices, schema.InvoiceSync)
+	if err := s.startSweeper(runCtx, opt, poll); err != nil {
+		cancel()
+		return nil, err
+	}
 	var patterns []string
 	for _, f := range schema.StreamFilters {
 		patterns = append(patterns, f.Pattern)

@@ -183,16 +183,35 @@ func (s *Service) closedAtRazorpay(ctx context.Context, sc billing.Scope, payID,
 // reconciler, as a payment_link.paid (or partially_paid) event built from
 // what Razorpay shows: the link and each payment fetched.
 func (s *Service) applyLink(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, link razorpay.PaymentLink) error {
+	_, err := s.applyLinkPayments(ctx, sc, gw, cr, link)
+	return err
+}
+
+// applyLinkPayments is applyLink; it also answers how many of the link's
+// payments it applied that had not been applied before (no webhook had
+// announced them). A payment already applied is not fetched again.
+func (s *Service) applyLinkPayments(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, link razorpay.PaymentLink) (int, error) {
 	if s.Applier == nil {
-		return nil
+		return 0, nil
 	}
+	name := "payment_link.partially_paid"
+	if link.Status == "paid" {
+		name = "payment_link.paid"
+	}
+	n := 0
 	for _, lp := range link.Payments {
 		if lp.PaymentID == "" || (lp.Status != "" && lp.Status != "captured") {
 			continue
 		}
+		if done, err := s.applied(ctx, sc, lp.PaymentID); err != nil || done {
+			if err != nil {
+				return n, err
+			}
+			continue
+		}
 		rp, err := gw.FetchPayment(ctx, cr, lp.PaymentID)
 		if err != nil {
-			return err
+			return n, err
 		}
 		if rp.Status != "captured" {
 			continue
@@ -201,11 +220,14 @@ func (s *Service) applyLink(ctx context.Context, sc billing.Scope, gw Instrument
 			"payment":      map[string]any{"entity": paymentEntity(rp)},
 			"payment_link": map[string]any{"entity": linkEntity(link)},
 		}
-		if err := s.applyEvent(ctx, sc, "payment_link."+link.Status, rp.ID, []string{"payment_link", "payment"}, payload); err != nil {
-			return err
+		if err := s.applyEvent(ctx, sc, name, rp.ID, []string{"payment_link", "payment"}, payload); err != nil {
+			return n, err
+		}
+		if done, err := s.applied(ctx, sc, rp.ID); err == nil && done {
+			n++
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // applyInvoice applies the payment a Razorpay invoice names as an
@@ -228,14 +250,16 @@ func (s *Service) applyInvoice(ctx context.Context, sc billing.Scope, gw Instrum
 	return s.applyEvent(ctx, sc, "invoice."+inv.Status, rp.ID, []string{"invoice", "payment"}, payload)
 }
 
-func (s *Service) applyEvent(ctx context.Context, sc billing.Scope, name, rzPaymentID string, contains []string, payload map[string]any) error {
+// applyEvent applies a synthetic event whose id is "razorbill_fetched_"
+// + key (the Razorpay payment id, or another key naming what was fetched).
+func (s *Service) applyEvent(ctx context.Context, sc billing.Scope, name, key string, contains []string, payload map[string]any) error {
 	now := s.now()
 	body, err := json.Marshal(map[string]any{"entity": "event", "event": name, "contains": contains, "payload": payload, "created_at": now.Unix()})
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode event")
 	}
 	err = s.Applier.Apply(ctx, sc, billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID,
-		EventID: "razorbill_fetched_" + rzPaymentID, Event: name, ReceivedAt: now, Body: string(body)})
+		EventID: "razorbill_fetched_" + key, Event: name, ReceivedAt: now, Body: string(body)})
 	if err != nil && apperr.Retryable(err) {
 		return err
 	}

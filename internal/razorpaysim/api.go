@@ -50,6 +50,7 @@ func (s *Simulator) routes() {
 	api("GET /v1/refunds/{id}", s.fetchRefund)
 	api("GET /v1/orders/{id}", s.fetchOrder)
 	api("POST /v1/orders", s.createOrder)
+	api("GET /v1/orders/{id}/payments", s.orderPayments)
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		if _, ok, desc := s.authenticate(r); !ok {
 			unauthorized(w, desc)

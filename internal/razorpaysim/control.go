@@ -143,6 +143,7 @@ func (s *Simulator) controlRoutes(m *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]bool{"manual_refunds": in.On})
 	})
+	s.webhookControlRoutes(m)
 	m.HandleFunc("POST /_sim/accounts/{key}/hold", func(w http.ResponseWriter, r *http.Request) {
 		var in struct {
 			Hold bool `json:"hold"`

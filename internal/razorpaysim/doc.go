@@ -214,7 +214,17 @@
 // account); anything but a 2xx within Options.DeliveryTimeout (5 s) is
 // retried on Options.RetrySchedule (default ≈ 24 h of backoff), after which
 // the event is marked GaveUp. An account without a webhook URL gets
-// nothing sent (the event is still listed). The shapes are checked against
+// nothing sent (the event is still listed). Razorpay's "Webhooks → Best
+// practices / disable logic" page: a webhook that keeps failing for 24 h is
+// disabled and nothing more is sent until it is re-enabled in the
+// dashboard; the simulator disables it after Options.WebhookDisableAfter
+// failed automatic attempts in a row within Options.WebhookDisableWindow
+// (scaled), sends no first attempt nor retry while disabled, and sends
+// nothing skipped when re-enabled (a dashboard replay, RedeliverAll, does).
+// GET /v1/payment_links/{id} shows its "payments" list (Razorpay's "Fetch
+// Payment Link by ID" response); webhook snapshots omit it; the simulator
+// lists captured payments there. GET /v1/orders/{id}/payments ("Fetch Payments for
+// an Order") lists every attempt on a link's order, failed ones included. The shapes are checked against
 // events/razorpay field for field (TestEmittedEventsMatchSamples).
 //
 // # Control (Go methods, and JSON over HTTP under /_sim/, no auth)
@@ -232,6 +242,7 @@
 //	                                            (signed with the current secret unless secret is given)
 //	HoldWebhooks, ReleaseWebhooks (fifo, reverse, shuffle: out of order)
 //	                                            POST /_sim/accounts/{key}/hold {hold}; …/release {order}
+//	SetWebhookEnabled, RedeliverAll             POST /_sim/accounts/{key}/webhooks/disable | /enable | /redeliver_all
 //	Objects, Events, Deliveries                 GET /_sim/objects | /_sim/events | /_sim/deliveries [?key_id=]
 //	Sweep, WaitDeliveries                       POST /_sim/sweep; POST /_sim/wait?timeout_ms=
 //	dashboard (accounts, checkout links, deliveries)  GET / and GET /_sim/

@@ -49,6 +49,11 @@ type Options struct {
 	// a time, in emission order. By default they go out concurrently and
 	// unordered, as Razorpay sends them.
 	OrderedWebhooks bool
+	// WebhookDisableAfter failed automatic deliveries in a row, within
+	// WebhookDisableWindow (0: no limit), disable the account's webhook
+	// as Razorpay does after 24 h of failures (0: never disabled).
+	WebhookDisableAfter  int
+	WebhookDisableWindow time.Duration
 }
 
 // Account is a merchant account as the control API shows it.
@@ -66,6 +71,9 @@ type Account struct {
 	// InternationalOff refuses non-INR invoices, payment links and orders
 	// (international payments not activated); off by default.
 	InternationalOff bool `json:"international_off"`
+	// WebhookDisabled: Razorpay disabled the webhook (webhookdisable.go);
+	// nothing is sent until it is re-enabled.
+	WebhookDisabled bool `json:"webhook_disabled"`
 }
 
 type account struct {
@@ -80,6 +88,9 @@ type account struct {
 	held      []*eventRecord
 	queue     []*eventRecord // first attempts waiting, in order
 	draining  bool
+	// failed automatic deliveries in a row, since failingSince (webhookdisable.go)
+	failStreak   int
+	failingSince time.Time
 }
 
 // shortRef is what a checkout short code points at.

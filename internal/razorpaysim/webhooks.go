@@ -126,6 +126,9 @@ func (s *Simulator) dispatchEvents(a *account, evs []*eventRecord, ordered bool)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if a.webhookDisabledLocked() {
+		return // Razorpay sends nothing while the webhook is disabled
+	}
 	if a.HoldWebhooks {
 		for _, ev := range evs {
 			ev.Held = true
@@ -168,6 +171,9 @@ func (s *Simulator) drain(a *account) {
 		ev := a.queue[0]
 		a.queue = a.queue[1:]
 		url := ev.URL
+		if a.webhookDisabledLocked() {
+			url = ""
+		}
 		s.mu.Unlock()
 		if url == "" {
 			continue // no webhook configured: Razorpay sends nothing
@@ -200,6 +206,12 @@ func (s *Simulator) retry(ev *eventRecord) {
 			t.Stop()
 			return
 		case <-t.C:
+		}
+		s.mu.Lock()
+		disabled := s.byKey[ev.KeyID] != nil && s.byKey[ev.KeyID].webhookDisabledLocked()
+		s.mu.Unlock()
+		if disabled {
+			return // a disabled webhook gets no retries
 		}
 		if d := s.attempt(context.Background(), ev, deliverOpts{}); d.OK() {
 			return
@@ -269,6 +281,7 @@ func (s *Simulator) attempt(ctx context.Context, ev *eventRecord, o deliverOpts)
 	}
 	s.mu.Lock()
 	s.deliveries = append(s.deliveries, d)
+	s.noteDeliveryLocked(ev, d, o.manual)
 	if d.OK() && !o.badSignature {
 		ev.Delivered = true
 	}

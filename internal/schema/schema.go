@@ -12,6 +12,8 @@ const (
 	AttrGSI1SK = "GSI1SK"
 	AttrGSI2PK = "GSI2PK"
 	AttrGSI2SK = "GSI2SK"
+	AttrGSI3PK = "GSI3PK"
+	AttrGSI3SK = "GSI3SK"
 	AttrTTL    = "ttl"    // epoch seconds; DynamoDB's TTL deletes expired idempotency and dedupe records
 	AttrEntity = "entity" // customer, invoice, payment, … (the stream filters key on it)
 )
@@ -52,6 +54,12 @@ var Main = Table{
 		// GSI2: children of a parent (a customer's invoices, an invoice's
 		// payments, gateway events by status), newest first.
 		{Name: "GSI2", PartitionKey: AttrGSI2PK, SortKey: AttrGSI2SK},
+		// GSI3 (sparse): what the gateway-sweeper visits — an environment's
+		// open instruments (payment links, unpaid Razorpay invoices, pending
+		// refunds), and the environments with an ACTIVE connection. The
+		// attributes exist only while the item is open, so a sweep reads
+		// O(open items), never every invoice.
+		{Name: "GSI3", PartitionKey: AttrGSI3PK, SortKey: AttrGSI3SK},
 	},
 	TTLAttribute:          AttrTTL,
 	StreamNewAndOldImages: true,
@@ -95,10 +103,15 @@ var (
 	RazorpayEvents = Queue{LogicalName: "razorpay-events", EnvVar: "RAZORBILL_EVENTS_QUEUE_URL", FIFO: true, MaxReceiveCount: 8, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
 	CustomerSync   = Queue{LogicalName: "customer-sync", EnvVar: "RAZORBILL_CUSTOMER_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
 	InvoiceSync    = Queue{LogicalName: "invoice-sync", EnvVar: "RAZORBILL_INVOICE_SYNC_QUEUE_URL", MaxReceiveCount: 6, VisibilityTimeoutSeconds: 180, ConsumerTimeoutSeconds: 30}
+	// GatewaySweep carries one message per environment to sweep (the
+	// gateway-sweeper fans its scheduled run out through it). FIFO with the
+	// environment as message group: one environment is never swept twice
+	// at once, different environments are swept in parallel.
+	GatewaySweep = Queue{LogicalName: "gateway-sweep", EnvVar: "RAZORBILL_SWEEP_QUEUE_URL", FIFO: true, MaxReceiveCount: 5, VisibilityTimeoutSeconds: 540, ConsumerTimeoutSeconds: 90}
 )
 
 // Queues lists every queue.
-var Queues = []Queue{RazorpayEvents, CustomerSync, InvoiceSync}
+var Queues = []Queue{RazorpayEvents, CustomerSync, InvoiceSync, GatewaySweep}
 
 // StreamFilter is one Lambda event-filtering pattern on the table's stream,
 // with the queue that matching records are relayed to.
@@ -130,5 +143,13 @@ var StreamFilters = []StreamFilter{
 	},
 }
 
+// The gateway-sweeper's CloudWatch metrics (embedded metric format); the
+// CDK app alarms on MetricMissedWebhooks above 0 (a SILENT webhook).
+const (
+	MetricNamespace      = "Razorbill"
+	MetricMissedWebhooks = "MissedWebhookEvents"
+	MetricSwept          = "OpenInstrumentsSwept"
+)
+
 // Functions are the Lambda functions, one job each.
-var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer"}
+var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper"}

@@ -1,0 +1,270 @@
+package localstack_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/localstack"
+	"github.com/razorbill/razorbill/internal/razorpaysim"
+)
+
+// within polls f for at most d.
+func (s *stack) within(d time.Duration, what string, f func() bool) {
+	s.t.Helper()
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		if f() {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("%s: not within %s", what, d)
+}
+
+// openLink makes a finalized invoice of amount rupees and its payment link.
+func (s *stack) openLink(ext string, rupees int) (inv, pay resp) {
+	s.t.Helper()
+	inv = s.finalized(s.customer(ext, ext+"@example.com"), "inr", map[string]any{"display_name": "Platform fee", "quantity": "1", "unit_amount": fmt.Sprint(rupees)})
+	pay = s.must(s.call("POST", "/api/v1/payments", payReq(inv, rupees)), 201)
+	return inv, pay
+}
+
+// moneyState is the money and the statuses: what a redelivery must not change.
+func (s *stack) moneyState(payIDs, invIDs []string) string {
+	s.t.Helper()
+	var b strings.Builder
+	for _, id := range payIDs {
+		p := s.must(s.call("GET", "/api/v1/payments/"+id, nil), 200)
+		// (not error_code: a replayed payment_link.cancelled of a link we
+		// cancelled ourselves renames a FAILED payment's reason)
+		fmt.Fprintf(&b, "%s %s %s %s %v %s\n", id, p.s("payment_status"), p.s("gateway_payment_id"), p.s("refunded_amount"), p.Body["attempts"], p.s("succeeded_at"))
+	}
+	for _, id := range invIDs {
+		i := s.must(s.call("GET", "/api/v1/invoices/"+id, nil), 200)
+		fmt.Fprintf(&b, "%s %s %s %s %s\n", id, i.s("payment_status"), i.s("amount_paid"), i.s("amount_remaining"), i.s("amount_refunded"))
+	}
+	return b.String()
+}
+
+// Webhooks disabled at Razorpay for the whole run: links paid, failed,
+// expired and refunds processed are all applied by the sweeper within two
+// intervals, exactly as the webhooks would have; the connection shows
+// SILENT; re-enabling and redelivering every event changes nothing.
+func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
+	t.Parallel()
+	const interval = 5 * time.Second
+	const paid, failed, expired, refunded = 12, 3, 2, 3
+	s := start(t, func(o *localstack.Options) { o.SweepInterval = interval })
+	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.st.Sim.SetManualRefunds(s.dev.KeyID, true); err != nil {
+		t.Fatal(err)
+	}
+	var payIDs, invIDs []string
+	type pl struct{ inv, pay resp }
+	var all []pl
+	for i := 0; i < paid+failed+expired; i++ {
+		inv, pay := s.openLink(fmt.Sprintf("sw-%d", i), 100+i)
+		all = append(all, pl{inv, pay})
+		payIDs, invIDs = append(payIDs, pay.s("id")), append(invIDs, inv.s("id"))
+	}
+	rzPay := map[string]string{}
+	failCode := map[string]string{}
+	for i, x := range all {
+		link := x.pay.s("gateway_tracking_id")
+		switch {
+		case i < paid:
+			r, err := s.st.Sim.PayPaymentLink(link, razorpaysim.PayOptions{Method: "card"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rzPay[x.pay.s("id")] = r.PaymentID
+		case i < paid+failed:
+			code := fmt.Sprintf("BAD_REQUEST_ERROR_%d", i)
+			if _, err := s.st.Sim.FailPaymentLink(link, razorpaysim.FailOptions{ErrorCode: code}); err != nil {
+				t.Fatal(err)
+			}
+			failCode[x.pay.s("id")] = code
+		default:
+			if err := s.st.Sim.ExpirePaymentLink(link); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s.within(2*interval+time.Second, "every link applied by the sweeper", func() bool {
+		for i, x := range all {
+			p := s.call("GET", "/api/v1/payments/"+x.pay.s("id"), nil)
+			switch {
+			case i < paid && p.s("payment_status") != "SUCCEEDED":
+				return false
+			case i >= paid && p.s("payment_status") != "FAILED":
+				return false
+			case i >= paid+failed && p.s("error_code") != "payment_link_expired":
+				return false
+			}
+		}
+		return true
+	})
+	for i, x := range all {
+		p := s.call("GET", "/api/v1/payments/"+x.pay.s("id"), nil)
+		inv := s.call("GET", "/api/v1/invoices/"+x.inv.s("id"), nil)
+		switch {
+		case i < paid:
+			if p.s("gateway_payment_id") != rzPay[x.pay.s("id")] || p.s("payment_method") != "card" || p.s("succeeded_at") == "" ||
+				inv.s("payment_status") != "SUCCEEDED" || inv.s("amount_paid") != x.inv.s("amount_due") || inv.s("amount_remaining") != "0.00" {
+				t.Fatalf("paid link %d: %s\n%s", i, p.Raw, inv.Raw)
+			}
+		case i < paid+failed:
+			if p.s("error_code") != failCode[x.pay.s("id")] || p.Body["attempts"] != float64(1) || inv.s("payment_status") != "PENDING" {
+				t.Fatalf("failed link %d: %s\n%s", i, p.Raw, inv.Raw)
+			}
+		default:
+			if inv.s("payment_status") != "PENDING" {
+				t.Fatalf("expired link %d: %s", i, inv.Raw)
+			}
+		}
+		// the invoice is free again after a failure or expiry: a new link can be made
+		if i == paid || i == paid+failed {
+			s.must(s.call("POST", "/api/v1/payments", payReq(x.inv, 100+i)), 201)
+		}
+	}
+
+	// Refunds Razorpay processes while no webhook comes.
+	var refundIDs []string
+	for i := 0; i < refunded; i++ {
+		r := s.must(s.call("POST", "/api/v1/payments/"+all[i].pay.s("id")+"/refund", nil), 202)
+		parts, _ := r.Body["razorpay_refunds"].([]any)
+		if len(parts) != 1 {
+			t.Fatalf("refund: %s", r.Raw)
+		}
+		rf, _ := parts[0].(map[string]any)["id"].(string)
+		if err := s.st.Sim.ProcessRefund(rf, true); err != nil {
+			t.Fatal(err)
+		}
+		refundIDs = append(refundIDs, r.s("id"))
+	}
+	s.within(2*interval+time.Second, "refunds settled by the sweeper", func() bool {
+		for i := 0; i < refunded; i++ {
+			if s.call("GET", "/api/v1/payments/"+all[i].pay.s("id"), nil).s("payment_status") != "REFUNDED" {
+				return false
+			}
+		}
+		return true
+	})
+	for i := 0; i < refunded; i++ {
+		inv := s.call("GET", "/api/v1/invoices/"+all[i].inv.s("id"), nil)
+		if inv.s("payment_status") != "REFUNDED" || inv.s("amount_refunded") != inv.s("amount_paid") {
+			t.Fatalf("refunded invoice: %s", inv.Raw)
+		}
+	}
+
+	conn := s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200)
+	hook, _ := conn.Body["webhook"].(map[string]any)
+	want := paid + failed + expired + refunded
+	if hook["status"] != "SILENT" || hook["missed_events"] != float64(want) || hook["last_received_at"] != nil {
+		t.Fatalf("webhook block: %v (want SILENT, %d missed)", hook, want)
+	}
+	if !strings.Contains(s.logs.String(), `"MissedWebhookEvents":`) {
+		t.Fatal("no MissedWebhookEvents metric was logged")
+	}
+
+	// Razorpay's webhook comes back and every event is replayed: nothing changes.
+	before := s.moneyState(payIDs, invIDs)
+	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, true); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.st.Sim.RedeliverAll(context.Background(), s.dev.KeyID)
+	if err != nil || len(ds) < paid+failed+expired+refunded {
+		t.Fatalf("redeliver: %d deliveries, %v", len(ds), err)
+	}
+	for _, d := range ds {
+		if !d.OK() {
+			t.Fatalf("redelivery refused: %+v", d)
+		}
+	}
+	s.eventually("webhooks received", func() bool {
+		c := s.call("GET", "/api/v1/connections/razorpay", nil)
+		h, _ := c.Body["webhook"].(map[string]any)
+		return h["last_received_at"] != nil
+	})
+	time.Sleep(2 * interval) // the reconciler drains the replay
+	if after := s.moneyState(payIDs, invIDs); after != before {
+		t.Fatalf("the replay changed the money:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	for i, id := range refundIDs {
+		r := s.must(s.call("GET", "/api/v1/payments/"+all[i].pay.s("id")+"/refunds", nil), 200)
+		if !strings.Contains(r.Raw, id) || !strings.Contains(r.Raw, `"PROCESSED"`) {
+			t.Fatalf("refund %s: %s", id, r.Raw)
+		}
+	}
+	if ev := s.call("GET", "/api/v1/gateway-events?status=UNMATCHED", nil); strings.Contains(ev.Raw, `"id"`) {
+		t.Fatalf("the replay parked events: %s", ev.Raw)
+	}
+	conn = s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200)
+	hook, _ = conn.Body["webhook"].(map[string]any)
+	if hook["status"] != "HEALTHY" || hook["missed_events"] != float64(want) {
+		t.Fatalf("after webhooks resumed: %v", hook)
+	}
+}
+
+// One sweep's Razorpay calls are the open instruments, not the invoices:
+// many paid invoices (synced to Razorpay) and a few open links → one
+// GET /v1/payment_links/{id} per open link and nothing else.
+func TestSweepCostIsOpenInstrumentsNotInvoices(t *testing.T) {
+	t.Parallel()
+	const closed, open = 2000, 10
+	s := start(t, func(o *localstack.Options) { o.SweepInterval = -1 })
+	sc := billing.Scope{TenantID: s.dev.TenantID, EnvironmentID: s.dev.EnvironmentID}
+	st := s.st.Deps.Store
+	cus := s.customer("cost-0", "cost@example.com")
+	now := time.Now().UTC()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := w; i < closed; i += 8 {
+				inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: cus, Currency: "INR", InvoiceNumber: fmt.Sprintf("COST-%05d", i),
+					InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentSucceeded, Subtotal: 10000, AmountDue: 10000, AmountPaid: 10000,
+					RazorpayInvoiceID: fmt.Sprintf("inv_cost%010d", i), RazorpayShortURL: "https://rzp.io/i/x", CreatedAt: now, UpdatedAt: now, Version: 1}
+				if err := st.CreateInvoice(context.Background(), sc, inv); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := 0; i < open; i++ {
+		s.openLink(fmt.Sprintf("cost-open-%d", i), 100)
+	}
+	openIDs, next, err := st.OpenItems(context.Background(), sc, "", 100)
+	if err != nil || next != "" || len(openIDs) != open {
+		t.Fatalf("open items: %d %q %v", len(openIDs), next, err)
+	}
+	callsBefore := s.st.Sim.Calls("", "")
+	start := time.Now()
+	res, err := s.st.Deps.Sweeper("", nil).SweepEnvironment(context.Background(), sc)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := s.st.Sim.Calls("", "") - callsBefore
+	links := s.st.Sim.Calls("GET", "/v1/payment_links/*")
+	t.Logf("sweep of %d paid invoices + %d open links: %d Razorpay calls (%d link fetches), %d instruments, %s", closed, open, calls, links, res.Swept, took)
+	if calls != open || res.Swept != open || res.Missed != 0 {
+		t.Fatalf("one sweep made %d Razorpay calls over %d instruments (missed %d); want %d", calls, res.Swept, res.Missed, open)
+	}
+}

@@ -1,0 +1,238 @@
+// Package sweep is the gateway-sweeper: webhooks are the fast path, this is
+// the pull side. On a schedule it fans out one message per environment with
+// an ACTIVE connection onto the gateway-sweep queue (so one slow Razorpay
+// account cannot hold the others back); for each environment it reads the
+// open-instruments index (links that may take money, unpaid Razorpay
+// invoices, pending refunds — never every invoice) and pulls each one from
+// Razorpay (payments.Service.RefreshOpen), which applies what it finds
+// through the reconciler's exactly-once path. Effects no webhook had
+// applied are counted as missed: recorded on the connection (its webhook
+// status becomes SILENT) and logged as a CloudWatch embedded metric.
+package sweep
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// Store is what the sweeper reads and writes.
+type Store interface {
+	ActiveConnections(ctx context.Context) ([]billing.Scope, error)
+	OpenItems(ctx context.Context, sc billing.Scope, startAfter string, limit int) ([]string, string, error)
+	RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at []time.Time, now time.Time) error
+}
+
+// Refresher binds an environment's Razorpay key once
+// (payments.Service.OpenRefresher); the function it returns pulls one open
+// instrument and applies what Razorpay shows, answering how many effects
+// no webhook had applied.
+type Refresher interface {
+	OpenRefresher(ctx context.Context, sc billing.Scope) (func(ctx context.Context, id string) (int, error), error)
+}
+
+// Sender enqueues one environment's sweep.
+type Sender interface {
+	Send(ctx context.Context, m queue.Message) error
+}
+
+// Sweeper sweeps environments.
+type Sweeper struct {
+	Store     Store
+	Refresher Refresher
+	// Queue receives one message per environment; nil sweeps every
+	// environment in the scheduled call itself (the local stack).
+	Queue Sender
+	Log   *slog.Logger
+	// Metrics receives the embedded-metric-format lines (Lambda: stdout).
+	Metrics io.Writer
+	Now     func() time.Time
+}
+
+// The CloudWatch metrics (schema's names; the SILENT alarm watches MetricMissed).
+const (
+	MetricNamespace = schema.MetricNamespace
+	MetricMissed    = schema.MetricMissedWebhooks
+	MetricSwept     = schema.MetricSwept
+)
+
+// Message is one environment to sweep.
+type Message struct {
+	TenantID      string `json:"tenant_id"`
+	EnvironmentID string `json:"environment_id"`
+}
+
+// Result is one environment's sweep.
+type Result struct {
+	Swept     int  // open instruments pulled
+	Missed    int  // effects applied that no webhook had applied
+	Throttled bool // Razorpay answered 429: the rest waits for the next run
+	Failed    int  // instruments whose pull failed (retried next run)
+}
+
+func (s *Sweeper) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Handle is the Lambda handler: an SQS event sweeps the environments it
+// carries (partial batch failures); anything else (the EventBridge
+// schedule) fans out.
+func (s *Sweeper) Handle(ctx context.Context, raw json.RawMessage) (any, error) {
+	var probe struct {
+		Records []events.SQSMessage `json:"Records"`
+	}
+	if err := json.Unmarshal(raw, &probe); err == nil && len(probe.Records) > 0 {
+		return s.HandleSQS(ctx, events.SQSEvent{Records: probe.Records})
+	}
+	n, err := s.FanOut(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]int{"environments": n}, nil
+}
+
+// FanOut enqueues a sweep of every environment with an ACTIVE connection
+// (or, without a queue, sweeps each in turn). It answers how many.
+func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
+	scopes, err := s.Store.ActiveConnections(ctx)
+	if err != nil {
+		return 0, err
+	}
+	for _, sc := range scopes {
+		if s.Queue == nil {
+			if _, err := s.SweepEnvironment(ctx, sc); err != nil {
+				s.Log.ErrorContext(ctx, "sweep failed", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", err.Error())
+			}
+			continue
+		}
+		body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID})
+		group := sc.TenantID + "." + sc.EnvironmentID
+		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, s.now().UnixMilli())}
+		if err := s.Queue.Send(ctx, m); err != nil {
+			return 0, err
+		}
+	}
+	return len(scopes), nil
+}
+
+// HandleSQS sweeps each message's environment; a message whose sweep
+// failed (storage) is reported failed and redelivered.
+func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		var m Message
+		if err := json.Unmarshal([]byte(rec.Body), &m); err != nil || m.TenantID == "" || m.EnvironmentID == "" {
+			s.Log.ErrorContext(ctx, "not a sweep message; dropped", "message_id", rec.MessageId)
+			continue
+		}
+		if _, err := s.SweepEnvironment(ctx, billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}); err != nil {
+			s.Log.ErrorContext(ctx, "sweep failed; it will be retried", "message_id", rec.MessageId, "error", err.Error())
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// pageSize is how many open ids are read per index query.
+const pageSize = 100
+
+// SweepEnvironment pulls every open instrument of one environment. A 429
+// from Razorpay (after the client's own backoff) ends the sweep for this
+// run; another instrument's failure is logged and the sweep goes on.
+func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Result, error) {
+	var res Result
+	var missed []time.Time
+	after := ""
+	defer func() { s.emit(sc, res) }()
+	var refresh func(ctx context.Context, id string) (int, error)
+	for {
+		ids, next, err := s.Store.OpenItems(ctx, sc, after, pageSize)
+		if err != nil {
+			return res, err
+		}
+		for _, id := range ids {
+			if deadlineNear(ctx) {
+				return res, s.record(ctx, sc, missed)
+			}
+			if refresh == nil {
+				var err error
+				if refresh, err = s.Refresher.OpenRefresher(ctx, sc); err != nil {
+					if apperr.Retryable(err) {
+						return res, err
+					}
+					s.Log.WarnContext(ctx, "environment not swept", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", apperr.PublicMessage(err))
+					return res, nil
+				}
+			}
+			n, err := refresh(ctx, id)
+			res.Swept++
+			for i := 0; i < n; i++ {
+				missed = append(missed, s.now())
+			}
+			res.Missed += n
+			if err == nil {
+				continue
+			}
+			if apperr.HasCode(err, razorpay.CodeThrottled) {
+				res.Throttled = true
+				s.Log.WarnContext(ctx, "Razorpay is throttling this account; the sweep continues next run", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID)
+				return res, s.record(ctx, sc, missed)
+			}
+			if apperr.Is(err, apperr.Unauthorized) {
+				s.Log.WarnContext(ctx, "Razorpay refused the connection's key; environment not swept", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", apperr.PublicMessage(err))
+				return res, s.record(ctx, sc, missed)
+			}
+			res.Failed++
+			s.Log.WarnContext(ctx, "open instrument not refreshed; retried next run", "id", id, "error", err.Error())
+		}
+		if next == "" {
+			return res, s.record(ctx, sc, missed)
+		}
+		after = next
+	}
+}
+
+func (s *Sweeper) record(ctx context.Context, sc billing.Scope, missed []time.Time) error {
+	if len(missed) == 0 {
+		return nil
+	}
+	s.Log.WarnContext(ctx, "the sweeper applied events no webhook announced: check the webhook in Razorpay's dashboard", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "missed_events", len(missed))
+	return s.Store.RecordMissedWebhooks(ctx, sc, missed, s.now())
+}
+
+func deadlineNear(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) < 5*time.Second
+}
+
+// emit writes one CloudWatch embedded-metric-format line: the missed
+// events (the SILENT alarm's metric) and the instruments swept.
+func (s *Sweeper) emit(sc billing.Scope, r Result) {
+	if s.Metrics == nil {
+		return
+	}
+	line := map[string]any{
+		"_aws": map[string]any{"Timestamp": s.now().UnixMilli(), "CloudWatchMetrics": []any{map[string]any{
+			"Namespace": MetricNamespace, "Dimensions": [][]string{{}},
+			"Metrics": []any{map[string]string{"Name": MetricMissed, "Unit": "Count"}, map[string]string{"Name": MetricSwept, "Unit": "Count"}},
+		}}},
+		MetricMissed: r.Missed, MetricSwept: r.Swept,
+		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID, "throttled": r.Throttled,
+	}
+	b, _ := json.Marshal(line)
+	fmt.Fprintln(s.Metrics, string(b))
+}

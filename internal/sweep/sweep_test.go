@@ -1,0 +1,141 @@
+package sweep
+
+// Unit tests of the sweeper's own logic (paging, fan-out, 429, metrics)
+// with hand-written fakes; the real path (DynamoDB Local, SQS emulator,
+// the Razorpay simulator) is tested in internal/localstack (sweep_test.go).
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/razorpay"
+)
+
+type fakeStore struct {
+	scopes []billing.Scope
+	open   []string
+	missed []time.Time
+	err    error
+}
+
+func (f *fakeStore) ActiveConnections(context.Context) ([]billing.Scope, error) { return f.scopes, nil }
+
+func (f *fakeStore) OpenItems(_ context.Context, _ billing.Scope, after string, limit int) ([]string, string, error) {
+	if f.err != nil {
+		return nil, "", f.err
+	}
+	i := 0
+	for after != "" && i < len(f.open) && f.open[i] <= after {
+		i++
+	}
+	end := min(i+limit, len(f.open))
+	next := ""
+	if end < len(f.open) {
+		next = f.open[end-1]
+	}
+	return f.open[i:end], next, nil
+}
+
+func (f *fakeStore) RecordMissedWebhooks(_ context.Context, _ billing.Scope, at []time.Time, _ time.Time) error {
+	f.missed = append(f.missed, at...)
+	return nil
+}
+
+type fakeRefresher struct {
+	opened  int
+	seen    []string
+	missed  map[string]int
+	errorOn map[string]error
+}
+
+func (f *fakeRefresher) OpenRefresher(context.Context, billing.Scope) (func(context.Context, string) (int, error), error) {
+	f.opened++
+	return func(_ context.Context, id string) (int, error) {
+		f.seen = append(f.seen, id)
+		return f.missed[id], f.errorOn[id]
+	}, nil
+}
+
+type fakeQueue struct{ sent []queue.Message }
+
+func (q *fakeQueue) Send(_ context.Context, m queue.Message) error {
+	q.sent = append(q.sent, m)
+	return nil
+}
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func TestSweepPagesThroughEveryOpenItem(t *testing.T) {
+	st := &fakeStore{}
+	for i := 0; i < 250; i++ {
+		st.open = append(st.open, fmt.Sprintf("pay_%04d", i))
+	}
+	rf := &fakeRefresher{missed: map[string]int{"pay_0007": 1, "pay_0199": 2}, errorOn: map[string]error{"pay_0100": errors.New("boom")}}
+	var metrics bytes.Buffer
+	s := &Sweeper{Store: st, Refresher: rf, Log: quiet(), Metrics: &metrics}
+	res, err := s.SweepEnvironment(context.Background(), billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"})
+	if err != nil || res.Swept != 250 || res.Missed != 3 || res.Failed != 1 || res.Throttled {
+		t.Fatalf("%+v %v", res, err)
+	}
+	if len(rf.seen) != 250 || rf.seen[249] != "pay_0249" || len(st.missed) != 3 || rf.opened != 1 {
+		t.Fatalf("seen %d, missed recorded %d", len(rf.seen), len(st.missed))
+	}
+	var line map[string]any
+	if err := json.Unmarshal(metrics.Bytes(), &line); err != nil || line[MetricMissed] != float64(3) || line[MetricSwept] != float64(250) || line["_aws"] == nil {
+		t.Fatalf("metric line %s: %v", metrics.String(), err)
+	}
+}
+
+func TestSweepStopsAt429(t *testing.T) {
+	st := &fakeStore{open: []string{"pay_1", "pay_2", "pay_3", "pay_4"}}
+	throttled := apperr.E(apperr.Throttled, razorpay.CodeThrottled, "Razorpay is rate limiting requests")
+	rf := &fakeRefresher{missed: map[string]int{"pay_1": 1}, errorOn: map[string]error{"pay_2": throttled}}
+	s := &Sweeper{Store: st, Refresher: rf, Log: quiet()}
+	res, err := s.SweepEnvironment(context.Background(), billing.Scope{TenantID: "t", EnvironmentID: "e"})
+	if err != nil || !res.Throttled || res.Swept != 2 || len(rf.seen) != 2 {
+		t.Fatalf("%+v %v seen %v", res, err, rf.seen)
+	}
+	if len(st.missed) != 1 {
+		t.Fatal("what was applied before the 429 must still be recorded")
+	}
+}
+
+func TestFanOutOneMessagePerEnvironment(t *testing.T) {
+	st := &fakeStore{scopes: []billing.Scope{{TenantID: "tnt_a", EnvironmentID: "env_a"}, {TenantID: "tnt_b", EnvironmentID: "env_b"}}}
+	q := &fakeQueue{}
+	s := &Sweeper{Store: st, Refresher: &fakeRefresher{}, Queue: q, Log: quiet()}
+	out, err := s.Handle(context.Background(), json.RawMessage(`{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}`))
+	if err != nil || len(q.sent) != 2 || out.(map[string]int)["environments"] != 2 {
+		t.Fatalf("%v %v %+v", out, err, q.sent)
+	}
+	if q.sent[0].GroupID == q.sent[1].GroupID || q.sent[0].DedupID == "" || !strings.Contains(q.sent[1].Body, `"env_b"`) {
+		t.Fatalf("messages: %+v", q.sent)
+	}
+}
+
+func TestHandleSQSReportsFailedEnvironments(t *testing.T) {
+	st := &fakeStore{err: apperr.E(apperr.Transient, "storage_unavailable", "busy")}
+	s := &Sweeper{Store: st, Refresher: &fakeRefresher{}, Log: quiet()}
+	raw, _ := json.Marshal(events.SQSEvent{Records: []events.SQSMessage{
+		{MessageId: "m1", Body: `{"tenant_id":"t","environment_id":"e"}`},
+		{MessageId: "m2", Body: `not json`},
+	}})
+	out, err := s.Handle(context.Background(), raw)
+	resp, ok := out.(events.SQSEventResponse)
+	if err != nil || !ok || len(resp.BatchItemFailures) != 1 || resp.BatchItemFailures[0].ItemIdentifier != "m1" {
+		t.Fatalf("%+v %v", out, err)
+	}
+}
