@@ -233,7 +233,9 @@ var functionSpecs = []fnSpec{
 		Name:        "gateway-sweeper",
 		Description: "Pulls open payment links, Razorpay invoices and pending refunds from Razorpay when webhooks do not come",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.GatewaySweep),
-		Table: writeTable, Key: decryptKey, Razorpay: true,
+		// Query: the open-instruments index; Put/Update: the reconciler's
+		// money transactions and the connection's missed-webhook count.
+		Table: tableGet | tableQuery | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Sends:    []schema.Queue{schema.GatewaySweep},
 		Consumes: queueRef(schema.GatewaySweep), BatchSize: 1,
 	},

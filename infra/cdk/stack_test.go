@@ -923,7 +923,8 @@ var minimumTableActions = map[string][]string{
 	// reads by key and writes whole items; no lists.
 	"customer-syncer": {"dynamodb:GetItem", "dynamodb:PutItem"},
 	// also lists a synced customer's waiting invoices (Query on an index).
-	"invoice-syncer": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"invoice-syncer":  {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"gateway-sweeper": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// the stream only, through its event source mapping.
 	"stream-relay": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
 }

@@ -30,6 +30,7 @@ var grantedActions = map[string][]string{
 	"customer-syncer":      {"dynamodb:GetItem", "dynamodb:PutItem"},
 	"invoice-syncer":       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"stream-relay":         {"sqs:SendMessage"},
+	"gateway-sweeper":      {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
 }
 
 // callRecorder notes, per function (from the invocation's lambdacontext),
