@@ -162,17 +162,27 @@ type Customer struct {
 	Phone      string            `dynamodbav:"phone,omitempty"`
 	Metadata   map[string]string `dynamodbav:"metadata"`
 	// Razorpay sync state.
-	RazorpayCustomerID string     `dynamodbav:"razorpay_customer_id,omitempty"`
-	SyncStatus         string     `dynamodbav:"sync_status"`
-	SyncError          string     `dynamodbav:"sync_error,omitempty"`
-	SyncAttempts       int        `dynamodbav:"sync_attempts"`
-	SyncedAt           *time.Time `dynamodbav:"synced_at,omitempty"`
+	RazorpayCustomerID string `dynamodbav:"razorpay_customer_id,omitempty"`
+	// RazorpayKeyID is the connection key the customer was synced under:
+	// after a key change (another Razorpay account) it is synced again.
+	RazorpayKeyID string     `dynamodbav:"razorpay_key_id,omitempty"`
+	SyncStatus    string     `dynamodbav:"sync_status"`
+	SyncError     string     `dynamodbav:"sync_error,omitempty"`
+	SyncAttempts  int        `dynamodbav:"sync_attempts"`
+	SyncedAt      *time.Time `dynamodbav:"synced_at,omitempty"`
 	// SyncLeaseUntil is held by the one sync running for this customer, so
 	// concurrent syncs (stream, manual, on demand) create one Razorpay customer.
 	SyncLeaseUntil *time.Time `dynamodbav:"sync_lease_until,omitempty"`
 	CreatedAt      time.Time  `dynamodbav:"created_at"`
 	UpdatedAt      time.Time  `dynamodbav:"updated_at"`
 	Version        int64      `dynamodbav:"version"`
+}
+
+// SyncedFor reports whether the customer has a Razorpay customer usable
+// with the connection key keyID. Customers synced before keys were recorded
+// count as synced under any key.
+func (c Customer) SyncedFor(keyID string) bool {
+	return c.RazorpayCustomerID != "" && (c.RazorpayKeyID == "" || c.RazorpayKeyID == keyID)
 }
 
 // Invoice statuses.

@@ -24,6 +24,7 @@ type LedgerStore interface {
 	CreateAPIKey(ctx context.Context, k billing.APIKey) error
 	RevokeAPIKey(ctx context.Context, tenantID, keyID string, now time.Time) error
 	ListAPIKeys(ctx context.Context, tenantID string, opt billing.ListOptions) (billing.Page[billing.APIKey], error)
+	OpenItems(ctx context.Context, sc billing.Scope, startAfter string, limit int) ([]string, string, error)
 	Environment(ctx context.Context, tenantID, envID string) (billing.Environment, error)
 	PutConnection(ctx context.Context, c billing.Connection) error
 	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
@@ -192,6 +193,20 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 		return Response{}, apperr.InvalidField("validation_failed", "account_id", "account_id must be a Razorpay account id (acc_ followed by letters and digits), as on Dashboard → Account & Settings")
 	}
 	keyChanged := !exists || in.KeyID != prev.KeyID
+	if exists && in.KeyID != prev.KeyID {
+		// Links, Razorpay invoices and refunds still open under the old key
+		// would be paid (or settled) at the old account, whose webhooks the
+		// new connection refuses: close them first.
+		open, _, err := l.Store.OpenItems(ctx, r.Scope, "", 10)
+		if err != nil {
+			return Response{}, err
+		}
+		if len(open) > 0 {
+			return Response{}, apperr.E(apperr.Conflict, "connection_has_open_instruments",
+				"%d or more payment links, Razorpay invoices or refunds are still open under key %s; cancel or void them (or let them settle) before changing key_id", len(open), prev.KeyID).
+				WithDetails(map[string]any{"open": open})
+		}
+	}
 	if in.KeySecret == nil && keyChanged {
 		return Response{}, apperr.InvalidField("validation_failed", "key_secret", "key_secret is required")
 	}

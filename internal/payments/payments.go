@@ -249,7 +249,7 @@ func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) 
 	if err != nil {
 		return pay, err
 	}
-	if cus.RazorpayCustomerID == "" {
+	if !cus.SyncedFor(conn.KeyID) {
 		cus, err = s.Customers.SyncCustomer(ctx, sc, cus.ID)
 		if err != nil {
 			if apperr.Retryable(err) {

@@ -200,7 +200,7 @@ func (s *Syncer) syncInvoiceOnce(ctx context.Context, sc billing.Scope, id strin
 		return inv, err
 	}
 	cus, err := s.SyncCustomer(ctx, sc, inv.CustomerID)
-	if err != nil || cus.RazorpayCustomerID == "" {
+	if err != nil || !cus.SyncedFor(conn.KeyID) {
 		cause := apperr.E(apperr.Permanent, "customer_not_synced", "customer %s is not synced to Razorpay: %s", inv.CustomerID, apperr.PublicMessage(err))
 		if err != nil && apperr.Retryable(err) {
 			cause = apperr.Wrap(err, apperr.Transient, "customer_not_synced", "customer "+inv.CustomerID+" could not be synced yet: "+apperr.PublicMessage(err))

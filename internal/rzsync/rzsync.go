@@ -144,12 +144,15 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 	if err != nil {
 		return c, err
 	}
-	if c.RazorpayCustomerID != "" {
-		return c, nil
-	}
 	conn, err := ActiveConnection(ctx, s.Store, sc)
 	if err != nil {
+		if c.RazorpayCustomerID != "" && apperr.Is(err, apperr.Conflict) {
+			return c, nil // synced; no connection to check the key against
+		}
 		return c, err
+	}
+	if c.SyncedFor(conn.KeyID) {
+		return c, nil
 	}
 	now := s.now()
 	if c.SyncLeaseUntil != nil && c.SyncLeaseUntil.After(now) {
@@ -185,7 +188,7 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 				werr = err
 				break
 			}
-			if cur.RazorpayCustomerID != "" {
+			if cur.SyncedFor(conn.KeyID) && cur.SyncLeaseUntil == nil {
 				return cur, nil
 			}
 			c = cur
@@ -193,6 +196,7 @@ func (s *Syncer) syncCustomerOnce(ctx context.Context, sc billing.Scope, id stri
 		expected = c.Version
 		c.Version++
 		t := s.now()
+		c.RazorpayKeyID = conn.KeyID
 		c.RazorpayCustomerID, c.SyncStatus, c.SyncError, c.SyncedAt, c.SyncLeaseUntil, c.UpdatedAt = rc.ID, billing.SyncSynced, "", &t, nil, t
 		if werr = s.Store.UpdateCustomer(ctx, sc, c, expected); werr == nil {
 			return c, nil
@@ -233,8 +237,8 @@ func (s *Syncer) customerFailed(ctx context.Context, sc billing.Scope, c billing
 	if err != nil {
 		return errors.Join(cause, err)
 	}
-	if c.RazorpayCustomerID != "" {
-		return cause
+	if c.RazorpayCustomerID != "" && c.SyncLeaseUntil == nil {
+		return cause // synced meanwhile by another run
 	}
 	expected := c.Version
 	c.Version++
