@@ -42,19 +42,19 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // settings is the run's scale and fault rates (environment variables).
 type settings struct {
-	Invoices  int     // RAZORBILL_CHAOS_INVOICES (2000)
-	Tenants   int     // RAZORBILL_CHAOS_TENANTS (2): each its own Razorpay account, so deliveries run in parallel
-	PerCust   int     // invoices per customer (5)
-	DupRate   float64 // RAZORBILL_CHAOS_DUPLICATES (0.30): share of events Razorpay delivers again
-	FaultRate float64 // RAZORBILL_CHAOS_FAULTS (0.05)
-	Kills     int     // RAZORBILL_CHAOS_KILLS (6): consumers killed mid-batch
-	Consumers int     // concurrent reconciler consumers (2)
-	Seed      uint64  // RAZORBILL_CHAOS_SEED (time)
-	RefundRate float64 // share of fully paid invoices refunded in the lifecycle phase (0.30)
+	Invoices    int           // RAZORBILL_CHAOS_INVOICES (2000)
+	Tenants     int           // RAZORBILL_CHAOS_TENANTS (2): each its own Razorpay account, so deliveries run in parallel
+	PerCust     int           // invoices per customer (5)
+	DupRate     float64       // RAZORBILL_CHAOS_DUPLICATES (0.30): share of events Razorpay delivers again
+	FaultRate   float64       // RAZORBILL_CHAOS_FAULTS (0.05)
+	Kills       int           // RAZORBILL_CHAOS_KILLS (6): consumers killed mid-batch
+	Consumers   int           // concurrent reconciler consumers (2)
+	Seed        uint64        // RAZORBILL_CHAOS_SEED (time)
+	RefundRate  float64       // share of fully paid invoices refunded in the lifecycle phase (0.30)
 	RefundGrace time.Duration // the payment service's RefundGrace (10 s; product default 10 min)
-	Workers   int     // concurrent API clients during set-up (8)
-	Report    string  // RAZORBILL_CHAOS_REPORT (../../docs/reliability.md; "-" for none)
-	Log       string  // RAZORBILL_CHAOS_LOG (../../.razorbill/chaos.log)
+	Workers     int           // concurrent API clients during set-up (8)
+	Report      string        // RAZORBILL_CHAOS_REPORT (../../docs/reliability.md; "-" for none)
+	Log         string        // RAZORBILL_CHAOS_LOG (../../.razorbill/chaos.log)
 }
 
 func loadSettings(t *testing.T) settings {

@@ -109,11 +109,11 @@ type report struct {
 	ParkedMissing, ParkedUnexpected                 int
 	Lost                                            int
 
-	Links, DupLinks, RzCustomers, DupCustomers           int
-	RzInvoices, DupRzInvoices, RbPayments                int
-	InvoicesChecked, InvoiceMismatches, StatusMismatches int
-	PaidRupees, RefundedRupees                           string
-	Mismatches, Observed                                 []string
+	Links, DupLinks, RzCustomers, DupCustomers             int
+	RzInvoices, DupRzInvoices, RbPayments                  int
+	InvoicesChecked, InvoiceMismatches, StatusMismatches   int
+	PaidRupees, RefundedRupees                             string
+	Mismatches, Observed                                   []string
 	ParkedCaptures, PaidTwice, TwoPayable, VoidedWithMoney int
 
 	// Refunds: Razorpay's refunds, Razorbill's records and the checks.
@@ -124,8 +124,8 @@ type report struct {
 	RefundStatuses, SettledBy, FirstStatus                          []countRow
 
 	// The lifecycle phase.
-	Lifecycle, RefundPlans, RefundAnswers, RefundFaults []countRow
-	RefundRequests, RefundRetries, RefundRepeats          int
+	Lifecycle, RefundPlans, RefundAnswers, RefundFaults    []countRow
+	RefundRequests, RefundRetries, RefundRepeats           int
 	RefundOtherID, RefundFaultsLeft, Lookups, PendingAfter int
 	PaidAfterCancel                                        int
 	RefundGrace                                            time.Duration
