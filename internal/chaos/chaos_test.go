@@ -183,7 +183,10 @@ func TestChaos(t *testing.T) {
 	if os.Getenv("RAZORBILL_CHAOS") != "1" {
 		// make test: a small run with the same phases and checks, a fixed
 		// seed and no report; `make chaos` is the full run.
-		cfg.Invoices, cfg.Kills, cfg.Seed, cfg.Report, cfg.Log = 24, 1, 13, "-", t.TempDir()+"/chaos.log"
+		cfg.Invoices, cfg.Kills, cfg.Seed, cfg.Report = 24, 1, 13, "-"
+		if os.Getenv("RAZORBILL_CHAOS_LOG") == "" {
+			cfg.Log = t.TempDir() + "/chaos.log"
+		}
 	}
 	t.Logf("chaos run: %d invoices, %d tenants, %.0f%% duplicates, %.0f%% faults, %d kills, seed %d",
 		cfg.Invoices, cfg.Tenants, cfg.DupRate*100, cfg.FaultRate*100, cfg.Kills, cfg.Seed)

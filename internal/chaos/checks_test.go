@@ -406,8 +406,12 @@ func (h *harness) check() *report {
 				h.t.Fatal(err)
 			}
 			r.RbPayments += len(page.Data)
+			sharing := map[string]int{}
 			for _, p := range page.Data {
-				h.checkPayment(r, sc, want, p, appliedInstr[p.GatewayTrackingID], refundedInstr[p.GatewayTrackingID], rzByPart)
+				sharing[p.GatewayTrackingID]++
+			}
+			for _, p := range page.Data {
+				h.checkPayment(r, sc, want, p, sharing[p.GatewayTrackingID], appliedInstr[p.GatewayTrackingID], refundedInstr[p.GatewayTrackingID], rzByPart)
 			}
 		}
 		// Parked events: every foreign event with money or a payment in

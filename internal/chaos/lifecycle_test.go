@@ -490,10 +490,10 @@ func invoiceStatusFor(paid, refunded, due int64) string {
 // refunded is what Razorpay processed, its status follows from the two
 // amounts, no refund reservation is left, and each of its refund records
 // agrees part by part with Razorpay's refunds.
-func (h *harness) checkPayment(r *report, sc billing.Scope, want *invoice, p billing.Payment, received, refunded int64, rzByPart map[string]razorpay.Refund) {
+func (h *harness) checkPayment(r *report, sc billing.Scope, want *invoice, p billing.Payment, shared int, received, refunded int64, rzByPart map[string]razorpay.Refund) {
 	if p.AmountReceived != received {
 		r.InvoiceMismatches++
-		r.mismatch("payment %s (%s): %d received, its instrument %s captured %d", p.ID, want.Scenario, p.AmountReceived, p.GatewayTrackingID, received)
+		r.mismatch("payment %s of invoice %s (%s): %s, %d received, its instrument %s captured %d (%d Razorbill payments share it)", p.ID, want.ID, want.Scenario, p.PaymentStatus, p.AmountReceived, p.GatewayTrackingID, received, shared)
 	}
 	if p.RefundedAmount != refunded {
 		r.RefundMismatches++
