@@ -342,7 +342,11 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 	}
 	t.inv = inv
 	if inv.OpenPaymentID != "" {
-		if p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID); err == nil && (rzInv == "" || p.GatewayTrackingID == rzInv) {
+		p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return t, err // a failed read is retried, never taken for "no open payment"
+		}
+		if err == nil && (rzInv == "" || p.GatewayTrackingID == rzInv) {
 			t.pay, t.has = p, true
 		}
 	}
