@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -170,8 +171,17 @@ func (h *harness) newLinkRace(tn *tenant, inv *invoice) {
 	r, err, _ := h.retrying(tn, "POST", "/api/v1/payments", body, "")
 	wg.Wait()
 	what := "old link " + paidText(oldErr) + "; new request " + answerText(r, err)
-	if err == nil && r.Status == 201 && r.s("gateway_tracking_id") != "" {
-		newLink := r.s("gateway_tracking_id")
+	newLink := ""
+	switch {
+	case err == nil && r.Status == 201:
+		newLink = r.s("gateway_tracking_id")
+	case err == nil && r.Status == 409 && r.s("error", "code") == "payment_link_exists":
+		// A retry after an answer lost to a fault: the payment it names is ours.
+		if p, perr := h.call(tn, "GET", "/api/v1/payments/"+r.s("error", "details", "payment_id"), nil); perr == nil && p.Status == 200 {
+			newLink = p.s("gateway_tracking_id")
+		}
+	}
+	if strings.HasPrefix(newLink, "plink_") {
 		what += "; new link " + paidText(h.pay(inv, newLink))
 	}
 	h.life.answer(inv.Scenario, what)
@@ -190,7 +200,9 @@ func (h *harness) voidRace(tn *tenant, inv *invoice) {
 	}()
 	r, err, _ := h.retrying(tn, "POST", "/api/v1/invoices/"+inv.ID+"/void", nil, "")
 	wg.Wait()
-	if err == nil && r.Status == 200 {
+	// A retry of a void that committed but answered 5xx is 409 invoice_voided:
+	// the void took effect.
+	if err == nil && (r.Status == 200 || (r.Status == 409 && r.s("error", "code") == "invoice_voided")) {
 		h.life.mu.Lock()
 		h.life.voided[inv.ID] = true
 		h.life.mu.Unlock()
@@ -203,7 +215,9 @@ func (h *harness) voidRace(tn *tenant, inv *invoice) {
 func (h *harness) cancelThenPay(tn *tenant, inv *invoice) {
 	r, err, _ := h.retrying(tn, "POST", "/api/v1/payments/"+inv.PaymentID+"/cancel", nil, "")
 	payErr := h.pay(inv, inv.LinkID)
-	ok := err == nil && r.Status == 200
+	// A retry of a cancel that committed but answered 5xx is 409
+	// payment_not_cancellable naming the CANCELLED payment: it took effect.
+	ok := err == nil && (r.Status == 200 || (r.Status == 409 && r.s("error", "code") == "payment_not_cancellable" && r.s("error", "details", "payment_status") == "CANCELLED"))
 	h.life.mu.Lock()
 	if ok {
 		h.life.cancelled[inv.ID] = true
