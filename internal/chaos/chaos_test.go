@@ -459,13 +459,17 @@ func (h *harness) links() {
 }
 
 // armRazorpayFault makes the next matching Razorpay call fail (rate of
-// link requests, alternating between the customer and the link endpoint).
+// link requests; a quarter on the customer endpoints, the rest on the link
+// endpoint, or the invoice endpoints for a tenant with invoice sync).
 func (h *harness) armRazorpayFault(tn *tenant) {
 	if h.f.float() >= h.cfg.FaultRate {
 		return
 	}
 	kind := razorpayFaultKinds[h.f.intn(len(razorpayFaultKinds))]
 	path := "/v1/payment_links"
+	if tn.Synced {
+		path = "/v1/invoices*" // the on-demand sync: find by receipt, create
+	}
 	if h.f.intn(4) == 0 {
 		path = "/v1/customers*"
 	}

@@ -700,7 +700,8 @@ deduplication, redeliveries after a kill or a failure, two consumers on one grou
 |---|---|
 {{range .FaultCounts}}| {{.Name}} | {{.Count}} |
 {{end}}
-Razorpay faults: {{.RzFaultsArmed}} armed, {{.RzFaultsUsed}} hit a call. Calls seen
+Razorpay faults on the customer, link and invoice calls of payment requests
+(set-up): {{.RzFaultsArmed}} armed, {{.RzFaultsUsed}} hit a call. Calls seen
 while faults were on:
 
 | operation | calls |
