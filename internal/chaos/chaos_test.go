@@ -42,22 +42,24 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // settings is the run's scale and fault rates (environment variables).
 type settings struct {
-	Invoices  int     // RAZORBILL_CHAOS_INVOICES (2000)
-	Tenants   int     // RAZORBILL_CHAOS_TENANTS (2): each its own Razorpay account, so deliveries run in parallel
-	PerCust   int     // invoices per customer (5)
-	DupRate   float64 // RAZORBILL_CHAOS_DUPLICATES (0.30): share of events Razorpay delivers again
-	FaultRate float64 // RAZORBILL_CHAOS_FAULTS (0.05)
-	Kills     int     // RAZORBILL_CHAOS_KILLS (6): consumers killed mid-batch
-	Consumers int     // concurrent reconciler consumers (2)
-	Seed      uint64  // RAZORBILL_CHAOS_SEED (time)
-	Workers   int     // concurrent API clients during set-up (8)
-	Report    string  // RAZORBILL_CHAOS_REPORT (../../docs/reliability.md; "-" for none)
-	Log       string  // RAZORBILL_CHAOS_LOG (../../.razorbill/chaos.log)
+	Invoices    int           // RAZORBILL_CHAOS_INVOICES (2000)
+	Tenants     int           // RAZORBILL_CHAOS_TENANTS (2): each its own Razorpay account, so deliveries run in parallel
+	PerCust     int           // invoices per customer (5)
+	DupRate     float64       // RAZORBILL_CHAOS_DUPLICATES (0.30): share of events Razorpay delivers again
+	FaultRate   float64       // RAZORBILL_CHAOS_FAULTS (0.05)
+	Kills       int           // RAZORBILL_CHAOS_KILLS (6): consumers killed mid-batch
+	Consumers   int           // concurrent reconciler consumers (2)
+	Seed        uint64        // RAZORBILL_CHAOS_SEED (time)
+	RefundRate  float64       // share of fully paid invoices refunded in the lifecycle phase (0.30)
+	RefundGrace time.Duration // the payment service's RefundGrace (10 s; product default 10 min)
+	Workers     int           // concurrent API clients during set-up (8)
+	Report      string        // RAZORBILL_CHAOS_REPORT (../../docs/reliability.md; "-" for none)
+	Log         string        // RAZORBILL_CHAOS_LOG (../../.razorbill/chaos.log)
 }
 
 func loadSettings(t *testing.T) settings {
 	s := settings{Invoices: 2000, Tenants: 2, PerCust: 5, DupRate: 0.30, FaultRate: 0.05, Kills: 6, Consumers: 2,
-		Seed: uint64(time.Now().UnixNano()), Workers: 8, Report: "../../docs/reliability.md", Log: "../../.razorbill/chaos.log"}
+		Seed: uint64(time.Now().UnixNano()), Workers: 8, RefundRate: 0.30, RefundGrace: 10 * time.Second, Report: "../../docs/reliability.md", Log: "../../.razorbill/chaos.log"}
 	geti := func(name string, p *int) {
 		if v := os.Getenv(name); v != "" {
 			n, err := strconv.Atoi(v)
@@ -97,18 +99,33 @@ func loadSettings(t *testing.T) settings {
 	return s
 }
 
-// Scenarios an invoice's payment link goes through at the simulator.
+// Scenarios an invoice's instrument (a payment link, or the synced Razorpay
+// invoice's short_url) goes through.
 const (
-	scPay     = "paid"
-	scFailPay = "failed, then paid"
-	scFail    = "failed only"
+	scPay      = "paid"
+	scPayParts = "paid in two parts at the short_url"
+	scFailPay  = "failed, then paid"
+	scFail     = "failed only"
+	scNewLink  = "failed, new link requested while the customer pays the old one, then pays the new one"
+	scVoidRace = "voided while the customer pays"
+	scCancel   = "link cancelled (POST /payments/{id}/cancel), then the customer tries to pay it"
+)
+
+// linkScenarios and syncedScenarios are the scenarios of a tenant with
+// payment links and of a tenant with invoice outbound sync, with their
+// weights (per 100 invoices); each is used at least once.
+var (
+	linkScenarios   = []countRow{{scPay, 70}, {scFailPay, 8}, {scFail, 4}, {scNewLink, 6}, {scVoidRace, 6}, {scCancel, 6}}
+	syncedScenarios = []countRow{{scPay, 55}, {scPayParts, 20}, {scFailPay, 8}, {scFail, 5}, {scVoidRace, 12}}
 )
 
 type invoice struct {
 	ID, Customer, AmountText string
 	Amount                   int64
-	PaymentID, LinkID        string
+	PaymentID, LinkID        string // the first payment and its instrument (plink_… or inv_…)
 	Scenario                 string
+	Synced                   bool
+	Captures                 []string // Razorpay payments made at checkout, oldest first
 }
 
 type tenant struct {
@@ -119,6 +136,7 @@ type tenant struct {
 	Customers       []string
 	Invoices        []*invoice
 	Foreign         []string // payment links made at Razorpay directly, not by Razorbill
+	Synced          bool     // invoice_outbound_sync on: the Razorpay invoice is the instrument
 }
 
 type phase struct {
@@ -155,15 +173,21 @@ type harness struct {
 	setupRetries  atomic.Int64
 	setupFailures []string
 	setupMu       sync.Mutex
+	life          *lifecycle
 }
 
 // TestChaos is the chaos run. See docs/reliability.md for what it does and
 // what it found.
 func TestChaos(t *testing.T) {
-	if os.Getenv("RAZORBILL_CHAOS") != "1" {
-		t.Skip("the chaos run is `make chaos` (RAZORBILL_CHAOS=1)")
-	}
 	cfg := loadSettings(t)
+	if os.Getenv("RAZORBILL_CHAOS") != "1" {
+		// make test: a small run with the same phases and checks, a fixed
+		// seed and no report; `make chaos` is the full run.
+		cfg.Invoices, cfg.Kills, cfg.Seed, cfg.Report = 24, 1, 13, "-"
+		if os.Getenv("RAZORBILL_CHAOS_LOG") == "" {
+			cfg.Log = t.TempDir() + "/chaos.log"
+		}
+	}
 	t.Logf("chaos run: %d invoices, %d tenants, %.0f%% duplicates, %.0f%% faults, %d kills, seed %d",
 		cfg.Invoices, cfg.Tenants, cfg.DupRate*100, cfg.FaultRate*100, cfg.Kills, cfg.Seed)
 	h := newHarness(t, cfg)
@@ -171,6 +195,8 @@ func TestChaos(t *testing.T) {
 	h.timed("payment links (Razorpay + DynamoDB faults)", h.links)
 	h.timed("checkout at the simulator (webhooks held)", h.checkout)
 	h.timed("delivery: shuffled release, duplicates, faults, consumer kills, until drained", h.deliver)
+	h.timed("lifecycle: new links, voids and cancels racing payments, refunds with Razorpay faults (webhooks live, faults on)", h.lifecycle)
+	h.timed("settlement: refund lookups until nothing is pending, then drained", h.settle)
 	r := h.check()
 	r.Phases = h.phases
 	r.Total = time.Since(h.started)
@@ -231,15 +257,26 @@ func newHarness(t *testing.T, cfg settings) *harness {
 
 	// The functions, wired as app wires them, with the faulty adapters.
 	events := queue.NewSender(&faultySQS{inner: d.SQS, f: h.f}, d.Config.EventsQueueURL)
-	receiver := &webhook.Receiver{Store: h.faulty, Secrets: d.Box, Queue: events, Log: d.Log}
-	svc := &payments.Service{Store: h.faulty, Gateway: h.rz, Customers: &rzsync.Syncer{Store: h.faulty, Gateway: h.rz, Secrets: d.Box},
-		Secrets: d.Box, Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry}
+	receiver := &webhook.Receiver{Store: h.faulty, Refs: h.faulty, Secrets: d.Box, Queue: events, Log: d.Log}
+	rec := &reconcile.Reconciler{Store: h.faulty, Gateway: h.rz, Secrets: d.Box, Log: d.Log}
+	syncer := &rzsync.Syncer{Store: h.faulty, Gateway: h.rz, Secrets: d.Box}
+	svc := &payments.Service{Store: h.faulty, Gateway: h.rz, Customers: syncer, Invoices: syncer,
+		Secrets: d.Box, Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry,
+		Instruments: h.rz, Applier: rec, RefundGrace: cfg.RefundGrace}
 	payRouter := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
 	payRouter.Add((&httpapi.Payments{Service: svc}).Routes()...)
 	mux := lambdahost.NewMux(lambdahost.WithLogger(d.Log))
-	for _, rk := range []string{"POST /api/v1/payments", "GET /api/v1/payments", "GET /api/v1/payments/{id}", "POST /api/v1/payments/{id}/refund"} {
-		mux.Handle(rk, payRouter.Handle, lambdahost.WithFunctionName("payment-link-creator"))
+	for _, rt := range (&httpapi.Payments{}).Routes() {
+		mux.Handle(rt.Method+" "+rt.Pattern, payRouter.Handle, lambdahost.WithFunctionName("payment-link-creator"))
 	}
+	// Void closes instruments at Razorpay through the same (faulty) service.
+	voidRouter := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
+	for _, rt := range (&httpapi.Ledger{Store: d.Store, Voider: svc, Minimums: d.Config.Minimums}).Routes() {
+		if rt.Method == "POST" && rt.Pattern == "/api/v1/invoices/{id}/void" {
+			voidRouter.Add(rt)
+		}
+	}
+	mux.Handle("POST /api/v1/invoices/{id}/void", voidRouter.Handle, lambdahost.WithFunctionName("api"))
 	mux.Handle(lambdahost.DefaultRoute, d.APIHandler().Handle, lambdahost.WithFunctionName("api"))
 	apiSrv.Config.Handler = mux
 	hookSrv.Config.Handler = lambdahost.FunctionURL(receiver.Handle, lambdahost.WithFunctionName("webhook-receiver"), lambdahost.WithLogger(d.Log))
@@ -247,7 +284,7 @@ func newHarness(t *testing.T, cfg settings) *harness {
 	for _, s := range h.servers {
 		s.Start()
 	}
-	h.cons = &consumers{h: h, rec: &reconcile.Reconciler{Store: h.faulty, Log: d.Log}, handled: map[string]int{}}
+	h.cons = &consumers{h: h, rec: rec, handled: map[string]int{}}
 	t.Cleanup(func() {
 		h.f.on.Store(false)
 		h.cons.stopAll()
@@ -279,6 +316,11 @@ func (r apiResp) s(path ...string) string {
 }
 
 func (h *harness) call(tn *tenant, method, path string, body any) (apiResp, error) {
+	return h.callKey(tn, method, path, body, "")
+}
+
+// callKey is call with an Idempotency-Key ("" for none).
+func (h *harness) callKey(tn *tenant, method, path string, body any, key string) (apiResp, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -289,6 +331,9 @@ func (h *harness) call(tn *tenant, method, path string, body any) (apiResp, erro
 		return apiResp{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	if tn == nil {
 		req.Header.Set("Authorization", "Bearer "+h.deps.Config.AdminToken)
 	} else {
@@ -349,7 +394,7 @@ func (h *harness) parallel(n int, f func(i int)) {
 func (h *harness) setup() {
 	cfg := h.cfg
 	for ti := range cfg.Tenants {
-		tn := &tenant{}
+		tn := &tenant{Synced: ti%2 == 1}
 		r := h.must(nil, "POST", "/api/v1/tenants", map[string]any{"name": fmt.Sprintf("Chaos tenant %d", ti+1)}, 201)
 		tn.ID, tn.APIKey = r.s("id"), r.s("api_key", "key")
 		for _, e := range r.Body["environments"].([]any) {
@@ -364,7 +409,7 @@ func (h *harness) setup() {
 		}
 		tn.Acct, tn.Secret = acct, "whsec_"+ids.Secret(16)
 		c := h.must(tn, "PUT", "/api/v1/connections/razorpay", map[string]any{"name": "Razorpay simulator", "key_id": acct.KeyID,
-			"key_secret": acct.KeySecret, "webhook_secret": tn.Secret, "invoice_outbound_sync": false, "customer_sync": "ON_DEMAND"}, 201)
+			"key_secret": acct.KeySecret, "webhook_secret": tn.Secret, "invoice_outbound_sync": tn.Synced, "customer_sync": "ON_DEMAND"}, 201)
 		if err := h.sim.SetWebhook(acct.KeyID, c.s("webhook_url"), tn.Secret); err != nil {
 			h.t.Fatal(err)
 		}
@@ -391,7 +436,7 @@ func (h *harness) setup() {
 			if err != nil || amount != paise {
 				h.t.Fatalf("invoice %s: amount_due %q, want %d paise", inv.s("id"), fin.s("amount_due"), paise)
 			}
-			tn.Invoices[i] = &invoice{ID: inv.s("id"), Customer: cus, AmountText: fin.s("amount_due"), Amount: amount}
+			tn.Invoices[i] = &invoice{ID: inv.s("id"), Customer: cus, AmountText: fin.s("amount_due"), Amount: amount, Synced: tn.Synced}
 		})
 	}
 }
@@ -414,13 +459,17 @@ func (h *harness) links() {
 }
 
 // armRazorpayFault makes the next matching Razorpay call fail (rate of
-// link requests, alternating between the customer and the link endpoint).
+// link requests; a quarter on the customer endpoints, the rest on the link
+// endpoint, or the invoice endpoints for a tenant with invoice sync).
 func (h *harness) armRazorpayFault(tn *tenant) {
 	if h.f.float() >= h.cfg.FaultRate {
 		return
 	}
 	kind := razorpayFaultKinds[h.f.intn(len(razorpayFaultKinds))]
 	path := "/v1/payment_links"
+	if tn.Synced {
+		path = "/v1/invoices*" // the on-demand sync: find by receipt, create
+	}
 	if h.f.intn(4) == 0 {
 		path = "/v1/customers*"
 	}
@@ -547,31 +596,60 @@ func (h *harness) setupFailed(msg string) {
 func (h *harness) checkout() {
 	methods := []string{"upi", "card", "netbanking", "wallet"}
 	foreign := max(1, h.cfg.Invoices/50/h.cfg.Tenants)
+	inr := money.MustCurrency("INR")
 	for _, tn := range h.tenants {
 		if err := h.sim.HoldWebhooks(tn.Acct.KeyID, true); err != nil {
 			h.t.Fatal(err)
 		}
-		for _, inv := range tn.Invoices {
+		deck := linkScenarios
+		if tn.Synced {
+			deck = syncedScenarios
+		}
+		for i, inv := range tn.Invoices {
 			if inv.LinkID == "" {
 				continue
 			}
-			x := h.f.float()
-			inv.Scenario = scPay
-			if x >= 0.85 {
-				inv.Scenario = scFailPay
-				if x >= 0.95 {
-					inv.Scenario = scFail
+			inv.Scenario = h.pickScenario(deck, i)
+			pay := func(amount int64) {
+				var res razorpaysim.PaymentResult
+				var err error
+				o := razorpaysim.PayOptions{Method: methods[h.f.intn(len(methods))], Amount: amount}
+				if inv.Synced {
+					res, err = h.sim.PayInvoice(inv.LinkID, o)
+				} else {
+					res, err = h.sim.PayPaymentLink(inv.LinkID, o)
+				}
+				if err != nil {
+					h.t.Fatalf("pay %s (%s): %v", inv.LinkID, inv.Scenario, err)
+				}
+				inv.Captures = append(inv.Captures, res.PaymentID)
+			}
+			fail := func() {
+				var err error
+				if inv.Synced {
+					_, err = h.sim.FailInvoice(inv.LinkID, razorpaysim.FailOptions{Method: "card"})
+				} else {
+					_, err = h.sim.FailPaymentLink(inv.LinkID, razorpaysim.FailOptions{Method: "card"})
+				}
+				if err != nil {
+					h.t.Fatalf("fail %s: %v", inv.LinkID, err)
 				}
 			}
-			if inv.Scenario != scPay {
-				if _, err := h.sim.FailPaymentLink(inv.LinkID, razorpaysim.FailOptions{Method: "card"}); err != nil {
+			switch inv.Scenario {
+			case scPay:
+				pay(0)
+			case scPayParts:
+				rz, err := money.ToRazorpay(inv.Amount, inr)
+				if err != nil {
 					h.t.Fatal(err)
 				}
-			}
-			if inv.Scenario != scFail {
-				if _, err := h.sim.PayPaymentLink(inv.LinkID, razorpaysim.PayOptions{Method: methods[h.f.intn(len(methods))]}); err != nil {
-					h.t.Fatal(err)
-				}
+				pay(rz / 3)
+				pay(0)
+			case scFailPay:
+				fail()
+				pay(0)
+			case scFail, scNewLink:
+				fail()
 			}
 		}
 		// Links Razorbill never made (another integration on the same
@@ -655,8 +733,27 @@ func (h *harness) deliver() {
 		h.t.Errorf("the simulator still had deliveries pending after 10 minutes: %v", err)
 	}
 	h.drain()
-	h.f.on.Store(false)
-	h.cons.stopAll()
+}
+
+// pickScenario is the i-th invoice's scenario: the deck's scenarios in
+// turn for the first invoices (so a small run has each), then drawn by
+// weight.
+func (h *harness) pickScenario(deck []countRow, i int) string {
+	if i < len(deck) {
+		return deck[i].Name
+	}
+	total := 0
+	for _, c := range deck {
+		total += c.Count
+	}
+	x := h.f.intn(total)
+	for _, c := range deck {
+		if x < c.Count {
+			return c.Name
+		}
+		x -= c.Count
+	}
+	return deck[0].Name
 }
 
 // drain waits until every event the receiver acknowledged was handled by a

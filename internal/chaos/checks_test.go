@@ -109,10 +109,26 @@ type report struct {
 	ParkedMissing, ParkedUnexpected                 int
 	Lost                                            int
 
-	Links, DupLinks, RzCustomers, DupCustomers, DupPayments int
-	InvoicesChecked, InvoiceMismatches, StatusMismatches    int
-	PaidRupees                                              string
-	Mismatches                                              []string
+	Links, DupLinks, RzCustomers, DupCustomers             int
+	RzInvoices, DupRzInvoices, RbPayments                  int
+	InvoicesChecked, InvoiceMismatches, StatusMismatches   int
+	PaidRupees, RefundedRupees                             string
+	Mismatches, Observed                                   []string
+	ParkedCaptures, PaidTwice, TwoPayable, VoidedWithMoney int
+
+	// Refunds: Razorpay's refunds, Razorbill's records and the checks.
+	RzRefunds, RzRefundsProcessed, RefundsUnknown, RefundsSentTwice int
+	RefundRecords, RefundParts, PendingRefunds, StuckReservations   int
+	RefundMismatches                                                int
+	refundStatus, settledBy                                         map[string]int
+	RefundStatuses, SettledBy, FirstStatus                          []countRow
+
+	// The lifecycle phase.
+	Lifecycle, RefundPlans, RefundAnswers, RefundFaults    []countRow
+	RefundRequests, RefundRetries, RefundRepeats           int
+	RefundOtherID, RefundFaultsLeft, Lookups, PendingAfter int
+	PaidAfterCancel                                        int
+	RefundGrace                                            time.Duration
 
 	QueueLeft, DLQ              int
 	FaultOps, FaultCounts       []countRow
@@ -131,6 +147,13 @@ func (r *report) fail(format string, args ...any) {
 	r.Failures = append(r.Failures, fmt.Sprintf(format, args...))
 }
 
+// observe notes something the run saw that is not a violation (at most 20).
+func (r *report) observe(format string, args ...any) {
+	if len(r.Observed) < 20 {
+		r.Observed = append(r.Observed, fmt.Sprintf(format, args...))
+	}
+}
+
 func (r *report) mismatch(format string, args ...any) {
 	if len(r.Mismatches) < 20 {
 		r.Mismatches = append(r.Mismatches, fmt.Sprintf(format, args...))
@@ -141,11 +164,11 @@ func (r *report) mismatch(format string, args ...any) {
 // recorded, through the store without faults.
 func (h *harness) check() *report {
 	ctx := h.ctx
-	r := &report{Cfg: h.cfg, Tenants: len(h.tenants), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: machine()}
+	r := &report{Cfg: h.cfg, Tenants: len(h.tenants), refundStatus: map[string]int{}, settledBy: map[string]int{}, Date: time.Now().UTC().Format("2006-01-02 15:04 UTC"), Machine: machine()}
 	r.Command = command()
 	scen := map[string]int{}
 	byName := map[string]int{}
-	var paid int64
+	var paid, refunded int64
 	h.cons.mu.Lock()
 	handled := h.cons.handled
 	r.Batches, r.MsgsHandled, r.MsgFailures, r.Kills = h.cons.batches, h.cons.msgs, h.cons.failures, h.cons.kills
@@ -172,9 +195,11 @@ func (h *harness) check() *report {
 		r.Customers += len(tn.Customers)
 		r.Invoices += len(tn.Invoices)
 		r.Foreign += len(tn.Foreign)
+		w := h.razorpaySide(tn, r)
 		// Razorpay's side.
 		evs := h.sim.Events(tn.Acct.KeyID)
 		ourEvent := map[string]bool{}
+		eventPayment := map[string]string{}
 		expectParked := map[string]bool{}
 		for _, e := range evs {
 			r.Events++
@@ -191,8 +216,11 @@ func (h *harness) check() *report {
 				r.fail("the simulator emitted an event we cannot parse: %v", err)
 				continue
 			}
-			ours := ev.Payment != nil && ev.Payment.Notes["razorbill_invoice_id"] != ""
+			ours := w.eventInvoice(ev) != ""
 			ourEvent[e.ID] = ours
+			if ev.Payment != nil {
+				eventPayment[e.ID] = ev.Payment.ID
+			}
 			switch e.Name {
 			case "payment.authorized", "payment.captured", "payment.failed", "payment_link.paid", "payment_link.partially_paid":
 				if !ours {
@@ -220,34 +248,59 @@ func (h *harness) check() *report {
 				r.mismatch("event %s was acknowledged but no consumer handled it", id)
 			}
 		}
-		obj := h.sim.Objects(tn.Acct.KeyID)
-		captured := map[string]int64{} // our invoice → sum of its captured payments
-		var failed []razorpay.Payment
-		for _, raw := range obj.Payments {
-			var p razorpay.Payment
-			if err := json.Unmarshal(raw, &p); err != nil {
+		// Parked events (UNMATCHED), by event and by Razorpay payment.
+		parked := map[string]bool{}
+		parkedPayment := map[string]string{} // Razorpay payment → the reason it was parked
+		after := ""
+		for {
+			page, err := h.store.ListGatewayEvents(ctx, sc, billing.GatewayEventUnmatched, billing.ListOptions{Limit: 100, StartingAfter: after})
+			if err != nil {
 				h.t.Fatal(err)
 			}
-			inv := p.Notes["razorbill_invoice_id"]
+			for _, e := range page.Data {
+				r.ParkedRecords++
+				parked[e.EventID] = true
+				after = e.ID
+				if ev, err := razorpay.ParseEvent([]byte(e.Body)); err == nil && ev.Payment != nil && e.Reason != "" {
+					parkedPayment[ev.Payment.ID] = e.Reason
+				}
+			}
+			if !page.HasMore || len(page.Data) == 0 {
+				break
+			}
+		}
+		// Every capture of ours is applied once, or parked with a reason.
+		applied := map[string]int64{}      // our invoice → applied captures
+		appliedInstr := map[string]int64{} // instrument → applied captures
+		parkedCapture := map[string]bool{}
+		var failed []razorpay.Payment
+		for _, p := range w.payments {
+			inv := w.paymentInvoice(p)
 			if inv == "" {
 				continue // a foreign link's payment
 			}
 			switch p.Status {
-			case "captured":
+			case "captured", "refunded":
 				r.Captured++
-				captured[inv] += money.FromRazorpay(p.Amount)
+				amt := money.FromRazorpay(p.Amount)
 				m, ok, err := h.store.Applied(ctx, sc, p.ID)
 				switch {
 				case err != nil:
 					h.t.Fatal(err)
+				case !ok && parkedPayment[p.ID] != "":
+					r.ParkedCaptures++
+					parkedCapture[p.ID] = true
+					r.observe("captured payment %s (invoice %s) parked: %s", p.ID, inv, parkedPayment[p.ID])
 				case !ok:
 					r.CapturedNotApplied++
-					r.mismatch("captured payment %s (invoice %s) has no applied marker", p.ID, inv)
-				case m.InvoiceID != inv || m.Amount != money.FromRazorpay(p.Amount):
+					r.mismatch("captured payment %s (invoice %s) has no applied marker and was not parked", p.ID, inv)
+				case m.InvoiceID != inv || m.Amount != amt:
 					r.mismatch("captured payment %s: marker says invoice %s amount %d, Razorpay says %s %d", p.ID, m.InvoiceID, m.Amount, inv, p.Amount)
 					r.InvoiceMismatches++
 				default:
 					r.Applied++
+					applied[inv] += amt
+					appliedInstr[w.paymentInstrument(p)] += amt
 				}
 				n := h.f.commitsOf("S#" + sc.TenantID + "#" + sc.EnvironmentID + "#APPLIED#" + p.ID)
 				r.MarkerCommits += n
@@ -271,44 +324,53 @@ func (h *harness) check() *report {
 				r.mismatch("failed payment %s was never recorded", p.ID)
 			}
 		}
-		// No duplicate objects at Razorpay.
-		refs, invLinks := map[string]int{}, map[string]int{}
-		for _, raw := range obj.PaymentLinks {
-			var l razorpay.PaymentLink
-			if err := json.Unmarshal(raw, &l); err != nil {
-				h.t.Fatal(err)
+		// Refunds at Razorpay: each (refund, part) sent at most once; each
+		// processed refund counted once.
+		refundedInv := map[string]int64{}   // our invoice → processed refunds at Razorpay
+		refundedInstr := map[string]int64{} // instrument → processed refunds at Razorpay
+		rzByPart := map[string]razorpay.Refund{}
+		for _, rf := range w.refunds {
+			r.RzRefunds++
+			key := rf.Notes["razorbill_refund_part"]
+			if key == "" {
+				r.RefundsUnknown++
+				r.mismatch("Razorpay refund %s of payment %s carries no razorbill_refund_part", rf.ID, rf.PaymentID)
+				continue
 			}
-			r.Links++
-			refs[l.ReferenceID]++
-			if id := l.Notes["razorbill_invoice_id"]; id != "" {
-				invLinks[id]++
+			if _, dup := rzByPart[key]; dup {
+				r.RefundsSentTwice++
+				r.mismatch("refund part %s was sent to Razorpay twice (%s and %s)", key, rzByPart[key].ID, rf.ID)
 			}
-		}
-		for _, m := range []map[string]int{refs, invLinks} {
-			for k, n := range m {
-				if n > 1 {
-					r.DupLinks += n - 1
-					r.mismatch("%d payment links for %s", n, k)
-				}
+			rzByPart[key] = rf
+			if rf.Status == "processed" {
+				r.RzRefundsProcessed++
+				amt := money.FromRazorpay(rf.Amount)
+				p := w.paymentByID[rf.PaymentID]
+				refundedInv[w.paymentInvoice(p)] += amt
+				refundedInstr[w.paymentInstrument(p)] += amt
+				refunded += amt
 			}
-		}
-		who := map[string]int{}
-		for _, raw := range obj.Customers {
-			var c razorpay.Customer
-			if err := json.Unmarshal(raw, &c); err != nil {
-				h.t.Fatal(err)
-			}
-			r.RzCustomers++
-			who[c.Email+"|"+c.Contact]++
-		}
-		for k, n := range who {
+			n := h.f.commitsOf("S#" + sc.TenantID + "#" + sc.EnvironmentID + "#APPLIED#refund:" + rf.ID)
 			if n > 1 {
-				r.DupCustomers += n - 1
-				r.mismatch("%d Razorpay customers for %s", n, k)
+				r.DoubleApplied++
+				r.mismatch("refund %s was counted %d times", rf.ID, n)
 			}
 		}
-		// Razorbill's ledger: amount_paid = the sum of the invoice's
-		// distinct captured payments, status to match, one payment each.
+		// No invoice paid through two instruments, none with two a
+		// customer can still pay.
+		for inv, ins := range w.paidThrough {
+			if len(ins) > 1 {
+				r.PaidTwice++
+				r.mismatch("invoice %s was paid through %d instruments", inv, len(ins))
+			}
+		}
+		for inv, n := range w.payable {
+			if n > 1 {
+				r.TwoPayable++
+				r.mismatch("invoice %s has %d instruments a customer can still pay", inv, n)
+			}
+		}
+		// Razorbill's ledger.
 		for _, want := range tn.Invoices {
 			scen[want.Scenario]++
 			r.InvoicesChecked++
@@ -316,61 +378,44 @@ func (h *harness) check() *report {
 			if err != nil {
 				h.t.Fatal(err)
 			}
-			exp := captured[want.ID]
+			exp := applied[want.ID]
 			paid += inv.AmountPaid
 			if inv.AmountPaid != exp {
 				r.InvoiceMismatches++
-				r.mismatch("invoice %s (%s): amount_paid %d, captured at Razorpay %d", inv.ID, want.Scenario, inv.AmountPaid, exp)
+				r.mismatch("invoice %s (%s): amount_paid %d, applied captures at Razorpay %d", inv.ID, want.Scenario, inv.AmountPaid, exp)
 			}
-			wantStatus := billing.PaymentPending
-			if exp >= inv.AmountDue {
-				wantStatus = billing.PaymentSucceeded
+			if inv.AmountRefunded != refundedInv[want.ID] {
+				r.RefundMismatches++
+				r.mismatch("invoice %s (%s): amount_refunded %d, processed refunds at Razorpay %d", inv.ID, want.Scenario, inv.AmountRefunded, refundedInv[want.ID])
 			}
-			if inv.PaymentStatus != wantStatus {
+			if ws := invoiceStatusFor(exp, refundedInv[want.ID], inv.AmountDue); inv.PaymentStatus != ws {
 				r.StatusMismatches++
-				r.mismatch("invoice %s (%s): payment_status %s, want %s", inv.ID, want.Scenario, inv.PaymentStatus, wantStatus)
+				r.mismatch("invoice %s (%s): payment_status %s, want %s", inv.ID, want.Scenario, inv.PaymentStatus, ws)
 			}
-			if want.PaymentID != "" {
-				p, err := h.store.Payment(ctx, sc, want.PaymentID)
-				if err != nil {
-					h.t.Fatal(err)
-				}
-				ps := billing.PaymentSucceeded
-				if want.Scenario == scFail {
-					ps = billing.PaymentFailed
-				}
-				if p.PaymentStatus != ps || p.AmountReceived != exp {
-					r.StatusMismatches++
-					r.mismatch("payment %s (%s): %s with %d received, want %s with %d", p.ID, want.Scenario, p.PaymentStatus, p.AmountReceived, ps, exp)
-				}
+			voided := h.life != nil && h.life.voided[want.ID]
+			if (inv.InvoiceStatus == billing.InvoiceVoided) != voided {
+				r.StatusMismatches++
+				r.mismatch("invoice %s (%s): status %s, void answered 200: %v", inv.ID, want.Scenario, inv.InvoiceStatus, voided)
+			}
+			if inv.InvoiceStatus == billing.InvoiceVoided && inv.AmountPaid > 0 {
+				r.VoidedWithMoney++
+				r.mismatch("voided invoice %s has %d paid", inv.ID, inv.AmountPaid)
 			}
 			page, err := h.store.ListPayments(ctx, sc, want.ID, billing.ListOptions{Limit: 10})
 			if err != nil {
 				h.t.Fatal(err)
 			}
-			if len(page.Data) > 1 {
-				r.DupPayments += len(page.Data) - 1
-				r.mismatch("invoice %s has %d Razorbill payments", want.ID, len(page.Data))
+			r.RbPayments += len(page.Data)
+			sharing := map[string]int{}
+			for _, p := range page.Data {
+				sharing[p.GatewayTrackingID]++
+			}
+			for _, p := range page.Data {
+				h.checkPayment(r, sc, want, p, sharing[p.GatewayTrackingID], appliedInstr[p.GatewayTrackingID], refundedInstr[p.GatewayTrackingID], rzByPart)
 			}
 		}
 		// Parked events: every foreign event with money or a payment in
-		// it, and nothing of ours.
-		parked := map[string]bool{}
-		after := ""
-		for {
-			page, err := h.store.ListGatewayEvents(ctx, sc, billing.GatewayEventUnmatched, billing.ListOptions{Limit: 100, StartingAfter: after})
-			if err != nil {
-				h.t.Fatal(err)
-			}
-			for _, e := range page.Data {
-				r.ParkedRecords++
-				parked[e.EventID] = true
-				after = e.ID
-			}
-			if !page.HasMore || len(page.Data) == 0 {
-				break
-			}
-		}
+		// it, and nothing of ours but captures parked with a reason.
 		r.ParkedDistinct += len(parked)
 		r.ParkedExpected += len(expectParked)
 		for id := range expectParked {
@@ -380,7 +425,7 @@ func (h *harness) check() *report {
 			}
 		}
 		for id := range parked {
-			if ourEvent[id] {
+			if ourEvent[id] && !parkedCapture[eventPayment[id]] {
 				r.ParkedUnexpected++
 				r.mismatch("event %s of a Razorbill payment was parked", id)
 			}
@@ -396,6 +441,15 @@ func (h *harness) check() *report {
 	h.setupMu.Unlock()
 	r.EventsByName = sortedCounts(byName)
 	r.PaidRupees = money.Format(paid, money.MustCurrency("INR"))
+	r.RefundedRupees = money.Format(refunded, money.MustCurrency("INR"))
+	r.RefundStatuses, r.SettledBy = sortedCounts(r.refundStatus), sortedCounts(r.settledBy)
+	r.RefundGrace = h.cfg.RefundGrace
+	if l := h.life; l != nil {
+		r.Lifecycle, r.RefundPlans, r.RefundAnswers, r.RefundFaults = sortedCounts(l.answers), sortedCounts(l.refundPlans), sortedCounts(l.refundAnswers), sortedCounts(l.faultsArmed)
+		r.RefundRequests, r.RefundRetries, r.RefundRepeats, r.RefundOtherID = l.refundRequests, l.refundRetries, l.refundRepeats, l.refundOtherID
+		r.RefundFaultsLeft, r.Lookups, r.PendingAfter, r.PaidAfterCancel = l.faultsLeft, l.lookups, l.pendingAfter, l.paidAfterCancel
+		r.FirstStatus = sortedCounts(l.firstStatus)
+	}
 	r.Lost = r.NeverAcked + r.AckedNotHandled + r.CapturedNotApplied + r.FailedNotApplied + r.ParkedMissing
 	var err error
 	if r.QueueLeft, err = queueDepth(ctx, h.deps.SQS, h.env.QueueURL(schema.RazorpayEvents)); err != nil {
@@ -421,11 +475,26 @@ func (h *harness) check() *report {
 	if r.DoubleApplied > 0 {
 		r.fail("%d payments applied more than once", r.DoubleApplied)
 	}
-	if r.DupLinks+r.DupCustomers+r.DupPayments > 0 {
-		r.fail("duplicate objects: %d payment links, %d Razorpay customers, %d Razorbill payments", r.DupLinks, r.DupCustomers, r.DupPayments)
+	if r.DupLinks+r.DupCustomers+r.DupRzInvoices > 0 {
+		r.fail("duplicate objects: %d payment links, %d Razorpay customers, %d Razorpay invoices", r.DupLinks, r.DupCustomers, r.DupRzInvoices)
 	}
 	if r.InvoiceMismatches+r.StatusMismatches > 0 {
-		r.fail("%d invoices whose amount_paid is not the sum of their captured payments, %d status mismatches", r.InvoiceMismatches, r.StatusMismatches)
+		r.fail("%d invoices or payments whose amount paid is not the sum of their applied captures, %d status mismatches", r.InvoiceMismatches, r.StatusMismatches)
+	}
+	if r.RefundsSentTwice+r.RefundsUnknown > 0 {
+		r.fail("%d refund parts sent to Razorpay twice, %d Razorpay refunds of our payments without a part key", r.RefundsSentTwice, r.RefundsUnknown)
+	}
+	if r.PaidTwice+r.TwoPayable+r.VoidedWithMoney+r.PaidAfterCancel > 0 {
+		r.fail("%d invoices paid through two instruments, %d with two payable instruments, %d voided with money applied, %d links paid after their cancel", r.PaidTwice, r.TwoPayable, r.VoidedWithMoney, r.PaidAfterCancel)
+	}
+	if r.PendingRefunds+r.StuckReservations > 0 {
+		r.fail("%d refunds still PENDING and %d payments with a refund reservation after settlement", r.PendingRefunds, r.StuckReservations)
+	}
+	if r.RefundMismatches > 0 {
+		r.fail("%d refund amounts or parts that differ from Razorpay's processed refunds", r.RefundMismatches)
+	}
+	if r.RefundOtherID > 0 {
+		r.fail("%d refund requests repeated with the same Idempotency-Key named another refund", r.RefundOtherID)
 	}
 	if r.ParkedUnexpected > 0 {
 		r.fail("%d events of Razorbill payments were parked", r.ParkedUnexpected)
@@ -505,8 +574,9 @@ var reportTmpl = template.Must(template.New("r").Funcs(template.FuncMap{
 }).Parse(`# Reliability: the chaos run
 
 Razorbill's promise is that every captured payment lands on its invoice exactly
-once, nothing is lost and nothing is duplicated at Razorpay. The chaos run
-(` + "`internal/chaos`" + `, issue 10) checks that promise under duplicates, shuffled
+once, nothing is lost and nothing is duplicated at Razorpay, an invoice is
+never paid through two instruments and no refund is sent twice. The chaos run
+(` + "`internal/chaos`" + `, issues 10 and 13) checks that promise under duplicates, shuffled
 order and injected faults, through the real handlers, DynamoDB Local and the
 SQS emulator, on loopback only. This file is written by the run itself.
 
@@ -515,7 +585,8 @@ SQS emulator, on loopback only. This file is written by the run itself.
 runs ` + "`RAZORBILL_CHAOS=1 go test -run TestChaos ./internal/chaos/`" + ` under the
 emulators. Scale and rates come from ` + "`RAZORBILL_CHAOS_INVOICES`" + ` (2000),
 ` + "`_TENANTS`" + ` (2), ` + "`_DUPLICATES`" + ` (0.30), ` + "`_FAULTS`" + ` (0.05), ` + "`_KILLS`" + ` (6) and
-` + "`_SEED`" + `; ` + "`make test`" + ` skips it.
+` + "`_SEED`" + `; ` + "`make test`" + ` runs the same phases and checks on 24 invoices
+with a fixed seed and writes no report.
 
 ## Last run
 
@@ -537,12 +608,16 @@ are not replayed).
 |---|---|---|
 | **events delivered** (webhook POSTs) | {{.Deliveries}} | {{.FirstAttempts}} first attempts, {{.Redeliveries}} duplicate redeliveries ({{pct .Redeliveries .FirstAttempts}} of events), {{.SimRetries}} Razorpay retries after a refusal |
 | **acked** (2xx) | {{.Acked}} | {{.Refused}} refused (503 after an injected fault) and retried; {{.EventsAcked}} of {{.Events}} events acknowledged at least once |
-| **applied** (captured payments counted) | {{.Applied}} of {{.Captured}} | plus {{.FailuresApplied}} of {{.FailedAttempts}} failed attempts recorded; ₹{{.PaidRupees}} paid in all |
-| **parked** (UNMATCHED, visible, retryable) | {{.ParkedDistinct}} events | {{.ParkedExpected}} expected (the other systems' links), {{.ParkedRecords}} records, {{.ParkedUnexpected}} of Razorbill's |
+| **applied** (captured payments counted) | {{.Applied}} of {{.Captured}} | {{.ParkedCaptures}} parked with a reason; plus {{.FailuresApplied}} of {{.FailedAttempts}} failed attempts recorded; ₹{{.PaidRupees}} paid in all |
+| **parked** (UNMATCHED, visible, retryable) | {{.ParkedDistinct}} events | {{.ParkedExpected}} expected (the other systems' links), {{.ParkedRecords}} records, {{.ParkedUnexpected}} of Razorbill's not explained by a parked capture |
 | **lost** | **{{.Lost}}** | never acked {{.NeverAcked}}, acked but never handled {{.AckedNotHandled}}, captured but not applied {{.CapturedNotApplied}}, failure not recorded {{.FailedNotApplied}}, unmatched but not parked {{.ParkedMissing}} |
-| **double-applied** | **{{.DoubleApplied}}** | {{.MarkerCommits}} committed money transactions for {{.Captured}} captured payments and {{.FailedAttempts}} failed attempts |
-| **duplicate Razorpay objects** | **{{.DupLinks}}** links, **{{.DupCustomers}}** customers | {{.Links}} payment links and {{.RzCustomers}} customers at Razorpay; {{.DupPayments}} invoices with a second Razorbill payment |
-| **amount_paid = sum of distinct captured payments** | {{.InvoiceMismatches}} mismatches in {{.InvoicesChecked}} invoices | {{.StatusMismatches}} payment/invoice status mismatches |
+| **double-applied** | **{{.DoubleApplied}}** | {{.MarkerCommits}} committed money transactions for {{.Captured}} captured payments and {{.FailedAttempts}} failed attempts; no processed refund counted twice |
+| **refunds sent twice** (Razorpay refunds per refund part) | **{{.RefundsSentTwice}}** | {{.RzRefunds}} Razorpay refunds ({{.RzRefundsProcessed}} processed, ₹{{.RefundedRupees}}) for {{.RefundParts}} parts of {{.RefundRecords}} Razorbill refunds; {{.RefundsUnknown}} without a part key |
+| **invoices paid through two instruments** | **{{.PaidTwice}}** | {{.TwoPayable}} invoices with two instruments a customer could still pay; {{.VoidedWithMoney}} voided invoices with money applied; {{.PaidAfterCancel}} links paid after their cancel |
+| **refund reservations stuck** | **{{.StuckReservations}}** | {{.PendingRefunds}} refunds still PENDING after settlement ({{.Lookups}} refund lookups) |
+| **duplicate Razorpay objects** | **{{.DupLinks}}** links, **{{.DupRzInvoices}}** invoices, **{{.DupCustomers}}** customers | {{.Links}} payment links, {{.RzInvoices}} Razorpay invoices and {{.RzCustomers}} customers at Razorpay; {{.RbPayments}} Razorbill payments |
+| **amount_paid = Σ distinct applied captures** | {{.InvoiceMismatches}} mismatches in {{.InvoicesChecked}} invoices | per invoice and per payment (its instrument's captures); {{.StatusMismatches}} payment/invoice status mismatches |
+| **amount_refunded = Σ processed refunds** | {{.RefundMismatches}} mismatches | per invoice, per payment, and each refund part's status against its Razorpay refund |
 | events queue / DLQ at the end | {{.QueueLeft}} / {{.DLQ}} | |
 
 {{if .Failures}}**The run failed:**
@@ -553,8 +628,10 @@ First differences:
 {{range .Mismatches}}
 - {{.}}{{end}}
 {{end}}{{else}}Every check passed.{{end}}
-{{if or .SyncInProgress .MsgFailures}}
+{{if or .SyncInProgress .MsgFailures .Observed}}
 ### Observations (not invariant violations)
+{{range .Observed}}
+- {{.}}{{end}}
 {{if .SyncInProgress}}
 - {{.SyncInProgress}} payment-link requests were answered 503 ` + "`sync_in_progress`" + `. When a
   DynamoDB write of an on-demand customer sync fails after the sync took its
@@ -583,6 +660,25 @@ First differences:
 |---|---|
 {{range .Scenarios}}| {{.Name}} | {{.Count}} |
 {{end}}
+### Lifecycle phase (what each race ended in)
+
+| scenario: outcome | invoices |
+|---|---|
+{{range .Lifecycle}}| {{.Name}} | {{.Count}} |
+{{end}}
+Refunds: {{.RefundRequests}} requests, each with its own Idempotency-Key
+({{range $i, $p := .RefundPlans}}{{if $i}}, {{end}}{{$p.Count}} × {{$p.Name}}{{end}});
+{{.RefundRetries}} retries of the same request after a 5xx, a transport error or a
+409 ` + "`concurrent_update`" + `, {{.RefundRepeats}} repeats after a 202 ({{.RefundOtherID}} named another refund).
+Razorpay faults armed on the refund call ({{.RefundFaultsLeft}} left unused, when
+the refund's split did not reach the faulted Razorpay payment):
+{{range .RefundFaults}}{{.Name}} × {{.Count}}; {{end}}
+final answers: {{range .RefundAnswers}}{{.Name}} × {{.Count}}; {{end}}
+status in the first 202: {{range .FirstStatus}}{{.Name}} × {{.Count}}; {{end}}
+Razorbill refunds by status at the end: {{range .RefundStatuses}}{{.Name}} × {{.Count}}; {{end}}
+processed or failed Razorpay refunds counted by (marker event): {{range .SettledBy}}{{.Name}} × {{.Count}}; {{end}}
+RefundGrace was {{dur .RefundGrace}} (the product default is 10 min).
+
 ### Events emitted
 
 | event | count |
@@ -604,7 +700,8 @@ deduplication, redeliveries after a kill or a failure, two consumers on one grou
 |---|---|
 {{range .FaultCounts}}| {{.Name}} | {{.Count}} |
 {{end}}
-Razorpay faults: {{.RzFaultsArmed}} armed, {{.RzFaultsUsed}} hit a call. Calls seen
+Razorpay faults on the customer, link and invoice calls of payment requests
+(set-up): {{.RzFaultsArmed}} armed, {{.RzFaultsUsed}} hit a call. Calls seen
 while faults were on:
 
 | operation | calls |
@@ -627,26 +724,32 @@ Error lines logged ({{.LogLines}} log lines in all):
 ## How the run works
 
 1. **Set-up.** {{.Tenants}} tenants are created through the API, each connected to
-   its own simulator account (so their webhooks are delivered in parallel).
-   Customers and finalized invoices are created through the API without
-   faults. Then every invoice asks the payment-link creator for a link while
-   faults are on: before each request, with the fault rate, the simulator is
-   armed with one Razorpay fault (500, an HTML 502, 429, a timeout that hangs
-   until our client gives up after 1.5 s, a crash after the link was created,
-   a dropped connection) on the link or customer endpoint, and the payment
-   path's DynamoDB calls fail as below. The client retries 503s and follows
-   409 ` + "`payment_link_exists`" + ` to the payment it names, as a caller would.
-2. **Checkout.** With each account's webhooks held, every link is paid at the
-   simulator (85 %), failed and then paid on the same link (10 %) or only
-   failed (5 %); a few links made at Razorpay by "another system" are paid
-   too. Paying emits ` + "`payment.authorized`, `payment.captured`, `order.paid`, `payment_link.paid`" + `;
-   two of them carry the same money.
-3. **Delivery.** The held events are released in shuffled order; a random
+   its own simulator account (so their webhooks are delivered in parallel);
+   every second tenant has ` + "`invoice_outbound_sync`" + ` on, so its instrument is the
+   Razorpay invoice. Customers and finalized invoices are created through the
+   API without faults. Then every invoice asks the payment-link creator for
+   its instrument while faults are on (a link, or the synced Razorpay
+   invoice's short_url, synced on demand): before each request, with the
+   fault rate, the simulator is armed with one Razorpay fault (500, an HTML
+   502, 429, a timeout that hangs until our client gives up after 1.5 s, a
+   crash after the object was created, a dropped connection) on the link or
+   customer endpoint, and the payment path's DynamoDB calls fail as below.
+   The client retries 503s and follows 409 ` + "`payment_link_exists`" + ` to the
+   payment it names, as a caller would.
+2. **Checkout.** With each account's webhooks held, each invoice gets a
+   scenario (the table above; the first invoices of a tenant take each
+   scenario once, the rest are drawn by weight): paid, paid in two parts at
+   the short_url, failed then paid on the same instrument, failed only; the
+   invoices of the lifecycle scenarios are only failed (new link) or left
+   open (void, cancel) here. A few links made at Razorpay by "another
+   system" are paid too.
+3. **Delivery.** The held events are released in shuffled order (so
+   ` + "`payment.captured`" + ` and ` + "`invoice.paid`" + ` / ` + "`payment_link.paid`" + ` arrive in either order); a random
    {{f100 .Cfg.DupRate}} of them are delivered a second time (the simulator's
    Redeliver) at random moments during the release. Faults are on: the
    receiver's SQS sends fail (half refused, half queued with the answer lost)
    and every DynamoDB call of the receiver, the reconciler and the
-   payment-link creator can fail (throttling, ProvisionedThroughputExceeded,
+   payment service can fail (throttling, ProvisionedThroughputExceeded,
    a 500 before the call; a 500 after a PutItem or a committed transaction;
    a TransactionConflict cancellation; a racing writer that moves the
    invoice's version just before the transaction, so the condition fails for
@@ -655,21 +758,60 @@ Error lines logged ({{.LogLines}} log lines in all):
    dies before deleting anything, and a new one starts a second later.
    Razorpay retries refused deliveries (12 retries over ~90 s here; Razorpay
    spreads them over 24 h).
-4. **Checks,** once the simulator has nothing pending and the queue is empty:
-   every event was acknowledged; every acknowledged event was handled by a
-   consumer (applied, ignored as it carries nothing to apply, or parked);
-   every captured payment of a Razorbill link has its applied marker with
-   the right invoice and amount, and its money was counted once (the faulty
-   DynamoDB client counts the committed transactions that write each
-   marker, which are the ones that add to the invoice); every failed
-   attempt was recorded; every event of the other system's links was parked and none of Razorbill's;
-   Razorpay holds one link per payment and per invoice and one customer per
-   email+contact; every invoice's ` + "`amount_paid`" + ` equals the sum of its distinct
-   captured payments at Razorpay and its status matches; each invoice has one
-   Razorbill payment; nothing is left in the queue or its DLQ.
+4. **Lifecycle,** with webhooks delivered as they happen and the same faults
+   on, on the outcome of the delivery: for a failed link, a new link is
+   requested while the customer pays the old link (0–400 ms apart, either
+   may win), then the customer pays the new link if there is one;
+   ` + "`POST /invoices/{id}/void`" + ` races the customer paying the open link or
+   short_url; ` + "`POST /payments/{id}/cancel`" + ` on an open link, then the customer
+   tries to pay it; and refunds of fully paid invoices (the first of them
+   with each Razorpay fault in turn, then {{f100 .Cfg.RefundRate}} of the rest, half with a
+   fault): a full refund, a third, or a third and then the rest, each request
+   with its own Idempotency-Key. The fault is armed on the Razorpay refund
+   call of the newest capture: 409 "in progress" (nothing done), 409, 500 or
+   a timeout after Razorpay made the refund, a slow Razorpay (2 s, the
+   client gives up at 1.5 s and the refund is made anyway), a 500 or a
+   timeout before anything is done (409, 500 and timeout up to 4 times in a
+   row, so the client's own retries fail too), 429. The client retries 5xx
+   with the same key, and repeats most requests once more after their 202
+   (the answer must name the same refund).
+5. **Settlement.** ` + "`GET /api/v1/payments/{id}/refunds`" + ` (which settles PENDING
+   parts by looking them up at Razorpay) is called for every refunded
+   payment every 2 s until none of its refunds is PENDING; RefundGrace is
+   {{dur .RefundGrace}} in this run (the product default is 10 min) so that a part
+   Razorpay never made fails and releases its reservation within the run.
+   Then the simulator's deliveries and the queue are drained.
+6. **Checks,** computed from the simulator's objects and events and the
+   store (without faults): every event was acknowledged and every
+   acknowledged event handled; every captured Razorpay payment of ours has
+   its applied marker with the right invoice and amount, or was parked with
+   a reason (lost otherwise); each marker — capture or refund — was
+   committed once (the faulty DynamoDB client counts the committed
+   transactions that write it); every failed try was recorded; Razorpay
+   holds one link per reference_id, one Razorpay invoice per invoice and
+   one customer per email+contact; at most one Razorpay refund per refund
+   part key (` + "`razorbill_refund_part`" + ` note = the X-Refund-Idempotency key), and
+   none of ours without one; no invoice has captures through two
+   instruments (payment links or Razorpay invoices) or two instruments still
+   payable, no voided invoice has money applied, no link was paid after its
+   cancel answered 200; every invoice's ` + "`amount_paid`" + ` equals its applied
+   captures and its ` + "`amount_refunded`" + ` the processed Razorpay refunds of its
+   payments, its payment status follows from the two, and it is VOIDED
+   exactly when its void answered 200; every Razorbill payment received what
+   its instrument captured, refunded what Razorpay processed, has no
+   ` + "`refund_pending`" + ` left and no PENDING refund, and each refund part's status
+   agrees with its Razorpay refund; every event of the other system's links
+   was parked and none of Razorbill's (but captures parked with a reason);
+   nothing is left in the queue or its DLQ.
 
-Not covered here: the stream relay and the syncers (invoice outbound sync is
-off; customers are synced on demand by the payment-link creator), refunds,
-and real AWS (the SDK's own retries of throttling sit below the injected
-faults, so every injected fault reaches Razorbill's code).
+Not covered here: the stream relay and the queue-driven syncers (invoices are
+synced on demand by their payment request; customers likewise); voids and
+cancels of instruments with no race, a void while a refund is in flight, and
+` + "`POST /payments/{id}/cancel`" + ` on a short_url payment; refunds on a manual-refund
+account (Razorpay answers them pending and settles them later) and
+` + "`refund.failed`" + ` from Razorpay; link expiry and ` + "`invoice.expired`" + `; three-decimal
+currencies (every invoice is INR); Razorpay faults on the cancel and fetch
+calls of voids, cancels and new links (only DynamoDB and SQS faults reach
+those); and real AWS (the SDK's own retries of throttling sit below the
+injected faults, so every injected fault reaches Razorbill's code).
 `))

@@ -223,7 +223,8 @@ func (d *faultyDDB) transact(ctx context.Context, in *dynamodb.TransactWriteItem
 func (d *faultyDDB) raceInvoice(ctx context.Context, in *dynamodb.TransactWriteItemsInput) bool {
 	for _, it := range in.TransactItems {
 		p := it.Put
-		if p == nil || p.ConditionExpression == nil || *p.ConditionExpression != "#v = :v" {
+		// The store's versioned put: "#v = :v" (and "AND #e = :e", the entity check).
+		if p == nil || p.ConditionExpression == nil || !strings.HasPrefix(*p.ConditionExpression, "#v = :v") {
 			continue
 		}
 		ent, _ := p.Item[schema.AttrEntity].(*types.AttributeValueMemberS)

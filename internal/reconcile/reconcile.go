@@ -386,7 +386,11 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 	}
 	t.inv = inv
 	if inv.OpenPaymentID != "" {
-		if p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID); err == nil && (rzInv == "" || p.GatewayTrackingID == rzInv) {
+		p, err := r.Store.Payment(ctx, sc, inv.OpenPaymentID)
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return t, err // a failed read is retried, never taken for "no open payment"
+		}
+		if err == nil && (rzInv == "" || p.GatewayTrackingID == rzInv) {
 			t.pay, t.has = p, true
 		}
 	}
@@ -604,12 +608,15 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		}
 		now := r.now()
 		m := dynamo.Marker{RazorpayPaymentID: key, PaymentID: t.pay.ID, InvoiceID: t.inv.ID, Event: ev.Name, AppliedAt: now.Format(time.RFC3339Nano)}
-		if !t.has {
+		// A failed try at the synced invoice's short_url (whether or not a
+		// Razorbill payment handed that URL out): the Razorpay invoice stays
+		// payable, so the payment keeps holding the invoice and the invoice
+		// records the try (once per Razorpay payment).
+		atShortURL := t.has && rp.InvoiceID != "" && t.pay.GatewayTrackingID == rp.InvoiceID
+		if !t.has || atShortURL {
 			if t.inv.ID == "" {
 				return unmatched("payment.failed for %s matches no Razorbill payment", rp.ID)
 			}
-			// A failed try at the synced invoice's short_url: no Razorbill
-			// payment holds it, the invoice records it (once per Razorpay payment).
 			inv := t.inv
 			ei := inv.Version
 			inv.Version++
