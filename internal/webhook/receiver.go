@@ -26,7 +26,7 @@ import (
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
 	"github.com/razorbill/razorbill/internal/queue"
-	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/webhooksig"
 )
 
 // MaxBody is the largest webhook accepted.
@@ -184,11 +184,11 @@ func dedupID(sc billing.Scope, id string) string {
 
 func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte, sig string) bool {
 	aad := c.TenantID + "/" + c.EnvironmentID + "/webhook_secret"
-	if secret, err := r.Secrets.Open(ctx, c.WebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
+	if secret, err := r.Secrets.Open(ctx, c.WebhookSecretSealed, aad); err == nil && webhooksig.Verify(body, sig, secret) {
 		return true
 	}
 	if c.PrevWebhookSecretSealed != "" && c.PrevWebhookSecretUntil != nil && r.now().Before(*c.PrevWebhookSecretUntil) {
-		if secret, err := r.Secrets.Open(ctx, c.PrevWebhookSecretSealed, aad); err == nil && razorpay.VerifySignature(body, sig, secret) {
+		if secret, err := r.Secrets.Open(ctx, c.PrevWebhookSecretSealed, aad); err == nil && webhooksig.Verify(body, sig, secret) {
 			return true
 		}
 	}
