@@ -4,22 +4,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/wire/api"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout,
-		config.NeedTable|config.NeedSyncQueues|config.NeedSecrets|config.NeedAdmin|config.NeedWebhooks|config.NeedRazorpay)
+	h, err := api.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.APIHandler().Handle)
+	lambda.Start(h.Handle)
 }

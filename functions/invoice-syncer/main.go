@@ -3,21 +3,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/wire/syncers"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable|config.NeedSecrets|config.NeedRazorpay)
+	h, err := syncers.Invoices(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.InvoiceWorker().HandleInvoices)
+	lambda.Start(h.HandleInvoices)
 }

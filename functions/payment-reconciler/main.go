@@ -5,21 +5,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/wire/paymentreconciler"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable|config.NeedSecrets|config.NeedRazorpay)
+	h, err := paymentreconciler.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.Reconciler().HandleSQS)
+	lambda.Start(h.HandleSQS)
 }

@@ -4,21 +4,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/wire/streamrelay"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedSyncQueues)
+	h, err := streamrelay.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.Relay().Handle)
+	lambda.Start(h.Handle)
 }

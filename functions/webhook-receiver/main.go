@@ -3,21 +3,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/wire/webhookreceiver"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable|config.NeedSecrets|config.NeedEventsQueue)
+	h, err := webhookreceiver.Load(os.Getenv, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.WebhookReceiver().Handle)
+	lambda.Start(h.Handle)
 }

@@ -1,7 +1,9 @@
-// Package app builds a function's dependencies from its configuration: the
-// one place where adapters are constructed and handed to handlers. Each
-// functions/<name>/main.go calls it and starts the Lambda runtime; the local
-// stack calls the same constructors, so both run the same wiring.
+// Package app builds every adapter a function may use from the
+// configuration and hands them to the handlers: the full builder that the
+// local stack (make run) and the chaos tests use, and that a function
+// without its own composition root calls from its main. Deployed functions
+// with a root in internal/wire link only their own adapters;
+// internal/wire's TestRootsBuildWhatTheFullBuilderBuilds keeps the two in step.
 package app
 
 import (

@@ -28,8 +28,8 @@ import (
 // Lambda Runtime API, and times process start → its first
 // GET /2018-06-01/runtime/invocation/next: runtime start, package
 // initialisation (the AWS SDK's included) and main's wiring (config, AWS
-// clients), i.e. the function's own share of a cold start. Mains are not
-// changed. Runs interleave the binaries, Rounds times each.
+// clients), i.e. the function's own share of a cold start. Runs
+// interleave the binaries, Rounds times each.
 type initResult struct {
 	Machine   machine       `json:"machine"`
 	Rounds    int           `json:"rounds"`

@@ -2,13 +2,12 @@ package razorpay
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/razorbill/razorbill/internal/webhooksig"
 )
 
 // Webhook headers Razorpay sends.
@@ -19,26 +18,12 @@ const (
 
 // Sign is the hex HMAC-SHA256 of body with secret: the X-Razorpay-Signature
 // Razorpay computes over the raw webhook body with the webhook secret.
-func Sign(body []byte, secret string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return hex.EncodeToString(m.Sum(nil))
-}
+func Sign(body []byte, secret string) string { return webhooksig.Sign(body, secret) }
 
-// VerifySignature reports whether signature is Sign(body, secret). The
-// comparison is constant-time; an empty secret, an empty, odd-length,
-// non-hex or wrong-length signature is false.
+// VerifySignature reports whether signature is Sign(body, secret); see
+// webhooksig.Verify.
 func VerifySignature(body []byte, signature, secret string) bool {
-	if secret == "" || len(signature) != 2*sha256.Size {
-		return false
-	}
-	got, err := hex.DecodeString(signature)
-	if err != nil {
-		return false
-	}
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return hmac.Equal(got, m.Sum(nil))
+	return webhooksig.Verify(body, signature, secret)
 }
 
 // Event is a Razorpay webhook, decoded. The payload's entities are snapshots

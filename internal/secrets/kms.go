@@ -36,3 +36,17 @@ func (k KMSKEK) Unwrap(ctx context.Context, wrapped []byte, aad string) ([]byte,
 	}
 	return out.Plaintext, nil
 }
+
+// BoxFor is the Box a function uses: sealed with the local key file's key
+// when localKeyFile is set (the local stack), else with the KMS key keyID
+// through client.
+func BoxFor(localKeyFile string, client KMSAPI, keyID string) (*Box, error) {
+	if localKeyFile != "" {
+		kek, err := LoadOrCreateLocalKEK(localKeyFile)
+		if err != nil {
+			return nil, err
+		}
+		return NewBox(kek), nil
+	}
+	return NewBox(KMSKEK{Client: client, KeyID: keyID}), nil
+}

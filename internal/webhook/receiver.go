@@ -27,7 +27,7 @@ import (
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
 	"github.com/razorbill/razorbill/internal/queue"
-	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/webhooksig"
 )
 
 // MaxBody is the largest webhook accepted.
@@ -221,7 +221,7 @@ func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte
 			openErr = err
 			continue
 		}
-		if razorpay.VerifySignature(body, sig, secret) {
+		if webhooksig.Verify(body, sig, secret) {
 			return true, nil
 		}
 	}

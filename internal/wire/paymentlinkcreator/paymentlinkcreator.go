@@ -1,0 +1,74 @@
+// Package paymentlinkcreator wires the payment-link-creator function:
+// DynamoDB, the secrets box (KMS), the Razorpay client and the payments
+// routes. It reads no admin token: its routes take API keys only.
+package paymentlinkcreator
+
+import (
+	"context"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/payments"
+	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/reconcile"
+	"github.com/razorbill/razorbill/internal/rzsync"
+	"github.com/razorbill/razorbill/internal/secrets"
+)
+
+// Need is the configuration the function requires.
+const Need = config.NeedTable | config.NeedSecrets | config.NeedRazorpay
+
+// Adapters are what the payments service is built on.
+type Adapters struct {
+	Env   lambdaenv.Env
+	Store *dynamo.Store
+	Box   *secrets.Box
+	RZP   *razorpay.Client
+}
+
+// Build constructs the adapters need asks for (a superset of Need).
+func Build(getenv func(string) string, logOut io.Writer, need config.Need) (Adapters, error) {
+	env, err := lambdaenv.Load(getenv, logOut, need|Need)
+	if err != nil {
+		return Adapters{}, err
+	}
+	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	if err != nil {
+		return Adapters{}, err
+	}
+	return Adapters{Env: env, Store: dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table), Box: box,
+		RZP: razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})}, nil
+}
+
+// Reconciler applies payments; it confirms money matched only by notes at
+// Razorpay with the connection's key.
+func (a Adapters) Reconciler() *reconcile.Reconciler {
+	return &reconcile.Reconciler{Store: a.Store, Log: a.Env.Log, Gateway: a.RZP, Secrets: a.Box}
+}
+
+// PaymentService creates payment links and refunds.
+func (a Adapters) PaymentService() *payments.Service {
+	s := &rzsync.Syncer{Store: a.Store, Gateway: a.RZP, Secrets: a.Box}
+	return &payments.Service{Store: a.Store, Gateway: a.RZP, Customers: s, Invoices: s, Secrets: a.Box,
+		Minimums: a.Env.Config.Minimums, LinkExpiry: a.Env.Config.DefaultLinkExpiry, Instruments: a.RZP, Applier: a.Reconciler()}
+}
+
+// Load builds the function's router from the environment read through getenv.
+func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error) {
+	a, err := Build(getenv, logOut, Need)
+	if err != nil {
+		return nil, err
+	}
+	noAdmin := func(context.Context) (string, error) { return "", nil }
+	rt := httpapi.NewRouter(a.Store, a.Store, noAdmin, a.Env.Log, nil)
+	svc := a.PaymentService()
+	rt.Add((&httpapi.Payments{Service: svc}).Routes()...)
+	rt.Add((&httpapi.Refresh{Service: svc}).PaymentRoutes()...)
+	return rt, nil
+}

@@ -1,0 +1,48 @@
+// Package syncers wires the customer-syncer and invoice-syncer functions:
+// DynamoDB, the secrets box (KMS) that opens the connection's key, and the
+// Razorpay client that creates (or finds) customers and invoices.
+package syncers
+
+import (
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/rzsync"
+	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/syncworker"
+)
+
+// Need is the configuration both functions require.
+const Need = config.NeedTable | config.NeedSecrets | config.NeedRazorpay
+
+// Customers builds the customer-syncer's worker.
+func Customers(getenv func(string) string, logOut io.Writer) (*syncworker.Worker, error) {
+	return load(getenv, logOut, schema.CustomerSync)
+}
+
+// Invoices builds the invoice-syncer's worker.
+func Invoices(getenv func(string) string, logOut io.Writer) (*syncworker.Worker, error) {
+	return load(getenv, logOut, schema.InvoiceSync)
+}
+
+func load(getenv func(string) string, logOut io.Writer, q schema.Queue) (*syncworker.Worker, error) {
+	env, err := lambdaenv.Load(getenv, logOut, Need)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	rzp := razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})
+	s := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: box}
+	return &syncworker.Worker{Syncer: s, Store: store, Log: env.Log, MaxReceiveCount: q.MaxReceiveCount}, nil
+}

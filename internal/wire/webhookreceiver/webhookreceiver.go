@@ -1,0 +1,38 @@
+// Package webhookreceiver wires the webhook-receiver function: DynamoDB
+// (GetItem: the connection, the id refs), the secrets box (KMS) that opens
+// the webhook secret, and the razorpay-events FIFO queue (SQS). It links no
+// Razorpay client: signatures are checked by internal/webhooksig.
+package webhookreceiver
+
+import (
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/webhook"
+)
+
+// Need is the configuration the function requires.
+const Need = config.NeedTable | config.NeedSecrets | config.NeedEventsQueue
+
+// Load builds the receiver from the environment read through getenv.
+func Load(getenv func(string) string, logOut io.Writer) (*webhook.Receiver, error) {
+	env, err := lambdaenv.Load(getenv, logOut, Need)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	if err != nil {
+		return nil, err
+	}
+	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
+	return &webhook.Receiver{Store: store, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
+}
