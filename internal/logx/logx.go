@@ -23,13 +23,15 @@ func (s Secret) String() string { return Mask(string(s)) }
 // Reveal returns the secret itself, for the one call that needs it.
 func (s Secret) Reveal() string { return string(s) }
 
-// Mask shows only the last four characters ("••••1a2b"), and nothing of a
-// secret shorter than 12.
+// Mask shows only the last four characters ("••••1a2b") of a secret of 20
+// characters or more (Razorpay key secrets are 24; webhook secrets are at
+// least 20), and nothing of a shorter one, where four would give away too
+// large a share of it.
 func Mask(s string) string {
 	if s == "" {
 		return ""
 	}
-	if len(s) < 12 {
+	if len(s) < 20 {
 		return "••••"
 	}
 	return "••••" + s[len(s)-4:]

@@ -37,7 +37,7 @@ func TestSecretsNeverReachTheLog(t *testing.T) {
 
 func TestMask(t *testing.T) {
 	t.Parallel()
-	for in, want := range map[string]string{"": "", "short": "••••", "0123456789abcdef": "••••cdef"} {
+	for in, want := range map[string]string{"": "", "short": "••••", "0123456789abcdef": "••••", "0123456789abcdefghij": "••••ghij", "KL4AxdDFm1d3wvy5xmmXrTDo": "••••rTDo"} {
 		if got := Mask(in); got != want {
 			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
 		}
