@@ -90,10 +90,26 @@ e2e: tools
 synth: build
 	cd infra/cdk && CDK_OUTDIR=$(CURDIR)/cdk.out $(GO) run .
 
+# deploy deploys cdk.out with the CDK CLI (SAM cannot deploy a CDK app). The
+# account is PROFILE=<profile>, or AWS_PROFILE / credentials in the
+# environment; with none of them it deploys nothing and prints what to run.
+CDK ?= npx --yes aws-cdk@2
 deploy: synth
-	@echo "once per account: npx aws-cdk@2 bootstrap --profile <your-profile>"
-	@echo "Deploy with: npx aws-cdk@2 deploy --app cdk.out --profile <your-profile> Razorbill"
-	@echo "or: sam deploy --template-file cdk.out/Razorbill.template.json --config-file samconfig.toml"
+	@if [ -n "$(PROFILE)" ]; then \
+	  echo "(first deploy in this account/region: $(CDK) bootstrap --profile $(PROFILE))"; \
+	  set -x; $(CDK) deploy --app cdk.out --profile "$(PROFILE)" Razorbill; \
+	elif [ -n "$$AWS_PROFILE$$AWS_ACCESS_KEY_ID$$AWS_WEB_IDENTITY_TOKEN_FILE" ]; then \
+	  echo "(first deploy in this account/region: $(CDK) bootstrap)"; \
+	  set -x; $(CDK) deploy --app cdk.out Razorbill; \
+	else \
+	  echo "No AWS account given (PROFILE=, AWS_PROFILE or AWS_ACCESS_KEY_ID): nothing deployed."; \
+	  echo "cdk.out/ is synthesized. To deploy it:"; \
+	  echo "  npx aws-cdk@2 bootstrap --profile <profile>     # once per account/region"; \
+	  echo "  make deploy PROFILE=<profile>"; \
+	  echo "  # which runs: npx aws-cdk@2 deploy --app cdk.out --profile <profile> Razorbill"; \
+	  echo "After the first deploy, create the admin token (never in the template):"; \
+	  echo "  aws ssm put-parameter --profile <profile> --name /razorbill/admin-token --type SecureString --value \"\$$(openssl rand -hex 32)\""; \
+	fi
 
 clean:
 	rm -rf build cdk.out

@@ -7,7 +7,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 // Secret is a string that logs as a mask. Wrap every secret value before it
@@ -50,29 +53,78 @@ func sensitive(key string) bool {
 	return false
 }
 
-// New returns a JSON logger writing to w at level ("debug", "info", "warn",
-// "error"; default info). Attributes whose key names a secret are redacted
-// whatever their value, as a second line of defence behind Secret.
-func New(w io.Writer, level string) *slog.Logger {
-	var lv slog.Level
-	switch strings.ToLower(level) {
-	case "debug":
-		lv = slog.LevelDebug
-	case "warn":
-		lv = slog.LevelWarn
-	case "error":
-		lv = slog.LevelError
+// Lambda's application log levels beyond slog's four: TRACE is the most
+// detailed, FATAL the least.
+const (
+	LevelTrace = slog.LevelDebug - 4
+	LevelFatal = slog.LevelError + 4
+)
+
+// LambdaLevelEnv is set by Lambda to the function's application log level
+// (ApplicationLogLevelV2) when its log format is JSON: TRACE, DEBUG, INFO,
+// WARN, ERROR or FATAL.
+const LambdaLevelEnv = "AWS_LAMBDA_LOG_LEVEL"
+
+// Level picks the logger's level: lambdaLevel (the value of
+// AWS_LAMBDA_LOG_LEVEL) when it names one of Lambda's levels, otherwise
+// fallback ("debug", "info", "warn", "error"), otherwise info.
+func Level(lambdaLevel, fallback string) slog.Level {
+	if lv, ok := parseLevel(lambdaLevel); ok {
+		return lv
 	}
+	if lv, ok := parseLevel(fallback); ok {
+		return lv
+	}
+	return slog.LevelInfo
+}
+
+func parseLevel(s string) (slog.Level, bool) {
+	switch strings.ToUpper(strings.TrimSpace(s)) {
+	case "TRACE":
+		return LevelTrace, true
+	case "DEBUG":
+		return slog.LevelDebug, true
+	case "INFO":
+		return slog.LevelInfo, true
+	case "WARN":
+		return slog.LevelWarn, true
+	case "ERROR":
+		return slog.LevelError, true
+	case "FATAL":
+		return LevelFatal, true
+	}
+	return 0, false
+}
+
+// New returns a JSON logger writing to w. Its level is AWS_LAMBDA_LOG_LEVEL
+// when set to one of Lambda's levels, otherwise level ("debug", "info",
+// "warn", "error"; default info). Attributes whose key names a secret are
+// redacted whatever their value, as a second line of defence behind Secret.
+// A line logged with a context carrying a Lambda invocation
+// (lambdacontext) includes its aws_request_id.
+func New(w io.Writer, level string) *slog.Logger {
+	lv := Level(os.Getenv(LambdaLevelEnv), level)
 	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
 		Level: lv,
-		ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+			if len(groups) == 0 && a.Key == slog.LevelKey {
+				// Lambda filters JSON lines by "level"; name TRACE and
+				// FATAL as it does (slog would write DEBUG-4, ERROR+4).
+				switch a.Value.Any() {
+				case LevelTrace:
+					return slog.String(slog.LevelKey, "TRACE")
+				case LevelFatal:
+					return slog.String(slog.LevelKey, "FATAL")
+				}
+				return a
+			}
 			if sensitive(a.Key) && a.Value.Kind() != slog.KindGroup {
 				return slog.String(a.Key, "[redacted]")
 			}
 			return a
 		},
 	})
-	return slog.New(ctxHandler{h})
+	return slog.New(ctxHandler{Handler: h, base: h})
 }
 
 type ctxKey struct{}
@@ -87,17 +139,65 @@ func With(ctx context.Context, args ...any) context.Context {
 	return context.WithValue(ctx, ctxKey{}, all)
 }
 
-type ctxHandler struct{ slog.Handler }
+// ctxHandler adds the context's attributes and the Lambda request id to
+// each record, at the top level of the line even under WithGroup: it keeps
+// the handler from before the first group (base) and the attributes and
+// groups added since (tail), and replays tail after the top-level attributes.
+type ctxHandler struct {
+	slog.Handler // base with tail applied
+	base         slog.Handler
+	tail         []groupOrAttrs
+}
+
+type groupOrAttrs struct {
+	group string
+	attrs []slog.Attr
+}
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
+	var top []slog.Attr
 	if args, ok := ctx.Value(ctxKey{}).([]any); ok {
-		r.Add(args...)
+		if len(h.tail) == 0 {
+			r.Add(args...)
+		} else {
+			tmp := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+			tmp.Add(args...)
+			tmp.Attrs(func(a slog.Attr) bool { top = append(top, a); return true })
+		}
 	}
-	return h.Handler.Handle(ctx, r)
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		a := slog.String("aws_request_id", lc.AwsRequestID)
+		if len(h.tail) == 0 {
+			r.AddAttrs(a)
+		} else {
+			top = append(top, a)
+		}
+	}
+	if len(top) == 0 {
+		return h.Handler.Handle(ctx, r)
+	}
+	out := h.base.WithAttrs(top)
+	for _, g := range h.tail {
+		if g.group != "" {
+			out = out.WithGroup(g.group)
+		} else {
+			out = out.WithAttrs(g.attrs)
+		}
+	}
+	return out.Handle(ctx, r)
 }
 
 func (h ctxHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return ctxHandler{h.Handler.WithAttrs(as)}
+	if len(h.tail) == 0 {
+		next := h.Handler.WithAttrs(as)
+		return ctxHandler{Handler: next, base: next}
+	}
+	return ctxHandler{Handler: h.Handler.WithAttrs(as), base: h.base, tail: append(h.tail[:len(h.tail):len(h.tail)], groupOrAttrs{attrs: as})}
 }
 
-func (h ctxHandler) WithGroup(name string) slog.Handler { return ctxHandler{h.Handler.WithGroup(name)} }
+func (h ctxHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return ctxHandler{Handler: h.Handler.WithGroup(name), base: h.base, tail: append(h.tail[:len(h.tail):len(h.tail)], groupOrAttrs{group: name})}
+}
