@@ -542,22 +542,8 @@ func (s *Simulator) createLink(w http.ResponseWriter, r *http.Request, a *accoun
 		return
 	}
 	now := s.now()
-	amount, present, ok := b.integer("amount")
-	if !present {
-		linkBadRequest(w, "amount", "The amount field is required.")
-		return
-	}
+	amount, cur, ok := b.amountCurrency(w, linkBadRequest)
 	if !ok {
-		linkBadRequest(w, "amount", "The amount must be an integer.")
-		return
-	}
-	curCode, _ := b.str("currency")
-	if curCode == "" {
-		curCode = "INR"
-	}
-	cur, err := money.LookupCurrency(curCode)
-	if err != nil || strings.ToUpper(curCode) != curCode {
-		linkBadRequest(w, "currency", "The currency %s is not supported.", curCode)
 		return
 	}
 	if s.refuseInternational(w, a, cur.Code, descInternationalOff) {

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/razorbill/razorbill/internal/money"
 )
 
 // body is a decoded JSON request body with Razorpay's (PHP/Laravel)
@@ -173,4 +175,29 @@ func readNotesMax(b body, maxLen int) (map[string]string, string) {
 		out[k] = s
 	}
 	return out, ""
+}
+
+// amountCurrency reads a create's required integer amount and its currency
+// (default INR; an upper-case ISO code Razorpay knows), answering a refusal
+// through bad in the endpoint's error style; ok is false once answered.
+func (b body) amountCurrency(w http.ResponseWriter, bad func(w http.ResponseWriter, field, format string, args ...any)) (amount int64, cur money.Currency, ok bool) {
+	amount, present, isInt := b.integer("amount")
+	if !present {
+		bad(w, "amount", "The amount field is required.")
+		return 0, cur, false
+	}
+	if !isInt {
+		bad(w, "amount", "The amount must be an integer.")
+		return 0, cur, false
+	}
+	code, _ := b.str("currency")
+	if code == "" {
+		code = "INR"
+	}
+	cur, err := money.LookupCurrency(code)
+	if err != nil || strings.ToUpper(code) != code {
+		bad(w, "currency", "The currency %s is not supported.", code)
+		return 0, cur, false
+	}
+	return amount, cur, true
 }

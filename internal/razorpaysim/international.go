@@ -50,22 +50,8 @@ func (s *Simulator) createOrder(w http.ResponseWriter, r *http.Request, a *accou
 		badRequest(w, "", "%v", err)
 		return
 	}
-	amount, present, ok := b.integer("amount")
-	if !present {
-		badRequest(w, "amount", "The amount field is required.")
-		return
-	}
+	amount, cur, ok := b.amountCurrency(w, badRequest)
 	if !ok {
-		badRequest(w, "amount", "The amount must be an integer.")
-		return
-	}
-	curCode, _ := b.str("currency")
-	if curCode == "" {
-		curCode = "INR"
-	}
-	cur, err := money.LookupCurrency(curCode)
-	if err != nil || strings.ToUpper(curCode) != curCode {
-		badRequest(w, "currency", "The currency %s is not supported.", curCode)
 		return
 	}
 	if s.refuseInternational(w, a, cur.Code, "Currency is not supported") {
