@@ -45,6 +45,8 @@ type Deps struct {
 	HTTP   *http.Client
 
 	rzp        *razorpay.Client
+	keysOnce   sync.Once
+	keys       *secrets.Cache
 	ssm        *ssm.Client
 	adminMu    sync.Mutex
 	adminToken string

@@ -38,9 +38,21 @@ func (v verifier) InternationalEnabled(ctx context.Context, keyID, keySecret str
 	return v.c.InternationalEnabled(ctx, razorpay.Credentials{KeyID: keyID, KeySecret: keySecret})
 }
 
+// Keys opens connections' key secrets through Box, keeping each opened
+// value for secrets.CacheTTL (one cache per Deps, shared by the syncer, the
+// payments service and the reconciler): one KMS Decrypt per secret per
+// warm function and TTL instead of one per Razorpay call. Nil without Box.
+func (d *Deps) Keys() rzsync.Opener {
+	if d.Box == nil {
+		return nil
+	}
+	d.keysOnce.Do(func() { d.keys = secrets.NewCache(d.Box) })
+	return d.keys
+}
+
 // Syncer is the customer/invoice sync implementation.
 func (d *Deps) Syncer() *rzsync.Syncer {
-	return &rzsync.Syncer{Store: d.Store, Gateway: d.Razorpay(), Secrets: d.Box}
+	return &rzsync.Syncer{Store: d.Store, Gateway: d.Razorpay(), Secrets: d.Keys()}
 }
 
 // Reconciler applies Razorpay events; it confirms money matched only by
@@ -48,7 +60,7 @@ func (d *Deps) Syncer() *rzsync.Syncer {
 func (d *Deps) Reconciler() *reconcile.Reconciler {
 	r := &reconcile.Reconciler{Store: d.Store, Log: d.Log, Gateway: d.Razorpay()}
 	if d.Box != nil {
-		r.Secrets = d.Box
+		r.Secrets = d.Keys()
 	}
 	return r
 }
@@ -64,7 +76,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 
 // PaymentService creates payment links and refunds.
 func (d *Deps) PaymentService() *payments.Service {
-	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Invoices: d.Syncer(), Secrets: d.Box,
+	return &payments.Service{Store: d.Store, Gateway: d.Razorpay(), Customers: d.Syncer(), Invoices: d.Syncer(), Secrets: d.Keys(),
 		Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry,
 		Instruments: d.Razorpay(), Applier: d.Reconciler()}
 }

@@ -75,8 +75,11 @@ type Ledger struct {
 }
 
 // WebhookEvents are the events to enable in Razorpay's dashboard.
+// payment.authorized is not among them: no money moves on it, and each one
+// costs a queue hop and writes; it is still applied when it arrives (the
+// payment becomes PROCESSING).
 var WebhookEvents = []string{
-	"payment.authorized", "payment.captured", "payment.failed",
+	"payment.captured", "payment.failed",
 	"payment_link.paid", "payment_link.partially_paid", "payment_link.expired", "payment_link.cancelled",
 	"invoice.paid", "invoice.partially_paid", "invoice.expired",
 	"refund.processed", "refund.failed",

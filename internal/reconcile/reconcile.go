@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -83,6 +84,42 @@ type Reconciler struct {
 	Secrets rzsync.Opener
 	Log     *slog.Logger
 	Now     func() time.Time
+
+	touchMu sync.Mutex
+	touched map[billing.Scope]time.Time // last last_webhook_at written, per connection
+}
+
+// TouchEvery is how often, at most, one warm reconciler writes a
+// connection's last_webhook_at while its webhook is HEALTHY: the stored time
+// is then at most this much older than the newest webhook applied.
+const TouchEvery = time.Minute
+
+const touchedMax = 4096
+
+// touch records that a webhook received at at was applied. While the
+// connection's webhook is HEALTHY it writes at most once per TouchEvery per
+// connection; when it is SILENT or NEVER_RECEIVED it always writes, so the
+// status recovers with the first webhook that follows. A failed write is
+// forgotten, so the next event tries again.
+func (r *Reconciler) touch(ctx context.Context, sc billing.Scope, conn billing.Connection, at time.Time) {
+	healthy := conn.Webhook(r.now()).Status == billing.WebhookHealthy
+	r.touchMu.Lock()
+	if last, ok := r.touched[sc]; healthy && ok && at.Sub(last) < TouchEvery {
+		r.touchMu.Unlock()
+		return
+	}
+	if r.touched == nil || len(r.touched) >= touchedMax {
+		r.touched = map[billing.Scope]time.Time{}
+	}
+	r.touched[sc] = at
+	r.touchMu.Unlock()
+	if err := r.Store.TouchConnectionWebhook(ctx, sc, at); err != nil {
+		r.touchMu.Lock()
+		if r.touched[sc].Equal(at) {
+			delete(r.touched, sc)
+		}
+		r.touchMu.Unlock()
+	}
 }
 
 func (r *Reconciler) now() time.Time {
@@ -138,12 +175,12 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	}
 	sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
-	err := r.trusted(ctx, sc, m)
+	conn, err := r.trusted(ctx, sc, m)
 	if err == nil {
 		err = r.Apply(ctx, sc, m)
 	}
 	if err == nil {
-		_ = r.Store.TouchConnectionWebhook(ctx, sc, m.ReceivedAt)
+		r.touch(ctx, sc, conn, m.ReceivedAt)
 		return nil
 	}
 	var um *errUnmatched
@@ -196,7 +233,7 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 		return e, nil
 	}
 	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body}
-	aerr := r.trusted(ctx, sc, msg)
+	_, aerr := r.trusted(ctx, sc, msg)
 	if aerr == nil {
 		aerr = r.Apply(ctx, sc, msg)
 	}
@@ -227,13 +264,13 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 // parked with the reason) and the event is of the connection's Razorpay
 // account. A connection without an account learns it from its first
 // verified event; a learnt or configured account is never overwritten here.
-func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.EventMessage) error {
+func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.EventMessage) (billing.Connection, error) {
 	conn, ok, err := r.Store.Connection(ctx, sc)
 	if err != nil {
-		return err
+		return conn, err
 	}
 	if !ok || conn.Status != billing.ConnectionActive {
-		return unmatched("the Razorpay connection of this environment is disabled; the event was not applied (PUT the connection again, then retry it)")
+		return conn, unmatched("the Razorpay connection of this environment is disabled; the event was not applied (PUT the connection again, then retry it)")
 	}
 	acct := ""
 	if ev, err := razorpay.ParseEvent([]byte(m.Body)); err == nil {
@@ -241,21 +278,21 @@ func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.Ev
 	}
 	switch {
 	case conn.AccountID != "" && acct != conn.AccountID:
-		return unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, conn.AccountID)
+		return conn, unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, conn.AccountID)
 	case conn.AccountID == "" && acct != "":
 		learnt, err := r.Store.LearnConnectionAccount(ctx, sc, acct)
 		if err != nil {
-			return err
+			return conn, err
 		}
 		if !learnt { // another event set it first: it must be this account
 			if now, ok, err := r.Store.Connection(ctx, sc); err != nil {
-				return err
+				return conn, err
 			} else if ok && now.AccountID != "" && now.AccountID != acct {
-				return unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, now.AccountID)
+				return conn, unmatched("the event is for Razorpay account %q, not the connection's account %s; it was not applied", acct, now.AccountID)
 			}
 		}
 	}
-	return nil
+	return conn, nil
 }
 
 // Apply applies one event.

@@ -29,7 +29,11 @@ type Adapters struct {
 	Env   lambdaenv.Env
 	Store *dynamo.Store
 	Box   *secrets.Box
-	RZP   *razorpay.Client
+	// Keys opens connections' key secrets through Box, each kept for
+	// secrets.CacheTTL: one KMS Decrypt per secret per warm function and
+	// TTL, shared by the reconciler and the payments service.
+	Keys *secrets.Cache
+	RZP  *razorpay.Client
 }
 
 // Build constructs the adapters need asks for (a superset of Need).
@@ -42,20 +46,20 @@ func Build(getenv func(string) string, logOut io.Writer, need config.Need) (Adap
 	if err != nil {
 		return Adapters{}, err
 	}
-	return Adapters{Env: env, Store: dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table), Box: box,
+	return Adapters{Env: env, Store: dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table), Box: box, Keys: secrets.NewCache(box),
 		RZP: razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})}, nil
 }
 
 // Reconciler applies payments; it confirms money matched only by notes at
 // Razorpay with the connection's key.
 func (a Adapters) Reconciler() *reconcile.Reconciler {
-	return &reconcile.Reconciler{Store: a.Store, Log: a.Env.Log, Gateway: a.RZP, Secrets: a.Box}
+	return &reconcile.Reconciler{Store: a.Store, Log: a.Env.Log, Gateway: a.RZP, Secrets: a.Keys}
 }
 
 // PaymentService creates payment links and refunds.
 func (a Adapters) PaymentService() *payments.Service {
-	s := &rzsync.Syncer{Store: a.Store, Gateway: a.RZP, Secrets: a.Box}
-	return &payments.Service{Store: a.Store, Gateway: a.RZP, Customers: s, Invoices: s, Secrets: a.Box,
+	s := &rzsync.Syncer{Store: a.Store, Gateway: a.RZP, Secrets: a.Keys}
+	return &payments.Service{Store: a.Store, Gateway: a.RZP, Customers: s, Invoices: s, Secrets: a.Keys,
 		Minimums: a.Env.Config.Minimums, LinkExpiry: a.Env.Config.DefaultLinkExpiry, Instruments: a.RZP, Applier: a.Reconciler()}
 }
 

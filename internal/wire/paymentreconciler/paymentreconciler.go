@@ -40,7 +40,9 @@ func Razorpay(env lambdaenv.Env) *razorpay.Client {
 	return razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})
 }
 
-// New is the reconciler over the given adapters.
+// New is the reconciler over the given adapters. It opens the connection's
+// key secret through a secrets.Cache over box: one KMS Decrypt per secret
+// per warm function and secrets.CacheTTL, not one per confirmation.
 func New(env lambdaenv.Env, store *dynamo.Store, box *secrets.Box, rzp *razorpay.Client) *reconcile.Reconciler {
-	return &reconcile.Reconciler{Store: store, Log: env.Log, Gateway: rzp, Secrets: box}
+	return &reconcile.Reconciler{Store: store, Log: env.Log, Gateway: rzp, Secrets: secrets.NewCache(box)}
 }

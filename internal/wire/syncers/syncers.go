@@ -43,6 +43,8 @@ func load(getenv func(string) string, logOut io.Writer, q schema.Queue) (*syncwo
 	}
 	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
 	rzp := razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})
-	s := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: box}
+	// The key secret is opened once per warm function and secrets.CacheTTL
+	// (one KMS Decrypt), not once per sync.
+	s := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: secrets.NewCache(box)}
 	return &syncworker.Worker{Syncer: s, Store: store, Log: env.Log, MaxReceiveCount: q.MaxReceiveCount}, nil
 }
