@@ -576,11 +576,10 @@ func report(m microResults, ini initResult, bu burstResult) string {
 		p("- Lambda duration: %.0f %% of the modelled GB-s is the %s phase, mostly\n", share, top)
 		p("  the payment-link-creator waiting on Razorpay.\n")
 	}
-	p("- KMS: the receiver calls KMS `Decrypt` for the webhook secret on every\n")
-	p("  webhook. Keeping the opened secret in the warm function for a few minutes\n")
-	p("  would remove most of that line and a few milliseconds per webhook.\n")
-	p("- Every event the reconciler handles also updates the connection item\n")
-	p("  (`last_webhook_at`): 1 WRU per event, and a single hot item per tenant\n")
-	p("  environment, which DynamoDB throttles beyond about 1,000 writes a second.\n")
+	p("- KMS: the model counts one `Decrypt` per webhook, link and sync; the code\n")
+	p("  caches opened secrets for 5 minutes per warm function, so that line is an\n")
+	p("  upper bound.\n")
+	p("- The reconciler writes the connection's `last_webhook_at` at most once a\n")
+	p("  minute per connection and warm function while the webhook is HEALTHY.\n")
 	return w.String()
 }
