@@ -135,8 +135,9 @@ type tenant struct {
 	Scope           billing.Scope
 	Customers       []string
 	Invoices        []*invoice
-	Foreign         []string // payment links made at Razorpay directly, not by Razorbill
-	Synced          bool     // invoice_outbound_sync on: the Razorpay invoice is the instrument
+	Foreign         []string    // payment links made at Razorpay directly, not by Razorbill
+	Synced          bool        // invoice_outbound_sync on: the Razorpay invoice is the instrument
+	Pull            *pullTenant // a webhook-less tenant (pull_test.go); nil for the others
 }
 
 type phase struct {
@@ -153,6 +154,7 @@ type harness struct {
 	deps    *app.Deps
 	sim     *razorpaysim.Simulator
 	rz      *razorpay.Client
+	svc     *payments.Service // the payment-link creator's service (faulty adapters); the sweeper's Refresher
 	f       *faults
 	store   *dynamo.Store // without faults: set-up through the API, and the checks
 	faulty  *dynamo.Store // with faults: receiver, reconciler, payment-link creator
@@ -188,13 +190,14 @@ func TestChaos(t *testing.T) {
 			cfg.Log = t.TempDir() + "/chaos.log"
 		}
 	}
-	t.Logf("chaos run: %d invoices, %d tenants, %.0f%% duplicates, %.0f%% faults, %d kills, seed %d",
-		cfg.Invoices, cfg.Tenants, cfg.DupRate*100, cfg.FaultRate*100, cfg.Kills, cfg.Seed)
+	t.Logf("chaos run: %d invoices, %d tenants (+2 webhook-less with %d invoices each), %.0f%% duplicates, %.0f%% faults, %d kills, seed %d",
+		cfg.Invoices, cfg.Tenants, pullInvoices(cfg), cfg.DupRate*100, cfg.FaultRate*100, cfg.Kills, cfg.Seed)
 	h := newHarness(t, cfg)
 	h.timed("set-up: tenants, customers, finalized invoices (no faults)", h.setup)
 	h.timed("payment links (Razorpay + DynamoDB faults)", h.links)
 	h.timed("checkout at the simulator (webhooks held)", h.checkout)
 	h.timed("delivery: shuffled release, duplicates, faults, consumer kills, until drained", h.deliver)
+	h.timed("gateway-sweeper: three sweeps of the webhook-less tenants with faults on, then until clean", h.sweepPull)
 	h.timed("lifecycle: new links, voids and cancels racing payments, refunds with Razorpay faults (webhooks live, faults on)", h.lifecycle)
 	h.timed("settlement: refund lookups until nothing is pending, then drained", h.settle)
 	r := h.check()
@@ -263,6 +266,7 @@ func newHarness(t *testing.T, cfg settings) *harness {
 	svc := &payments.Service{Store: h.faulty, Gateway: h.rz, Customers: syncer, Invoices: syncer,
 		Secrets: d.Box, Minimums: d.Config.Minimums, LinkExpiry: d.Config.DefaultLinkExpiry,
 		Instruments: h.rz, Applier: rec, RefundGrace: cfg.RefundGrace}
+	h.svc = svc
 	payRouter := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
 	payRouter.Add((&httpapi.Payments{Service: svc}).Routes()...)
 	mux := lambdahost.NewMux(lambdahost.WithLogger(d.Log))
@@ -393,8 +397,14 @@ func (h *harness) parallel(n int, f func(i int)) {
 
 func (h *harness) setup() {
 	cfg := h.cfg
-	for ti := range cfg.Tenants {
+	for ti := range cfg.Tenants + 2 {
 		tn := &tenant{Synced: ti%2 == 1}
+		switch ti - cfg.Tenants { // the two webhook-less tenants (pull_test.go)
+		case 0:
+			tn.Synced, tn.Pull = false, &pullTenant{Mode: hookOff, Linked: "payment links"}
+		case 1:
+			tn.Synced, tn.Pull = true, &pullTenant{Mode: hookOffHalf, Linked: "invoice sync"}
+		}
 		r := h.must(nil, "POST", "/api/v1/tenants", map[string]any{"name": fmt.Sprintf("Chaos tenant %d", ti+1)}, 201)
 		tn.ID, tn.APIKey = r.s("id"), r.s("api_key", "key")
 		for _, e := range r.Body["environments"].([]any) {
@@ -419,6 +429,10 @@ func (h *harness) setup() {
 	per := (cfg.Invoices + cfg.Tenants - 1) / cfg.Tenants
 	for ti, tn := range h.tenants {
 		n := min(per, cfg.Invoices-ti*per)
+		if tn.Pull != nil {
+			n = pullInvoices(cfg)
+			tn.Pull.Invoices = n
+		}
 		tn.Invoices = make([]*invoice, n)
 		tn.Customers = make([]string, (n+cfg.PerCust-1)/cfg.PerCust)
 		h.parallel(len(tn.Customers), func(i int) {
@@ -598,18 +612,40 @@ func (h *harness) checkout() {
 	foreign := max(1, h.cfg.Invoices/50/h.cfg.Tenants)
 	inr := money.MustCurrency("INR")
 	for _, tn := range h.tenants {
-		if err := h.sim.HoldWebhooks(tn.Acct.KeyID, true); err != nil {
-			h.t.Fatal(err)
+		if tn.Pull == nil {
+			if err := h.sim.HoldWebhooks(tn.Acct.KeyID, true); err != nil {
+				h.t.Fatal(err)
+			}
 		}
 		deck := linkScenarios
 		if tn.Synced {
 			deck = syncedScenarios
 		}
+		if tn.Pull != nil {
+			deck = pullLinkScenarios
+			if tn.Synced {
+				deck = pullSyncedScenarios
+			}
+		}
 		for i, inv := range tn.Invoices {
+			// A webhook-less tenant's webhook is disabled before its first
+			// payment, or halfway through them; its webhooks are not held.
+			if tn.Pull != nil && ((tn.Pull.Mode == hookOff && i == 0) || (tn.Pull.Mode == hookOffHalf && i == len(tn.Invoices)/2)) {
+				if err := h.sim.SetWebhookEnabled(tn.Acct.KeyID, false); err != nil {
+					h.t.Fatal(err)
+				}
+			}
 			if inv.LinkID == "" {
 				continue
 			}
-			inv.Scenario = h.pickScenario(deck, i)
+			if tn.Pull != nil && tn.Pull.Mode == hookOffHalf && i >= len(tn.Invoices)/2 {
+				// After the disable each scenario but the two-part payment: the
+				// sweeper applies only the payment a Razorpay invoice names
+				// (its latest), so an earlier part is never pulled.
+				inv.Scenario = h.pickScenario(pullLinkScenarios, i-len(tn.Invoices)/2)
+			} else {
+				inv.Scenario = h.pickScenario(deck, i)
+			}
 			pay := func(amount int64) {
 				var res razorpaysim.PaymentResult
 				var err error
@@ -680,7 +716,9 @@ func (h *harness) checkout() {
 func (h *harness) deliver() {
 	var all []razorpaysim.Event
 	for _, tn := range h.tenants {
-		all = append(all, h.sim.Events(tn.Acct.KeyID)...)
+		if tn.Pull == nil { // the webhook-less tenants' events come by pull, replayed at the end
+			all = append(all, h.sim.Events(tn.Acct.KeyID)...)
+		}
 	}
 	h.cons.killAt = make([]int, h.cfg.Kills)
 	for i := range h.cfg.Kills {
@@ -703,6 +741,9 @@ func (h *harness) deliver() {
 		dup[i], dup[j] = dup[j], dup[i]
 	}
 	for _, tn := range h.tenants {
+		if tn.Pull != nil {
+			continue
+		}
 		if _, err := h.sim.ReleaseWebhooks(tn.Acct.KeyID, razorpaysim.ReleaseShuffle); err != nil {
 			h.t.Fatal(err)
 		}

@@ -69,6 +69,9 @@ func (h *harness) lifecycle() {
 	var jobs []func()
 	candidates := 0
 	for _, tn := range h.tenants {
+		if tn.Pull != nil {
+			continue // the webhook-less tenants: pull only (pull_test.go)
+		}
 		for _, inv := range tn.Invoices {
 			tn, inv := tn, inv
 			switch inv.Scenario {
@@ -331,6 +334,7 @@ func (h *harness) settle() {
 		}
 	}
 	l.pendingAfter = len(pending)
+	h.webhooksBack()
 	ctx, cancel := context.WithTimeout(h.ctx, 5*time.Minute)
 	defer cancel()
 	if err := h.sim.WaitDeliveries(ctx); err != nil {
