@@ -266,18 +266,40 @@ func (s *Service) refreshRazorpayInvoice(ctx context.Context, sc billing.Scope, 
 	}
 	switch rz.Status {
 	case "paid", "partially_paid":
-		if rz.PaymentID == "" {
-			return 0, nil
+		// An invoice paid in parts names only its latest payment: every
+		// part is listed on the invoice's order.
+		payIDs := []string{}
+		if og, ok := gw.(orderPayments); ok && rz.OrderID != "" {
+			parts, err := og.OrderPayments(ctx, cr, rz.OrderID)
+			if err != nil {
+				return 0, err
+			}
+			for _, rp := range parts {
+				if rp.Status == "captured" || rp.Status == "refunded" {
+					payIDs = append(payIDs, rp.ID)
+				}
+			}
+		} else if rz.PaymentID != "" {
+			payIDs = append(payIDs, rz.PaymentID)
 		}
-		if done, err := s.applied(ctx, sc, rz.PaymentID); err != nil || done {
-			return 0, err
+		missed := 0
+		for _, id := range payIDs {
+			if done, err := s.applied(ctx, sc, id); err != nil || done {
+				if err != nil {
+					return missed, err
+				}
+				continue
+			}
+			part := rz
+			part.PaymentID = id
+			if err := s.applyInvoice(ctx, sc, gw, cr, part); err != nil {
+				return missed, err
+			}
+			if done, err := s.applied(ctx, sc, id); err == nil && done {
+				missed++
+			}
 		}
-		if err := s.applyInvoice(ctx, sc, gw, cr, rz); err != nil {
-			return 0, err
-		}
-		if done, err := s.applied(ctx, sc, rz.PaymentID); err == nil && done {
-			return 1, nil
-		}
+		return missed, nil
 	case "expired", "cancelled":
 		payload := map[string]any{"invoice": map[string]any{"entity": invoiceEntity(rz)}}
 		if err := s.applyEvent(ctx, sc, "invoice.expired", rz.ID+"_"+rz.Status, []string{"invoice"}, payload); err != nil {

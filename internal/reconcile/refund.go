@@ -43,6 +43,12 @@ func (r *Reconciler) applyRefund(ctx context.Context, sc billing.Scope, ev razor
 		if err != nil {
 			return err
 		}
+		// Read the marker again after the payment: a look-up may have
+		// counted this refund (marker and payment in one transaction) since
+		// the first check, and then the payment has nothing left to refund.
+		if _, done, err := r.Store.Applied(ctx, sc, key); err != nil || done {
+			return err
+		}
 		amount := money.FromRazorpay(rf.Amount)
 		if rf.Currency != "" && rf.Currency != pay.Currency {
 			return unmatched("refund %s is in %s but payment %s is in %s", rf.ID, rf.Currency, pay.ID, pay.Currency)
