@@ -59,7 +59,7 @@ func (s *stack) moneyState(payIDs, invIDs []string) string {
 func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 	t.Parallel()
 	const interval = 5 * time.Second
-	const paid, failed, expired, refunded = 12, 3, 2, 3
+	const paid, failed, expired, refunded = 50, 10, 5, 5
 	s := start(t, func(o *localstack.Options) { o.SweepInterval = interval })
 	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
 		t.Fatal(err)

@@ -188,14 +188,17 @@ func TestStatusesNeverMoveBackwards(t *testing.T) {
 	if _, p2 := f.state(inv2, pay2); p2.PaymentStatus != billing.PaymentRefunded {
 		t.Fatalf("after refund: %s", p2.PaymentStatus)
 	}
-	f.apply(linkPaid(plink2, "pay_REF002", 1000, "INR", nil))
+	// (a second capture on the link, of another amount than the link's:
+	// confirmed at Razorpay, so it is a real payment there)
+	ref2 := f.rzPaid(1000, "INR", nil)
+	f.apply(linkPaid(plink2, ref2, 1000, "INR", nil))
 	_, p2 := f.state(inv2, pay2)
 	if p2.PaymentStatus != billing.PaymentPartiallyRefunded || p2.AmountReceived != 4000 {
 		t.Fatalf("a later capture overwrote the refund: %s, received %d", p2.PaymentStatus, p2.AmountReceived)
 	}
 	// Item 7: each capture is recorded; the latest Razorpay payment is the gateway id.
-	if len(p2.Captures) != 2 || p2.Captures[0].RazorpayPaymentID != "pay_REF001" || p2.Captures[1].RazorpayPaymentID != "pay_REF002" ||
-		p2.Captures[1].Amount != 1000 || p2.Captures[1].CapturedAt.IsZero() || p2.GatewayPaymentID != "pay_REF002" {
+	if len(p2.Captures) != 2 || p2.Captures[0].RazorpayPaymentID != "pay_REF001" || p2.Captures[1].RazorpayPaymentID != ref2 ||
+		p2.Captures[1].Amount != 1000 || p2.Captures[1].CapturedAt.IsZero() || p2.GatewayPaymentID != ref2 {
 		t.Fatalf("captures: %+v, gateway id %s", p2.Captures, p2.GatewayPaymentID)
 	}
 }
@@ -363,5 +366,21 @@ func TestAFailedTryAtARazorpayInvoiceKeepsItsPayment(t *testing.T) {
 	got := f.invoiceNow(inv.ID)
 	if p.PaymentStatus != billing.PaymentSucceeded || p.AmountReceived != 5000 || got.AmountPaid != 5000 {
 		t.Fatalf("capture after a failed try: payment %s %d, invoice paid %d", p.PaymentStatus, p.AmountReceived, got.AmountPaid)
+	}
+}
+
+// TestAnEventThatDisagreesWithItsLinkIsConfirmed: matched by its link id
+// (a server-side reference), but the captured amount is not the link's —
+// our links take no partial payments — so the payment is read from Razorpay
+// and Razorpay's amount is applied, not the payload's.
+func TestAnEventThatDisagreesWithItsLinkIsConfirmed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, plink := f.invoice("INR", 5000)
+	rp := f.rzPaid(2000, "INR", nil)
+	f.apply(linkPaid(plink, rp, 3000, "INR", notesOf(pay)))
+	i, p := f.state(inv, pay)
+	if i.AmountPaid != 2000 || p.AmountReceived != 2000 {
+		t.Fatalf("applied the payload's 3000, not Razorpay's 2000: invoice paid %d, payment received %d", i.AmountPaid, p.AmountReceived)
 	}
 }

@@ -504,8 +504,9 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		if err != nil {
 			return err
 		}
-		if t.byNotes && !confirmed {
-			// Matched by notes alone: apply what Razorpay says, not the payload.
+		if (t.byNotes || inDoubt(t, ev, rp)) && !confirmed {
+			// Matched by notes alone, or the event disagrees with our
+			// records: apply what Razorpay says, not the payload.
 			got, err := r.confirm(ctx, sc, rp.ID)
 			if err != nil {
 				return err
@@ -590,13 +591,26 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 	})
 }
 
+// inDoubt reports an event whose references disagree with the payment link
+// we hold: it names another link than the payment's, or its amount is not
+// the link's (our links take no partial payments).
+func inDoubt(t target, ev razorpay.Event, rp razorpay.Payment) bool {
+	if !t.has || !strings.HasPrefix(t.pay.GatewayTrackingID, "plink_") {
+		return false
+	}
+	if ev.PaymentLink != nil && ev.PaymentLink.ID != "" && ev.PaymentLink.ID != t.pay.GatewayTrackingID {
+		return true
+	}
+	return rp.Amount != 0 && money.FromRazorpay(rp.Amount) != t.pay.Amount
+}
+
 // confirm reads a Razorpay payment matched only by its notes from Razorpay
 // (GET /v1/payments/{id}) with the environment's connection: it must be
 // captured (or since refunded). An answer that is not a transient failure
 // parks the event.
 func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID string) (razorpay.Payment, error) {
 	if r.Gateway == nil || r.Secrets == nil {
-		return razorpay.Payment{}, unmatched("payment %s is matched only by its notes, which a payer can set, and this reconciler cannot confirm it at Razorpay", rzpPaymentID)
+		return razorpay.Payment{}, unmatched("payment %s must be confirmed at Razorpay (matched by payer-settable notes alone, or its event disagrees with our records) and this reconciler cannot call Razorpay", rzpPaymentID)
 	}
 	conn, err := rzsync.ActiveConnection(ctx, r.Store, sc)
 	if err == nil {
@@ -605,7 +619,7 @@ func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID
 			var got razorpay.Payment
 			if got, err = r.Gateway.FetchPayment(ctx, cr, rzpPaymentID); err == nil {
 				if got.ID != rzpPaymentID || (got.Status != "captured" && got.Status != "refunded") {
-					return got, unmatched("payment %s is matched only by its notes and Razorpay shows it %s, not captured", rzpPaymentID, got.Status)
+					return got, unmatched("payment %s was confirmed at Razorpay, which shows it %s, not captured", rzpPaymentID, got.Status)
 				}
 				return got, nil
 			}
@@ -614,7 +628,7 @@ func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID
 	if apperr.Retryable(err) {
 		return razorpay.Payment{}, err
 	}
-	return razorpay.Payment{}, unmatched("payment %s is matched only by its notes and could not be confirmed at Razorpay: %s", rzpPaymentID, apperr.PublicMessage(err))
+	return razorpay.Payment{}, unmatched("payment %s could not be confirmed at Razorpay: %s", rzpPaymentID, apperr.PublicMessage(err))
 }
 
 // holdsMoney: the payment has received money (or was refunded), so no
