@@ -3,6 +3,8 @@ package localstack_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -217,9 +219,20 @@ func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 // One sweep's Razorpay calls are the open instruments, not the invoices:
 // many paid invoices (synced to Razorpay) and a few open links → one
 // GET /v1/payment_links/{id} per open link and nothing else.
+//
+// RAZORBILL_SWEEP_COST_INVOICES sets the paid invoices (default 2,000 in
+// make test; issue 16 asks for 10,000: docs/benchmarks.md has that run).
 func TestSweepCostIsOpenInstrumentsNotInvoices(t *testing.T) {
 	t.Parallel()
-	const closed, open = 2000, 10
+	const open = 10
+	closed := 2000
+	if v := os.Getenv("RAZORBILL_SWEEP_COST_INVOICES"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			t.Fatalf("RAZORBILL_SWEEP_COST_INVOICES=%q: want a positive number", v)
+		}
+		closed = n
+	}
 	s := start(t, func(o *localstack.Options) { o.SweepInterval = -1 })
 	sc := billing.Scope{TenantID: s.dev.TenantID, EnvironmentID: s.dev.EnvironmentID}
 	st := s.st.Deps.Store
