@@ -44,3 +44,28 @@ func TestSweepAppliesEveryPartOfARazorpayInvoicePaidInParts(t *testing.T) {
 		t.Fatalf("invoice after the sweeps: %s", got.Raw)
 	}
 }
+
+// A failed try at a synced invoice's short_url while the webhook is
+// disabled: the sweep records it on the invoice, once.
+func TestSweepRecordsFailedTriesAtARazorpayInvoice(t *testing.T) {
+	t.Parallel()
+	s := start(t, func(o *localstack.Options) { o.VisibilityTimeout = 2; o.SweepInterval = -1 })
+	s.must(s.call("PUT", "/api/v1/connections/razorpay", map[string]any{"key_id": s.dev.KeyID, "invoice_outbound_sync": true, "customer_sync": "ON_CREATE"}), 200)
+	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
+		t.Fatal(err)
+	}
+	inv := s.invoiceSynced(s.finalized(s.customer("fails-1", "fails1@example.com"), "inr").s("id"))
+	if _, err := s.st.Sim.FailInvoice(inv.s("razorpay", "invoice_id"), razorpaysim.FailOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	sc := billing.Scope{TenantID: s.dev.TenantID, EnvironmentID: s.dev.EnvironmentID}
+	for i := range 2 {
+		if res, err := s.st.Deps.Sweeper("", nil).SweepEnvironment(context.Background(), sc); err != nil {
+			t.Fatalf("sweep %d: %+v %v", i+1, res, err)
+		}
+	}
+	got := s.call("GET", "/api/v1/invoices/"+inv.s("id"), nil)
+	if got.Body["failed_attempts"] != float64(1) || got.s("last_payment_error") == "" || got.s("payment_status") != "PENDING" {
+		t.Fatalf("invoice after the sweeps: %s", got.Raw)
+	}
+}

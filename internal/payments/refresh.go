@@ -174,19 +174,10 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 			if rp.Status != "failed" {
 				continue
 			}
-			key := "failed:" + rp.ID
-			if done, err := s.applied(ctx, sc, key); err != nil || done {
-				if err != nil {
-					return missed, err
-				}
-				continue
-			}
-			payload := map[string]any{"payment": map[string]any{"entity": failedEntity(rp)}}
-			if err := s.applyEvent(ctx, sc, "payment.failed", "failed_"+rp.ID, []string{"payment"}, payload); err != nil {
+			n, err := s.applyFailedTry(ctx, sc, rp, "")
+			missed += n
+			if err != nil {
 				return missed, err
-			}
-			if done, err := s.applied(ctx, sc, key); err == nil && done {
-				missed++
 			}
 		}
 	}
@@ -219,6 +210,28 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 		}
 	}
 	return missed, nil
+}
+
+// applyFailedTry applies a failed try found on an order as payment.failed
+// (once: the reconciler's failed:<id> marker); rzInvoiceID names the
+// Razorpay invoice it was made at, if any. It reports 1 when it applied it.
+func (s *Service) applyFailedTry(ctx context.Context, sc billing.Scope, rp razorpay.Payment, rzInvoiceID string) (int, error) {
+	key := "failed:" + rp.ID
+	if done, err := s.applied(ctx, sc, key); err != nil || done {
+		return 0, err
+	}
+	e := failedEntity(rp)
+	if rzInvoiceID != "" {
+		e["invoice_id"] = rzInvoiceID
+	}
+	payload := map[string]any{"payment": map[string]any{"entity": e}}
+	if err := s.applyEvent(ctx, sc, "payment.failed", "failed_"+rp.ID, []string{"payment"}, payload); err != nil {
+		return 0, err
+	}
+	if done, err := s.applied(ctx, sc, key); err == nil && done {
+		return 1, nil
+	}
+	return 0, nil
 }
 
 // orderPayments lists a link's order's payments (the Razorpay client has it).
@@ -265,24 +278,31 @@ func (s *Service) refreshRazorpayInvoice(ctx context.Context, sc billing.Scope, 
 		return 0, err
 	}
 	switch rz.Status {
-	case "paid", "partially_paid":
+	case "issued", "paid", "partially_paid":
 		// An invoice paid in parts names only its latest payment: every
-		// part is listed on the invoice's order.
+		// part, and every failed try, is listed on the invoice's order.
 		payIDs := []string{}
+		missed := 0
 		if og, ok := gw.(orderPayments); ok && rz.OrderID != "" {
 			parts, err := og.OrderPayments(ctx, cr, rz.OrderID)
 			if err != nil {
 				return 0, err
 			}
 			for _, rp := range parts {
-				if rp.Status == "captured" || rp.Status == "refunded" {
+				switch rp.Status {
+				case "captured", "refunded":
 					payIDs = append(payIDs, rp.ID)
+				case "failed":
+					n, err := s.applyFailedTry(ctx, sc, rp, rz.ID)
+					missed += n
+					if err != nil {
+						return missed, err
+					}
 				}
 			}
 		} else if rz.PaymentID != "" {
 			payIDs = append(payIDs, rz.PaymentID)
 		}
-		missed := 0
 		for _, id := range payIDs {
 			if done, err := s.applied(ctx, sc, id); err != nil || done {
 				if err != nil {
