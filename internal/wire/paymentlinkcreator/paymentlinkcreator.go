@@ -7,9 +7,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
@@ -19,6 +16,8 @@ import (
 	"github.com/razorbill/razorbill/internal/reconcile"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/rzpclient"
 )
 
 // Need is the configuration the function requires.
@@ -42,12 +41,12 @@ func Build(getenv func(string) string, logOut io.Writer, need config.Need) (Adap
 	if err != nil {
 		return Adapters{}, err
 	}
-	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	box, err := ledger.Box(env)
 	if err != nil {
 		return Adapters{}, err
 	}
-	return Adapters{Env: env, Store: dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table), Box: box, Keys: secrets.NewCache(box),
-		RZP: razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})}, nil
+	return Adapters{Env: env, Store: ledger.Store(env), Box: box, Keys: secrets.NewCache(box),
+		RZP: rzpclient.New(env)}, nil
 }
 
 // Reconciler applies payments; it confirms money matched only by notes at

@@ -6,15 +6,14 @@ package paymentreconciler
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/reconcile"
 	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/rzpclient"
 )
 
 // Need is the configuration the function requires.
@@ -26,18 +25,11 @@ func Load(getenv func(string) string, logOut io.Writer) (*reconcile.Reconciler, 
 	if err != nil {
 		return nil, err
 	}
-	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	box, err := ledger.Box(env)
 	if err != nil {
 		return nil, err
 	}
-	return New(env, dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table), box, Razorpay(env)), nil
-}
-
-// Razorpay is the Razorpay client: each attempt is bounded by
-// RazorpayTimeout and ends the client's DeadlineMargin before the
-// invocation's deadline.
-func Razorpay(env lambdaenv.Env) *razorpay.Client {
-	return razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})
+	return New(env, ledger.Store(env), box, rzpclient.New(env)), nil
 }
 
 // New is the reconciler over the given adapters. It opens the connection's

@@ -6,17 +6,14 @@ package syncers
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
-
 	"github.com/razorbill/razorbill/internal/config"
-	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
-	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/syncworker"
+	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/rzpclient"
 )
 
 // Need is the configuration both functions require.
@@ -37,12 +34,12 @@ func load(getenv func(string) string, logOut io.Writer, q schema.Queue) (*syncwo
 	if err != nil {
 		return nil, err
 	}
-	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	box, err := ledger.Box(env)
 	if err != nil {
 		return nil, err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
-	rzp := razorpay.NewClient(razorpay.Config{BaseURL: env.Config.RazorpayBaseURL, Logger: env.Log, AttemptTimeout: env.Config.RazorpayTimeout})
+	store := ledger.Store(env)
+	rzp := rzpclient.New(env)
 	// The key secret is opened once per warm function and secrets.CacheTTL
 	// (one KMS Decrypt), not once per sync.
 	s := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: secrets.NewCache(box)}

@@ -7,16 +7,14 @@ package webhookreceiver
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
-	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/webhook"
+	"github.com/razorbill/razorbill/internal/wire/ledger"
 )
 
 // Need is the configuration the function requires.
@@ -28,11 +26,11 @@ func Load(getenv func(string) string, logOut io.Writer) (*webhook.Receiver, erro
 	if err != nil {
 		return nil, err
 	}
-	box, err := secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	box, err := ledger.Box(env)
 	if err != nil {
 		return nil, err
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	store := ledger.Store(env)
 	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
 	return &webhook.Receiver{Store: store, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
 }

@@ -1,0 +1,24 @@
+// Package ledger builds what every function that reads the table and opens
+// connection secrets shares: the DynamoDB store and the secrets box (KMS, or
+// the local key file). The stream relay, which needs neither, does not
+// import it.
+package ledger
+
+import (
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/secrets"
+)
+
+// Store is the table named by the configuration.
+func Store(env lambdaenv.Env) *dynamo.Store {
+	return dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+}
+
+// Box opens and seals connection secrets with the configured key.
+func Box(env lambdaenv.Env) (*secrets.Box, error) {
+	return secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+}
