@@ -137,6 +137,11 @@
 //     Options.OrderedWebhooks (one at a time per account, in emission
 //     order) — for a test that needs a fixed order; ReleaseWebhooks always
 //     sends in the order asked.
+//   - A payment link description longer than 2,048 characters → 400
+//     "The description may not be greater than 2048 characters." (field
+//     description). Not found in Razorpay's published reference: the limit
+//     and wording are the simulator's, to be confirmed by the live contract
+//     run; Razorbill's link descriptions stay within it.
 //
 // # Refunds
 //
