@@ -663,7 +663,8 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		// Razorbill payment handed that URL out): the Razorpay invoice stays
 		// payable, so the payment keeps holding the invoice and the invoice
 		// records the try (once per Razorpay payment).
-		atShortURL := t.has && rp.InvoiceID != "" && t.pay.GatewayTrackingID == rp.InvoiceID
+		atShortURL := t.has && t.pay.GatewayTrackingID != "" &&
+			(t.pay.GatewayTrackingID == rp.InvoiceID || t.pay.GatewayTrackingID == t.inv.RazorpayInvoiceID)
 		if !t.has || atShortURL {
 			if t.inv.ID == "" {
 				return unmatched("payment.failed for %s matches no Razorbill payment", rp.ID)
@@ -685,13 +686,8 @@ func (r *Reconciler) applyFailure(ctx context.Context, sc billing.Scope, ev razo
 		pay.Version++
 		pay.Attempts++
 		pay.UpdatedAt = now
-		// A failed try never undoes money received, nor our own cancel. A
-		// failed try at a Razorpay invoice leaves it payable: the payment
-		// records the error and keeps holding the invoice.
-		onRazorpayInvoice := pay.GatewayTrackingID != "" && pay.GatewayTrackingID == inv.RazorpayInvoiceID
-		if onRazorpayInvoice && !holdsMoney(pay) && !settledWithoutMoney(pay) {
-			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
-		} else if !holdsMoney(pay) && !settledWithoutMoney(pay) {
+		// A failed try never undoes money received, nor our own cancel.
+		if !holdsMoney(pay) && !settledWithoutMoney(pay) {
 			pay.PaymentStatus = billing.PaymentFailed
 			pay.FailedAt = &now
 			pay.ErrorCode, pay.ErrorMessage = rp.ErrorCode, rp.ErrorDescription
