@@ -60,7 +60,10 @@ func (s *stack) moneyState(payIDs, invIDs []string) string {
 // SILENT; re-enabling and redelivering every event changes nothing.
 func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 	t.Parallel()
-	const interval = 5 * time.Second
+	// One sweep of the 70 instruments takes several seconds with
+	// -race beside the rest of the package: the interval leaves it room, and
+	// the checks still wait at most two intervals.
+	const interval = 15 * time.Second
 	const paid, failed, expired, refunded = 50, 10, 5, 5
 	s := start(t, func(o *localstack.Options) { o.SweepInterval = interval })
 	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {

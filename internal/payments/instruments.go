@@ -22,6 +22,9 @@ type InstrumentGateway interface {
 	FetchPayment(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Payment, error)
 	CancelInvoice(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Invoice, error)
 	FetchInvoice(ctx context.Context, cr razorpay.Credentials, id string) (razorpay.Invoice, error)
+	// OrderPayments lists every payment tried on an order: a link's or a
+	// Razorpay invoice's failed tries and paid parts.
+	OrderPayments(ctx context.Context, cr razorpay.Credentials, orderID string) ([]razorpay.Payment, error)
 }
 
 // Applier applies a Razorpay event as the payment-reconciler does

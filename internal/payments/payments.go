@@ -16,6 +16,7 @@ import (
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/money"
 	"github.com/razorbill/razorbill/internal/razorpay"
@@ -34,6 +35,9 @@ type Store interface {
 	SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error
 	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
 	ListPayments(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
+	// Applied reads the reconciler's marker for a Razorpay payment (or
+	// "failed:<id>"): whether it was applied already.
+	Applied(ctx context.Context, sc billing.Scope, key string) (dynamo.Marker, bool, error)
 }
 
 // Gateway is the part of the Razorpay client the service calls.

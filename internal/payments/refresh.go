@@ -15,25 +15,14 @@ import (
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
-	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/rzsync"
 )
 
-// markerReader reads the reconciler's markers (the dynamo store has it).
-type markerReader interface {
-	Applied(ctx context.Context, sc billing.Scope, key string) (dynamo.Marker, bool, error)
-}
-
-// applied reports whether the reconciler's marker for key exists (false
-// when the store cannot tell).
+// applied reports whether the reconciler's marker for key exists.
 func (s *Service) applied(ctx context.Context, sc billing.Scope, key string) (bool, error) {
-	mr, ok := s.Store.(markerReader)
-	if !ok {
-		return false, nil
-	}
-	_, done, err := mr.Applied(ctx, sc, key)
+	_, done, err := s.Store.Applied(ctx, sc, key)
 	return done, err
 }
 
@@ -163,10 +152,10 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 	if err != nil {
 		return missed, err
 	}
-	if og, ok := gw.(orderPayments); ok && link.OrderID != "" && link.Status == "created" && s.Applier != nil {
+	if link.OrderID != "" && link.Status == "created" && s.Applier != nil {
 		// Failed tries are listed on the link's order (one call, only
 		// once someone tried to pay).
-		tries, err := og.OrderPayments(ctx, cr, link.OrderID)
+		tries, err := gw.OrderPayments(ctx, cr, link.OrderID)
 		if err != nil {
 			return missed, err
 		}
@@ -234,11 +223,6 @@ func (s *Service) applyFailedTry(ctx context.Context, sc billing.Scope, rp razor
 	return 0, nil
 }
 
-// orderPayments lists a link's order's payments (the Razorpay client has it).
-type orderPayments interface {
-	OrderPayments(ctx context.Context, cr razorpay.Credentials, orderID string) ([]razorpay.Payment, error)
-}
-
 // failedEntity is a failed payment as payment.failed carries it.
 func failedEntity(p razorpay.Payment) map[string]any {
 	e := paymentEntity(p)
@@ -283,8 +267,8 @@ func (s *Service) refreshRazorpayInvoice(ctx context.Context, sc billing.Scope, 
 		// part, and every failed try, is listed on the invoice's order.
 		payIDs := []string{}
 		missed := 0
-		if og, ok := gw.(orderPayments); ok && rz.OrderID != "" {
-			parts, err := og.OrderPayments(ctx, cr, rz.OrderID)
+		if rz.OrderID != "" {
+			parts, err := gw.OrderPayments(ctx, cr, rz.OrderID)
 			if err != nil {
 				return 0, err
 			}
