@@ -3,7 +3,9 @@ package app
 import (
 	"context"
 
+	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/metering"
 	"github.com/razorbill/razorbill/internal/payments"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/reconcile"
@@ -71,6 +73,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
+	rt.Add((&httpapi.Meters{Service: d.Metering()}).Routes()...)
 	return rt
 }
 
@@ -117,3 +120,26 @@ var (
 )
 
 var _ httpapi.InternationalChecker = verifier{}
+
+// UsageStore is the metering part of the table.
+func (d *Deps) UsageStore() *usagedb.Store {
+	return usagedb.New(d.DDB, d.Config.Table, d.Config.UsageRetention)
+}
+
+// Metering is the usage service (meters, ingestion, usage queries).
+func (d *Deps) Metering() *metering.Service {
+	return &metering.Service{Store: d.UsageStore(), Customers: d.Store, Lateness: d.Config.UsageLateness, Log: d.Log}
+}
+
+// UsageIngestHandler is the usage-ingest function: POST /api/v1/events,
+// POST /api/v1/events/bulk, GET /api/v1/events.
+func (d *Deps) UsageIngestHandler() *httpapi.Router {
+	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
+	rt.Add((&httpapi.Events{Service: d.Metering()}).Routes()...)
+	return rt
+}
+
+// UsageAggregator is the usage-aggregator function.
+func (d *Deps) UsageAggregator() *metering.Aggregator {
+	return &metering.Aggregator{Store: d.UsageStore(), Log: d.Log}
+}

@@ -32,6 +32,12 @@ type Config struct {
 	DefaultLinkExpiry  time.Duration
 	RazorpayTimeout    time.Duration
 	StreamRelayTargets map[string]string // queue logical name → URL
+	// UsageLateness is how old a usage event's timestamp may be
+	// (RAZORBILL_USAGE_LATENESS, default 840h = 35 days).
+	UsageLateness time.Duration
+	// UsageRetention is how long raw usage events stay listable
+	// (RAZORBILL_USAGE_RETENTION, default 9600h = 400 days).
+	UsageRetention time.Duration
 }
 
 // Need names the settings a function requires.
@@ -112,6 +118,24 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 		c.DefaultLinkExpiry = d
 	}
 	c.RazorpayTimeout = 8 * time.Second
+	c.UsageLateness, c.UsageRetention = 35*24*time.Hour, 400*24*time.Hour
+	if v := getenv("RAZORBILL_USAGE_LATENESS"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Hour || d > 400*24*time.Hour {
+			errs = append(errs, fmt.Errorf("RAZORBILL_USAGE_LATENESS %q: want a duration from 1h to 9600h", v))
+		}
+		c.UsageLateness = d
+	}
+	if v := getenv("RAZORBILL_USAGE_RETENTION"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 24*time.Hour {
+			errs = append(errs, fmt.Errorf("RAZORBILL_USAGE_RETENTION %q: want a duration of at least 24h", v))
+		}
+		c.UsageRetention = d
+	}
+	if c.UsageRetention <= c.UsageLateness {
+		errs = append(errs, fmt.Errorf("RAZORBILL_USAGE_RETENTION (%s) must be longer than RAZORBILL_USAGE_LATENESS (%s): an event is kept at least as long as it may arrive late", c.UsageRetention, c.UsageLateness))
+	}
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("configuration: %w", errors.Join(errs...))
 	}

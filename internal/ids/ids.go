@@ -23,6 +23,7 @@ const (
 	Refund      = "rfd_"
 	Event       = "gev_"
 	Request     = "req_"
+	Meter       = "mtr_"
 )
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"

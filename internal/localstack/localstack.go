@@ -149,6 +149,10 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 		mux.Handle(rk, payments, lambdahost.WithFunctionName("payment-link-creator"))
 	}
 	mux.Handle("GET /api/v1/payments/{id}/refunds", payments, lambdahost.WithFunctionName("payment-link-creator"))
+	ingest := d.UsageIngestHandler().Handle
+	for _, rk := range []string{"POST /api/v1/events", "POST /api/v1/events/bulk", "GET /api/v1/events"} {
+		mux.Handle(rk, ingest, lambdahost.WithFunctionName("usage-ingest"))
+	}
 	mux.Handle(lambdahost.DefaultRoute, s.linkSimWebhooks(d.APIHandler().Handle), lambdahost.WithFunctionName("api"))
 	s.serve(apiL, mux)
 	s.serve(hookL, lambdahost.FunctionURL(d.WebhookReceiver().Handle, lambdahost.WithFunctionName("webhook-receiver"), lambdahost.WithLogger(d.Log)))
@@ -183,6 +187,16 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 			Filters: patterns, FunctionName: "stream-relay", Logger: d.Log, StartingPosition: lambdahost.TrimHorizon,
 			OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord) {
 				d.Log.ErrorContext(ctx, "stream records sent to the on-failure destination", "count", len(recs))
+			},
+		})
+	})
+	aggregator := d.UsageAggregator()
+	s.run(func() error {
+		return lambdahost.PollStream(runCtx, streams, streamARN, aggregator.Handle, lambdahost.StreamOptions{
+			Filters: []string{schema.UsageEventsFilter}, FunctionName: "usage-aggregator", Logger: d.Log, StartingPosition: lambdahost.TrimHorizon,
+			BatchSize: 500, MaxRetries: 100,
+			OnFailure: func(ctx context.Context, recs []events.DynamoDBEventRecord) {
+				d.Log.ErrorContext(ctx, "usage stream records sent to the on-failure destination", "count", len(recs))
 			},
 		})
 	})

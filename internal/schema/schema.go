@@ -152,4 +152,8 @@ const (
 )
 
 // Functions are the Lambda functions, one job each.
-var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper"}
+var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper", "usage-ingest", "usage-aggregator"}
+
+// UsageEventsFilter is the usage-aggregator's filter on the table's stream:
+// only a new usage event (its id's guard item, written once) reaches it.
+const UsageEventsFilter = `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"entity":{"S":["usage_event"]}}}}`

@@ -19,6 +19,7 @@ import (
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/wire/paymentlinkcreator"
+	"github.com/razorbill/razorbill/internal/wire/usageingest"
 )
 
 // Need is the configuration the function requires.
@@ -43,6 +44,7 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	rt.Add(ledger.Routes()...)
 	rt.Add((&httpapi.GatewayEvents{Store: a.Store, Retrier: a.Reconciler()}).Routes()...)
 	rt.Add((&httpapi.Refresh{Service: a.PaymentService()}).InvoiceRoutes()...)
+	rt.Add((&httpapi.Meters{Service: usageingest.Service(a.Env, a.Store)}).Routes()...)
 	return rt, nil
 }
 

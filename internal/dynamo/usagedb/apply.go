@@ -1,0 +1,280 @@
+package usagedb
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/usage"
+)
+
+// maxTxItems is DynamoDB's limit of items in one transaction.
+const maxTxItems = 100
+
+// maxTries bounds the tries of one chunk whose buckets other writers keep
+// changing; the caller then reports the records failed and they come back.
+const maxTries = 12
+
+// Applied says what Apply did with a batch.
+type Applied struct {
+	Counted    int // events newly counted (timeline item written)
+	Duplicates int // events already counted before (a redelivery)
+}
+
+type contribution struct {
+	meter usage.Meter
+	key   BucketKey
+}
+
+// Apply counts each event once: for every event it writes the timeline
+// item (only if absent) and folds the event into the buckets of every
+// meter that counts it, in transactions of at most 100 items whose bucket
+// writes are conditional on the version read. An event whose timeline
+// item exists was counted before and changes nothing. meters are the
+// environment's meters (usage.Meter.Counts decides per event).
+func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Meter, evs []usage.Event) (Applied, error) {
+	var total Applied
+	evs = distinct(evs)
+	contrib := make([][]contribution, len(evs))
+	for i, e := range evs {
+		for _, m := range meters {
+			if m.Counts(e) {
+				contrib[i] = append(contrib[i], contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour(), Shard: e.Shard()}})
+			}
+		}
+	}
+	for start := 0; start < len(evs); {
+		end, items := start, 0
+		buckets := map[BucketKey]bool{}
+		for end < len(evs) {
+			add := 1
+			for _, c := range contrib[end] {
+				if !buckets[c.key] {
+					add++
+				}
+			}
+			if items+add > maxTxItems && end > start {
+				break
+			}
+			items += add
+			for _, c := range contrib[end] {
+				buckets[c.key] = true
+			}
+			end++
+		}
+		a, err := s.applyChunk(ctx, sc, evs[start:end], contrib[start:end])
+		total.Counted += a.Counted
+		total.Duplicates += a.Duplicates
+		if err != nil {
+			return total, err
+		}
+		start = end
+	}
+	return total, nil
+}
+
+func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution) (Applied, error) {
+	var res Applied
+	done := make([]bool, len(evs)) // counted before: left out
+	for try := 0; ; try++ {
+		if try >= maxTries {
+			return res, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
+		}
+		if try > 0 {
+			s.pause(try)
+		}
+		// The buckets this chunk changes, read consistently.
+		meterOf := map[BucketKey]usage.Meter{}
+		var keys []BucketKey
+		for i := range evs {
+			if done[i] {
+				continue
+			}
+			for _, c := range contrib[i] {
+				if _, ok := meterOf[c.key]; !ok && c.meter.Aggregation != usage.UniqueCount {
+					meterOf[c.key] = c.meter
+					keys = append(keys, c.key)
+				}
+			}
+		}
+		stored, versions, err := s.readBuckets(ctx, sc, keys)
+		if err != nil {
+			return res, err
+		}
+		next := map[BucketKey]usage.Bucket{}
+		for k, b := range stored {
+			next[k] = b
+		}
+		var tx []types.TransactWriteItem
+		var txEvent []int // the event index of each timeline item, -1 for others
+		uniques := map[string]bool{}
+		for i, e := range evs {
+			if done[i] {
+				continue
+			}
+			it, err := s.timelineItem(sc, e)
+			if err != nil {
+				return res, err
+			}
+			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
+				ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}})
+			txEvent = append(txEvent, i)
+			for _, c := range contrib[i] {
+				if c.meter.Aggregation == usage.UniqueCount {
+					v := e.Properties[c.meter.Property]
+					pk := uniquePK(sc, c.key.Cust, c.meter.ID, c.key.Hour.Format("2006-01"))
+					sk := usage.HourKey(c.key.Hour) + "#" + v
+					if uniques[pk+"\x00"+sk] {
+						continue
+					}
+					uniques[pk+"\x00"+sk] = true
+					u := keyAV(pk, sk)
+					u[schema.AttrEntity] = str(EntityUnique)
+					tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: u}})
+					txEvent = append(txEvent, -1)
+					continue
+				}
+				b := next[c.key]
+				if err := usage.Fold(c.meter, &b, e); err != nil {
+					return res, apperr.Wrap(err, apperr.Internal, "", "fold event")
+				}
+				next[c.key] = b
+			}
+		}
+		for _, k := range keys {
+			b := next[k]
+			bi := bucketItem{N: b.N, LatestKey: b.LatestKey, Version: versions[k] + 1}
+			if b.HasValue {
+				bi.Value = b.Value.String()
+			}
+			it, err := attributevalue.MarshalMap(bi)
+			if err != nil {
+				return res, apperr.Wrap(err, apperr.Internal, "", "encode bucket")
+			}
+			for name, v := range k.av(sc) {
+				it[name] = v
+			}
+			it[schema.AttrEntity] = str(EntityBucket)
+			put := &types.Put{TableName: &s.table, Item: it}
+			if versions[k] == 0 {
+				put.ConditionExpression = aws.String("attribute_not_exists(#pk)")
+				put.ExpressionAttributeNames = map[string]string{"#pk": schema.AttrPK}
+			} else {
+				put.ConditionExpression = aws.String("ver = :ver")
+				put.ExpressionAttributeValues = map[string]types.AttributeValue{":ver": &types.AttributeValueMemberN{Value: strconv.FormatInt(versions[k], 10)}}
+			}
+			tx = append(tx, types.TransactWriteItem{Put: put})
+			txEvent = append(txEvent, -1)
+		}
+		if len(tx) == 0 {
+			return res, nil
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+		if err == nil {
+			for _, i := range txEvent {
+				if i >= 0 {
+					res.Counted++
+				}
+			}
+			return res, nil
+		}
+		var tc *types.TransactionCanceledException
+		if !errors.As(err, &tc) {
+			return res, transient(err, "count usage")
+		}
+		for j, r := range tc.CancellationReasons {
+			if j < len(txEvent) && txEvent[j] >= 0 && aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				done[txEvent[j]] = true // counted by an earlier delivery
+				res.Duplicates++
+			}
+		}
+		// Bucket versions that moved, or a conflicting transaction: read and try again.
+	}
+}
+
+func (s *Store) timelineItem(sc billing.Scope, e usage.Event) (map[string]types.AttributeValue, error) {
+	it, err := attributevalue.MarshalMap(eventItem{Event: e, TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID,
+		TTL: e.Timestamp.Add(s.retention).Unix()})
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Internal, "", "encode event")
+	}
+	it[schema.AttrPK] = str(timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard()))
+	it[schema.AttrSK] = str(timelineSK(e))
+	it[schema.AttrEntity] = str(EntityTimeline)
+	return it, nil
+}
+
+// readBuckets reads keys consistently (BatchGetItem, 100 at a time).
+func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []BucketKey) (map[BucketKey]usage.Bucket, map[BucketKey]int64, error) {
+	out, vers := map[BucketKey]usage.Bucket{}, map[BucketKey]int64{}
+	byKey := map[string]BucketKey{}
+	var req []map[string]types.AttributeValue
+	for _, k := range keys {
+		av := k.av(sc)
+		byKey[av[schema.AttrPK].(*types.AttributeValueMemberS).Value+"\x00"+av[schema.AttrSK].(*types.AttributeValueMemberS).Value] = k
+		req = append(req, av)
+	}
+	for len(req) > 0 {
+		n := min(len(req), 100)
+		pending := req[:n]
+		req = req[n:]
+		for try := 0; len(pending) > 0; try++ {
+			if try > 0 {
+				s.pause(try)
+			}
+			if try > 20 {
+				return nil, nil, apperr.E(apperr.Transient, "storage_unavailable", "storage kept leaving bucket reads unprocessed; retry")
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				s.table: {Keys: pending, ConsistentRead: aws.Bool(true)}}})
+			if err != nil {
+				return nil, nil, transient(err, "read buckets")
+			}
+			for _, it := range res.Responses[s.table] {
+				pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)
+				sk, _ := it[schema.AttrSK].(*types.AttributeValueMemberS)
+				if pk == nil || sk == nil {
+					continue
+				}
+				k, ok := byKey[pk.Value+"\x00"+sk.Value]
+				if !ok {
+					continue
+				}
+				var bi bucketItem
+				if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
+					return nil, nil, apperr.Wrap(err, apperr.Internal, "", "decode bucket")
+				}
+				b, err := bi.bucket()
+				if err != nil {
+					return nil, nil, apperr.Wrap(err, apperr.Internal, "", "decode bucket")
+				}
+				out[k], vers[k] = b, bi.Version
+			}
+			pending = res.UnprocessedKeys[s.table].Keys
+		}
+	}
+	return out, vers, nil
+}
+
+
+// distinct drops repeats of an event id within one batch (one transaction
+// may not write an item twice).
+func distinct(evs []usage.Event) []usage.Event {
+	seen := make(map[string]bool, len(evs))
+	out := evs[:0:0]
+	for _, e := range evs {
+		if !seen[e.ID] {
+			seen[e.ID] = true
+			out = append(out, e)
+		}
+	}
+	return out
+}
