@@ -264,7 +264,6 @@ func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []Bucket
 	return out, vers, nil
 }
 
-
 // distinct drops repeats of an event id within one batch (one transaction
 // may not write an item twice).
 func distinct(evs []usage.Event) []usage.Event {
