@@ -49,6 +49,8 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	rt.Add((&httpapi.GatewayEvents{}).Routes()...)
 	rt.Add((&httpapi.Refresh{}).PaymentRoutes()...)
 	rt.Add((&httpapi.Refresh{}).InvoiceRoutes()...)
+	rt.Add((&httpapi.Meters{}).Routes()...)
+	rt.Add((&httpapi.Events{}).Routes()...)
 	served := map[string]bool{"POST /api/v1/webhooks/razorpay/{tenant_id}/{environment_id}": true}
 	for _, r := range rt.Routes() {
 		served[r] = true

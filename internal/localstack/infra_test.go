@@ -31,6 +31,8 @@ var grantedActions = map[string][]string{
 	"invoice-syncer":       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"stream-relay":         {"sqs:SendMessage"},
 	"gateway-sweeper":      {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
+	"usage-ingest":         {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"usage-aggregator":     {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"},
 }
 
 // callRecorder notes, per function (from the invocation's lambdacontext),
