@@ -66,7 +66,16 @@ func (s *Service) CreateMeter(ctx context.Context, sc billing.Scope, m usage.Met
 		return m, err
 	}
 	if len(existing) >= usage.MaxMetersPerEnv {
-		return m, apperr.E(apperr.Conflict, "too_many_meters", "an environment has at most %d meters; archive unused ones", usage.MaxMetersPerEnv)
+		return m, apperr.E(apperr.Conflict, "too_many_meters", "an environment has at most %d meters", usage.MaxMetersPerEnv)
+	}
+	same := 0
+	for _, x := range existing {
+		if x.EventName == m.EventName && x.Status == usage.MeterActive {
+			same++
+		}
+	}
+	if same >= usage.MaxMetersPerEvent {
+		return m, apperr.E(apperr.Conflict, "too_many_meters", "at most %d active meters count one event name; archive one first", usage.MaxMetersPerEvent)
 	}
 	m.ID, m.Status, m.CreatedAt, m.ArchivedAt = ids.New(ids.Meter), usage.MeterActive, s.now(), nil
 	return m, s.Store.CreateMeter(ctx, sc, m)

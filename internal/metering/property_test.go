@@ -35,7 +35,10 @@ type rig struct {
 
 func newRig(t *testing.T) *rig {
 	t.Helper()
-	env := testenv.AWS(t)
+	return newRigEnv(testenv.AWS(t))
+}
+
+func newRigEnv(env *testenv.Env) *rig {
 	r := &rig{sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)},
 		ledger: dynamo.New(env.DynamoDB, env.Table()), store: usagedb.New(env.DynamoDB, env.Table(), 0),
 		now: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
@@ -342,4 +345,39 @@ func decimalText(rng *rand.Rand) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// TestOneBatchOfManyUniqueValuesStaysWithinTheTransactionLimit: 150 events
+// of one customer, hour and meter, each with its own UNIQUE_COUNT value,
+// write 300+ items: Apply splits them into transactions of ≤ 100 items
+// (each distinct value is an item of its own).
+func TestOneBatchOfManyUniqueValuesStaysWithinTheTransactionLimit(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	c := r.customer(t, "acct-many")
+	users := r.meter(t, usage.Meter{Name: "users", EventName: "login", Aggregation: usage.UniqueCount, Property: "user"})
+	calls := r.meter(t, usage.Meter{Name: "logins", EventName: "login", Aggregation: usage.Count})
+	r.now = r.now.Add(time.Minute)
+	hour := r.now.Truncate(time.Hour)
+	var evs []usage.Event
+	for i := range 150 {
+		evs = append(evs, usage.Event{ID: fmt.Sprintf("e%03d", i), Name: "login", CustomerID: c.ID, Timestamp: hour.Add(time.Duration(i) * time.Second),
+			Properties: map[string]string{"user": fmt.Sprintf("user-%d", i)}, AcceptedAt: r.now})
+	}
+	ms, err := r.store.Meters(ctx, r.sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := r.store.Apply(ctx, r.sc, ms, evs)
+	if err != nil || a.Counted != 150 {
+		t.Fatalf("applied %+v, %v", a, err)
+	}
+	for _, m := range []usage.Meter{users, calls} {
+		want := "150"
+		_, total, err := r.svc.Usage(ctx, r.sc, metering.UsageQuery{MeterID: m.ID, CustomerID: c.ID, Start: hour, End: hour.Add(time.Hour)})
+		if err != nil || total != want {
+			t.Fatalf("%s: %s, %v; want %s", m.Name, total, err, want)
+		}
+	}
 }

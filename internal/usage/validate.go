@@ -26,6 +26,9 @@ const (
 	MaxFilterKeys       = 10
 	MaxFilterValues     = 100
 	MaxMetersPerEnv     = 200
+	// MaxMetersPerEvent bounds the active meters of one event name, so one
+	// event's writes fit in a DynamoDB transaction (100 items).
+	MaxMetersPerEvent = 50
 	// MaxFuture is how far ahead of now an event's timestamp may be.
 	MaxFuture = 5 * time.Minute
 	// DefaultLateness is how old an event's timestamp may be by default.

@@ -3,6 +3,7 @@ package usagedb
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,7 @@ type Applied struct {
 type contribution struct {
 	meter usage.Meter
 	key   BucketKey
+	item  string // the item it writes: the bucket, or UNIQUE_COUNT's value item
 }
 
 // Apply counts each event once: for every event it writes the timeline
@@ -47,27 +49,30 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 	for i, e := range evs {
 		for _, m := range meters {
 			if m.Counts(e) {
-				contrib[i] = append(contrib[i], contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour(), Shard: e.Shard()}})
+				c := contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour(), Shard: e.Shard()}}
+				c.item = fmt.Sprintf("%s\x00%s\x00%s\x00%d", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour), c.key.Shard)
+				if m.Aggregation == usage.UniqueCount {
+					c.item = fmt.Sprintf("%s\x00%s\x00%s\x00u\x00%s", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour), e.Properties[m.Property])
+				}
+				contrib[i] = append(contrib[i], c)
 			}
 		}
 	}
 	for start := 0; start < len(evs); {
 		end, items := start, 0
-		buckets := map[BucketKey]bool{}
+		written := map[string]bool{}
 		for end < len(evs) {
 			add := 1
 			for _, c := range contrib[end] {
-				if !buckets[c.key] {
+				if !written[c.item] {
 					add++
+					written[c.item] = true // a later event sharing it adds nothing
 				}
 			}
 			if items+add > maxTxItems && end > start {
 				break
 			}
 			items += add
-			for _, c := range contrib[end] {
-				buckets[c.key] = true
-			}
 			end++
 		}
 		a, err := s.applyChunk(ctx, sc, evs[start:end], contrib[start:end])
