@@ -153,12 +153,12 @@ func envInt(name string, def int) int {
 // restarted from the stream's start several times. Every event a client
 // sent is counted exactly once: each customer's usage per meter equals the
 // reference computed from the distinct events, and each customer's listed
-// events are exactly its distinct events. `make test` runs 1,500 events;
+// events are exactly its distinct events. `make test` runs 600 events;
 // `make chaos` (RAZORBILL_CHAOS=1) runs RAZORBILL_USAGE_CHAOS_EVENTS
 // (20,000) and writes its figures into docs/reliability.md.
 func TestUsageChaos(t *testing.T) {
 	full := os.Getenv("RAZORBILL_CHAOS") == "1"
-	n, kills, seed := envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 1500), 3, uint64(18)
+	n, kills, seed := envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 600), 2, uint64(18)
 	if full {
 		n, kills, seed = envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 20000), envInt("RAZORBILL_USAGE_CHAOS_KILLS", 8), uint64(time.Now().UnixNano())
 	}
@@ -173,7 +173,9 @@ func TestUsageChaos(t *testing.T) {
 	r := newRigEnv(env)
 	db := &faultyDB{inner: env.DynamoDB, rate: faultRate, rnd: rand.New(rand.NewPCG(seed, 99)), count: map[string]int{}}
 	store := usagedb.New(db, env.Table(), 0)
-	r.store, r.svc.Store, r.svc.Concurrency = store, store, 8
+	// r.store (the test's own reads) stays fault-free; ingestion and the
+	// aggregator get the faults.
+	r.svc.Store, r.svc.Concurrency = store, 8
 	r.now = time.Now().UTC()
 	ctx := context.Background()
 	var custs []billing.Customer
@@ -464,7 +466,7 @@ func countEvents(t *testing.T, r *rig, c billing.Customer, start, end time.Time)
 	for {
 		evs, more, err := r.store.ListEvents(context.Background(), r.sc, []string{"c:" + c.ID, "x:" + c.ExternalID}, start, end, 100, after)
 		if err != nil {
-			return -1 // faults are on: try again
+			t.Fatal(err)
 		}
 		n += len(evs)
 		if !more {

@@ -89,6 +89,20 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution) (Applied, error) {
 	var res Applied
 	done := make([]bool, len(evs)) // counted before: left out
+	// A redelivered record is usually counted already: look for the
+	// events' timeline items first, so that a redelivery costs one batch
+	// read, not a cancelled transaction. (The transaction's condition on
+	// each timeline item still decides.)
+	seen, err := s.counted(ctx, sc, evs)
+	if err != nil {
+		return res, err
+	}
+	for i := range evs {
+		if seen[i] {
+			done[i] = true
+			res.Duplicates++
+		}
+	}
 	for try := 0; ; try++ {
 		if try >= maxTries {
 			return res, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
@@ -217,16 +231,57 @@ func (s *Store) timelineItem(sc billing.Scope, e usage.Event) (map[string]types.
 	return it, nil
 }
 
+// counted reports which events already have their timeline item.
+func (s *Store) counted(ctx context.Context, sc billing.Scope, evs []usage.Event) (map[int]bool, error) {
+	keys := make([]map[string]types.AttributeValue, len(evs))
+	index := map[string]int{}
+	for i, e := range evs {
+		pk := timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard())
+		keys[i] = keyAV(pk, timelineSK(e))
+		index[pk+"\x00"+timelineSK(e)] = i
+	}
+	out := map[int]bool{}
+	err := s.batchGet(ctx, keys, aws.String("#pk, #sk"), func(pk, sk string, _ map[string]types.AttributeValue) error {
+		if i, ok := index[pk+"\x00"+sk]; ok {
+			out[i] = true
+		}
+		return nil
+	})
+	return out, err
+}
+
 // readBuckets reads keys consistently (BatchGetItem, 100 at a time).
 func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []BucketKey) (map[BucketKey]usage.Bucket, map[BucketKey]int64, error) {
 	out, vers := map[BucketKey]usage.Bucket{}, map[BucketKey]int64{}
 	byKey := map[string]BucketKey{}
-	var req []map[string]types.AttributeValue
+	req := make([]map[string]types.AttributeValue, 0, len(keys))
 	for _, k := range keys {
 		av := k.av(sc)
 		byKey[av[schema.AttrPK].(*types.AttributeValueMemberS).Value+"\x00"+av[schema.AttrSK].(*types.AttributeValueMemberS).Value] = k
 		req = append(req, av)
 	}
+	err := s.batchGet(ctx, req, nil, func(pk, sk string, it map[string]types.AttributeValue) error {
+		k, ok := byKey[pk+"\x00"+sk]
+		if !ok {
+			return nil
+		}
+		var bi bucketItem
+		if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
+			return apperr.Wrap(err, apperr.Internal, "", "decode bucket")
+		}
+		b, err := bi.bucket()
+		if err != nil {
+			return apperr.Wrap(err, apperr.Internal, "", "decode bucket")
+		}
+		out[k], vers[k] = b, bi.Version
+		return nil
+	})
+	return out, vers, err
+}
+
+// batchGet reads keys consistently, 100 at a time, until none is left
+// unprocessed, and calls each with every item found.
+func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeValue, projection *string, each func(pk, sk string, it map[string]types.AttributeValue) error) error {
 	for len(req) > 0 {
 		n := min(len(req), 100)
 		pending := req[:n]
@@ -236,12 +291,16 @@ func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []Bucket
 				s.pause(try)
 			}
 			if try > 20 {
-				return nil, nil, apperr.E(apperr.Transient, "storage_unavailable", "storage kept leaving bucket reads unprocessed; retry")
+				return apperr.E(apperr.Transient, "storage_unavailable", "storage kept leaving reads unprocessed; retry")
 			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
-				s.table: {Keys: pending, ConsistentRead: aws.Bool(true)}}})
+			ka := types.KeysAndAttributes{Keys: pending, ConsistentRead: aws.Bool(true)}
+			if projection != nil {
+				ka.ProjectionExpression = projection
+				ka.ExpressionAttributeNames = map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK}
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
 			if err != nil {
-				return nil, nil, transient(err, "read buckets")
+				return transient(err, "batch read")
 			}
 			for _, it := range res.Responses[s.table] {
 				pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)
@@ -249,24 +308,14 @@ func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []Bucket
 				if pk == nil || sk == nil {
 					continue
 				}
-				k, ok := byKey[pk.Value+"\x00"+sk.Value]
-				if !ok {
-					continue
+				if err := each(pk.Value, sk.Value, it); err != nil {
+					return err
 				}
-				var bi bucketItem
-				if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
-					return nil, nil, apperr.Wrap(err, apperr.Internal, "", "decode bucket")
-				}
-				b, err := bi.bucket()
-				if err != nil {
-					return nil, nil, apperr.Wrap(err, apperr.Internal, "", "decode bucket")
-				}
-				out[k], vers[k] = b, bi.Version
 			}
 			pending = res.UnprocessedKeys[s.table].Keys
 		}
 	}
-	return out, vers, nil
+	return nil
 }
 
 // distinct drops repeats of an event id within one batch (one transaction
