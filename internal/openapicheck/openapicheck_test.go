@@ -12,6 +12,11 @@ import (
 	"github.com/razorbill/razorbill/internal/openapicheck"
 )
 
+// Reports look like
+//
+//	openapi: POST /things: response does not match docs/openapi.yaml: …
+//	  response 201 Created: {"name": "x"}
+
 // fakeSpec has one operation whose 201 response requires id and whose
 // request body requires an integer count.
 const fakeSpec = `openapi: 3.0.3
@@ -36,8 +41,9 @@ paths:
 `
 
 type reports struct {
-	mu  sync.Mutex
-	got []string
+	mu   sync.Mutex
+	got  []string
+	sent string // the request body the server received
 }
 
 func (r *reports) add(s string) { r.mu.Lock(); r.got = append(r.got, s); r.mu.Unlock() }
@@ -46,8 +52,12 @@ func (r *reports) add(s string) { r.mu.Lock(); r.got = append(r.got, s); r.mu.Un
 // transport checks calls against spec.
 func serve(t *testing.T, spec string, status int, body string) (*http.Client, string, *reports) {
 	t.Helper()
+	rep := &reports{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.ReadAll(r.Body)
+		b, _ := io.ReadAll(r.Body)
+		rep.mu.Lock()
+		rep.sent = string(b)
+		rep.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = io.WriteString(w, body)
@@ -60,7 +70,6 @@ func serve(t *testing.T, spec string, status int, body string) (*http.Client, st
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep := &reports{}
 	tr, err := openapicheck.NewTransport(doc, srv.URL, nil, rep.add)
 	if err != nil {
 		t.Fatal(err)
@@ -108,12 +117,25 @@ func TestTransportCatchesMismatches(t *testing.T) {
 			`{"amount": 100, "currency": "inr", "destination_id": "inv_1", "destination_type": "INVOICE", "payment_method_type": "PAYMENT_LINK"}`,
 			`{"id": "pay_1", "payment_status": "PAID", "amount": "100.00", "currency": "inr"}`,
 			[]string{"POST /api/v1/payments", "payment_status"}},
+		{"real spec: a customer without its razorpay sync state", "", 201, "/api/v1/customers", `{"external_id": "acct-42"}`,
+			`{"id": "cus_1", "external_id": "acct-42", "name": "", "email": null, "phone": null, "metadata": {}, "created_at": "2026-12-05T00:00:00Z"}`,
+			[]string{"POST /api/v1/customers", `"razorpay"`}},
+		{"real spec: a timestamp that is not RFC 3339", "", 202, "/api/v1/customers/cus_1/sync", ``,
+			`{"id": "cus_1", "external_id": null, "name": "", "email": null, "phone": null, "metadata": {}, "created_at": "yesterday",
+			  "razorpay": {"customer_id": null, "sync_status": "PENDING", "last_error": null, "attempts": 0, "synced_at": null}}`,
+			[]string{"POST /api/v1/customers/{id}/sync", "created_at"}},
+		{"real spec: a wrong-typed request body accepted", "", 202, "/api/v1/payments/pay_1/refund", `{"amount": true}`,
+			`{"id": "rfd_1", "status": "PENDING", "amount": "1.00", "currency": "inr", "payment_id": "pay_1", "razorpay_refunds": [], "created_at": "2026-12-05T00:00:00Z"}`,
+			[]string{"POST /api/v1/payments/{id}/refund", "request does not match", "amount"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			c, url, rep := serve(t, tc.spec, tc.status, tc.resp)
 			if got := post(t, c, url+tc.path, tc.req); got != tc.resp {
 				t.Errorf("the caller read %q, want %q", got, tc.resp)
+			}
+			if rep.sent != tc.req {
+				t.Errorf("the server read %q, want %q", rep.sent, tc.req)
 			}
 			if tc.want == nil {
 				if len(rep.got) != 0 {
