@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -84,6 +85,22 @@ type Transport struct {
 	report  func(string)
 	router  routers.Router
 	errSch  *openapi3.Schema
+
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+// Seen lists the documented operations ("METHOD /path") this transport
+// has checked a call of, sorted.
+func (t *Transport) Seen() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.seen))
+	for op := range t.seen {
+		out = append(out, op)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // NewTransport builds a Transport for doc. The document's servers are
@@ -99,7 +116,7 @@ func NewTransport(doc *openapi3.T, baseURL string, base http.RoundTripper, repor
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	tr := &Transport{base: base, baseURL: strings.TrimSuffix(baseURL, "/"), report: report, router: r}
+	tr := &Transport{base: base, baseURL: strings.TrimSuffix(baseURL, "/"), report: report, router: r, seen: map[string]bool{}}
 	if doc.Components != nil {
 		if ref := doc.Components.Schemas["Error"]; ref != nil {
 			tr.errSch = ref.Value
@@ -167,6 +184,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	var reqErr error
 	if routeErr == nil {
 		op = req.Method + " " + route.Path
+		t.mu.Lock()
+		t.seen[op] = true
+		t.mu.Unlock()
 		in = &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: options}
 		reqErr = openapi3filter.ValidateRequest(ctx, in)
 	}

@@ -165,4 +165,12 @@ func TestTransportSkips(t *testing.T) {
 	if len(rep.got) != 0 {
 		t.Fatalf("reported %q", rep.got)
 	}
+	tr := c.Transport.(*openapicheck.Transport)
+	if seen := tr.Seen(); len(seen) != 0 {
+		t.Fatalf("Seen = %q after skipped calls only", seen)
+	}
+	post(t, c, url+"/things", `{"count": 1}`)
+	if seen := strings.Join(tr.Seen(), ","); seen != "POST /things" {
+		t.Fatalf("Seen = %q, want POST /things", seen)
+	}
 }
