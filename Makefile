@@ -30,8 +30,9 @@ test: tools lint test-unit test-cdk
 test-unit:
 	$(EMULATORS) $(GO) test -race -count=1 -timeout 8m ./...
 
+# JSII_DEPRECATED=fail: a deprecated CDK API used by the app fails the tests.
 test-cdk:
-	cd infra/cdk && $(GO) test -count=1 -timeout 8m ./...
+	cd infra/cdk && JSII_DEPRECATED=fail $(GO) test -count=1 -timeout 8m ./...
 
 # contract runs the Razorpay client's contract suite (internal/razorpay,
 # TestContract) against Razorpay test mode: the step before going live. It

@@ -10,9 +10,15 @@
 //
 // One stack, built by constructor helpers (table, queues, key, functions,
 // HTTP API, webhook URL) rather than one stack per concern: the resources
-// share one lifecycle, `sam local invoke` and `sam deploy` take one template,
+// share one lifecycle, `cdk deploy` and `sam local invoke` take one template,
 // and cross-stack exports would pin the queues and the table (an exported
 // value cannot change while another stack imports it) for no gain.
+//
+// The stack uses CDK's default synthesizer: `cdk deploy` publishes the
+// function assets to the bootstrap bucket and deploys with the bootstrap
+// roles, and the template's BootstrapVersion parameter and
+// CheckBootstrapVersion rule refuse an account/region whose bootstrap stack
+// is too old for them (`cdk bootstrap` once per account/region).
 //
 // The app does no lookups and is environment-agnostic, so `go run .`
 // synthesizes offline, with no AWS credentials.
@@ -147,15 +153,6 @@ func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props 
 	if props == nil {
 		props = &awscdk.StackProps{}
 	}
-	if props.Synthesizer == nil {
-		// No BootstrapVersion parameter or rule: the template then deploys
-		// with `sam deploy` too (SAM uploads the assets itself), in accounts
-		// never bootstrapped for CDK. `cdk deploy` still uses the bootstrap
-		// bucket and roles.
-		props.Synthesizer = awscdk.NewDefaultStackSynthesizer(&awscdk.DefaultStackSynthesizerProps{
-			GenerateBootstrapVersionRule: jsii.Bool(false),
-		})
-	}
 	if props.Description == nil {
 		props.Description = jsii.String("Razorbill: usage-billing ledger synced to Razorpay (API, webhooks, queues, table)")
 	}
@@ -258,14 +255,16 @@ func (r *razorbill) newTable() {
 	for _, t := range schema.Tables {
 		props := &awsdynamodb.TableProps{
 			// The stream and the backups are encrypted with the table's key.
-			Encryption:          awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
-			EncryptionKey:       r.dataKey,
-			PartitionKey:        &awsdynamodb.Attribute{Name: jsii.String(t.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
-			SortKey:             &awsdynamodb.Attribute{Name: jsii.String(t.SortKey), Type: awsdynamodb.AttributeType_STRING},
-			BillingMode:         awsdynamodb.BillingMode_PAY_PER_REQUEST,
-			PointInTimeRecovery: jsii.Bool(true),
-			DeletionProtection:  jsii.Bool(true),
-			RemovalPolicy:       awscdk.RemovalPolicy_RETAIN,
+			Encryption:    awsdynamodb.TableEncryption_CUSTOMER_MANAGED,
+			EncryptionKey: r.dataKey,
+			PartitionKey:  &awsdynamodb.Attribute{Name: jsii.String(t.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
+			SortKey:       &awsdynamodb.Attribute{Name: jsii.String(t.SortKey), Type: awsdynamodb.AttributeType_STRING},
+			BillingMode:   awsdynamodb.BillingMode_PAY_PER_REQUEST,
+			PointInTimeRecoverySpecification: &awsdynamodb.PointInTimeRecoverySpecification{
+				PointInTimeRecoveryEnabled: jsii.Bool(true),
+			},
+			DeletionProtection: jsii.Bool(true),
+			RemovalPolicy:      awscdk.RemovalPolicy_RETAIN,
 		}
 		if t.TTLAttribute != "" {
 			props.TimeToLiveAttribute = jsii.String(t.TTLAttribute)
@@ -594,19 +593,13 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 // with the tenant's webhook secret) is the authentication.
 func (r *razorbill) newWebhookURL() {
 	fn := r.functions[webhookFunction]
+	// With AuthType NONE, CDK adds both permissions a public function URL
+	// needs since October 2025: lambda:InvokeFunctionUrl, and
+	// lambda:InvokeFunction limited to calls made through the URL.
 	r.webhookURL = fn.AddFunctionUrl(&awslambda.FunctionUrlOptions{
 		AuthType:   awslambda.FunctionUrlAuthType_NONE,
 		InvokeMode: awslambda.InvokeMode_BUFFERED,
 	})
-	// Since October 2025 a public function URL also needs
-	// lambda:InvokeFunction, limited to calls made through the URL; CDK
-	// v2.170 only adds lambda:InvokeFunctionUrl.
-	perm := awslambda.NewCfnPermission(r.stack, jsii.String("WebhookUrlInvokeFunction"), &awslambda.CfnPermissionProps{
-		Action:       jsii.String("lambda:InvokeFunction"),
-		FunctionName: fn.FunctionArn(),
-		Principal:    jsii.String("*"),
-	})
-	perm.AddPropertyOverride(jsii.String("InvokedViaFunctionUrl"), true)
 	for _, s := range functionSpecs {
 		if s.Webhooks {
 			r.functions[s.Name].AddEnvironment(jsii.String(envWebhookBaseURL), r.webhookURL.Url(), nil)
@@ -673,7 +666,8 @@ func (r *razorbill) newHTTPAPI() {
 		Label:  jsii.String("HTTP API 5xx %"),
 		Period: period,
 	}), api5xxRatePercent, fmt.Sprintf("HTTP API: more than %d%% of requests answered 5xx over 5 minutes", api5xxRatePercent))
-	// HttpStage has no access-log property in v2.170: set it on the L1.
+	// The access log is set on the L1 stage: its destination is the
+	// encrypted log group above and its format accessLogFormat.
 	r.stage.Node().DefaultChild().(awsapigatewayv2.CfnStage).SetAccessLogSettings(&awsapigatewayv2.CfnStage_AccessLogSettingsProperty{
 		DestinationArn: logs.LogGroupArn(),
 		Format:         jsii.String(accessLogFormat),

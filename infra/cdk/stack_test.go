@@ -6,7 +6,7 @@ package main
 // (TestMain) and each test reads the template as plain JSON.
 
 import (
-	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/razorbill/razorbill/internal/openapicheck"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -660,41 +661,18 @@ func TestNoSecretsInTemplate(t *testing.T) {
 
 // ---- HTTP API ----
 
-// openapiRoutes reads "METHOD /path" for every operation in docs/openapi.yaml.
+// openapiRoutes is "METHOD /path" for every operation of docs/openapi.yaml,
+// loaded and validated as an OpenAPI 3 document.
 func openapiRoutes(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "docs", "openapi.yaml"))
+	doc, err := openapicheck.Load(context.Background(), openapicheck.SpecPath())
 	if err != nil {
-		t.Fatalf("docs/openapi.yaml: %v", err)
+		t.Fatal(err)
 	}
-	defer f.Close()
-	pathRe := regexp.MustCompile(`^  (/\S*):\s*$`)
-	opRe := regexp.MustCompile(`^    (get|put|post|delete|patch|head|options):`)
-	var out []string
-	inPaths, path := false, ""
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := s.Text()
-		if line == "paths:" {
-			inPaths = true
-			continue
-		}
-		if !inPaths {
-			continue
-		}
-		if line != "" && !strings.HasPrefix(line, " ") {
-			break
-		}
-		if m := pathRe.FindStringSubmatch(line); m != nil {
-			path = m[1]
-		} else if m := opRe.FindStringSubmatch(line); m != nil && path != "" {
-			out = append(out, strings.ToUpper(m[1])+" "+path)
-		}
-	}
+	out := openapicheck.Operations(doc)
 	if len(out) == 0 {
 		t.Fatal("no operations found in docs/openapi.yaml")
 	}
-	sort.Strings(out)
 	return out
 }
 
@@ -791,7 +769,7 @@ func TestWebhookFunctionURL(t *testing.T) {
 			t.Errorf("URL targets %v", u.Properties["TargetFunctionArn"])
 		}
 	}
-	var invokeURL, invokeViaURL bool
+	var invokeURL, invokeViaURL int
 	for id, p := range tmpl.ofType("AWS::Lambda::Permission") {
 		if p.Properties["Principal"] != "*" {
 			continue
@@ -802,15 +780,15 @@ func TestWebhookFunctionURL(t *testing.T) {
 		}
 		switch {
 		case p.Properties["Action"] == "lambda:InvokeFunctionUrl" && p.Properties["FunctionUrlAuthType"] == "NONE":
-			invokeURL = true
+			invokeURL++
 		case p.Properties["Action"] == "lambda:InvokeFunction" && p.Properties["InvokedViaFunctionUrl"] == true:
-			invokeViaURL = true
+			invokeViaURL++
 		default:
 			t.Errorf("%s: unexpected public permission %v", id, p.Properties)
 		}
 	}
-	if !invokeURL || !invokeViaURL {
-		t.Errorf("public URL permissions: InvokeFunctionUrl %v, InvokeFunction via URL %v; both are required", invokeURL, invokeViaURL)
+	if invokeURL != 1 || invokeViaURL != 1 {
+		t.Errorf("public URL permissions: InvokeFunctionUrl %d, InvokeFunction via URL %d; one of each is required", invokeURL, invokeViaURL)
 	}
 }
 
@@ -831,12 +809,23 @@ func TestOutputs(t *testing.T) {
 	}
 }
 
-// TestDeployableWithoutParameters: no parameter to fill and no CDK bootstrap
-// rule, so `sam deploy` (and a plain CloudFormation deploy) take the
-// template as it is.
-func TestDeployableWithoutParameters(t *testing.T) {
-	if len(tmpl.Parameters) != 0 || len(tmpl.Rules) != 0 {
-		t.Errorf("parameters %v, rules %v", tmpl.Parameters, tmpl.Rules)
+// TestBootstrapVersionChecked: the template is the default synthesizer's,
+// deployed by `cdk deploy` the normal way: its only parameter is the
+// bootstrap version (read from the bootstrap stack's SSM parameter) and its
+// rule refuses a bootstrap stack older than version 6.
+func TestBootstrapVersionChecked(t *testing.T) {
+	want := map[string]any{"BootstrapVersion": map[string]any{
+		"Type":        "AWS::SSM::Parameter::Value<String>",
+		"Default":     "/cdk-bootstrap/hnb659fds/version",
+		"Description": "Version of the CDK Bootstrap resources in this environment, automatically retrieved from SSM Parameter Store. [cdk:skip]",
+	}}
+	if !reflect.DeepEqual(tmpl.Parameters, want) {
+		t.Errorf("parameters %v, want only %v", tmpl.Parameters, want)
+	}
+	rule, _ := tmpl.Rules["CheckBootstrapVersion"].(map[string]any)
+	b, _ := json.Marshal(rule["Assertions"])
+	if len(tmpl.Rules) != 1 || !strings.Contains(string(b), `"Fn::Contains":[["1","2","3","4","5"],{"Ref":"BootstrapVersion"}]`) {
+		t.Errorf("rules %v: want CheckBootstrapVersion refusing bootstrap versions 1-5", tmpl.Rules)
 	}
 }
 

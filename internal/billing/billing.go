@@ -176,6 +176,12 @@ type Customer struct {
 	CreatedAt      time.Time  `dynamodbav:"created_at"`
 	UpdatedAt      time.Time  `dynamodbav:"updated_at"`
 	Version        int64      `dynamodbav:"version"`
+
+	// SyncOnCreate: when the customer was created, the environment's
+	// connection was active and syncs new customers at once (ON_CREATE).
+	// Only such a customer's INSERT leaves the table stream
+	// (schema.StreamFilters); the others are synced on demand or manually.
+	SyncOnCreate bool `dynamodbav:"sync_on_create,omitempty"`
 }
 
 // SyncedFor reports whether the customer has a Razorpay customer usable
@@ -263,6 +269,13 @@ type Invoice struct {
 	CreatedAt         time.Time  `dynamodbav:"created_at"`
 	UpdatedAt         time.Time  `dynamodbav:"updated_at"`
 	Version           int64      `dynamodbav:"version"`
+
+	// SyncOnFinalize: when the invoice was finalized it had something to
+	// collect and the environment's connection was active with invoice
+	// outbound sync on. Only such an invoice's DRAFT→FINALIZED change leaves
+	// the table stream (schema.StreamFilters); the others are synced by a
+	// payment request (when outbound sync is on by then) or manually.
+	SyncOnFinalize bool `dynamodbav:"sync_on_finalize,omitempty"`
 }
 
 // AmountRemaining is what is still to pay (never negative).

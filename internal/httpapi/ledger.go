@@ -468,6 +468,7 @@ func (l *Ledger) createCustomer(ctx context.Context, r *Request) (Response, erro
 	}
 	now := l.now()
 	c.ID, c.SyncStatus, c.CreatedAt, c.UpdatedAt, c.Version = ids.New(ids.Customer), billing.SyncNotSynced, now, now, 1
+	c.SyncOnCreate = l.syncsNow(ctx, r.Scope, billing.Connection.SyncsOnCreate)
 	if err := l.Store.CreateCustomer(ctx, r.Scope, c); err != nil {
 		return Response{}, err
 	}
@@ -738,10 +739,12 @@ func (l *Ledger) finalizeInvoice(ctx context.Context, r *Request) (Response, err
 	if err := emptyOrObject(r.Body); err != nil {
 		return Response{}, err
 	}
+	syncs := l.syncsNow(ctx, r.Scope, billing.Connection.SyncsOnFinalize)
 	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error {
 		if err := inv.Finalize(l.now()); err != nil {
 			return err
 		}
+		inv.SyncOnFinalize = syncs && inv.AmountDue > 0 // nothing due: never synced
 		return inv.CheckCollectable(l.Minimums)
 	})
 	if err != nil {
@@ -789,6 +792,18 @@ func (l *Ledger) syncInvoice(ctx context.Context, r *Request) (Response, error) 
 		return Response{}, err
 	}
 	return Response{Status: http.StatusAccepted, Body: InvoiceView(inv)}, nil
+}
+
+// syncsNow reports whether the scope's connection asks for a sync at once
+// (decides whether the record written next leaves the table stream). When
+// the connection cannot be read it answers true: the syncer then reads the
+// connection itself and does nothing if no sync is due.
+func (l *Ledger) syncsNow(ctx context.Context, sc billing.Scope, asks func(billing.Connection) bool) bool {
+	conn, ok, err := l.Store.Connection(ctx, sc)
+	if err != nil {
+		return true
+	}
+	return ok && asks(conn)
 }
 
 func emptyOrObject(body []byte) error {

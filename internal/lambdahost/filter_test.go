@@ -170,19 +170,42 @@ func TestSchemaStreamFilters(t *testing.T) {
 		"invoice finalized again":     streamRecord("MODIFY", inv("FINALIZED"), inv("FINALIZED")),
 		"payment insert":              streamRecord("INSERT", nil, map[string]string{"entity": "payment"}),
 	}
+	// The API marks the records whose sync is due (billing.Customer.SyncOnCreate,
+	// billing.Invoice.SyncOnFinalize); unmarked or false, they stay in the table.
+	flagged := func(rec events.DynamoDBEventRecord, attr string, v bool) events.DynamoDBEventRecord {
+		img := map[string]events.DynamoDBAttributeValue{}
+		for k, a := range rec.Change.NewImage {
+			img[k] = a
+		}
+		img[attr] = events.NewBooleanAttribute(v)
+		rec.Change.NewImage = img
+		return rec
+	}
+	records["customer insert to sync"] = flagged(records["customer insert"], schema.AttrSyncOnCreate, true)
+	records["customer insert not to sync"] = flagged(records["customer insert"], schema.AttrSyncOnCreate, false)
+	records["invoice draft to finalized to sync"] = flagged(records["invoice draft to finalized"], schema.AttrSyncOnFinalize, true)
+	records["invoice draft to finalized not to sync"] = flagged(records["invoice draft to finalized"], schema.AttrSyncOnFinalize, false)
+	records["invoice finalized again to sync"] = flagged(records["invoice finalized again"], schema.AttrSyncOnFinalize, true)
+	records["customer synced, created to sync"] = flagged(records["customer synced"], schema.AttrSyncOnCreate, true)
 	want := map[string]string{ // record → the one filter it matches ("" none)
-		"customer insert":             "customer-created",
-		"customer modify":             "",
-		"customer synced":             "customer-synced",
-		"customer synced again":       "",
-		"customer remove":             "",
-		"invoice insert draft":        "",
-		"invoice insert finalized":    "",
-		"invoice draft to finalized":  "invoice-finalized",
-		"invoice finalized to voided": "",
-		"invoice draft edit":          "",
-		"invoice finalized again":     "",
-		"payment insert":              "",
+		"customer insert":                        "",
+		"customer insert to sync":                "customer-created",
+		"customer insert not to sync":            "",
+		"invoice draft to finalized to sync":     "invoice-finalized",
+		"invoice draft to finalized not to sync": "",
+		"invoice finalized again to sync":        "",
+		"customer synced, created to sync":       "customer-synced",
+		"customer modify":                        "",
+		"customer synced":                        "customer-synced",
+		"customer synced again":                  "",
+		"customer remove":                        "",
+		"invoice insert draft":                   "",
+		"invoice insert finalized":               "",
+		"invoice draft to finalized":             "",
+		"invoice finalized to voided":            "",
+		"invoice draft edit":                     "",
+		"invoice finalized again":                "",
+		"payment insert":                         "",
 	}
 	for _, f := range schema.StreamFilters {
 		for name, rec := range records {

@@ -18,6 +18,12 @@ import (
 
 func put(t *testing.T, env *testenv.Env, id string, attrs map[string]string) {
 	t.Helper()
+	putFlags(t, env, id, attrs, nil)
+}
+
+// putFlags is put with BOOL attributes too.
+func putFlags(t *testing.T, env *testenv.Env, id string, attrs map[string]string, flags map[string]bool) {
+	t.Helper()
 	item := map[string]ddbtypes.AttributeValue{
 		schema.AttrPK: &ddbtypes.AttributeValueMemberS{Value: "TENANT#t1#ENV#e1"},
 		schema.AttrSK: &ddbtypes.AttributeValueMemberS{Value: id},
@@ -25,6 +31,9 @@ func put(t *testing.T, env *testenv.Env, id string, attrs map[string]string) {
 	}
 	for k, v := range attrs {
 		item[k] = &ddbtypes.AttributeValueMemberS{Value: v}
+	}
+	for k, v := range flags {
+		item[k] = &ddbtypes.AttributeValueMemberBOOL{Value: v}
 	}
 	if _, err := env.DynamoDB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(env.Table()), Item: item}); err != nil {
 		t.Fatal(err)
@@ -73,14 +82,19 @@ func TestPollStreamFiltersBeforeInvoking(t *testing.T) {
 		return events.DynamoDBEventResponse{}, nil
 	}, StreamOptions{Filters: filters, FunctionName: "stream-relay"})
 
-	put(t, env, "CUSTOMER#cus_1", map[string]string{"entity": "customer", "sync_status": "NOT_SYNCED"})               // INSERT customer: in
-	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "DRAFT"})                   // INSERT draft: out
-	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "DRAFT", "memo": "edited"}) // DRAFT→DRAFT: out
-	put(t, env, "PAYMENT#pay_1", map[string]string{"entity": "payment"})                                              // payment: out
-	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "FINALIZED"})               // DRAFT→FINALIZED: in
-	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "VOIDED"})                  // FINALIZED→VOIDED: out
-	put(t, env, "CUSTOMER#cus_1", map[string]string{"entity": "customer", "sync_status": "SYNCED"})                   // customer synced: in
-	put(t, env, "ZZZ#last", map[string]string{"entity": "marker"})                                                    // out
+	onCreate := map[string]bool{schema.AttrSyncOnCreate: true}
+	onFinalize := map[string]bool{schema.AttrSyncOnFinalize: true}
+	put(t, env, "CUSTOMER#cus_0", map[string]string{"entity": "customer", "sync_status": "NOT_SYNCED"})                  // INSERT customer, no sync on create: out
+	putFlags(t, env, "CUSTOMER#cus_1", map[string]string{"entity": "customer", "sync_status": "NOT_SYNCED"}, onCreate)   // INSERT customer to sync: in
+	put(t, env, "INVOICE#inv_0", map[string]string{"entity": "invoice", "invoice_status": "DRAFT"})                      // INSERT draft: out
+	put(t, env, "INVOICE#inv_0", map[string]string{"entity": "invoice", "invoice_status": "FINALIZED"})                  // DRAFT→FINALIZED, outbound sync off: out
+	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "DRAFT"})                      // INSERT draft: out
+	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "DRAFT", "memo": "edited"})    // DRAFT→DRAFT: out
+	put(t, env, "PAYMENT#pay_1", map[string]string{"entity": "payment"})                                                 // payment: out
+	putFlags(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "FINALIZED"}, onFinalize) // DRAFT→FINALIZED to sync: in
+	put(t, env, "INVOICE#inv_1", map[string]string{"entity": "invoice", "invoice_status": "VOIDED"})                     // FINALIZED→VOIDED: out
+	put(t, env, "CUSTOMER#cus_1", map[string]string{"entity": "customer", "sync_status": "SYNCED"})                      // customer synced: in
+	put(t, env, "ZZZ#last", map[string]string{"entity": "marker"})                                                       // out
 
 	eventually(t, 20*time.Second, "three records", func() bool { return len(log.snapshot()) >= 3 })
 	time.Sleep(time.Second) // nothing else may follow

@@ -66,6 +66,9 @@ type Stack struct {
 	Sim                                 *razorpaysim.Simulator
 	Deps                                *app.Deps
 	Log                                 *slog.Logger
+	// Client makes Bootstrap's API calls; nil is http.DefaultClient (tests
+	// set one that checks each call against docs/openapi.yaml).
+	Client *http.Client
 
 	cancel  context.CancelFunc
 	servers []*http.Server
@@ -330,7 +333,11 @@ func (s *Stack) call(ctx context.Context, method, path, key, env string, body, o
 	if env != "" {
 		req.Header.Set("X-Environment-ID", env)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	c := s.Client
+	if c == nil {
+		c = http.DefaultClient
+	}
+	resp, err := c.Do(req)
 	if err != nil {
 		return err
 	}

@@ -87,6 +87,7 @@ func start(t *testing.T, tweak ...func(*localstack.Options)) *stack {
 	}
 	t.Cleanup(func() { rec.check(t) })
 	t.Cleanup(func() { _ = st.Close() })
+	st.Client = openapiClient(t, st.APIURL)
 	dev, err := st.Bootstrap(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +122,7 @@ func (s *stack) call(method, path string, body any) resp {
 	req.Header.Set("Authorization", "Bearer "+s.dev.APIKey)
 	req.Header.Set("X-Environment-ID", s.dev.EnvironmentID)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := http.DefaultClient.Do(req)
+	res, err := s.st.Client.Do(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -18,6 +18,14 @@ const (
 	AttrEntity = "entity" // customer, invoice, payment, … (the stream filters key on it)
 )
 
+// Item flags the stream filters require (BOOL true, absent otherwise): the
+// dynamodbav names of billing.Customer.SyncOnCreate and
+// billing.Invoice.SyncOnFinalize.
+const (
+	AttrSyncOnCreate   = "sync_on_create"
+	AttrSyncOnFinalize = "sync_on_finalize"
+)
+
 // Index is a global secondary index with string keys and all attributes projected.
 type Index struct {
 	Name         string
@@ -122,18 +130,26 @@ type StreamFilter struct {
 }
 
 // StreamFilters are the only stream records that leave the table: a new
-// customer (customer-sync, for ON_CREATE connections), an invoice's
-// DRAFT→FINALIZED transition (invoice-sync), and a customer whose Razorpay
-// sync just succeeded (invoice-sync, to retry invoices that waited on it).
+// customer whose connection syncs on creation (customer-sync), an invoice's
+// DRAFT→FINALIZED transition when its connection has outbound sync on
+// (invoice-sync), and a customer whose Razorpay sync just succeeded
+// (invoice-sync, to retry invoices that waited on it).
+//
+// The API decides the first two when it writes the record, from the
+// connection at that moment, and marks the item (AttrSyncOnCreate,
+// AttrSyncOnFinalize): a record whose sync would be a no-op (no active
+// connection, ON_DEMAND customer sync, outbound invoice sync off, nothing
+// due) invokes no relay and sends no message. The syncers still check the
+// connection when the message arrives.
 var StreamFilters = []StreamFilter{
 	{
 		Name:    "customer-created",
-		Pattern: `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"entity":{"S":["customer"]}}}}`,
+		Pattern: `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"entity":{"S":["customer"]},"` + AttrSyncOnCreate + `":{"BOOL":[true]}}}}`,
 		Queue:   CustomerSync,
 	},
 	{
 		Name:    "invoice-finalized",
-		Pattern: `{"eventName":["MODIFY"],"dynamodb":{"OldImage":{"entity":{"S":["invoice"]},"invoice_status":{"S":["DRAFT"]}},"NewImage":{"invoice_status":{"S":["FINALIZED"]}}}}`,
+		Pattern: `{"eventName":["MODIFY"],"dynamodb":{"OldImage":{"entity":{"S":["invoice"]},"invoice_status":{"S":["DRAFT"]}},"NewImage":{"invoice_status":{"S":["FINALIZED"]},"` + AttrSyncOnFinalize + `":{"BOOL":[true]}}}}`,
 		Queue:   InvoiceSync,
 	},
 	{

@@ -103,7 +103,9 @@ func (w *Worker) customer(ctx context.Context, req billing.SyncRequest) error {
 		if err != nil {
 			return err
 		}
-		if !ok || conn.Status != billing.ConnectionActive || conn.CustomerSync != billing.CustomerSyncOnCreate {
+		// The stream relays only customers created while this held
+		// (billing.Customer.SyncOnCreate); it may have changed since.
+		if !ok || !conn.SyncsOnCreate() {
 			return nil // ON_DEMAND: synced when a payment link or invoice needs it
 		}
 	}
