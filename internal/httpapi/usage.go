@@ -229,11 +229,11 @@ func (h *Events) bulk(ctx context.Context, r *Request) (Response, error) {
 	var okIndex []int
 	for i, raw := range body.Events {
 		in, err := decodeEvent(raw)
+		inputs[i] = in // its event_id, when it had one, names a rejection
 		if err != nil {
 			decodeErr[i] = err
 			continue
 		}
-		inputs[i] = in
 		ok = append(ok, in)
 		okIndex = append(okIndex, i)
 	}

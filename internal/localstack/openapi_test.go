@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/razorbill/razorbill/internal/openapicheck"
 )
@@ -106,6 +107,20 @@ func TestOpenAPIEveryOperationAgainstTheRealAPI(t *testing.T) {
 	// parked events: the list, and a retry of an id that is not there
 	s.must(s.call("GET", "/api/v1/gateway-events?status=UNMATCHED", nil), 200)
 	s.must(s.call("POST", "/api/v1/gateway-events/gev_01jzzzzzzzzzzzzzzzzzzzzzzz/retry", nil), 404)
+
+	// metering: a meter, an event, a bulk call, the events, usage, archive
+	m := s.must(s.call("POST", "/api/v1/meters", map[string]any{"name": "Calls", "event_name": "api_call", "aggregation": "COUNT"}), 201)
+	s.must(s.call("GET", "/api/v1/meters", nil), 200)
+	s.must(s.call("GET", "/api/v1/meters/"+m.s("id"), nil), 200)
+	at := time.Now().UTC().Truncate(time.Hour)
+	s.must(s.call("POST", "/api/v1/events", map[string]any{"event_id": "oa-1", "event_name": "api_call", "customer_id": cus, "timestamp": at.Format(time.RFC3339)}), 202)
+	s.must(s.call("POST", "/api/v1/events/bulk", map[string]any{"events": []any{
+		map[string]any{"event_id": "oa-2", "event_name": "api_call", "customer_external_id": "acct-openapi", "timestamp": at.Format(time.RFC3339), "properties": map[string]any{"n": 1}},
+		map[string]any{"event_id": "oa-3", "event_name": "nope", "customer_id": cus, "timestamp": at.Format(time.RFC3339)}}}), 202)
+	window := "&start=" + at.Format(time.RFC3339) + "&end=" + at.Add(time.Hour).Format(time.RFC3339)
+	s.must(s.call("GET", "/api/v1/events?customer_id="+cus+window, nil), 200)
+	s.must(s.call("GET", "/api/v1/usage?meter_id="+m.s("id")+"&customer_id="+cus+window+"&window=HOUR", nil), 200)
+	s.must(s.call("POST", "/api/v1/meters/"+m.s("id")+"/archive", nil), 200)
 
 	// the connection last: revoke old webhook secrets, read it, disable it
 	s.must(s.call("POST", "/api/v1/connections/razorpay/webhook-secret/revoke", nil), 200)
