@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -229,6 +230,114 @@ func TestCoupons(t *testing.T) {
 	} {
 		if c.Validate() == nil {
 			t.Errorf("coupon %s accepted", name)
+		}
+	}
+}
+
+func TestPeriods(t *testing.T) {
+	t.Parallel()
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	for _, c := range []struct {
+		name   string
+		start  time.Time
+		period string
+		anchor int
+		until  time.Time
+		want   []Period
+		days   []int // each period's days
+		full   []int // the whole period's days
+	}{
+		{"monthly on the 1st, started on the 1st", day(2026, 12, 1), Monthly, 1, day(2027, 3, 1),
+			[]Period{{day(2026, 12, 1), day(2027, 1, 1), day(2026, 12, 1)}, {day(2027, 1, 1), day(2027, 2, 1), day(2027, 1, 1)}, {day(2027, 2, 1), day(2027, 3, 1), day(2027, 2, 1)}},
+			[]int{31, 31, 28}, []int{31, 31, 28}},
+		{"monthly on the 1st, started mid-month: a partial first period", time.Date(2026, 12, 10, 15, 4, 0, 0, time.UTC), Monthly, 1, day(2027, 1, 2),
+			[]Period{{day(2026, 12, 10), day(2027, 1, 1), day(2026, 12, 1)}, {day(2027, 1, 1), day(2027, 2, 1), day(2027, 1, 1)}},
+			[]int{22, 31}, []int{31, 31}},
+		{"anchor 31 in short months (2028 is a leap year)", day(2028, 1, 31), Monthly, 31, day(2028, 4, 1),
+			[]Period{{day(2028, 1, 31), day(2028, 2, 29), day(2028, 1, 31)}, {day(2028, 2, 29), day(2028, 3, 31), day(2028, 2, 29)}, {day(2028, 3, 31), day(2028, 4, 30), day(2028, 3, 31)}},
+			[]int{29, 31, 30}, []int{29, 31, 30}},
+		{"quarterly on the 15th", day(2027, 1, 15), Quarterly, 15, day(2027, 5, 1),
+			[]Period{{day(2027, 1, 15), day(2027, 4, 15), day(2027, 1, 15)}, {day(2027, 4, 15), day(2027, 7, 15), day(2027, 4, 15)}},
+			[]int{90, 91}, []int{90, 91}},
+		{"annual across a leap day", day(2027, 3, 1), Annual, 1, day(2028, 3, 2),
+			[]Period{{day(2027, 3, 1), day(2028, 3, 1), day(2027, 3, 1)}, {day(2028, 3, 1), day(2029, 3, 1), day(2028, 3, 1)}},
+			[]int{366, 365}, []int{366, 365}},
+	} {
+		got, err := Periods(c.start, c.period, c.anchor, c.until)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if len(got) != len(c.want) {
+			t.Fatalf("%s: %d periods %v, want %d", c.name, len(got), got, len(c.want))
+		}
+		for i := range got {
+			if got[i] != c.want[i] || got[i].Days() != c.days[i] || got[i].FullDays() != c.full[i] {
+				t.Errorf("%s period %d: %v (%d of %d days), want %v (%d of %d)", c.name, i, got[i], got[i].Days(), got[i].FullDays(), c.want[i], c.days[i], c.full[i])
+			}
+		}
+	}
+	for _, bad := range []struct {
+		period string
+		anchor int
+	}{{"WEEKLY", 1}, {Monthly, 0}, {Monthly, 32}} {
+		if _, err := Periods(time.Now(), bad.period, bad.anchor, time.Now().AddDate(1, 0, 0)); err == nil {
+			t.Errorf("%v accepted", bad)
+		}
+	}
+}
+
+// growth is api.md's plan: ₹4,999 a month (18 % GST, SAC 998314) and API
+// calls on a meter, the first 100,000 free, then ₹0.0015 each.
+var growth = []Charge{
+	{Type: Fixed, DisplayName: "Platform fee", Amount: d("4999"), TaxRate: d("18"), SACCode: "998314"},
+	{Type: Usage, DisplayName: "API calls", MeterID: "mtr_calls", TaxRate: d("18"),
+		Price: Price{Model: TieredGraduated, Tiers: []Tier{{UpTo: upTo("100000"), UnitAmount: d("0")}, {UnitAmount: d("0.0015")}}}},
+}
+
+func TestComposeGolden(t *testing.T) {
+	t.Parallel()
+	dec := Period{Start: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), FullStart: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)}
+	jan := Period{Start: dec.End, End: time.Date(2027, 2, 1, 0, 0, 0, 0, time.UTC), FullStart: dec.End}
+	usage := map[string]decimal.Decimal{"mtr_calls": d("1234567")}
+	ten := &Coupon{PercentOff: d("10"), Duration: Forever}
+	for _, c := range []struct {
+		name                           string
+		in                             BillInput
+		subtotal, discount, tax, total int64
+		taxes                          []TaxLine
+	}{
+		// 4999.00 + 1701.85 = 6700.85; IGST 899.82 + 306.333 → 306.33 = 1206.15; total 7907.00
+		{"inter-state, no coupon", BillInput{Currency: inr, Charges: growth, UsagePeriod: &dec, Usage: usage, FixedPeriod: &jan, PeriodNumber: 1},
+			670085, 0, 120615, 790700, []TaxLine{{"IGST 18%", 120615}}},
+		// discount 499.90 + 170.185 → 170.19 = 670.09; taxable 4499.10 and 1531.66;
+		// CGST 9%: 404.919 → 404.92 + 137.8494 → 137.85 = 542.77, SGST the same; total 6700.85 − 670.09 + 1085.54 = 7116.30
+		{"intra-state, 10 % coupon", BillInput{Currency: inr, Charges: growth, UsagePeriod: &dec, Usage: usage, FixedPeriod: &jan, Coupon: ten, PeriodNumber: 2, IntraState: true},
+			670085, 67009, 108554, 711630, []TaxLine{{"CGST 9%", 54277}, {"SGST 9%", 54277}}},
+		// a first period started on 10 Dec: 22 of 31 days of 4999.00 = 3547.677… → 3547.68, no usage yet;
+		// IGST 638.5824 → 638.58; total 4186.26
+		{"first, partial period", BillInput{Currency: inr, Charges: growth, FixedPeriod: &Period{Start: time.Date(2026, 12, 10, 0, 0, 0, 0, time.UTC), End: dec.End, FullStart: dec.Start}, PeriodNumber: 1},
+			354768, 0, 63858, 418626, []TaxLine{{"IGST 18%", 63858}}},
+		// zero usage under the free tier and a ONCE coupon past its period: just the fee
+		{"zero usage, coupon used up", BillInput{Currency: inr, Charges: growth, UsagePeriod: &dec, Usage: map[string]decimal.Decimal{}, FixedPeriod: &jan,
+			Coupon: &Coupon{PercentOff: d("50"), Duration: Once}, PeriodNumber: 2},
+			499900, 0, 89982, 589882, []TaxLine{{"IGST 18%", 89982}}},
+	} {
+		b, err := Compose(c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if b.Subtotal != c.subtotal || b.Discount != c.discount || b.Tax != c.tax || b.Total != c.total || len(b.Taxes) != len(c.taxes) {
+			t.Fatalf("%s: subtotal %d discount %d tax %d total %d taxes %v; want %d %d %d %d %v", c.name, b.Subtotal, b.Discount, b.Tax, b.Total, b.Taxes, c.subtotal, c.discount, c.tax, c.total, c.taxes)
+		}
+		for i := range b.Taxes {
+			if b.Taxes[i] != c.taxes[i] {
+				t.Errorf("%s: taxes %v, want %v", c.name, b.Taxes, c.taxes)
+			}
+		}
+		for _, l := range b.Lines {
+			if l.Amount-l.Discount < 0 {
+				t.Errorf("%s: line %s negative", c.name, l.DisplayName)
+			}
 		}
 	}
 }
