@@ -24,6 +24,7 @@ const (
 	Event       = "gev_"
 	Request     = "req_"
 	Meter       = "mtr_"
+	Plan        = "pln_"
 )
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -1,0 +1,143 @@
+// Package plandb stores plans in Razorbill's table (internal/schema).
+//
+// Keys (S = "S#<tenant>#<environment>"):
+//
+//	S#PLN#<pln_id> / V#<version, 6 digits>   one immutable plan version
+//	S#PLANS / <pln_id>                        the plan's latest version (the listing)
+//
+// A new version is written in one transaction with the listing item,
+// conditional on the listing's version being the one the edit started from,
+// so two concurrent edits make one new version and a 409.
+package plandb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/pricing"
+	"github.com/razorbill/razorbill/internal/schema"
+)
+
+// API is the part of the DynamoDB client the store uses.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is the plans part of the table.
+type Store struct {
+	db    API
+	table string
+}
+
+// New returns a store over the named table.
+func New(db API, table string) *Store { return &Store{db: db, table: table} }
+
+func scope(sc billing.Scope) string { return "S#" + sc.TenantID + "#" + sc.EnvironmentID }
+
+func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+func versionSK(v int) string { return fmt.Sprintf("V#%06d", v) }
+
+func transient(err error, what string) error {
+	if err == nil || apperr.As(err) != nil {
+		return err
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" {
+		return apperr.Wrap(err, apperr.Internal, "", what)
+	}
+	return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is unavailable; retry")
+}
+
+// Put stores p as its version: version 1 creates the plan; version n > 1
+// requires the latest to be n−1 (else 409 plan_version_conflict).
+func (s *Store) Put(ctx context.Context, sc billing.Scope, p pricing.PlanVersion) error {
+	it, err := attributevalue.MarshalMap(p)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode plan")
+	}
+	listing := make(map[string]types.AttributeValue, len(it)+3)
+	for k, v := range it {
+		listing[k] = v
+	}
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#PLN#"+p.ID), str(versionSK(p.Version)), str("plan_version")
+	listing[schema.AttrPK], listing[schema.AttrSK], listing[schema.AttrEntity] = str(scope(sc)+"#PLANS"), str(p.ID), str("plan")
+	names := map[string]string{"#pk": schema.AttrPK}
+	latest := &types.Put{TableName: &s.table, Item: listing, ExpressionAttributeNames: names, ConditionExpression: aws.String("attribute_not_exists(#pk)")}
+	if p.Version > 1 {
+		latest.ConditionExpression = aws.String("#v = :prev")
+		latest.ExpressionAttributeNames = map[string]string{"#v": "version"}
+		latest.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version - 1)}}
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: it, ExpressionAttributeNames: names, ConditionExpression: aws.String("attribute_not_exists(#pk)")}},
+		{Put: latest},
+	}})
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		return apperr.E(apperr.Conflict, "plan_version_conflict", "plan %s changed meanwhile (another version was written); read it and edit again", p.ID)
+	}
+	return transient(err, "store plan")
+}
+
+// Plan reads a version of a plan (0: the latest).
+func (s *Store) Plan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
+	var p pricing.PlanVersion
+	pk, sk := scope(sc)+"#PLANS", id
+	if version > 0 {
+		pk, sk = scope(sc)+"#PLN#"+id, versionSK(version)
+	}
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(sk)}})
+	if err != nil {
+		return p, transient(err, "read plan")
+	}
+	if len(res.Item) == 0 {
+		if version > 0 {
+			return p, apperr.E(apperr.NotFound, "not_found", "plan %s has no version %d", id, version)
+		}
+		return p, apperr.E(apperr.NotFound, "not_found", "no plan with id %q", id)
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, &p); err != nil {
+		return p, apperr.Wrap(err, apperr.Internal, "", "decode plan")
+	}
+	return p, nil
+}
+
+// Plans lists the environment's plans (latest versions), newest first.
+func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after string) ([]pricing.PlanVersion, bool, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("#pk = :pk"),
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}, ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(scope(sc) + "#PLANS")},
+		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit + 1))}
+	if after != "" {
+		in.ExclusiveStartKey = map[string]types.AttributeValue{schema.AttrPK: str(scope(sc) + "#PLANS"), schema.AttrSK: str(after)}
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, false, transient(err, "list plans")
+	}
+	var out []pricing.PlanVersion
+	for _, it := range res.Items {
+		var p pricing.PlanVersion
+		if err := attributevalue.UnmarshalMap(it, &p); err != nil {
+			return nil, false, apperr.Wrap(err, apperr.Internal, "", "decode plan")
+		}
+		out = append(out, p)
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
