@@ -279,7 +279,7 @@ func (r *razorbill) newTable() {
 				IndexName:      jsii.String(idx.Name),
 				PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 				SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.SortKey), Type: awsdynamodb.AttributeType_STRING},
-				ProjectionType: awsdynamodb.ProjectionType_ALL,
+				ProjectionType: awsdynamodb.ProjectionType(schema.IndexProjection),
 			})
 		}
 		if t.LogicalName == schema.Main.LogicalName {

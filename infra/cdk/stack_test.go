@@ -539,7 +539,7 @@ func TestTable(t *testing.T) {
 		gsis := map[string][2]string{}
 		for _, g := range asList(p["GlobalSecondaryIndexes"]) {
 			g := g.(map[string]any)
-			if g["Projection"].(map[string]any)["ProjectionType"] != "ALL" {
+			if g["Projection"].(map[string]any)["ProjectionType"] != "KEYS_ONLY" {
 				t.Errorf("index %v projection %v", g["IndexName"], g["Projection"])
 			}
 			gsis[g["IndexName"].(string)] = keys(g["KeySchema"])

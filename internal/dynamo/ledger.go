@@ -176,9 +176,11 @@ func (s *Store) ListInvoices(ctx context.Context, sc billing.Scope, f billing.In
 	if f.CustomerID != "" {
 		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#"+f.CustomerID+"#invoices"
 	}
-	var filter *filterExpr
+	var filter func(map[string]types.AttributeValue) bool
 	if f.Status != "" {
-		filter = &filterExpr{expr: "#is = :st OR #ps = :st", names: map[string]string{"#is": "invoice_status", "#ps": "payment_status"}, values: map[string]types.AttributeValue{":st": str(f.Status)}}
+		filter = func(it map[string]types.AttributeValue) bool {
+			return attrS(it, "invoice_status") == f.Status || attrS(it, "payment_status") == f.Status
+		}
 	}
 	return listPage[billing.Invoice](ctx, s, index, pkAttr, pk, skAttr, opt, filter)
 }

@@ -18,7 +18,13 @@ const (
 	AttrEntity = "entity" // customer, invoice, payment, … (the stream filters key on it)
 )
 
-// Index is a global secondary index with string keys and all attributes projected.
+// IndexProjection is every index's projection: only the keys (the index's
+// and the table's PK/SK). An update that changes no index key writes
+// nothing to the index, so a record's updates are billed once, not once
+// more per index; lists read the items from the table by key.
+const IndexProjection = "KEYS_ONLY"
+
+// Index is a global secondary index with string keys, projected IndexProjection.
 type Index struct {
 	Name         string
 	PartitionKey string
