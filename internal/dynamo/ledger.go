@@ -19,14 +19,14 @@ func invNumKey(sc billing.Scope, num string) key { return key{scopeKey(sc) + "#I
 func seqKey(sc billing.Scope, name string) key   { return key{scopeKey(sc) + "#SEQ#" + name, "SEQ"} }
 
 func customerIndex(sc billing.Scope, c billing.Customer) map[string]string {
-	return map[string]string{schema.AttrGSI1PK: scopeKey(sc) + "#customers", schema.AttrGSI1SK: c.ID}
+	return map[string]string{schema.AttrGSI1PK: scopeKey(sc) + "#customers"}
 }
 
 func invoiceIndex(sc billing.Scope, inv billing.Invoice) map[string]string {
 	return withOpen(map[string]string{
-		schema.AttrGSI1PK: scopeKey(sc) + "#invoices", schema.AttrGSI1SK: inv.ID,
-		schema.AttrGSI2PK: scopeKey(sc) + "#" + inv.CustomerID + "#invoices", schema.AttrGSI2SK: inv.ID,
-		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+		schema.AttrGSI1PK: scopeKey(sc) + "#invoices",
+		schema.AttrGSI2PK: scopeKey(sc) + "#" + inv.CustomerID + "#invoices",
+		"tenant_id":       sc.TenantID, "environment_id": sc.EnvironmentID,
 	}, sc, inv.ID, inv.RazorpayInvoiceOpen())
 }
 
