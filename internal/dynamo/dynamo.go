@@ -20,6 +20,7 @@
 //	S#<pay_id> / A                   payment       GSI1 S#payments / id, GSI2 S#<inv_id>#payments / id
 //	S#RZP#<razorpay id> / REF        Razorpay id (plink_, inv_, order_) → our id
 //	S#APPLIED#<razorpay pay_id> / M  marker: this Razorpay payment was applied
+//	                                 (and to which payment: its ref, see Ref)
 //	S#<gev_id> / A                   gateway event GSI1 S#gateway-events / id, GSI2 S#gateway-events#<status> / id
 //	S#IDEM#<key> / IDEM              idempotency record (ttl)
 package dynamo
