@@ -428,6 +428,12 @@ func (r *razorbill) grantTable(fn awslambda.Function, access tableAccess) {
 			Actions:   jsii.Strings("dynamodb:Query"),
 			Resources: &[]*string{r.table.TableArn(), jsii.String(*r.table.TableArn() + "/index/*")},
 		}))
+		// The indexes hold only keys: a list reads the items its index
+		// query found from the table.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("dynamodb:BatchGetItem"),
+			Resources: &[]*string{r.table.TableArn()},
+		}))
 	}
 	keyActions := []string{"kms:Decrypt", "kms:DescribeKey"}
 	if access.writes() {
