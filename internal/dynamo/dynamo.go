@@ -330,7 +330,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		at[key{pk.Value, sk.Value}] = i
 		pending = append(pending, key{pk.Value, sk.Value}.av())
 	}
-	for attempt := 0; len(pending) > 0; attempt++ {
+	for retries := 0; len(pending) > 0; {
 		n := min(len(pending), batchGetMax)
 		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 			s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(true)}}})
@@ -348,14 +348,15 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 		}
 		pending = append(res.UnprocessedKeys[s.table].Keys, pending[n:]...)
 		if len(res.UnprocessedKeys[s.table].Keys) > 0 {
-			if attempt >= 8 {
+			if retries == 8 {
 				return nil, apperr.E(apperr.Transient, "storage_unavailable", "storage is busy; retry")
 			}
 			select {
 			case <-ctx.Done():
 				return nil, transient(ctx.Err(), "batch get")
-			case <-time.After(time.Duration(10<<attempt) * time.Millisecond):
+			case <-time.After(time.Duration(10<<retries) * time.Millisecond):
 			}
+			retries++
 		}
 	}
 	return out, nil
