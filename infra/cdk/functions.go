@@ -14,7 +14,7 @@ type tableAccess int
 
 const (
 	tableGet    tableAccess = 1 << iota // GetItem
-	tableQuery                          // Query, on the table and its indexes
+	tableQuery                          // Query, on the table and its indexes, and BatchGetItem of what it lists
 	tablePut                            // PutItem
 	tableUpdate                         // UpdateItem
 	tableDelete                         // DeleteItem

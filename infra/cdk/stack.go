@@ -278,7 +278,7 @@ func (r *razorbill) newTable() {
 				IndexName:      jsii.String(idx.Name),
 				PartitionKey:   &awsdynamodb.Attribute{Name: jsii.String(idx.PartitionKey), Type: awsdynamodb.AttributeType_STRING},
 				SortKey:        &awsdynamodb.Attribute{Name: jsii.String(idx.SortKey), Type: awsdynamodb.AttributeType_STRING},
-				ProjectionType: awsdynamodb.ProjectionType_ALL,
+				ProjectionType: awsdynamodb.ProjectionType(schema.IndexProjection),
 			})
 		}
 		if t.LogicalName == schema.Main.LogicalName {
@@ -426,6 +426,12 @@ func (r *razorbill) grantTable(fn awslambda.Function, access tableAccess) {
 		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Actions:   jsii.Strings("dynamodb:Query"),
 			Resources: &[]*string{r.table.TableArn(), jsii.String(*r.table.TableArn() + "/index/*")},
+		}))
+		// The indexes hold only keys: a list reads the items its index
+		// query found from the table.
+		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+			Actions:   jsii.Strings("dynamodb:BatchGetItem"),
+			Resources: &[]*string{r.table.TableArn()},
 		}))
 	}
 	keyActions := []string{"kms:Decrypt", "kms:DescribeKey"}

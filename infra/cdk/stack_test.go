@@ -540,7 +540,7 @@ func TestTable(t *testing.T) {
 		gsis := map[string][2]string{}
 		for _, g := range asList(p["GlobalSecondaryIndexes"]) {
 			g := g.(map[string]any)
-			if g["Projection"].(map[string]any)["ProjectionType"] != "ALL" {
+			if g["Projection"].(map[string]any)["ProjectionType"] != "KEYS_ONLY" {
 				t.Errorf("index %v projection %v", g["IndexName"], g["Projection"])
 			}
 			gsis[g["IndexName"].(string)] = keys(g["KeySchema"])
@@ -899,11 +899,12 @@ func TestKMSKey(t *testing.T) {
 // fails. A transaction needs the action of each part (Put → PutItem, …).
 var minimumTableActions = map[string][]string{
 	// everything: tenants, keys (revoke = a transaction with a Delete and
-	// an Update), idempotency (release = DeleteItem), lists (Query).
-	"api": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// an Update), idempotency (release = DeleteItem), lists (Query, then
+	// BatchGetItem of the items listed: the indexes hold only keys).
+	"api": {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// the same router (API key touch = UpdateItem, idempotency release =
-	// DeleteItem), payment and refund lists (Query).
-	"payment-link-creator": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// DeleteItem), payment and refund lists (Query, BatchGetItem).
+	"payment-link-creator": {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// reads the connection and refs/payments for the FIFO group; writes nothing.
 	"webhook-receiver": {"dynamodb:GetItem"},
 	// reads by key, writes items and Put transactions, stamps the
@@ -911,9 +912,10 @@ var minimumTableActions = map[string][]string{
 	"payment-reconciler": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	// reads by key and writes whole items; no lists.
 	"customer-syncer": {"dynamodb:GetItem", "dynamodb:PutItem"},
-	// also lists a synced customer's waiting invoices (Query on an index).
-	"invoice-syncer":  {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
-	"gateway-sweeper": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// also lists a synced customer's waiting invoices (Query on an index,
+	// BatchGetItem of the invoices).
+	"invoice-syncer":  {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"gateway-sweeper": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// the stream only, through its event source mapping.
 	"stream-relay": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
 }
@@ -954,7 +956,7 @@ func TestFunctionPermissions(t *testing.T) {
 				t.Errorf("%s: Query not allowed on the indexes: %s", s.Name, b)
 			}
 		}
-		for _, a := range []string{"dynamodb:GetItem", "dynamodb:PutItem"} {
+		for _, a := range []string{"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem"} {
 			if slices.Contains(got, a) {
 				b, _ := json.Marshal(acts[a])
 				if strings.Contains(string(b), "/index/") || strings.Contains(string(b), "StreamArn") {

@@ -178,6 +178,13 @@ func (d *faultyDDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...
 	return d.inner.Query(ctx, in, opts...)
 }
 
+func (d *faultyDDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	if err := d.before("BatchGetItem"); err != nil {
+		return nil, err
+	}
+	return d.inner.BatchGetItem(ctx, in, opts...)
+}
+
 func (d *faultyDDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	if err := d.before("TransactWriteItems"); err != nil {
 		return nil, err

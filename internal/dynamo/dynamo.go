@@ -20,6 +20,7 @@
 //	S#<pay_id> / A                   payment       GSI1 S#payments / id, GSI2 S#<inv_id>#payments / id
 //	S#RZP#<razorpay id> / REF        Razorpay id (plink_, inv_, order_) → our id
 //	S#APPLIED#<razorpay pay_id> / M  marker: this Razorpay payment was applied
+//	                                 (and to which payment: its ref, see Ref)
 //	S#<gev_id> / A                   gateway event GSI1 S#gateway-events / id, GSI2 S#gateway-events#<status> / id
 //	S#IDEM#<key> / IDEM              idempotency record (ttl)
 package dynamo
@@ -29,6 +30,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -49,6 +51,7 @@ type API interface {
 	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
 }
 
 // Store is Razorbill's table.
@@ -94,6 +97,14 @@ func item(k key, entity string, v any, extra map[string]string) (map[string]type
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+
+// attrS is it's string attribute name, "" when absent or of another type.
+func attrS(it map[string]types.AttributeValue, name string) string {
+	if v, ok := it[name].(*types.AttributeValueMemberS); ok {
+		return v.Value
+	}
+	return ""
+}
 
 func n(v int64) types.AttributeValue { return &types.AttributeValueMemberN{Value: fmt.Sprint(v)} }
 
@@ -222,13 +233,17 @@ var errStale = apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the recor
 // IsStale reports whether err is a lost version race.
 func IsStale(err error) bool { return errors.Is(err, errStale) }
 
-// query runs a paged, newest-first query on an index partition.
+// query runs a paged, newest-first query on an index partition. The
+// indexes project only their keys (schema.Main), so each page of keys is
+// followed by one BatchGetItem of those items from the table (consistent
+// reads), decoded in the index's order; an item gone from the table since
+// the index was read is skipped.
 // MaxScanPerList bounds the items one filtered list request reads: past it
 // the page ends early (has_more, with next_starting_after to go on), so a
 // filter that matches little never reads a whole partition in one request.
 const MaxScanPerList = 1000
 
-func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr, decode func(map[string]types.AttributeValue) error) (bool, string, error) {
+func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter func(map[string]types.AttributeValue) bool, decode func(map[string]types.AttributeValue) error) (bool, string, error) {
 	limit := opt.Limit
 	if limit <= 0 {
 		limit = 20
@@ -240,16 +255,6 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 		names["#sk"] = skAttr
 		values[":after"] = str(opt.StartingAfter)
 		cond += " AND #sk < :after"
-	}
-	var filterStr *string
-	if filter != nil {
-		filterStr = aws.String(filter.expr)
-		for k, v := range filter.names {
-			names[k] = v
-		}
-		for k, v := range filter.values {
-			values[k] = v
-		}
 	}
 	got, scanned, last := 0, 0, ""
 	skOf := func(it map[string]types.AttributeValue) string {
@@ -263,8 +268,8 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 		in := &dynamodb.QueryInput{
 			TableName: &s.table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
-			FilterExpression: filterStr, ScanIndexForward: aws.Bool(false),
-			Limit: aws.Int32(int32(limit + 1)), ExclusiveStartKey: start,
+			ScanIndexForward: aws.Bool(false),
+			Limit:            aws.Int32(int32(limit + 1)), ExclusiveStartKey: start,
 		}
 		if index != "" {
 			in.IndexName = aws.String(index)
@@ -273,7 +278,16 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 		if err != nil {
 			return false, "", transient(err, "query")
 		}
-		for _, it := range res.Items {
+		items := res.Items
+		if index != "" {
+			if items, err = s.batchGet(ctx, res.Items); err != nil {
+				return false, "", err
+			}
+		}
+		for i, it := range items {
+			if it == nil || (filter != nil && !filter(it)) {
+				continue
+			}
 			if got == limit {
 				return true, last, nil
 			}
@@ -281,13 +295,13 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 				return false, "", apperr.Wrap(err, apperr.Internal, "", "decode item")
 			}
 			got++
-			last = skOf(it)
+			last = skOf(res.Items[i])
 		}
 		if res.LastEvaluatedKey == nil {
 			return false, "", nil
 		}
 		start = res.LastEvaluatedKey
-		scanned += int(res.ScannedCount)
+		scanned += len(res.Items)
 		if filter != nil && scanned >= MaxScanPerList {
 			// Go on from the last item read, matched or not.
 			if sk := skOf(res.LastEvaluatedKey); sk != "" {
@@ -297,10 +311,55 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 	}
 }
 
-type filterExpr struct {
-	expr   string
-	names  map[string]string
-	values map[string]types.AttributeValue
+// batchGetMax is the most keys one BatchGetItem request takes.
+const batchGetMax = 100
+
+// batchGet reads the table items of keys (index entries: their PK and SK)
+// with consistent reads and returns them in the keys' order, nil where an
+// item no longer exists. Keys DynamoDB leaves unprocessed are asked again.
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	out := make([]map[string]types.AttributeValue, len(keys))
+	at := map[key]int{}
+	var pending []map[string]types.AttributeValue
+	for i, k := range keys {
+		pk, _ := k[schema.AttrPK].(*types.AttributeValueMemberS)
+		sk, _ := k[schema.AttrSK].(*types.AttributeValueMemberS)
+		if pk == nil || sk == nil {
+			return nil, apperr.E(apperr.Internal, "", "index entry without the table key")
+		}
+		at[key{pk.Value, sk.Value}] = i
+		pending = append(pending, key{pk.Value, sk.Value}.av())
+	}
+	for retries := 0; len(pending) > 0; {
+		n := min(len(pending), batchGetMax)
+		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+			s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(true)}}})
+		if err != nil {
+			return nil, transient(err, "batch get")
+		}
+		for _, it := range res.Responses[s.table] {
+			pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)
+			sk, _ := it[schema.AttrSK].(*types.AttributeValueMemberS)
+			if pk != nil && sk != nil {
+				if i, ok := at[key{pk.Value, sk.Value}]; ok {
+					out[i] = it
+				}
+			}
+		}
+		pending = append(res.UnprocessedKeys[s.table].Keys, pending[n:]...)
+		if len(res.UnprocessedKeys[s.table].Keys) > 0 {
+			if retries == 8 {
+				return nil, apperr.E(apperr.Transient, "storage_unavailable", "storage is busy; retry")
+			}
+			select {
+			case <-ctx.Done():
+				return nil, transient(ctx.Err(), "batch get")
+			case <-time.After(time.Duration(10<<retries) * time.Millisecond):
+			}
+			retries++
+		}
+	}
+	return out, nil
 }
 
 func notFound(what, id string) error {
@@ -310,7 +369,7 @@ func notFound(what, id string) error {
 func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }
 
 // listPage runs query and decodes each item into a T.
-func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr) (billing.Page[T], error) {
+func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter func(map[string]types.AttributeValue) bool) (billing.Page[T], error) {
 	var p billing.Page[T]
 	more, next, err := s.query(ctx, index, pkAttr, pkVal, skAttr, opt, filter, func(it map[string]types.AttributeValue) error {
 		var v T

@@ -9,9 +9,9 @@ import (
 
 func gatewayEventIndex(sc billing.Scope, e billing.GatewayEvent) map[string]string {
 	return map[string]string{
-		schema.AttrGSI1PK: scopeKey(sc) + "#gateway-events", schema.AttrGSI1SK: e.ID,
-		schema.AttrGSI2PK: scopeKey(sc) + "#gateway-events#" + e.Status, schema.AttrGSI2SK: e.ID,
-		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+		schema.AttrGSI1PK: scopeKey(sc) + "#gateway-events",
+		schema.AttrGSI2PK: scopeKey(sc) + "#gateway-events#" + e.Status,
+		"tenant_id":       sc.TenantID, "environment_id": sc.EnvironmentID,
 	}
 }
 

@@ -19,14 +19,14 @@ func invNumKey(sc billing.Scope, num string) key { return key{scopeKey(sc) + "#I
 func seqKey(sc billing.Scope, name string) key   { return key{scopeKey(sc) + "#SEQ#" + name, "SEQ"} }
 
 func customerIndex(sc billing.Scope, c billing.Customer) map[string]string {
-	return map[string]string{schema.AttrGSI1PK: scopeKey(sc) + "#customers", schema.AttrGSI1SK: c.ID}
+	return map[string]string{schema.AttrGSI1PK: scopeKey(sc) + "#customers"}
 }
 
 func invoiceIndex(sc billing.Scope, inv billing.Invoice) map[string]string {
 	return withOpen(map[string]string{
-		schema.AttrGSI1PK: scopeKey(sc) + "#invoices", schema.AttrGSI1SK: inv.ID,
-		schema.AttrGSI2PK: scopeKey(sc) + "#" + inv.CustomerID + "#invoices", schema.AttrGSI2SK: inv.ID,
-		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+		schema.AttrGSI1PK: scopeKey(sc) + "#invoices",
+		schema.AttrGSI2PK: scopeKey(sc) + "#" + inv.CustomerID + "#invoices",
+		"tenant_id":       sc.TenantID, "environment_id": sc.EnvironmentID,
 	}, sc, inv.ID, inv.RazorpayInvoiceOpen())
 }
 
@@ -176,9 +176,11 @@ func (s *Store) ListInvoices(ctx context.Context, sc billing.Scope, f billing.In
 	if f.CustomerID != "" {
 		index, pkAttr, skAttr, pk = "GSI2", schema.AttrGSI2PK, schema.AttrGSI2SK, scopeKey(sc)+"#"+f.CustomerID+"#invoices"
 	}
-	var filter *filterExpr
+	var filter func(map[string]types.AttributeValue) bool
 	if f.Status != "" {
-		filter = &filterExpr{expr: "#is = :st OR #ps = :st", names: map[string]string{"#is": "invoice_status", "#ps": "payment_status"}, values: map[string]types.AttributeValue{":st": str(f.Status)}}
+		filter = func(it map[string]types.AttributeValue) bool {
+			return attrS(it, "invoice_status") == f.Status || attrS(it, "payment_status") == f.Status
+		}
 	}
 	return listPage[billing.Invoice](ctx, s, index, pkAttr, pk, skAttr, opt, filter)
 }

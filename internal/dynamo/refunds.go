@@ -26,9 +26,9 @@ func refundKeyKey(sc billing.Scope, k string) key { return key{scopeKey(sc) + "#
 
 func refundIndex(sc billing.Scope, rf billing.Refund) map[string]string {
 	return withOpen(map[string]string{
-		schema.AttrGSI1PK: scopeKey(sc) + "#refunds", schema.AttrGSI1SK: rf.ID,
-		schema.AttrGSI2PK: scopeKey(sc) + "#" + rf.PaymentID + "#refunds", schema.AttrGSI2SK: rf.ID,
-		"tenant_id": sc.TenantID, "environment_id": sc.EnvironmentID,
+		schema.AttrGSI1PK: scopeKey(sc) + "#refunds",
+		schema.AttrGSI2PK: scopeKey(sc) + "#" + rf.PaymentID + "#refunds",
+		"tenant_id":       sc.TenantID, "environment_id": sc.EnvironmentID,
 	}, sc, rf.ID, rf.RefundOpen())
 }
 

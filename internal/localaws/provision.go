@@ -148,7 +148,7 @@ func ProvisionTable(ctx context.Context, ddb *dynamodb.Client, prefix string, t 
 		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, ddbtypes.GlobalSecondaryIndex{
 			IndexName:  aws.String(ix.Name),
 			KeySchema:  keySchema(ix.PartitionKey, ix.SortKey),
-			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionTypeAll},
+			Projection: &ddbtypes.Projection{ProjectionType: ddbtypes.ProjectionType(schema.IndexProjection)},
 		})
 	}
 	if t.StreamNewAndOldImages {

@@ -23,14 +23,14 @@ import (
 // SQS calls each function makes and fails if one is not granted here: the
 // minimum in the template is also enough for the code.
 var grantedActions = map[string][]string{
-	"api":                  {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
-	"payment-link-creator": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"api":                  {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
+	"payment-link-creator": {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"webhook-receiver":     {"dynamodb:GetItem", "sqs:SendMessage"},
 	"payment-reconciler":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"customer-syncer":      {"dynamodb:GetItem", "dynamodb:PutItem"},
-	"invoice-syncer":       {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	"invoice-syncer":       {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"stream-relay":         {"sqs:SendMessage"},
-	"gateway-sweeper":      {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
+	"gateway-sweeper":      {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
 	"usage-ingest":         {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"usage-aggregator":     {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"},
 }

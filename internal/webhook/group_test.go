@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/schema"
 )
@@ -46,11 +47,19 @@ func TestEventsOfOneInvoiceShareOneGroup(t *testing.T) {
 	ctx := context.Background()
 	inv := ids.New(ids.Invoice)
 	pay := billing.Payment{ID: ids.New(ids.Payment), DestinationID: inv, DestinationType: "INVOICE", Amount: 7000, Currency: "INR",
-		PaymentStatus: billing.PaymentPending, Metadata: map[string]string{}, CreatedAt: time.Now(), UpdatedAt: time.Now()}
-	if err := f.store.CreatePayment(ctx, f.sc, pay); err != nil {
+		PaymentStatus: billing.PaymentPending, Metadata: map[string]string{}, CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
+	// pay_RZgroup1 applied to the payment: its marker is the ref pay_ → ours.
+	invoice := billing.Invoice{ID: inv, CustomerID: ids.New(ids.Customer), Currency: "INR", InvoiceNumber: "INV-G1", AmountDue: 7000,
+		InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, Metadata: map[string]string{}, CreatedAt: time.Now(), UpdatedAt: time.Now(), Version: 1}
+	if err := f.store.CreateInvoice(ctx, f.sc, invoice); err != nil {
 		t.Fatal(err)
 	}
-	for rz, ours := range map[string]string{"inv_RZgroup1": inv, "plink_RZgroup1": pay.ID, "pay_RZgroup1": pay.ID} {
+	invoice.Version = 2
+	if err := f.store.ApplyMoney(ctx, f.sc, dynamo.Marker{RazorpayPaymentID: "pay_RZgroup1", PaymentID: pay.ID, InvoiceID: inv, Amount: 7000}, pay, 0, invoice, 1,
+		map[string]string{"pay_RZgroup1": pay.ID}); err != nil {
+		t.Fatal(err)
+	}
+	for rz, ours := range map[string]string{"inv_RZgroup1": inv, "plink_RZgroup1": pay.ID} {
 		if err := f.store.PutRef(ctx, f.sc, rz, ours); err != nil {
 			t.Fatal(err)
 		}
