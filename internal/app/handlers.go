@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/metering"
@@ -74,6 +75,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
 	rt.Add((&httpapi.Meters{Service: d.Metering()}).Routes()...)
+	rt.Add((&httpapi.Plans{Store: plandb.New(d.DDB, d.Config.Table), Meters: d.UsageStore()}).Routes()...)
 	return rt
 }
 

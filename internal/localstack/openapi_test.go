@@ -120,6 +120,13 @@ func TestOpenAPIEveryOperationAgainstTheRealAPI(t *testing.T) {
 	window := "&start=" + at.Format(time.RFC3339) + "&end=" + at.Add(time.Hour).Format(time.RFC3339)
 	s.must(s.call("GET", "/api/v1/events?customer_id="+cus+window, nil), 200)
 	s.must(s.call("GET", "/api/v1/usage?meter_id="+m.s("id")+"&customer_id="+cus+window+"&window=HOUR", nil), 200)
+	plan := s.must(s.call("POST", "/api/v1/plans", map[string]any{"name": "Growth", "currency": "inr", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Platform fee", "amount": "4999", "period": "MONTHLY", "sac_code": "998314"},
+		map[string]any{"type": "USAGE", "display_name": "Calls", "meter_id": m.s("id"), "model": "PACKAGE", "package_size": "1000", "package_amount": "5"}}}), 201)
+	s.must(s.call("PUT", "/api/v1/plans/"+plan.s("id"), map[string]any{"name": "Growth 2", "currency": "inr", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Platform fee", "amount": "5999"}}}), 200)
+	s.must(s.call("GET", "/api/v1/plans/"+plan.s("id")+"?version=1", nil), 200)
+	s.must(s.call("GET", "/api/v1/plans", nil), 200)
 	s.must(s.call("POST", "/api/v1/meters/"+m.s("id")+"/archive", nil), 200)
 
 	// the connection last: revoke old webhook secrets, read it, disable it

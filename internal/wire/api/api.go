@@ -11,10 +11,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
@@ -44,7 +46,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	rt.Add(ledger.Routes()...)
 	rt.Add((&httpapi.GatewayEvents{Store: a.Store, Retrier: a.Reconciler()}).Routes()...)
 	rt.Add((&httpapi.Refresh{Service: a.PaymentService()}).InvoiceRoutes()...)
-	rt.Add((&httpapi.Meters{Service: usageingest.Service(a.Env, a.Store)}).Routes()...)
+	usageSvc := usageingest.Service(a.Env, a.Store)
+	rt.Add((&httpapi.Meters{Service: usageSvc}).Routes()...)
+	rt.Add((&httpapi.Plans{Store: plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table), Meters: usageSvc.Store}).Routes()...)
 	return rt, nil
 }
 
