@@ -75,7 +75,9 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
 	rt.Add((&httpapi.Meters{Service: d.Metering()}).Routes()...)
-	rt.Add((&httpapi.Plans{Store: plandb.New(d.DDB, d.Config.Table), Meters: d.UsageStore()}).Routes()...)
+	plans := plandb.New(d.DDB, d.Config.Table)
+	rt.Add((&httpapi.Plans{Store: plans, Meters: d.UsageStore()}).Routes()...)
+	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: d.Store, Usage: d.Metering()}).Routes()...)
 	return rt
 }
 

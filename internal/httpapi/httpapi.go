@@ -200,7 +200,7 @@ func (rt *Router) serveSafely(ctx context.Context, r *Request, ev events.APIGate
 // idKinds maps a collection segment to the id prefix its {id} must carry.
 var idKinds = map[string]string{
 	"tenants": ids.Tenant, "api-keys": ids.APIKey, "customers": ids.Customer, "invoices": ids.Invoice,
-	"payments": ids.Payment, "refunds": ids.Refund, "gateway-events": ids.Event, "meters": ids.Meter, "plans": ids.Plan,
+	"payments": ids.Payment, "refunds": ids.Refund, "gateway-events": ids.Event, "meters": ids.Meter, "plans": ids.Plan, "subscriptions": ids.Subscription,
 }
 
 // checkIDs refuses a path id of another kind than its collection's

@@ -14,17 +14,18 @@ import (
 
 // Prefixes.
 const (
-	Tenant      = "tnt_"
-	Environment = "env_"
-	APIKey      = "key_"
-	Customer    = "cus_"
-	Invoice     = "inv_"
-	Payment     = "pay_"
-	Refund      = "rfd_"
-	Event       = "gev_"
-	Request     = "req_"
-	Meter       = "mtr_"
-	Plan        = "pln_"
+	Tenant       = "tnt_"
+	Environment  = "env_"
+	APIKey       = "key_"
+	Customer     = "cus_"
+	Invoice      = "inv_"
+	Payment      = "pay_"
+	Refund       = "rfd_"
+	Event        = "gev_"
+	Request      = "req_"
+	Meter        = "mtr_"
+	Plan         = "pln_"
+	Subscription = "sub_"
 )
 
 const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"

@@ -127,6 +127,10 @@ func TestOpenAPIEveryOperationAgainstTheRealAPI(t *testing.T) {
 		map[string]any{"type": "FIXED", "display_name": "Platform fee", "amount": "5999"}}}), 200)
 	s.must(s.call("GET", "/api/v1/plans/"+plan.s("id")+"?version=1", nil), 200)
 	s.must(s.call("GET", "/api/v1/plans", nil), 200)
+	sub := s.must(s.call("POST", "/api/v1/subscriptions", map[string]any{"customer_id": cus, "plan_id": plan.s("id"), "coupon": map[string]any{"percent_off": "10", "duration": "REPEATING", "periods": 3}}), 201)
+	s.must(s.call("GET", "/api/v1/subscriptions/"+sub.s("id"), nil), 200)
+	s.must(s.call("GET", "/api/v1/subscriptions/"+sub.s("id")+"/upcoming-invoice", nil), 200)
+	s.must(s.call("POST", "/api/v1/subscriptions/"+sub.s("id")+"/cancel", map[string]any{"at": "PERIOD_END"}), 200)
 	s.must(s.call("POST", "/api/v1/meters/"+m.s("id")+"/archive", nil), 200)
 
 	// the connection last: revoke old webhook secrets, read it, disable it

@@ -35,6 +35,14 @@ func TestCheckRejectsEachBadInputWithItsCode(t *testing.T) {
 	if e.Properties["tokens"] != "1500.25" || !e.AcceptedAt.Equal(t0) || e.CustomerKey() != "x:acct-42" {
 		t.Fatalf("accepted event: %+v", e)
 	}
+	bare := good()
+	bare.Properties, bare.EventName = nil, "login"
+	bare.EventName = "api_call"
+	rs := rules()
+	rs.Meters = rs.Meters[:1] // COUNT only: no property needed
+	if e, err := rs.Check(bare); err != nil || e.Properties != nil {
+		t.Fatalf("an event without properties: %+v %v (stored without the attribute: an empty map does not survive the stream)", e, err)
+	}
 	many := map[string]Property{}
 	for i := range 10000 {
 		many[strings.Repeat("k", 1+i%100)+string(rune('a'+i%26))] = Property{Text: "1"}

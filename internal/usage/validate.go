@@ -237,6 +237,9 @@ func (r Rules) Check(in Input) (Event, error) {
 	if !counted {
 		return e, apperr.InvalidField("unknown_event_name", "event_name", "no active meter counts events named %q; create a meter for it first", clip(in.EventName))
 	}
+	if len(props) == 0 {
+		props = nil // stored without the attribute: an empty map does not survive a stream record's JSON
+	}
 	return Event{ID: in.EventID, Name: in.EventName, CustomerID: in.CustomerID, CustomerExternalID: in.CustomerExternalID,
 		Timestamp: ts, Properties: props, AcceptedAt: r.Now.UTC()}, nil
 }

@@ -141,3 +141,52 @@ func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after st
 	}
 	return out, false, nil
 }
+
+// ---- subscriptions (S#SUB#<sub_id> / A) and tax settings (S#TAX / GST)
+
+// CreateSubscription stores a new subscription.
+func (s *Store) CreateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error {
+	it, err := attributevalue.MarshalMap(sub)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
+	}
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: it,
+		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}}}})
+	return transient(err, "store subscription")
+}
+
+// UpdateSubscription writes sub if its stored version is still expected.
+func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64) error {
+	it, err := attributevalue.MarshalMap(sub)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
+	}
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: it,
+		ConditionExpression:       aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}}}}})
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
+	}
+	return transient(err, "update subscription")
+}
+
+// Subscription reads one subscription.
+func (s *Store) Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error) {
+	var sub pricing.Subscription
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(scope(sc) + "#SUB#" + id), schema.AttrSK: str("A")}})
+	if err != nil {
+		return sub, transient(err, "read subscription")
+	}
+	if len(res.Item) == 0 {
+		return sub, apperr.E(apperr.NotFound, "not_found", "no subscription with id %q", id)
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, &sub); err != nil {
+		return sub, apperr.Wrap(err, apperr.Internal, "", "decode subscription")
+	}
+	return sub, nil
+}

@@ -48,7 +48,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	rt.Add((&httpapi.Refresh{Service: a.PaymentService()}).InvoiceRoutes()...)
 	usageSvc := usageingest.Service(a.Env, a.Store)
 	rt.Add((&httpapi.Meters{Service: usageSvc}).Routes()...)
-	rt.Add((&httpapi.Plans{Store: plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table), Meters: usageSvc.Store}).Routes()...)
+	plans := plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table)
+	rt.Add((&httpapi.Plans{Store: plans, Meters: usageSvc.Store}).Routes()...)
+	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc}).Routes()...)
 	return rt, nil
 }
 

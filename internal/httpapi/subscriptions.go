@@ -1,0 +1,292 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/metering"
+	"github.com/razorbill/razorbill/internal/money"
+	"github.com/razorbill/razorbill/internal/pricing"
+)
+
+// SubscriptionStore keeps plans and subscriptions.
+type SubscriptionStore interface {
+	PlanStore
+	CreateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error
+	UpdateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64) error
+	Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error)
+}
+
+// CustomerReader reads customers.
+type CustomerReader interface {
+	Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
+}
+
+// Subscriptions serves /api/v1/subscriptions (the api function).
+type Subscriptions struct {
+	Store     SubscriptionStore
+	Customers CustomerReader
+	Usage     *metering.Service
+	Now       func() time.Time
+}
+
+// Routes are the subscription routes.
+func (h *Subscriptions) Routes() []Route {
+	return []Route{
+		{Method: "POST", Pattern: "/api/v1/subscriptions", Auth: AuthScoped, Handle: h.create},
+		{Method: "GET", Pattern: "/api/v1/subscriptions/{id}", Auth: AuthScoped, Handle: h.get},
+		{Method: "POST", Pattern: "/api/v1/subscriptions/{id}/cancel", Auth: AuthScoped, Handle: h.cancel},
+		{Method: "GET", Pattern: "/api/v1/subscriptions/{id}/upcoming-invoice", Auth: AuthScoped, Handle: h.upcoming},
+	}
+}
+
+func (h *Subscriptions) now() time.Time {
+	if h.Now != nil {
+		return h.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func subscriptionView(s pricing.Subscription, now time.Time) map[string]any {
+	v := map[string]any{"id": s.ID, "object": "subscription", "customer_id": s.CustomerID, "plan_id": s.PlanID, "plan_version": s.PlanVersion,
+		"start": s.Start.Format(time.RFC3339), "billing_period": s.BillingPeriod, "anchor_day": s.AnchorDay, "trial_end": nil,
+		"coupon": nil, "status": s.Status, "cancel_at": nil, "created_at": s.CreatedAt.Format(time.RFC3339),
+		"current_period_start": nil, "current_period_end": nil}
+	if s.TrialEnd != nil {
+		v["trial_end"] = s.TrialEnd.Format(time.RFC3339)
+	}
+	if s.Coupon != nil {
+		v["coupon"] = s.Coupon
+	}
+	if s.CancelAt != nil {
+		v["cancel_at"] = s.CancelAt.Format(time.RFC3339)
+	}
+	if p, _, _, err := s.Current(now); err == nil {
+		v["current_period_start"], v["current_period_end"] = p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339)
+	}
+	return v
+}
+
+type subscriptionInput struct {
+	CustomerID    string             `json:"customer_id"`
+	PlanID        string             `json:"plan_id"`
+	PlanVersion   int                `json:"plan_version"`
+	Start         Time               `json:"start"`
+	BillingPeriod string             `json:"billing_period"`
+	AnchorDay     int                `json:"anchor_day"`
+	TrialEnd      Time               `json:"trial_end"`
+	Coupon        *pricing.CouponDoc `json:"coupon"`
+}
+
+func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error) {
+	var in subscriptionInput
+	if err := Decode(r.Body, &in); err != nil {
+		return Response{}, err
+	}
+	for f, t := range map[string]Time{"start": in.Start, "trial_end": in.TrialEnd} {
+		if err := t.Check(f); err != nil {
+			return Response{}, err
+		}
+	}
+	if !ids.Valid(ids.Customer, in.CustomerID) {
+		return Response{}, apperr.InvalidField("validation_failed", "customer_id", "customer_id must be a customer id (cus_…)")
+	}
+	if !ids.Valid(ids.Plan, in.PlanID) {
+		return Response{}, apperr.InvalidField("validation_failed", "plan_id", "plan_id must be a plan id (pln_…)")
+	}
+	if _, err := h.Customers.Customer(ctx, r.Scope, in.CustomerID); err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Response{}, apperr.InvalidField("validation_failed", "customer_id", "no customer %s in this environment", in.CustomerID)
+		}
+		return Response{}, err
+	}
+	plan, err := h.Store.Plan(ctx, r.Scope, in.PlanID, in.PlanVersion)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
+		}
+		return Response{}, err
+	}
+	cur, err := money.LookupCurrency(plan.Currency)
+	if err != nil {
+		return Response{}, err
+	}
+	start := in.Start.T
+	if !in.Start.Set {
+		start = h.now()
+	}
+	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: in.CustomerID, PlanID: plan.ID, PlanVersion: plan.Version,
+		Start: start, BillingPeriod: strings.ToUpper(in.BillingPeriod), AnchorDay: in.AnchorDay, TrialEnd: in.TrialEnd.Ptr(), Coupon: in.Coupon,
+		Status: pricing.SubActive, CreatedAt: h.now(), Version: 1}
+	if err := sub.ValidateNew(cur); err != nil {
+		return Response{}, err
+	}
+	for i, c := range plan.Charges {
+		if c.Type == pricing.Fixed && c.Period != "" && c.Period != sub.BillingPeriod {
+			return Response{}, apperr.InvalidField("validation_failed", "billing_period", "the plan's charge %d is billed %s; the subscription's billing_period must match", i, c.Period)
+		}
+	}
+	if err := h.Store.CreateSubscription(ctx, r.Scope, sub); err != nil {
+		return Response{}, err
+	}
+	return Response{Status: http.StatusCreated, Body: subscriptionView(sub, h.now())}, nil
+}
+
+func (h *Subscriptions) get(ctx context.Context, r *Request) (Response, error) {
+	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	return Response{Body: subscriptionView(sub, h.now())}, nil
+}
+
+// cancel ends the subscription at the end of the current period, or now
+// (its usage to date is billed by the period close; a fixed fee billed in
+// advance is prorated by the day — period close, not built yet).
+func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error) {
+	var in struct {
+		At string `json:"at"`
+	}
+	if len(strings.TrimSpace(string(r.Body))) > 0 {
+		if err := Decode(r.Body, &in); err != nil {
+			return Response{}, err
+		}
+	}
+	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	if sub.Status == pricing.SubCanceled {
+		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s is already canceled", sub.ID)
+	}
+	now := h.now()
+	var at time.Time
+	switch strings.ToUpper(in.At) {
+	case "", "PERIOD_END":
+		p, _, _, err := sub.Current(now)
+		if err != nil {
+			return Response{}, err
+		}
+		at = p.End
+	case "NOW":
+		at = now
+		sub.Status = pricing.SubCanceled
+	default:
+		return Response{}, apperr.InvalidField("validation_failed", "at", "at must be PERIOD_END or NOW")
+	}
+	expected := sub.Version
+	sub.CancelAt, sub.Version = &at, sub.Version+1
+	if err := h.Store.UpdateSubscription(ctx, r.Scope, sub, expected); err != nil {
+		return Response{}, err
+	}
+	return Response{Body: subscriptionView(sub, now)}, nil
+}
+
+// upcoming computes the invoice the current period's close would make,
+// from the usage counted so far; it writes nothing. Usage is read over the
+// whole hours from the period's start (or the trial's end) to now.
+func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, error) {
+	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	plan, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
+	if err != nil {
+		return Response{}, err
+	}
+	cur, err := money.LookupCurrency(plan.Currency)
+	if err != nil {
+		return Response{}, err
+	}
+	charges, err := plan.Priced()
+	if err != nil {
+		return Response{}, err
+	}
+	now := h.now()
+	period, n, running, err := sub.Current(now)
+	if err != nil {
+		return Response{}, err
+	}
+	if !running {
+		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s has ended; it has no upcoming invoice", sub.ID)
+	}
+	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: n, Usage: map[string]decimal.Decimal{}, IntraState: true}
+	usageFrom := period.Start
+	if sub.TrialEnd != nil && sub.TrialEnd.After(usageFrom) {
+		usageFrom = sub.TrialEnd.Truncate(time.Hour)
+		if usageFrom.Before(*sub.TrialEnd) {
+			usageFrom = usageFrom.Add(time.Hour)
+		}
+	}
+	usageTo := now.Truncate(time.Hour).Add(time.Hour)
+	if usageTo.After(period.End) {
+		usageTo = period.End
+	}
+	up := period
+	in.UsagePeriod = &up
+	if usageFrom.Before(usageTo) {
+		for _, c := range charges {
+			if c.Type != pricing.Usage {
+				continue
+			}
+			_, total, err := h.Usage.Usage(ctx, r.Scope, metering.UsageQuery{MeterID: c.MeterID, CustomerID: sub.CustomerID, Start: usageFrom, End: usageTo})
+			if err != nil {
+				return Response{}, err
+			}
+			q, err := decimal.NewFromString(total)
+			if err != nil {
+				return Response{}, apperr.Wrap(err, apperr.Internal, "", "usage total")
+			}
+			in.Usage[c.MeterID] = q
+		}
+	}
+	// Fixed fees are billed in advance: the close of this period bills the
+	// next one's (none when the subscription ends with this period).
+	if sub.CancelAt == nil || sub.CancelAt.After(period.End) {
+		ps, err := pricing.Periods(sub.Start, sub.BillingPeriod, sub.AnchorDay, period.End.Add(time.Nanosecond))
+		if err != nil {
+			return Response{}, err
+		}
+		next := ps[len(ps)-1]
+		in.FixedPeriod = &next
+	}
+	if sub.Coupon != nil {
+		c, err := sub.Coupon.Coupon(cur)
+		if err != nil {
+			return Response{}, err
+		}
+		in.Coupon = &c
+	}
+	b, err := pricing.Compose(in)
+	if err != nil {
+		return Response{}, err
+	}
+	lines := make([]any, len(b.Lines))
+	for i, l := range b.Lines {
+		v := map[string]any{"type": l.Type, "display_name": l.DisplayName, "description": l.Description, "quantity": l.Quantity.String(),
+			"unit_amount": nil, "amount": money.Format(l.Amount, cur), "discount": money.Format(l.Discount, cur), "tax_rate": l.TaxRate.String(),
+			"sac_code": l.SACCode, "meter_id": nil, "period_start": l.Period.Start.Format(time.RFC3339), "period_end": l.Period.End.Format(time.RFC3339)}
+		if l.UnitAmount != nil {
+			v["unit_amount"] = l.UnitAmount.String()
+		}
+		if l.MeterID != "" {
+			v["meter_id"] = l.MeterID
+		}
+		lines[i] = v
+	}
+	taxes := make([]any, len(b.Taxes))
+	for i, t := range b.Taxes {
+		taxes[i] = map[string]any{"name": t.Name, "amount": money.Format(t.Amount, cur)}
+	}
+	return Response{Body: map[string]any{"object": "upcoming_invoice", "subscription_id": sub.ID, "customer_id": sub.CustomerID,
+		"currency": strings.ToLower(cur.Code), "period_start": period.Start.Format(time.RFC3339), "period_end": period.End.Format(time.RFC3339),
+		"usage_through": usageTo.Format(time.RFC3339), "lines": lines, "subtotal": money.Format(b.Subtotal, cur), "discount": money.Format(b.Discount, cur),
+		"tax_lines": taxes, "total": money.Format(b.Total, cur)}}, nil
+}
