@@ -14,10 +14,13 @@ type tableAccess int
 
 const (
 	tableGet    tableAccess = 1 << iota // GetItem
-	tableQuery                          // Query, on the table and its indexes, and BatchGetItem of what it lists
+	tableQuery                          // Query, on the table and its indexes
 	tablePut                            // PutItem
 	tableUpdate                         // UpdateItem
 	tableDelete                         // DeleteItem
+	// BatchGetItem, on the table: a list reads the items its KEYS_ONLY
+	// index query found (internal/dynamo), the aggregator its buckets.
+	tableBatchGet
 )
 
 const (
@@ -32,7 +35,7 @@ func (a tableAccess) actions() []string {
 	for _, x := range []struct {
 		bit    tableAccess
 		action string
-	}{{tableGet, "dynamodb:GetItem"}, {tableQuery, "dynamodb:Query"}, {tablePut, "dynamodb:PutItem"}, {tableUpdate, "dynamodb:UpdateItem"}, {tableDelete, "dynamodb:DeleteItem"}} {
+	}{{tableGet, "dynamodb:GetItem"}, {tableQuery, "dynamodb:Query"}, {tablePut, "dynamodb:PutItem"}, {tableUpdate, "dynamodb:UpdateItem"}, {tableDelete, "dynamodb:DeleteItem"}, {tableBatchGet, "dynamodb:BatchGetItem"}} {
 		if a&x.bit != 0 {
 			out = append(out, x.action)
 		}
@@ -81,9 +84,12 @@ type fnSpec struct {
 	// function's timeout must equal Queue.ConsumerTimeoutSeconds.
 	Consumes  *schema.Queue
 	BatchSize int
-	// Stream makes the table's stream (filtered by schema.StreamFilters)
-	// the function's trigger.
-	Stream bool
+	// Stream makes the table's stream the function's trigger (nil: none).
+	Stream *streamTrigger
+	// Usage: the function reads the usage settings
+	// (RAZORBILL_USAGE_LATENESS, RAZORBILL_USAGE_RETENTION), set from
+	// Config when it sets them.
+	Usage bool
 	// Razorpay: the function calls Razorpay (RAZORPAY_BASE_URL).
 	Razorpay bool
 	// Admin: the function checks the bootstrap admin token (reads the
@@ -100,6 +106,42 @@ type fnSpec struct {
 	ReservedConcurrency int
 }
 
+// streamTrigger is a function's event source mapping on the table's
+// stream: which records reach it, how they are batched and retried, and
+// what pages when it falls behind or gives up. Each stream consumer gets its
+// own on-failure queue, <Function>FailuresQueue, with a depth alarm.
+//
+// A DynamoDB stream serves at most two concurrent readers per shard before
+// GetRecords throttles; every mapping is one reader, so the stack allows at
+// most maxStreamConsumers of them (Config.validate).
+type streamTrigger struct {
+	// Patterns are the mapping's filter criteria (Lambda event filtering):
+	// only matching records invoke the function.
+	Patterns  []string
+	BatchSize int
+	// MaxBatchingWindow is how long the poller may gather records before
+	// it invokes (0: none).
+	MaxBatchingWindow time.Duration
+	// Parallelization is how many batches of one shard are processed at
+	// once (1 to 10; 1 keeps every record of a shard in order).
+	Parallelization int
+	// RetryAttempts of a failing batch; -1 retries until MaxRecordAge.
+	RetryAttempts int
+	// MaxRecordAge: records older than this are given up on and sent to
+	// the on-failure queue.
+	MaxRecordAge time.Duration
+	// IteratorAgeAlarm is how far behind the stream the function may fall
+	// before it pages.
+	IteratorAgeAlarm time.Duration
+	// FailureAlarm describes the on-failure queue's depth alarm: what was
+	// lost and what to do.
+	FailureAlarm string
+}
+
+// maxStreamConsumers: DynamoDB streams allow two concurrent readers per
+// shard.
+const maxStreamConsumers = 2
+
 // opens is s.Opens with its default.
 func (s fnSpec) opens() []string {
 	if len(s.Opens) == 0 {
@@ -115,6 +157,15 @@ func queueRef(q schema.Queue) *schema.Queue { return &q }
 
 func consumerTimeout(q schema.Queue) time.Duration {
 	return time.Duration(q.ConsumerTimeoutSeconds) * time.Second
+}
+
+// relayPatterns are the relay's filter criteria: every schema stream filter.
+func relayPatterns() []string {
+	var ps []string
+	for _, f := range schema.StreamFilters {
+		ps = append(ps, f.Pattern)
+	}
+	return ps
 }
 
 // relayTargets are the queues the stream relay feeds: the queue of every
@@ -146,6 +197,7 @@ func relayTargets() []schema.Queue {
 //   - queue consumers: exactly schema's ConsumerTimeoutSeconds, the value the
 //     queue's visibility timeout (≥ 6×) is computed from.
 //   - stream-relay 30 s: only SendMessage calls, batch of 100.
+//   - usage-ingest 20 s and usage-aggregator 60 s: see their entries.
 //
 // Concurrency: the queue consumers that call Razorpay (customer-syncer,
 // invoice-syncer) are capped (RazorpayLimited), so a backlog of thousands of
@@ -169,16 +221,17 @@ var functionSpecs = []fnSpec{
 		Name:        "api",
 		Description: "Ledger API: tenants, API keys, the Razorpay connection, customers, invoices, parked gateway events",
 		MemoryMB:    512, Timeout: 15 * time.Second,
-		Table: writeTable, Key: encryptKey,
+		Table: writeTable | tableBatchGet, Key: encryptKey,
 		Sends:    []schema.Queue{schema.CustomerSync, schema.InvoiceSync}, // POST …/sync
 		Razorpay: true, Admin: true, Webhooks: true,
+		Usage: true, // meters and GET /api/v1/usage
 	},
 	{
 		Name:        "payment-link-creator",
 		Description: "Payments: one Razorpay payment link per invoice, refunds",
 		MemoryMB:    512, Timeout: 25 * time.Second,
 		// DeleteItem: releasing an Idempotency-Key claim.
-		Table: writeTable, Key: decryptKey, Razorpay: true,
+		Table: writeTable | tableBatchGet, Key: decryptKey, Razorpay: true,
 	},
 	{
 		Name:        "webhook-receiver",
@@ -202,8 +255,20 @@ var functionSpecs = []fnSpec{
 		Name:        "stream-relay",
 		Description: "Relays filtered table stream records to the sync queues",
 		MemoryMB:    256, Timeout: 30 * time.Second,
-		Sends:  relayTargets(),
-		Stream: true,
+		Sends: relayTargets(),
+		Stream: &streamTrigger{
+			Patterns:  relayPatterns(),
+			BatchSize: streamBatchSize,
+			// Per-item order within a shard: a customer's sync is relayed
+			// before its invoices'.
+			Parallelization: 1,
+			// Finite: a relay failure is a queue outage; what it gives up
+			// on can be synced again with POST …/sync.
+			RetryAttempts:    streamRetryAttempts,
+			MaxRecordAge:     streamMaxRecordAge,
+			IteratorAgeAlarm: streamIteratorAgeAlarm,
+			FailureAlarm:     "stream-relay gave up on table stream records: the syncs they carried were not queued; retry them with POST …/sync",
+		},
 	},
 	{
 		Name:        "customer-syncer",
@@ -220,7 +285,7 @@ var functionSpecs = []fnSpec{
 		// Query: a synced customer's invoices that were waiting for it.
 		// UpdateItem: records on the connection that Razorpay refused a
 		// non-INR invoice (international payments off).
-		Table: tableGet | tableQuery | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
+		Table: tableGet | tableQuery | tableBatchGet | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.InvoiceSync), BatchSize: 5,
 		RazorpayLimited: true,
 	},
@@ -235,8 +300,76 @@ var functionSpecs = []fnSpec{
 		MemoryMB:    256, Timeout: consumerTimeout(schema.GatewaySweep),
 		// Query: the open-instruments index; Put/Update: the reconciler's
 		// money transactions and the connection's missed-webhook count.
-		Table: tableGet | tableQuery | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
+		Table: tableGet | tableQuery | tableBatchGet | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Sends:    []schema.Queue{schema.GatewaySweep},
 		Consumes: queueRef(schema.GatewaySweep), BatchSize: 1,
 	},
+	{
+		// Behind POST /api/v1/events, POST /api/v1/events/bulk and GET
+		// /api/v1/events. A bulk call writes up to 1,000 events, each a
+		// conditional PutItem, 16 at a time: about 63 rounds of one write,
+		// well under a second, but the SDK's backoff under throttling can
+		// stretch it to seconds; 20 s leaves room and stays under API
+		// Gateway's 30 s. 512 MB for CPU: decoding and checking a 1 MiB
+		// body of exact decimals.
+		Name:        "usage-ingest",
+		Description: "Usage events: checks each against the environment's meters and stores it once (POST/GET /api/v1/events)",
+		MemoryMB:    512, Timeout: 20 * time.Second,
+		// GetItem/Query: API key, customers, meters, events; PutItem: each
+		// event (conditional on its id), idempotency records; UpdateItem:
+		// the API key's last use; DeleteItem: releasing an Idempotency-Key
+		// claim. No KMS, no queues, no Razorpay.
+		Table: writeTable,
+		Usage: true,
+	},
+	{
+		// Counts each new usage event once into its meters' hourly
+		// buckets. Its failures are storage failures (throttling, a
+		// transaction cancelled by a concurrent batch) that pass on retry,
+		// and a record given up on is usage never counted, so it retries
+		// until the record is about to leave the stream (see
+		// usageAggregatorTrigger). 512 MB: batches of 500 events folded in
+		// exact decimals.
+		Name:        "usage-aggregator",
+		Description: "Counts each new usage event once into its meters' hourly buckets (table stream)",
+		MemoryMB:    512, Timeout: 60 * time.Second,
+		// Query: the environment's meters; BatchGetItem: the buckets and
+		// timeline items a batch touches; PutItem: transactions of Puts
+		// (buckets, each conditional on the version read, and the event's
+		// timeline item, only if absent).
+		Table:  tableQuery | tableBatchGet | tablePut,
+		Stream: usageAggregatorTrigger,
+		Usage:  true,
+	},
+}
+
+// usageAggregatorTrigger: the usage-aggregator's mapping on the table's
+// stream.
+var usageAggregatorTrigger = &streamTrigger{
+	// Only a new usage event's item (written once per event_id).
+	Patterns:  []string{schema.UsageEventsFilter},
+	BatchSize: 500,
+	// A second of gathering fills batches under load and keeps usage
+	// queryable within seconds of acceptance.
+	MaxBatchingWindow: time.Second,
+	// Two batches of a shard at once. Safe: every bucket write is
+	// conditional on the version the batch read (optimistic), so two
+	// batches touching one bucket cannot both apply; the loser's
+	// transaction is cancelled and retried on a fresh read (a bounded
+	// number of times, then the stream delivers it again), and an event
+	// already counted (its timeline item exists) is not counted again.
+	// Order does not matter: each event is its own stream item.
+	Parallelization: 2,
+	// Until the record's age limit: -1 is Lambda's "retry until
+	// MaximumRecordAge". 23 h is an hour short of the stream's 24 h
+	// retention, so Lambda sends a record it gives up on (its shard and
+	// sequence numbers) to the on-failure queue before the stream trims
+	// it; the usage_event item itself stays in the table (no TTL).
+	// ReportBatchItemFailures checkpoints the records before the first one
+	// whose environment failed; BisectBatchOnError halves a batch whose
+	// invocation fails outright (a timeout, a crash).
+	RetryAttempts:    -1,
+	MaxRecordAge:     23 * time.Hour,
+	IteratorAgeAlarm: 5 * time.Minute,
+	FailureAlarm:     "usage-aggregator gave up on usage events after 23 h of retries: they are stored but not counted in usage; see its log group",
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -23,6 +24,8 @@ const (
 	ctxRazorpayConcurrency = "razorbill:razorpayConcurrency" // default 5
 	ctxReserveConcurrency  = "razorbill:reserveConcurrency"  // default true
 	ctxAlarmEmail          = "razorbill:alarmEmail"          // default none
+	ctxUsageLateness       = "razorbill:usageLateness"       // a Go duration; default the functions' 35 days
+	ctxUsageRetention      = "razorbill:usageRetention"      // a Go duration; default the functions' 400 days
 	envAssetRoot           = "RAZORBILL_ASSET_ROOT"
 	defaultStackName       = "Razorbill"
 )
@@ -101,6 +104,15 @@ func ConfigFromContext(app awscdk.App) (Config, error) {
 			return cfg, fmt.Errorf("%s=%q: want true or false", ctxReserveConcurrency, v)
 		}
 		cfg.ReserveConcurrency = b
+	}
+	for key, d := range map[string]*time.Duration{ctxUsageLateness: &cfg.UsageLateness, ctxUsageRetention: &cfg.UsageRetention} {
+		if v := contextString(app, key, ""); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil {
+				return cfg, fmt.Errorf("%s=%q: want a Go duration such as 840h", key, v)
+			}
+			*d = x
+		}
 	}
 	return cfg, cfg.validate()
 }

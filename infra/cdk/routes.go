@@ -9,9 +9,10 @@ type route struct {
 
 // httpRoutes are the routes of the HTTP API (docs/openapi.yaml, the contract
 // in api.md). Every route is declared, so API Gateway's route table is the
-// documentation of what is served; the `$default` route also goes to `api`,
-// whose router answers unknown paths with the JSON error envelope instead of
-// API Gateway's bare {"message":"Not Found"}. The webhook path is not here:
+// documentation of what is served; payments go to payment-link-creator,
+// usage events to usage-ingest, the rest to api. The `$default` route also
+// goes to `api`, whose router answers unknown paths with the JSON error
+// envelope instead of API Gateway's bare {"message":"Not Found"}. The webhook path is not here:
 // Razorpay calls the webhook-receiver's function URL.
 var httpRoutes = []route{
 	{"GET", "/health", "api"},
@@ -53,6 +54,25 @@ var httpRoutes = []route{
 
 	{"GET", "/api/v1/gateway-events", "api"},
 	{"POST", "/api/v1/gateway-events/{id}/retry", "api"},
+
+	{"POST", "/api/v1/plans", "api"},
+	{"GET", "/api/v1/plans", "api"},
+	{"GET", "/api/v1/plans/{id}", "api"},
+	{"PUT", "/api/v1/plans/{id}", "api"},
+	{"POST", "/api/v1/subscriptions", "api"},
+	{"GET", "/api/v1/subscriptions/{id}", "api"},
+	{"POST", "/api/v1/subscriptions/{id}/cancel", "api"},
+	{"GET", "/api/v1/subscriptions/{id}/upcoming-invoice", "api"},
+
+	{"POST", "/api/v1/meters", "api"},
+	{"GET", "/api/v1/meters", "api"},
+	{"GET", "/api/v1/meters/{id}", "api"},
+	{"POST", "/api/v1/meters/{id}/archive", "api"},
+	{"GET", "/api/v1/usage", "api"},
+
+	{"POST", "/api/v1/events", "usage-ingest"},
+	{"GET", "/api/v1/events", "usage-ingest"},
+	{"POST", "/api/v1/events/bulk", "usage-ingest"},
 }
 
 // defaultRouteFunction serves `$default`.

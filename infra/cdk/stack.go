@@ -81,6 +81,12 @@ type Config struct {
 	// SweepInterval is how often the gateway-sweeper runs (EventBridge
 	// rate; whole minutes, at least one).
 	SweepInterval time.Duration
+	// UsageLateness and UsageRetention, when set, are the functions'
+	// RAZORBILL_USAGE_LATENESS (how old an event's timestamp may be) and
+	// RAZORBILL_USAGE_RETENTION (how long raw events stay listable); unset,
+	// the functions use internal/config's defaults, 35 and 400 days.
+	UsageLateness  time.Duration
+	UsageRetention time.Duration
 }
 
 // DefaultConfig is the configuration `make synth` uses unless context says
@@ -103,6 +109,14 @@ const (
 	envAdminTokenParam = "RAZORBILL_ADMIN_TOKEN_PARAM"
 	envRazorpayBaseURL = "RAZORPAY_BASE_URL"
 	envWebhookBaseURL  = "RAZORBILL_WEBHOOK_BASE_URL"
+	envUsageLateness   = "RAZORBILL_USAGE_LATENESS"
+	envUsageRetention  = "RAZORBILL_USAGE_RETENTION"
+)
+
+// internal/config's usage defaults and bounds, for Config.validate.
+const (
+	defaultUsageLateness  = 35 * 24 * time.Hour
+	defaultUsageRetention = 400 * 24 * time.Hour
 )
 
 // HTTP API 5xx alarm: the rate (percent) and the fewest requests in the
@@ -131,18 +145,19 @@ type queuePair struct {
 
 // razorbill holds the constructs the helpers wire together.
 type razorbill struct {
-	stack         awscdk.Stack
-	cfg           Config
-	alarmAction   awscloudwatch.IAlarmAction
-	table         awsdynamodb.Table
-	queues        map[string]*queuePair // by schema LogicalName
-	relayFailures awssqs.Queue
-	key           awskms.Key
-	dataKey       awskms.Key // the table (and its stream) and the log groups
-	functions     map[string]awslambda.Function
-	api           awsapigatewayv2.HttpApi
-	stage         awsapigatewayv2.HttpStage
-	webhookURL    awslambda.FunctionUrl
+	stack       awscdk.Stack
+	cfg         Config
+	alarmAction awscloudwatch.IAlarmAction
+	table       awsdynamodb.Table
+	queues      map[string]*queuePair // by schema LogicalName
+	// streamFailures: each stream consumer's on-failure queue, by function.
+	streamFailures map[string]awssqs.Queue
+	key            awskms.Key
+	dataKey        awskms.Key // the table (and its stream) and the log groups
+	functions      map[string]awslambda.Function
+	api            awsapigatewayv2.HttpApi
+	stage          awsapigatewayv2.HttpStage
+	webhookURL     awslambda.FunctionUrl
 }
 
 // NewRazorbillStack builds the whole stack.
@@ -183,6 +198,23 @@ func (c Config) validate() error {
 	if c.SweepInterval < time.Minute || c.SweepInterval%time.Minute != 0 {
 		return fmt.Errorf("config: sweep interval %s: want whole minutes, at least 1m (an EventBridge rate)", c.SweepInterval)
 	}
+	// The bounds internal/config enforces when the function starts.
+	lateness, retention := defaultUsageLateness, defaultUsageRetention
+	if c.UsageLateness != 0 {
+		lateness = c.UsageLateness
+		if lateness < time.Hour || lateness > 400*24*time.Hour {
+			return fmt.Errorf("config: usage lateness %s: want 1h to 9600h", lateness)
+		}
+	}
+	if c.UsageRetention != 0 {
+		retention = c.UsageRetention
+		if retention < 24*time.Hour {
+			return fmt.Errorf("config: usage retention %s: want at least 24h", retention)
+		}
+	}
+	if retention <= lateness {
+		return fmt.Errorf("config: usage retention %s must be longer than the lateness %s: an event is kept at least as long as it may arrive late", retention, lateness)
+	}
 	for _, q := range schema.Queues {
 		if q.MaxReceiveCount < 5 {
 			return fmt.Errorf("schema: queue %s: maxReceiveCount %d < 5", q.Name(), q.MaxReceiveCount)
@@ -192,11 +224,36 @@ func (c Config) validate() error {
 		}
 	}
 	names := map[string]bool{}
+	readers := 0
 	for _, s := range functionSpecs {
 		names[s.Name] = true
 		if s.Consumes != nil && s.Timeout != consumerTimeout(*s.Consumes) {
 			return fmt.Errorf("function %s: timeout %s ≠ queue %s consumer timeout %ds", s.Name, s.Timeout, s.Consumes.Name(), s.Consumes.ConsumerTimeoutSeconds)
 		}
+		if t := s.Stream; t != nil {
+			readers++
+			switch {
+			case len(t.Patterns) == 0:
+				return fmt.Errorf("function %s: a stream trigger without filter patterns", s.Name)
+			case t.BatchSize < 1 || t.BatchSize > 10000:
+				return fmt.Errorf("function %s: stream batch size %d: want 1 to 10000", s.Name, t.BatchSize)
+			case t.Parallelization < 1 || t.Parallelization > 10:
+				return fmt.Errorf("function %s: stream parallelization %d: want 1 to 10", s.Name, t.Parallelization)
+			case t.RetryAttempts < -1 || t.RetryAttempts > 10000:
+				return fmt.Errorf("function %s: stream retry attempts %d: want -1 (until the record's age limit) to 10000", s.Name, t.RetryAttempts)
+			case t.MaxRecordAge < time.Minute || t.MaxRecordAge > 24*time.Hour:
+				return fmt.Errorf("function %s: stream record age limit %s: want 1m to the stream's 24h", s.Name, t.MaxRecordAge)
+			case t.MaxBatchingWindow < 0 || t.MaxBatchingWindow > 5*time.Minute:
+				return fmt.Errorf("function %s: stream batching window %s: want 0 to 5m", s.Name, t.MaxBatchingWindow)
+			case t.IteratorAgeAlarm <= 0 || t.FailureAlarm == "":
+				return fmt.Errorf("function %s: a stream trigger needs an iterator age alarm and a failure alarm text", s.Name)
+			}
+		}
+	}
+	// Each mapping on the stream reads every shard; DynamoDB streams serve
+	// at most two concurrent readers per shard before throttling them.
+	if readers > maxStreamConsumers {
+		return fmt.Errorf("%d functions read the table's stream; DynamoDB streams allow %d readers per shard", readers, maxStreamConsumers)
 	}
 	for _, n := range schema.Functions {
 		if !names[n] {
@@ -333,16 +390,24 @@ func (r *razorbill) newQueues() {
 		}), float64(maxAge), fmt.Sprintf("%s: oldest message older than %ds; its consumer is failing or falling behind", q.Name(), maxAge))
 	}
 
-	// The stream relay's on-failure destination: records (their shard and
-	// sequence numbers) the relay could not enqueue after every retry.
-	r.relayFailures = awssqs.NewQueue(r.stack, jsii.String("StreamRelayFailuresQueue"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	r.alarm("StreamRelayFailuresDepthAlarm", r.relayFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
-		Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
-	}), 0, "stream-relay gave up on table stream records: the syncs they carried were not queued; retry them with POST …/sync")
+	// Each stream consumer's on-failure destination: the records (their
+	// shard and sequence numbers) it gave up on after every retry.
+	r.streamFailures = map[string]awssqs.Queue{}
+	for _, s := range functionSpecs {
+		if s.Stream == nil {
+			continue
+		}
+		id := camel(s.Name) + "Failures"
+		q := awssqs.NewQueue(r.stack, jsii.String(id+"Queue"), &awssqs.QueueProps{
+			Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+			EnforceSSL:      jsii.Bool(true),
+			RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+		})
+		r.streamFailures[s.Name] = q
+		r.alarm(id+"DepthAlarm", q.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{
+			Period: awscdk.Duration_Minutes(jsii.Number(1)), Statistic: jsii.String("Maximum"),
+		}), 0, s.Stream.FailureAlarm)
+	}
 }
 
 // newKey creates the key-encryption key for connection secrets (AES-GCM
@@ -427,12 +492,6 @@ func (r *razorbill) grantTable(fn awslambda.Function, access tableAccess) {
 			Actions:   jsii.Strings("dynamodb:Query"),
 			Resources: &[]*string{r.table.TableArn(), jsii.String(*r.table.TableArn() + "/index/*")},
 		}))
-		// The indexes hold only keys: a list reads the items its index
-		// query found from the table.
-		fn.AddToRolePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
-			Actions:   jsii.Strings("dynamodb:BatchGetItem"),
-			Resources: &[]*string{r.table.TableArn()},
-		}))
 	}
 	keyActions := []string{"kms:Decrypt", "kms:DescribeKey"}
 	if access.writes() {
@@ -494,6 +553,12 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 	}
 	if s.Admin {
 		env[envAdminTokenParam] = jsii.String(r.cfg.AdminTokenParam)
+	}
+	if s.Usage && r.cfg.UsageLateness != 0 {
+		env[envUsageLateness] = jsii.String(r.cfg.UsageLateness.String())
+	}
+	if s.Usage && r.cfg.UsageRetention != 0 {
+		env[envUsageRetention] = jsii.String(r.cfg.UsageRetention.String())
 	}
 
 	logs := awslogs.NewLogGroup(r.stack, jsii.String(id+"Logs"), &awslogs.LogGroupProps{
@@ -565,31 +630,35 @@ func (r *razorbill) newFunction(s fnSpec) awslambda.Function {
 		}
 		fn.AddEventSource(awslambdaeventsources.NewSqsEventSource(r.queues[s.Consumes.LogicalName].Main, sp))
 	}
-	if s.Stream {
-		filters := make([]*map[string]interface{}, 0, len(schema.StreamFilters))
-		for _, f := range schema.StreamFilters {
-			filters = append(filters, &map[string]interface{}{"pattern": f.Pattern})
+	if t := s.Stream; t != nil {
+		filters := make([]*map[string]interface{}, 0, len(t.Patterns))
+		for _, p := range t.Patterns {
+			filters = append(filters, &map[string]interface{}{"pattern": p})
 		}
-		fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(r.table, &awslambdaeventsources.DynamoEventSourceProps{
+		sp := &awslambdaeventsources.DynamoEventSourceProps{
 			StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
-			BatchSize:               jsii.Number(streamBatchSize),
-			ParallelizationFactor:   jsii.Number(1), // per-item order within a shard
+			BatchSize:               jsii.Number(float64(t.BatchSize)),
+			ParallelizationFactor:   jsii.Number(float64(t.Parallelization)),
 			BisectBatchOnError:      jsii.Bool(true),
-			RetryAttempts:           jsii.Number(streamRetryAttempts),
-			MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(streamMaxRecordAge.Seconds())),
+			RetryAttempts:           jsii.Number(float64(t.RetryAttempts)),
+			MaxRecordAge:            awscdk.Duration_Seconds(jsii.Number(t.MaxRecordAge.Seconds())),
 			ReportBatchItemFailures: jsii.Bool(true),
 			Filters:                 &filters,
-			OnFailure:               awslambdaeventsources.NewSqsDlq(r.relayFailures),
-		}))
-		// A relay that falls behind delays every sync; one that is stuck
-		// loses records after the stream's 24 h retention.
+			OnFailure:               awslambdaeventsources.NewSqsDlq(r.streamFailures[s.Name]),
+		}
+		if t.MaxBatchingWindow > 0 {
+			sp.MaxBatchingWindow = awscdk.Duration_Seconds(jsii.Number(t.MaxBatchingWindow.Seconds()))
+		}
+		fn.AddEventSource(awslambdaeventsources.NewDynamoEventSource(r.table, sp))
+		// A consumer that falls behind delays its work (syncs, usage); one
+		// that is stuck gives records up at their age limit.
 		r.alarm(id+"IteratorAgeAlarm", awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 			Namespace:     jsii.String("AWS/Lambda"),
 			MetricName:    jsii.String("IteratorAge"),
 			DimensionsMap: &map[string]*string{"FunctionName": fn.FunctionName()},
 			Statistic:     jsii.String("Maximum"),
 			Period:        awscdk.Duration_Minutes(jsii.Number(1)),
-		}), float64(streamIteratorAgeAlarm.Milliseconds()), fmt.Sprintf("%s is more than %s behind the table stream", s.Name, streamIteratorAgeAlarm))
+		}), float64(t.IteratorAgeAlarm.Milliseconds()), fmt.Sprintf("%s is more than %s behind the table stream", s.Name, t.IteratorAgeAlarm))
 	}
 	return fn
 }
@@ -694,5 +763,9 @@ func (r *razorbill) newOutputs() {
 		out(camel(q.LogicalName)+"QueueUrl", p.Main.QueueUrl(), q.Name()+" ("+q.EnvVar+")")
 		out(camel(q.LogicalName)+"DLQUrl", p.DLQ.QueueUrl(), q.DLQName())
 	}
-	out("StreamRelayFailuresQueueUrl", r.relayFailures.QueueUrl(), "stream records the relay gave up on")
+	for _, s := range functionSpecs {
+		if q, ok := r.streamFailures[s.Name]; ok {
+			out(camel(s.Name)+"FailuresQueueUrl", q.QueueUrl(), "table stream records "+s.Name+" gave up on")
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -198,6 +199,24 @@ func refsTo(v any, id string) bool {
 	return false
 }
 
+// streamConsumers are the functions triggered by the table's stream.
+func streamConsumers() []fnSpec {
+	var out []fnSpec
+	for _, s := range functionSpecs {
+		if s.Stream != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// failuresQueueID is the logical id of a stream consumer's on-failure queue.
+func failuresQueueID(tb testing.TB, name string) string {
+	tb.Helper()
+	id, _ := tmpl.byPath(tb, camel(name)+"FailuresQueue/Resource")
+	return id
+}
+
 func specOf(name string) fnSpec {
 	for _, s := range functionSpecs {
 		if s.Name == name {
@@ -266,8 +285,8 @@ func mentions(resources []any, id string) bool {
 
 func TestQueuesAndDLQs(t *testing.T) {
 	queues := tmpl.ofType("AWS::SQS::Queue")
-	// every schema queue, its DLQ, and the stream relay's failure queue
-	if got, want := len(queues), 2*len(schema.Queues)+1; got != want {
+	// every schema queue, its DLQ, and each stream consumer's failure queue
+	if got, want := len(queues), 2*len(schema.Queues)+len(streamConsumers()); got != want {
 		t.Fatalf("%d queues, want %d", got, want)
 	}
 	for id, q := range queues {
@@ -367,21 +386,28 @@ func TestAlarms(t *testing.T) {
 			check(t, a, float64(q.MaxReceiveCount*q.VisibilityTimeoutSeconds+300))
 		}
 	}
-	failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
-	if a, ok := find("ApproximateNumberOfMessagesVisible", failID); !ok {
-		t.Error("no depth alarm on the stream relay's failure queue")
-	} else {
-		check(t, a, 0)
+	if len(streamConsumers()) != 2 {
+		t.Errorf("stream consumers %d, want 2 (stream-relay, usage-aggregator)", len(streamConsumers()))
 	}
-	iterator := false
-	for _, a := range alarms {
-		if a.Properties["MetricName"] == "IteratorAge" && refsTo(a.Properties["Dimensions"], FunctionLogicalID("stream-relay")) {
-			iterator = true
-			check(t, a, float64(streamIteratorAgeAlarm.Milliseconds()))
+	for _, s := range streamConsumers() {
+		if a, ok := find("ApproximateNumberOfMessagesVisible", failuresQueueID(t, s.Name)); !ok {
+			t.Errorf("no depth alarm on %s's failure queue", s.Name)
+		} else {
+			check(t, a, 0)
+		}
+		iterator := 0
+		for _, a := range alarms {
+			if a.Properties["MetricName"] == "IteratorAge" && refsTo(a.Properties["Dimensions"], FunctionLogicalID(s.Name)) {
+				iterator++
+				check(t, a, float64(s.Stream.IteratorAgeAlarm.Milliseconds()))
+			}
+		}
+		if iterator != 1 {
+			t.Errorf("%d IteratorAge alarms on %s, want 1", iterator, s.Name)
 		}
 	}
-	if !iterator {
-		t.Error("no IteratorAge alarm on stream-relay")
+	if got := specOf("usage-aggregator").Stream.IteratorAgeAlarm; got > 15*time.Minute {
+		t.Errorf("usage-aggregator pages when usage is %s stale; want minutes", got)
 	}
 }
 
@@ -429,69 +455,116 @@ func TestSQSEventSourceMappings(t *testing.T) {
 	}
 }
 
+// TestStreamMapping: one mapping on the table's stream per stream consumer
+// (at most two: DynamoDB streams serve two readers per shard), each with
+// its function's filters, batching, retries and on-failure queue; the relay
+// gets every schema stream filter and gives up after finite retries, the
+// usage-aggregator gets new usage events only and retries until a record
+// is about to leave the stream.
 func TestStreamMapping(t *testing.T) {
 	tableID, _ := tmpl.byPath(t, camel(schema.Main.LogicalName)+"Table/Resource")
-	failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
-	var streams []resource
+	byFn := map[string]resource{}
 	for _, esm := range tmpl.ofType("AWS::Lambda::EventSourceMapping") {
-		if reflect.DeepEqual(esm.Properties["EventSourceArn"], getAtt(tableID, "StreamArn")) {
-			streams = append(streams, esm)
+		if !reflect.DeepEqual(esm.Properties["EventSourceArn"], getAtt(tableID, "StreamArn")) {
+			continue
 		}
+		fn, _ := esm.Properties["FunctionName"].(map[string]any)["Ref"].(string)
+		if _, dup := byFn[fn]; dup {
+			t.Errorf("%s: two mappings on the table stream", fn)
+		}
+		byFn[fn] = esm
 	}
-	if len(streams) != 1 {
-		t.Fatalf("%d mappings on the table stream, want 1 (the relay)", len(streams))
+	want := map[string]bool{FunctionLogicalID("stream-relay"): true, FunctionLogicalID("usage-aggregator"): true}
+	if len(byFn) != len(want) || len(byFn) > maxStreamConsumers {
+		t.Fatalf("%d mappings on the table stream, want the relay and the usage-aggregator (and at most %d readers)", len(byFn), maxStreamConsumers)
 	}
-	p := streams[0].Properties
-	if !reflect.DeepEqual(p["FunctionName"], ref(FunctionLogicalID("stream-relay"))) {
-		t.Errorf("stream consumer %v, want stream-relay", p["FunctionName"])
-	}
-	var patterns []string
-	for _, f := range asList(p["FilterCriteria"].(map[string]any)["Filters"]) {
-		patterns = append(patterns, f.(map[string]any)["Pattern"].(string))
-	}
-	var want []string
+	wantPatterns := map[string][]string{"stream-relay": nil, "usage-aggregator": {schema.UsageEventsFilter}}
 	for _, f := range schema.StreamFilters {
-		want = append(want, f.Pattern)
+		wantPatterns["stream-relay"] = append(wantPatterns["stream-relay"], f.Pattern)
 		var v any
 		if err := json.Unmarshal([]byte(f.Pattern), &v); err != nil {
 			t.Errorf("schema filter %s is not JSON: %v", f.Name, err)
 		}
 	}
-	if !slices.Equal(patterns, want) {
-		t.Errorf("filter patterns\n got %q\nwant %q", patterns, want)
+	for _, s := range streamConsumers() {
+		t.Run(s.Name, func(t *testing.T) {
+			esm, ok := byFn[FunctionLogicalID(s.Name)]
+			if !ok {
+				t.Fatalf("no mapping on the table stream")
+			}
+			p := esm.Properties
+			var patterns []string
+			for _, f := range asList(p["FilterCriteria"].(map[string]any)["Filters"]) {
+				patterns = append(patterns, f.(map[string]any)["Pattern"].(string))
+			}
+			if !slices.Equal(patterns, wantPatterns[s.Name]) {
+				t.Errorf("filter patterns\n got %q\nwant %q", patterns, wantPatterns[s.Name])
+			}
+			if p["BisectBatchOnFunctionError"] != true {
+				t.Error("BisectBatchOnFunctionError is not on")
+			}
+			if !slices.Equal(asStrings(p["FunctionResponseTypes"]), []string{"ReportBatchItemFailures"}) {
+				t.Errorf("FunctionResponseTypes = %v", p["FunctionResponseTypes"])
+			}
+			if p["StartingPosition"] != "TRIM_HORIZON" {
+				t.Errorf("StartingPosition = %v", p["StartingPosition"])
+			}
+			if got := num(p["BatchSize"]); got != float64(s.Stream.BatchSize) {
+				t.Errorf("BatchSize %v, want %d", got, s.Stream.BatchSize)
+			}
+			if got := num(p["ParallelizationFactor"]); got != float64(s.Stream.Parallelization) || got < 1 || got > 4 {
+				t.Errorf("ParallelizationFactor %v, want %d (1 to 4)", got, s.Stream.Parallelization)
+			}
+			age, ok := p["MaximumRecordAgeInSeconds"].(float64)
+			if !ok || age < 60 || age > 86400 || age != s.Stream.MaxRecordAge.Seconds() {
+				t.Errorf("MaximumRecordAgeInSeconds = %v, want %v (finite, within the stream's 24 h)", p["MaximumRecordAgeInSeconds"], s.Stream.MaxRecordAge.Seconds())
+			}
+			retries, ok := p["MaximumRetryAttempts"].(float64)
+			switch s.Name {
+			case "stream-relay":
+				if !ok || retries < 0 || retries > 100 {
+					t.Errorf("MaximumRetryAttempts = %v, want finite", p["MaximumRetryAttempts"])
+				}
+				if num(p["ParallelizationFactor"]) != 1 {
+					t.Error("the relay must keep per-item order (ParallelizationFactor 1)")
+				}
+			case "usage-aggregator":
+				// Giving up loses usage: retry until the record's age limit,
+				// which is within an hour of the stream's retention.
+				if !ok || retries != -1 {
+					t.Errorf("MaximumRetryAttempts = %v, want -1 (until the record's age limit)", p["MaximumRetryAttempts"])
+				}
+				if age < 23*3600 {
+					t.Errorf("MaximumRecordAgeInSeconds = %v: gives up on usage before the stream's 24 h retention is nearly over", age)
+				}
+				if num(p["BatchSize"]) < 100 {
+					t.Errorf("BatchSize %v: want large batches (events are folded per batch)", p["BatchSize"])
+				}
+				if w := num(p["MaximumBatchingWindowInSeconds"]); w < 1 || w > 5 {
+					t.Errorf("MaximumBatchingWindowInSeconds %v, want a few seconds", p["MaximumBatchingWindowInSeconds"])
+				}
+			}
+			failID := failuresQueueID(t, s.Name)
+			dest, _ := p["DestinationConfig"].(map[string]any)
+			if dest == nil || !reflect.DeepEqual(dest["OnFailure"].(map[string]any)["Destination"], getAtt(failID, "Arn")) {
+				t.Errorf("on-failure destination = %v, want its failure queue %s", p["DestinationConfig"], failID)
+			}
+			acts := allowed(t, s.Name)
+			if !mentions(acts["sqs:SendMessage"], failID) {
+				t.Error("cannot send to its on-failure queue")
+			}
+			if !mentions(acts["dynamodb:GetRecords"], tableID) {
+				t.Error("cannot read the stream")
+			}
+		})
 	}
-	if p["BisectBatchOnFunctionError"] != true {
-		t.Error("BisectBatchOnFunctionError is not on")
-	}
-	if r, ok := p["MaximumRetryAttempts"].(float64); !ok || r < 0 || r > 100 {
-		t.Errorf("MaximumRetryAttempts = %v, want finite", p["MaximumRetryAttempts"])
-	}
-	if a, ok := p["MaximumRecordAgeInSeconds"].(float64); !ok || a < 60 || a > 86400 {
-		t.Errorf("MaximumRecordAgeInSeconds = %v, want finite (≤ 24 h)", p["MaximumRecordAgeInSeconds"])
-	}
-	if !slices.Equal(asStrings(p["FunctionResponseTypes"]), []string{"ReportBatchItemFailures"}) {
-		t.Errorf("FunctionResponseTypes = %v", p["FunctionResponseTypes"])
-	}
-	if p["StartingPosition"] != "TRIM_HORIZON" {
-		t.Errorf("StartingPosition = %v", p["StartingPosition"])
-	}
-	dest, _ := p["DestinationConfig"].(map[string]any)
-	if dest == nil || !reflect.DeepEqual(dest["OnFailure"].(map[string]any)["Destination"], getAtt(failID, "Arn")) {
-		t.Errorf("on-failure destination = %v, want the failure queue %s", p["DestinationConfig"], failID)
-	}
-	// The relay may send to every filter's queue (and the failure queue).
+	// The relay may send to every filter's queue.
 	acts := allowed(t, "stream-relay")
 	for _, f := range schema.StreamFilters {
 		qid, _ := tmpl.byPath(t, camel(f.Queue.LogicalName)+"Queue/Resource")
 		if !mentions(acts["sqs:SendMessage"], qid) {
 			t.Errorf("stream-relay cannot send to %s (filter %s)", f.Queue.Name(), f.Name)
 		}
-	}
-	if !mentions(acts["sqs:SendMessage"], failID) {
-		t.Error("stream-relay cannot send to its on-failure queue")
-	}
-	if !mentions(acts["dynamodb:GetRecords"], tableID) {
-		t.Error("stream-relay cannot read the stream")
 	}
 }
 
@@ -723,8 +796,15 @@ func TestRoutesMapped(t *testing.T) {
 	want := map[string]string{"$default": defaultRouteFunction}
 	for _, r := range httpRoutes {
 		want[r.Method+" "+r.Path] = r.Function
-		if strings.HasPrefix(r.Path, "/api/v1/payments") != (r.Function == "payment-link-creator") {
-			t.Errorf("%s %s → %s: payments go to payment-link-creator, the rest to api", r.Method, r.Path, r.Function)
+		fn := "api"
+		switch {
+		case strings.HasPrefix(r.Path, "/api/v1/payments"):
+			fn = "payment-link-creator"
+		case r.Path == "/api/v1/events" || strings.HasPrefix(r.Path, "/api/v1/events/"):
+			fn = "usage-ingest"
+		}
+		if r.Function != fn {
+			t.Errorf("%s %s → %s, want %s: payments go to payment-link-creator, usage events to usage-ingest, the rest to api", r.Method, r.Path, r.Function, fn)
 		}
 	}
 	if !reflect.DeepEqual(routes, want) {
@@ -918,6 +998,13 @@ var minimumTableActions = map[string][]string{
 	"gateway-sweeper": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// the stream only, through its event source mapping.
 	"stream-relay": {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"},
+	// the same router as the api (API key touch = UpdateItem, idempotency
+	// release = DeleteItem); meters and customers (GetItem, Query); each
+	// event written once (PutItem).
+	"usage-ingest": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// meters (Query), buckets and timeline items (BatchGetItem),
+	// transactions of Puts (PutItem); and the stream.
+	"usage-aggregator": {"dynamodb:BatchGetItem", "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:PutItem", "dynamodb:Query"},
 }
 
 // TestFunctionPermissions: each function's role allows exactly the DynamoDB
@@ -970,9 +1057,8 @@ func TestFunctionPermissions(t *testing.T) {
 			id, _ := tmpl.byPath(t, camel(q.LogicalName)+"Queue/Resource")
 			sends[id] = true
 		}
-		if s.Stream {
-			id, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
-			sends[id] = true
+		if s.Stream != nil {
+			sends[failuresQueueID(t, s.Name)] = true
 		}
 		for _, r := range acts["sqs:SendMessage"] {
 			ok := false
@@ -990,14 +1076,17 @@ func TestFunctionPermissions(t *testing.T) {
 		if receives != (s.Consumes != nil) {
 			t.Errorf("%s: sqs:ReceiveMessage allowed = %v", s.Name, receives)
 		}
-		if s.Consumes == nil && len(s.Sends) > 0 {
+		if s.Consumes == nil {
 			// A sender needs SendMessage alone on its queues (the URLs are
-			// in its environment). The stream mapping's on-failure
+			// in its environment). A stream mapping's on-failure
 			// destination is granted by CDK (SendMessage, GetQueueUrl,
-			// GetQueueAttributes) on the failure queue alone.
-			failID, _ := tmpl.byPath(t, "StreamRelayFailuresQueue/Resource")
+			// GetQueueAttributes) on the function's failure queue alone.
+			failID := ""
+			if s.Stream != nil {
+				failID = failuresQueueID(t, s.Name)
+			}
 			for a, res := range acts {
-				if strings.HasPrefix(a, "sqs:") && a != "sqs:SendMessage" && (!s.Stream || len(res) != 1 || !mentions(res, failID)) {
+				if strings.HasPrefix(a, "sqs:") && a != "sqs:SendMessage" && (failID == "" || len(res) != 1 || !mentions(res, failID)) {
 					t.Errorf("%s: %s allowed on %v; it only sends", s.Name, a, res)
 				}
 			}

@@ -7,22 +7,13 @@ import (
 )
 
 // TestStreamFilterCriteriaHoldBackSyncOff evaluates the FilterCriteria of
-// the synthesized stream mapping (with the local poller's implementation of
+// the synthesized relay mapping (with the local poller's implementation of
 // Lambda event filtering) on records as DynamoDB streams them: a customer
 // created, or an invoice finalized, in an environment whose connection does
 // not sync it (no sync_on_create / sync_on_finalize flag, or false) reaches
 // neither the relay nor a queue; with the flag it does.
 func TestStreamFilterCriteriaHoldBackSyncOff(t *testing.T) {
-	var patterns []string
-	for _, r := range tmpl.ofType("AWS::Lambda::EventSourceMapping") {
-		fc, ok := r.Properties["FilterCriteria"].(map[string]any)
-		if !ok {
-			continue
-		}
-		for _, f := range asList(fc["Filters"]) {
-			patterns = append(patterns, f.(map[string]any)["Pattern"].(string))
-		}
-	}
+	patterns := mappingPatterns(t, "stream-relay") // the usage-aggregator's: cdkusage_test.go
 	filters, err := lambdahost.CompileFilters(patterns)
 	if err != nil || len(filters) == 0 {
 		t.Fatalf("stream filter criteria %q: %v", patterns, err)
