@@ -153,12 +153,12 @@ func envInt(name string, def int) int {
 // restarted from the stream's start several times. Every event a client
 // sent is counted exactly once: each customer's usage per meter equals the
 // reference computed from the distinct events, and each customer's listed
-// events are exactly its distinct events. `make test` runs 600 events;
+// events are exactly its distinct events. `make test` runs 400 events;
 // `make chaos` (RAZORBILL_CHAOS=1) runs RAZORBILL_USAGE_CHAOS_EVENTS
 // (20,000) and writes its figures into docs/reliability.md.
 func TestUsageChaos(t *testing.T) {
 	full := os.Getenv("RAZORBILL_CHAOS") == "1"
-	n, kills, seed := envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 600), 2, uint64(18)
+	n, kills, seed := envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 400), 2, uint64(18)
 	if full {
 		n, kills, seed = envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 20000), envInt("RAZORBILL_USAGE_CHAOS_KILLS", 8), uint64(time.Now().UnixNano())
 	}

@@ -176,7 +176,7 @@ func TestUsageEqualsTheDistinctRawEvents(t *testing.T) {
 	start := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
 	end := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // 6 days, across a month boundary
 	var distinct []usage.Event
-	n := 400 + rng.IntN(200)
+	n := 250 + rng.IntN(100)
 	for i := 0; i < n; i++ {
 		e := usage.Event{ID: fmt.Sprintf("evt-%d-%d", i, rng.IntN(1000)), AcceptedAt: r.now,
 			Timestamp: start.Add(time.Duration(rng.Int64N(int64(end.Sub(start))))).Truncate(time.Duration(1+rng.IntN(3)) * time.Millisecond)}

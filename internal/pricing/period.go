@@ -42,10 +42,10 @@ type Period struct {
 }
 
 // Days is the period's length in days.
-func (p Period) Days() int { return int(p.End.Sub(p.Start).Hours() / 24) }
+func (p Period) Days() int { return int(p.End.Sub(p.Start) / (24 * time.Hour)) }
 
 // FullDays is the length in days of the whole period ending at End.
-func (p Period) FullDays() int { return int(p.End.Sub(p.FullStart).Hours() / 24) }
+func (p Period) FullDays() int { return int(p.End.Sub(p.FullStart) / (24 * time.Hour)) }
 
 // Periods lists the billing periods of a subscription that started at
 // start (truncated to its UTC day), billed every period on anchorDay
