@@ -29,22 +29,26 @@ import (
 
 // TestBurst: invoices and payment links made up front through the API,
 // then bursts of signed Razorpay webhooks POSTed over HTTP to the local
-// stack's webhook receiver by concurrent senders:
+// stack's webhook receiver by an open-loop sender: webhook i of a phase is
+// sent at its scheduled time, start + i/rate, whatever became of the ones
+// before it (each POST on its own goroutine), and its ack latency is
+// measured from that scheduled time, so a slow receiver shows as latency
+// instead of slowing the arrivals down (no coordinated omission):
 //
 //	authorized  one payment.authorized per link (the payment goes PROCESSING)
 //	captured    the burst: PerInvoice payment.captured per invoice, each a
 //	            distinct Razorpay payment of an equal part (5,000 by default)
 //	link_paid   one payment_link.paid per link, for a payment already applied
 //
-// For each: the ack latency of every POST, the time from the first POST
-// until the payment-reconciler has handled (and deleted) the last message,
+// For each: the ack latency of every POST, the time from the first
+// scheduled POST until the payment-reconciler has handled (and deleted) the last message,
 // and every AWS request the functions made (see meter). Then the state is
 // checked: every invoice paid exactly, nothing parked.
 type burstSettings struct {
 	Invoices    int `json:"invoices"`     // RAZORBILL_BENCH_INVOICES (1000)
 	PerInvoice  int `json:"per_invoice"`  // RAZORBILL_BENCH_PAYMENTS: captured payments per invoice (5)
 	PerCustomer int `json:"per_customer"` // invoices per customer (5)
-	Concurrency int `json:"concurrency"`  // RAZORBILL_BENCH_CONCURRENCY: webhook senders (16)
+	Rate        int `json:"rate"`         // RAZORBILL_BENCH_RATE: webhooks sent per second, open loop (500)
 	Workers     int `json:"workers"`      // API clients during set-up (4)
 	PartPaise   int `json:"part_paise"`   // each captured payment (₹100.00)
 }
@@ -121,7 +125,7 @@ func TestBurst(t *testing.T) {
 		Invoices:    envInt(t, "RAZORBILL_BENCH_INVOICES", 1000),
 		PerInvoice:  envInt(t, "RAZORBILL_BENCH_PAYMENTS", 5),
 		PerCustomer: 5,
-		Concurrency: envInt(t, "RAZORBILL_BENCH_CONCURRENCY", 16),
+		Rate:        envInt(t, "RAZORBILL_BENCH_RATE", 500),
 		Workers:     4,
 		PartPaise:   10000,
 	}
@@ -228,11 +232,11 @@ func TestBurst(t *testing.T) {
 		paid = append(paid, b.event(tpl, "payment_link.paid", inv, inv.Payments[len(inv.Payments)-1], cfg))
 	}
 	shuffle(capt)
-	b.webhooks("authorized", auth, cfg.Concurrency)
+	b.webhooks("authorized", auth, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentProcessing, 0)
-	b.webhooks("captured", capt, cfg.Concurrency)
+	b.webhooks("captured", capt, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentSucceeded, int64(cfg.PerInvoice*cfg.PartPaise))
-	b.webhooks("link_paid", paid, cfg.Concurrency)
+	b.webhooks("link_paid", paid, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentSucceeded, int64(cfg.PerInvoice*cfg.PartPaise))
 	b.checkNothingParked()
 	objs := st.Sim.Objects(b.dev.KeyID)
@@ -352,55 +356,67 @@ type delivery struct {
 	Body, Signature, EventID string
 }
 
-func (b *burst) webhooks(name string, ds []delivery, concurrency int) {
+// webhooks sends ds open loop at rate per second: ds[i] is due at
+// t0 + i/rate and is sent then on its own goroutine, however many earlier
+// POSTs are still waiting. Its latency runs from when it was due (not from
+// when the POST left), so a sender that fell behind counts against the
+// receiver rather than hiding it. A POST not acknowledged with 200 is sent
+// again, like Razorpay would, after 100 ms, 200 ms, …; retries do not move
+// the schedule.
+func (b *burst) webhooks(name string, ds []delivery, rate int) {
 	b.t.Helper()
 	url := b.st.WebhookBaseURL + webhook.PathPrefix + b.dev.TenantID + "/" + b.dev.EnvironmentID
 	lats := make([]time.Duration, len(ds))
 	var retries atomic.Int64
-	next := make(chan int)
+	var lastAck atomic.Int64 // ns after t0 of the last 200
+	interval := time.Second / time.Duration(rate)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	for range concurrency {
+	for i := range ds {
+		due := t0.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
 		wg.Go(func() {
-			for i := range next {
-				d := ds[i]
-				for attempt := 0; ; attempt++ {
-					req, _ := http.NewRequest("POST", url, strings.NewReader(d.Body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("X-Razorpay-Signature", d.Signature)
-					req.Header.Set("X-Razorpay-Event-Id", d.EventID)
-					req.Header.Set("User-Agent", "Razorpay-Webhook/v1")
-					s := time.Now()
-					resp, err := b.client.Do(req)
-					status := 0
-					if err == nil {
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						status = resp.StatusCode
-					}
-					if attempt == 0 {
-						lats[i] = time.Since(s)
-					}
-					if status == 200 {
-						break
-					}
-					// Razorpay retries what was not acknowledged; so do we, sooner.
-					if attempt == 5 {
-						b.t.Errorf("%s: event %s not acknowledged after %d attempts (%d %v)", name, d.EventID, attempt+1, status, err)
-						break
-					}
-					retries.Add(1)
-					time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+			d := ds[i]
+			for attempt := 0; ; attempt++ {
+				req, _ := http.NewRequest("POST", url, strings.NewReader(d.Body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Razorpay-Signature", d.Signature)
+				req.Header.Set("X-Razorpay-Event-Id", d.EventID)
+				req.Header.Set("User-Agent", "Razorpay-Webhook/v1")
+				resp, err := b.client.Do(req)
+				status := 0
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					status = resp.StatusCode
 				}
+				if attempt == 0 {
+					lats[i] = time.Since(due)
+				}
+				if status == 200 {
+					at := int64(time.Since(t0))
+					for {
+						prev := lastAck.Load()
+						if at <= prev || lastAck.CompareAndSwap(prev, at) {
+							break
+						}
+					}
+					break
+				}
+				// Razorpay retries what was not acknowledged; so do we, sooner.
+				if attempt == 5 {
+					b.t.Errorf("%s: event %s not acknowledged after %d attempts (%d %v)", name, d.EventID, attempt+1, status, err)
+					break
+				}
+				retries.Add(1)
+				time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 			}
 		})
 	}
-	for i := range ds {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
-	wall := time.Since(t0)
+	wall := time.Duration(lastAck.Load())
 	// Applied: the reconciler deletes a message once it has handled it.
 	deadline := time.Now().Add(10 * time.Minute)
 	for b.meter.deleted(schema.RazorpayEvents.LogicalName) < len(ds) {
@@ -419,8 +435,8 @@ func (b *burst) webhooks(name string, ds []delivery, concurrency int) {
 	ad := distOf(applied)
 	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: "webhook-receiver", Requests: len(ds), Retries: int(retries.Load()),
 		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll})
-	b.t.Logf("%s: %d webhooks acked in %s (p50 %.1f ms, p99 %.1f ms), all applied %.0f ms after the first",
-		name, len(ds), wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
+	b.t.Logf("%s: %d webhooks at %d/s acked in %s (p50 %.1f ms, p99 %.1f ms from the scheduled time), all applied %.0f ms after the first was due",
+		name, len(ds), rate, wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
 }
 
 // templates are Razorpay's event shapes from events/razorpay.
