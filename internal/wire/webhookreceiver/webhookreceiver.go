@@ -26,6 +26,12 @@ func Load(getenv func(string) string, logOut io.Writer) (*webhook.Receiver, erro
 	if err != nil {
 		return nil, err
 	}
+	return New(env)
+}
+
+// New builds the receiver from a loaded environment: its clients use
+// env.AWS as given (its HTTP client, retryer and credentials).
+func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 	box, err := ledger.Box(env)
 	if err != nil {
 		return nil, err
