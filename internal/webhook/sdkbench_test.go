@@ -166,7 +166,7 @@ func sdkReceiver(tb testing.TB, secret string, sc billing.Scope) (*webhook.Recei
 		"AWS_REGION": "ap-south-1", "AWS_ACCESS_KEY_ID": "ASIAEXAMPLEEXAMPLE", "AWS_SECRET_ACCESS_KEY": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0",
 		"AWS_SESSION_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLE", "RAZORBILL_TABLE": "razorbill", "RAZORBILL_KMS_KEY_ID": "alias/razorbill",
 		"RAZORBILL_EVENTS_QUEUE_URL": "https://sqs.ap-south-1.amazonaws.com/123456789012/razorbill-razorpay-events.fifo",
-		"RAZORBILL_LOG_LEVEL": "info",
+		"RAZORBILL_LOG_LEVEL":        "info",
 	}
 	env, err := lambdaenv.Load(func(k string) string { return vars[k] }, io.Discard, webhookreceiver.Need)
 	if err != nil {
