@@ -22,6 +22,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/webhook"
 	"github.com/razorbill/razorbill/internal/wire/webhookreceiver"
@@ -248,4 +249,38 @@ func BenchmarkReceiverSDK(b *testing.B) {
 			b.Fatalf("status %d", resp.StatusCode)
 		}
 	}
+}
+
+// BenchmarkSDKCall is each of BenchmarkReceiverSDK's two SDK calls alone,
+// as the receiver makes them: the connection's GetItem and unmarshal
+// (dynamo.Store.Connection), and the SendMessage of the queue message the
+// sample becomes (queue.Sender.Send). Their sum against
+// BenchmarkReceiverSDK says how much of the receiver is the SDK.
+func BenchmarkSDKCall(b *testing.B) {
+	ev, secret := sample(b)
+	sc, _ := webhook.Scope(ev.RawPath)
+	r, _ := sdkReceiver(b, secret, sc)
+	ctx := context.Background()
+	b.Run("GetItem", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, ok, err := r.Store.Connection(ctx, sc); !ok || err != nil {
+				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("SendMessage", func(b *testing.B) {
+		body, err := json.Marshal(billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: ev.Headers["x-razorpay-event-id"],
+			Event: "payment.captured", ReceivedAt: r.Now(), Body: ev.Body})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m := queue.Message{Body: string(body), GroupID: webhook.GroupID(sc, "inv_01jh0000000000000000000003"), DedupID: "3f1c0e5b7a9d2c4e6f8a0b1c3d5e7f9a1b3c5d7e9f0a2b4c6d8e0f1a3b5c7d9e"}
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := r.Queue.Send(ctx, m); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
