@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,8 +32,9 @@ import (
 // memAWS is an http.RoundTripper that answers the JSON-protocol calls the
 // webhook receiver's SDK clients make, in the services' wire shapes, with
 // no network: DynamoDB PutItem/GetItem (an item is kept exactly as the SDK
-// serialized it, and GetItem returns it as DynamoDB does, with the
-// X-Amz-Crc32 header the SDK checks), SQS SendMessage (MD5OfMessageBody of
+// serialized it, and GetItem returns it, or the top-level attributes its
+// ProjectionExpression names, as DynamoDB does, with the X-Amz-Crc32
+// header the SDK checks), SQS SendMessage (MD5OfMessageBody of
 // the body sent, which the SDK checks, a MessageId and, on a FIFO queue, a
 // SequenceNumber) and KMS Encrypt/Decrypt (the "ciphertext" is the data
 // key itself: this is about CPU, not secrecy). An answer is kept for the
@@ -100,13 +102,34 @@ func (m *memAWS) answer(op string, body []byte) ([]byte, error) {
 		clear(m.last)
 		return []byte(`{}`), nil
 	case "DynamoDB_20120810.GetItem":
-		var in struct{ Key map[string]json.RawMessage }
+		var in struct {
+			Key                      map[string]json.RawMessage
+			ProjectionExpression     string
+			ExpressionAttributeNames map[string]string
+		}
 		if err := json.Unmarshal(body, &in); err != nil {
 			return nil, err
 		}
 		it, ok := m.items[memKey(in.Key)]
 		if !ok {
 			return []byte(`{}`), nil
+		}
+		if in.ProjectionExpression != "" { // top-level attribute names only, as the store asks
+			var all map[string]json.RawMessage
+			if err := json.Unmarshal(it, &all); err != nil {
+				return nil, err
+			}
+			proj := map[string]json.RawMessage{}
+			for _, name := range strings.Split(in.ProjectionExpression, ",") {
+				name = strings.TrimSpace(name)
+				if n, ok := in.ExpressionAttributeNames[name]; ok {
+					name = n
+				}
+				if v, ok := all[name]; ok {
+					proj[name] = v
+				}
+			}
+			it, _ = json.Marshal(proj)
 		}
 		return json.Marshal(map[string]json.RawMessage{"Item": it})
 	case "AmazonSQS.SendMessage":

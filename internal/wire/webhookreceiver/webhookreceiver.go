@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -38,5 +39,5 @@ func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 	}
 	store := ledger.Store(env)
 	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
-	return &webhook.Receiver{Store: store, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
+	return &webhook.Receiver{Store: dynamo.WebhookTrust{Store: store}, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
 }
