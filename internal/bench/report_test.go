@@ -439,7 +439,8 @@ func report(m microResults, ini initResult, bu burstResult) string {
 	p("DynamoDB Local (a JVM) and the SQS emulator (Node) share %d CPUs; the local\n", mc.CPUs)
 	p("reconciler runs at most 2 batches at a time where Lambda scales with the\n")
 	p("number of active FIFO message groups (here one group per invoice, so one\n")
-	p("invoice's five captures are applied one after another by design). Acks stay in the tens of\n")
+	p("invoice's five captures are applied one after another by design); within a\n")
+	p("batch it applies the groups side by side (up to 10). Acks stay in the tens of\n")
 	p("milliseconds while the reconciler works through the backlog: acknowledging\n")
 	p("does not wait for applying, and Razorpay's 5 s timeout is far away.\n\n")
 
