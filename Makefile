@@ -59,7 +59,7 @@ lint:
 # a burst of webhooks through the local stack, then the report
 # (internal/bench; its tests run only with RAZORBILL_BENCH=1). Results land in
 # .razorbill/bench. RAZORBILL_BENCH_INVOICES (1000), _PAYMENTS (5 per invoice),
-# _CONCURRENCY (16) and _INIT_ROUNDS (25) tune it.
+# _RATE (500 webhooks/s, open loop) and _INIT_ROUNDS (25) tune it.
 BENCH_OUT := .razorbill/bench
 bench: tools
 	@mkdir -p $(BENCH_OUT)

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
@@ -99,7 +100,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 
 // WebhookReceiver is the webhook-receiver function.
 func (d *Deps) WebhookReceiver() *webhook.Receiver {
-	return &webhook.Receiver{Store: d.Store, Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
+	return &webhook.Receiver{Store: dynamo.WebhookTrust{Store: d.Store}, Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
 }
 
 // Relay is the stream-relay function.

@@ -22,6 +22,7 @@ import (
 	"github.com/razorbill/razorbill/internal/localaws"
 	"github.com/razorbill/razorbill/internal/localstack"
 	"github.com/razorbill/razorbill/internal/razorpay"
+	"github.com/razorbill/razorbill/internal/razorpaysim"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/testenv"
 	"github.com/razorbill/razorbill/internal/webhook"
@@ -29,22 +30,26 @@ import (
 
 // TestBurst: invoices and payment links made up front through the API,
 // then bursts of signed Razorpay webhooks POSTed over HTTP to the local
-// stack's webhook receiver by concurrent senders:
+// stack's webhook receiver by an open-loop sender: webhook i of a phase is
+// sent at its scheduled time, start + i/rate, whatever became of the ones
+// before it (each POST on its own goroutine), and its ack latency is
+// measured from that scheduled time, so a slow receiver shows as latency
+// instead of slowing the arrivals down (no coordinated omission):
 //
 //	authorized  one payment.authorized per link (the payment goes PROCESSING)
 //	captured    the burst: PerInvoice payment.captured per invoice, each a
 //	            distinct Razorpay payment of an equal part (5,000 by default)
 //	link_paid   one payment_link.paid per link, for a payment already applied
 //
-// For each: the ack latency of every POST, the time from the first POST
-// until the payment-reconciler has handled (and deleted) the last message,
+// For each: the ack latency of every POST, the time from the first
+// scheduled POST until the payment-reconciler has handled (and deleted) the last message,
 // and every AWS request the functions made (see meter). Then the state is
 // checked: every invoice paid exactly, nothing parked.
 type burstSettings struct {
 	Invoices    int `json:"invoices"`     // RAZORBILL_BENCH_INVOICES (1000)
 	PerInvoice  int `json:"per_invoice"`  // RAZORBILL_BENCH_PAYMENTS: captured payments per invoice (5)
 	PerCustomer int `json:"per_customer"` // invoices per customer (5)
-	Concurrency int `json:"concurrency"`  // RAZORBILL_BENCH_CONCURRENCY: webhook senders (16)
+	Rate        int `json:"rate"`         // RAZORBILL_BENCH_RATE: webhooks sent per second, open loop (500)
 	Workers     int `json:"workers"`      // API clients during set-up (4)
 	PartPaise   int `json:"part_paise"`   // each captured payment (₹100.00)
 }
@@ -121,7 +126,7 @@ func TestBurst(t *testing.T) {
 		Invoices:    envInt(t, "RAZORBILL_BENCH_INVOICES", 1000),
 		PerInvoice:  envInt(t, "RAZORBILL_BENCH_PAYMENTS", 5),
 		PerCustomer: 5,
-		Concurrency: envInt(t, "RAZORBILL_BENCH_CONCURRENCY", 16),
+		Rate:        envInt(t, "RAZORBILL_BENCH_RATE", 500),
 		Workers:     4,
 		PartPaise:   10000,
 	}
@@ -194,7 +199,7 @@ func TestBurst(t *testing.T) {
 			status, lat := b.api("POST", "/api/v1/invoices", map[string]any{"customer_id": customers[k/cfg.PerCustomer], "currency": "inr",
 				"line_items": []map[string]any{{"display_name": "Platform fee", "price_type": "FIXED", "quantity": "1",
 					"unit_amount": fmt.Sprintf("%d.00", cfg.PerInvoice*cfg.PartPaise/100)}}}, 201, &out)
-			invs[k] = &invoice{ID: out.ID, Customer: customers[k/cfg.PerCustomer], Number: out.InvoiceNumber, OrderID: "order_" + rzpID()}
+			invs[k] = &invoice{ID: out.ID, Customer: customers[k/cfg.PerCustomer], Number: out.InvoiceNumber}
 			return status, lat
 		}
 		return b.api("POST", "/api/v1/invoices/"+invs[k].ID+"/finalize", nil, 200, nil)
@@ -214,13 +219,18 @@ func TestBurst(t *testing.T) {
 		return status, lat
 	}, byCustomer(cfg.PerCustomer))
 
+	// The captured payments exist at Razorpay (the simulator): the
+	// reconciler confirms there a capture that is not its link's amount
+	// (our links take no partial payments). So each invoice also gets a
+	// link made straight at the simulator that accepts parts, paid in
+	// PerInvoice parts, with the simulator's own webhooks held back: the
+	// burst below delivers the events.
+	b.razorpayPayments(invs, cfg)
+
 	// The webhooks.
 	tpl := templates(t)
 	var auth, capt, paid []delivery
 	for _, inv := range invs {
-		for range cfg.PerInvoice {
-			inv.Payments = append(inv.Payments, "pay_"+rzpID())
-		}
 		auth = append(auth, b.event(tpl, "payment.authorized", inv, inv.Payments[0], cfg))
 		for _, p := range inv.Payments {
 			capt = append(capt, b.event(tpl, "payment.captured", inv, p, cfg))
@@ -228,20 +238,75 @@ func TestBurst(t *testing.T) {
 		paid = append(paid, b.event(tpl, "payment_link.paid", inv, inv.Payments[len(inv.Payments)-1], cfg))
 	}
 	shuffle(capt)
-	b.webhooks("authorized", auth, cfg.Concurrency)
+	b.webhooks("authorized", auth, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentProcessing, 0)
-	b.webhooks("captured", capt, cfg.Concurrency)
+	b.webhooks("captured", capt, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentSucceeded, int64(cfg.PerInvoice*cfg.PartPaise))
-	b.webhooks("link_paid", paid, cfg.Concurrency)
+	b.webhooks("link_paid", paid, cfg.Rate)
 	b.checkPayments(invs, billing.PaymentSucceeded, int64(cfg.PerInvoice*cfg.PartPaise))
 	b.checkNothingParked()
 	objs := st.Sim.Objects(b.dev.KeyID)
-	b.res.RzpObjects = map[string]int{"customers": len(objs.Customers), "payment_links": len(objs.PaymentLinks)}
-	if len(objs.Customers) != nCus || len(objs.PaymentLinks) != cfg.Invoices {
-		t.Errorf("simulator has %d customers and %d links, want %d and %d", len(objs.Customers), len(objs.PaymentLinks), nCus, cfg.Invoices)
+	links := 0 // Razorbill's, not the parts links razorpayPayments made
+	for _, raw := range objs.PaymentLinks {
+		var l struct {
+			ReferenceID string `json:"reference_id"`
+		}
+		if json.Unmarshal(raw, &l) == nil && !strings.HasPrefix(l.ReferenceID, benchRefPrefix) {
+			links++
+		}
+	}
+	b.res.RzpObjects = map[string]int{"customers": len(objs.Customers), "payment_links": links}
+	if len(objs.Customers) != nCus || links != cfg.Invoices {
+		t.Errorf("simulator has %d customers and %d links of Razorbill, want %d and %d", len(objs.Customers), links, nCus, cfg.Invoices)
 	}
 	b.res.Took = ms(time.Since(start))
 	writeResult(t, "burst.json", b.res)
+}
+
+// benchRefPrefix marks the simulator-side links razorpayPayments makes.
+const benchRefPrefix = "bp-"
+
+// razorpayPayments makes, for each invoice, a link at the simulator that
+// accepts partial payments and pays it in cfg.PerInvoice parts; the parts'
+// Razorpay payment ids and order become the invoice's. The simulator's
+// webhooks stay held, so none of its own events reach the receiver.
+func (b *burst) razorpayPayments(invs []*invoice, cfg burstSettings) {
+	b.t.Helper()
+	if err := b.st.Sim.HoldWebhooks(b.dev.KeyID, true); err != nil {
+		b.t.Fatal(err)
+	}
+	rz := razorpay.NewClient(razorpay.Config{BaseURL: b.st.RazorpayURL, MaxRetries: -1})
+	cr := razorpay.Credentials{KeyID: b.dev.KeyID, KeySecret: b.dev.KeySecret}
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for _, jobs := range roundRobin(len(invs), cfg.Workers) {
+		wg.Go(func() {
+			for _, i := range jobs {
+				inv := invs[i]
+				l, err := rz.CreatePaymentLink(context.Background(), cr, razorpay.PaymentLinkInput{Amount: int64(cfg.PerInvoice * cfg.PartPaise), Currency: "INR",
+					ReferenceID: benchRefPrefix + inv.ID, AcceptPartial: true, Description: "Invoice " + inv.Number,
+					Notes: map[string]string{"razorbill_invoice_id": inv.ID, "razorbill_payment_id": inv.PaymentID}})
+				if err != nil {
+					b.t.Errorf("simulator link for %s: %v", inv.ID, err)
+					return
+				}
+				for range cfg.PerInvoice {
+					res, err := b.st.Sim.PayPaymentLink(l.ID, razorpaysim.PayOptions{Amount: int64(cfg.PartPaise)})
+					if err != nil {
+						b.t.Errorf("pay %s: %v", l.ID, err)
+						return
+					}
+					inv.Payments = append(inv.Payments, res.PaymentID)
+					inv.OrderID = res.OrderID
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if b.t.Failed() {
+		b.t.FailNow()
+	}
+	b.t.Logf("razorpay payments: %d parts of %d invoices paid at the simulator in %s", cfg.PerInvoice*len(invs), len(invs), time.Since(t0).Round(time.Millisecond))
 }
 
 // settle waits until the stack has done everything pending (only idle
@@ -352,55 +417,67 @@ type delivery struct {
 	Body, Signature, EventID string
 }
 
-func (b *burst) webhooks(name string, ds []delivery, concurrency int) {
+// webhooks sends ds open loop at rate per second: ds[i] is due at
+// t0 + i/rate and is sent then on its own goroutine, however many earlier
+// POSTs are still waiting. Its latency runs from when it was due (not from
+// when the POST left), so a sender that fell behind counts against the
+// receiver rather than hiding it. A POST not acknowledged with 200 is sent
+// again, like Razorpay would, after 100 ms, 200 ms, …; retries do not move
+// the schedule.
+func (b *burst) webhooks(name string, ds []delivery, rate int) {
 	b.t.Helper()
 	url := b.st.WebhookBaseURL + webhook.PathPrefix + b.dev.TenantID + "/" + b.dev.EnvironmentID
 	lats := make([]time.Duration, len(ds))
 	var retries atomic.Int64
-	next := make(chan int)
+	var lastAck atomic.Int64 // ns after t0 of the last 200
+	interval := time.Second / time.Duration(rate)
 	t0 := time.Now()
 	var wg sync.WaitGroup
-	for range concurrency {
+	for i := range ds {
+		due := t0.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
 		wg.Go(func() {
-			for i := range next {
-				d := ds[i]
-				for attempt := 0; ; attempt++ {
-					req, _ := http.NewRequest("POST", url, strings.NewReader(d.Body))
-					req.Header.Set("Content-Type", "application/json")
-					req.Header.Set("X-Razorpay-Signature", d.Signature)
-					req.Header.Set("X-Razorpay-Event-Id", d.EventID)
-					req.Header.Set("User-Agent", "Razorpay-Webhook/v1")
-					s := time.Now()
-					resp, err := b.client.Do(req)
-					status := 0
-					if err == nil {
-						_, _ = io.Copy(io.Discard, resp.Body)
-						resp.Body.Close()
-						status = resp.StatusCode
-					}
-					if attempt == 0 {
-						lats[i] = time.Since(s)
-					}
-					if status == 200 {
-						break
-					}
-					// Razorpay retries what was not acknowledged; so do we, sooner.
-					if attempt == 5 {
-						b.t.Errorf("%s: event %s not acknowledged after %d attempts (%d %v)", name, d.EventID, attempt+1, status, err)
-						break
-					}
-					retries.Add(1)
-					time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
+			d := ds[i]
+			for attempt := 0; ; attempt++ {
+				req, _ := http.NewRequest("POST", url, strings.NewReader(d.Body))
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("X-Razorpay-Signature", d.Signature)
+				req.Header.Set("X-Razorpay-Event-Id", d.EventID)
+				req.Header.Set("User-Agent", "Razorpay-Webhook/v1")
+				resp, err := b.client.Do(req)
+				status := 0
+				if err == nil {
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					status = resp.StatusCode
 				}
+				if attempt == 0 {
+					lats[i] = time.Since(due)
+				}
+				if status == 200 {
+					at := int64(time.Since(t0))
+					for {
+						prev := lastAck.Load()
+						if at <= prev || lastAck.CompareAndSwap(prev, at) {
+							break
+						}
+					}
+					break
+				}
+				// Razorpay retries what was not acknowledged; so do we, sooner.
+				if attempt == 5 {
+					b.t.Errorf("%s: event %s not acknowledged after %d attempts (%d %v)", name, d.EventID, attempt+1, status, err)
+					break
+				}
+				retries.Add(1)
+				time.Sleep(time.Duration(attempt+1) * 100 * time.Millisecond)
 			}
 		})
 	}
-	for i := range ds {
-		next <- i
-	}
-	close(next)
 	wg.Wait()
-	wall := time.Since(t0)
+	wall := time.Duration(lastAck.Load())
 	// Applied: the reconciler deletes a message once it has handled it.
 	deadline := time.Now().Add(10 * time.Minute)
 	for b.meter.deleted(schema.RazorpayEvents.LogicalName) < len(ds) {
@@ -419,8 +496,8 @@ func (b *burst) webhooks(name string, ds []delivery, concurrency int) {
 	ad := distOf(applied)
 	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: "webhook-receiver", Requests: len(ds), Retries: int(retries.Load()),
 		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll})
-	b.t.Logf("%s: %d webhooks acked in %s (p50 %.1f ms, p99 %.1f ms), all applied %.0f ms after the first",
-		name, len(ds), wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
+	b.t.Logf("%s: %d webhooks at %d/s acked in %s (p50 %.1f ms, p99 %.1f ms from the scheduled time), all applied %.0f ms after the first was due",
+		name, len(ds), rate, wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
 }
 
 // templates are Razorpay's event shapes from events/razorpay.

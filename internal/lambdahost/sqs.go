@@ -38,8 +38,12 @@ type SQSOptions struct {
 	// VisibilityTimeout in seconds for received messages (default: the
 	// queue's). A failed message is received again once it runs out.
 	VisibilityTimeout int
-	// Concurrency is how many batches run at once (default 1). FIFO queues
-	// always use 1, so a message group is never processed out of order.
+	// Concurrency is how many batches run at once (default 1). On a FIFO
+	// queue it is the most: like Lambda's event source mapping, which runs
+	// at most as many batches as there are active message groups (or its
+	// maximum concurrency, whichever is lower), the poller never has two
+	// batches holding messages of one group, so a group is processed one
+	// message after another, in order, while other groups run beside it.
 	Concurrency int
 	// FunctionTimeout is the handler's deadline (default 30 s).
 	FunctionTimeout time.Duration
@@ -96,7 +100,8 @@ func PollSQS(ctx context.Context, client SQSAPI, queueURL string, handler SQSHan
 	p.log = loggerOr(opts.Logger).With("function", opts.FunctionName, "queue", queueURL)
 	workers := max(orDefault(opts.Concurrency, 1), 1)
 	if p.fifo {
-		workers = 1
+		p.runFIFO(ctx, workers)
+		return nil
 	}
 	var wg sync.WaitGroup
 	for range workers {
@@ -130,42 +135,52 @@ type sqsPoller struct {
 func (p *sqsPoller) run(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		in := &sqs.ReceiveMessageInput{
-			QueueUrl:            aws.String(p.url),
-			MaxNumberOfMessages: int32(p.batch),
-			WaitTimeSeconds:     int32(p.wait),
-			// Both spellings: SQS reads MessageSystemAttributeNames, the
-			// local emulator only the older AttributeNames.
-			AttributeNames:              []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
-			MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
-			MessageAttributeNames:       []string{"All"},
+		msgs, received, ok := p.receive(ctx, &backoff)
+		if !ok {
+			return
 		}
-		if p.visibility > 0 {
-			in.VisibilityTimeout = int32(p.visibility)
+		if len(msgs) > 0 {
+			p.process(ctx, msgs, received)
 		}
-		received := time.Now()
-		out, err := p.client.ReceiveMessage(ctx, in)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			p.log.Warn("receive failed; retrying", "error", err, "retry_in", backoff)
-			if !sleepCtx(ctx, backoff) {
-				return
-			}
-			backoff = min(backoff*2, 30*time.Second)
-			continue
-		}
-		backoff = time.Second
-		msgs := uniqueMessages(out.Messages)
-		if len(msgs) == 0 {
-			if p.wait == 0 && !sleepCtx(ctx, 200*time.Millisecond) {
-				return
-			}
-			continue
-		}
-		p.process(ctx, msgs, received)
 	}
+}
+
+// receive is one ReceiveMessage call: its distinct messages and when it
+// was made. After a failed call it sleeps (backoff, doubling up to 30 s)
+// and returns no messages; ok is false once ctx is done.
+func (p *sqsPoller) receive(ctx context.Context, backoff *time.Duration) ([]sqstypes.Message, time.Time, bool) {
+	in := &sqs.ReceiveMessageInput{
+		QueueUrl:            aws.String(p.url),
+		MaxNumberOfMessages: int32(p.batch),
+		WaitTimeSeconds:     int32(p.wait),
+		// Both spellings: SQS reads MessageSystemAttributeNames, the
+		// local emulator only the older AttributeNames.
+		AttributeNames:              []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll},
+		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{sqstypes.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	}
+	if p.visibility > 0 {
+		in.VisibilityTimeout = int32(p.visibility)
+	}
+	received := time.Now()
+	out, err := p.client.ReceiveMessage(ctx, in)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, received, false
+		}
+		p.log.Warn("receive failed; retrying", "error", err, "retry_in", *backoff)
+		if !sleepCtx(ctx, *backoff) {
+			return nil, received, false
+		}
+		*backoff = min(*backoff*2, 30*time.Second)
+		return nil, received, true
+	}
+	*backoff = time.Second
+	msgs := uniqueMessages(out.Messages)
+	if len(msgs) == 0 && p.wait == 0 && !sleepCtx(ctx, 200*time.Millisecond) {
+		return nil, received, false
+	}
+	return msgs, received, true
 }
 
 // uniqueMessages drops repeats of a message within one answer (the local

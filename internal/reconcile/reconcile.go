@@ -138,27 +138,71 @@ func unmatched(format string, args ...any) error {
 	return &errUnmatched{reason: fmt.Sprintf(format, args...)}
 }
 
-// HandleSQS is the Lambda handler. Messages are processed in order; after a
-// message fails, the later messages of the same message group are reported
-// failed too (FIFO order within a group must hold) and SQS redelivers them;
-// other groups go on.
+// HandleSQS is the Lambda handler. Messages of one message group are
+// processed in order, one after another; after a message fails, the later
+// messages of the same group are reported failed too (FIFO order within a
+// group must hold) and SQS redelivers them; other groups go on. Different
+// groups of a batch (different invoices) are processed side by side, up
+// to groupsAtOnce at a time, so a batch waits on DynamoDB about as long as
+// its longest group rather than the sum of all of them; the exactly-once
+// guard is the conditional write, as between concurrent invocations.
 func (r *Reconciler) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	var resp events.SQSEventResponse
-	failedGroups := map[string]bool{}
+	var groups [][]events.SQSMessage
+	index := map[string]int{}
 	for _, rec := range ev.Records {
-		group := rec.Attributes["MessageGroupId"]
-		if failedGroups[group] || deadlineNear(ctx) {
-			failedGroups[group] = true
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-			continue
+		g := rec.Attributes["MessageGroupId"]
+		i, ok := index[g]
+		if !ok {
+			i = len(groups)
+			index[g] = i
+			groups = append(groups, nil)
 		}
-		if err := r.handleMessage(ctx, rec); err != nil {
-			r.Log.ErrorContext(ctx, "event not applied; it will be retried", "message_id", rec.MessageId, "error", err.Error())
-			failedGroups[group] = true
+		groups[i] = append(groups[i], rec)
+	}
+	failed := make([]map[string]bool, len(groups))
+	sem := make(chan struct{}, groupsAtOnce)
+	var wg sync.WaitGroup
+	for i, recs := range groups {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			failed[i] = r.handleGroup(ctx, recs)
+		})
+	}
+	wg.Wait()
+	var resp events.SQSEventResponse
+	for _, rec := range ev.Records {
+		if failed[index[rec.Attributes["MessageGroupId"]]][rec.MessageId] {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
 	}
 	return resp, nil
+}
+
+// groupsAtOnce bounds the message groups of one batch processed at once
+// (a batch holds at most 10 messages).
+const groupsAtOnce = 10
+
+// handleGroup processes one group's messages in order and returns the ids
+// of those that failed: the first failure and every message after it.
+func (r *Reconciler) handleGroup(ctx context.Context, recs []events.SQSMessage) map[string]bool {
+	failed := map[string]bool{}
+	for i, rec := range recs {
+		if deadlineNear(ctx) {
+			for _, rest := range recs[i:] {
+				failed[rest.MessageId] = true
+			}
+			break
+		}
+		if err := r.handleMessage(ctx, rec); err != nil {
+			r.Log.ErrorContext(ctx, "event not applied; it will be retried", "message_id", rec.MessageId, "error", err.Error())
+			for _, rest := range recs[i:] {
+				failed[rest.MessageId] = true
+			}
+			break
+		}
+	}
+	return failed
 }
 
 func deadlineNear(ctx context.Context) bool {

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -26,11 +27,17 @@ func Load(getenv func(string) string, logOut io.Writer) (*webhook.Receiver, erro
 	if err != nil {
 		return nil, err
 	}
+	return New(env)
+}
+
+// New builds the receiver from a loaded environment: its clients use
+// env.AWS as given (its HTTP client, retryer and credentials).
+func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 	box, err := ledger.Box(env)
 	if err != nil {
 		return nil, err
 	}
 	store := ledger.Store(env)
 	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
-	return &webhook.Receiver{Store: store, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
+	return &webhook.Receiver{Store: dynamo.WebhookTrust{Store: store}, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
 }
