@@ -28,7 +28,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -306,8 +305,6 @@ type filterExpr struct {
 func notFound(what, id string) error {
 	return apperr.E(apperr.NotFound, "not_found", "%s %s was not found", what, id)
 }
-
-func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }
 
 // listPage runs query and decodes each item into a T.
 func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter *filterExpr) (billing.Page[T], error) {
