@@ -84,13 +84,15 @@ $(VULNDB_DIR)/index/modules.json:
 
 # lint-tools installs the pinned golangci-lint and govulncheck into
 # .razorbill/bin, one after the other, only when the binary there is missing or
-# reports another version (or, for golangci-lint, another Go toolchain).
+# reports another version or was built with another Go toolchain (each reads
+# the standard library of the Go it was built with).
 lint-tools:
 	@mkdir -p $(TOOLS_BIN)
 	@$(TOOLS_BIN)/golangci-lint --version 2>/dev/null | grep -q 'has version $(GOLANGCI_LINT_VERSION:v%=%) built with $(shell $(GO) env GOVERSION) ' || { \
 	  echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(TOOLS_BIN)"; \
 	  GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); }
-	@$(TOOLS_BIN)/govulncheck -version 2>/dev/null | grep -q 'govulncheck@$(GOVULNCHECK_VERSION)$$' || { \
+	@{ $(TOOLS_BIN)/govulncheck -version 2>/dev/null | grep -q 'govulncheck@$(GOVULNCHECK_VERSION)$$' && \
+	   $(GO) version $(TOOLS_BIN)/govulncheck | grep -q ': $(shell $(GO) env GOVERSION)$$'; } || { \
 	  echo "installing govulncheck $(GOVULNCHECK_VERSION) into $(TOOLS_BIN)"; \
 	  GOBIN=$(TOOLS_BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION); }
 
