@@ -6,15 +6,24 @@ GO ?= go
 FUNCTIONS := $(notdir $(wildcard functions/*))
 EMULATORS := $(GO) run ./internal/localaws/cmd/emulators --
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# Go 1.27.3, the approved toolchain the module proxy serves (about 76 MB, once
+# per machine): govulncheck finds vulnerabilities in Go 1.26.8's standard
+# library that Razorbill calls (net/http, crypto/tls, crypto/x509, html/template),
+# fixed in 1.27.3. Every build, test and deploy binary goes through make, so
+# this is the Go that ships. A machine starts on its own Go and ignores a
+# toolchain line in go.mod, hence the export (also for `go` run by hand:
+# `export GOTOOLCHAIN=go1.27.3`).
+export GOTOOLCHAIN := go1.27.3
 
-.PHONY: help run test test-unit test-cdk build lint bench fuzz e2e chaos synth deploy tools clean contract
+.PHONY: help run test test-unit test-cdk build lint lint-tools vulndb bench fuzz e2e chaos synth deploy tools clean contract
 
 help:
 	@echo "make run    - start the local stack (DynamoDB Local, SQS emulator, Razorpay simulator, all functions)"
 	@echo "make test   - run every test with -race (starts and stops the emulators itself)"
 	@echo "make build  - build every function as build/<name>/bootstrap (linux/arm64)"
 	@echo "make contract - the Razorpay client's contract suite against Razorpay test mode (RAZORPAY_KEY_ID/RAZORPAY_KEY_SECRET)"
-	@echo "make lint | bench | fuzz | chaos | synth | deploy"
+	@echo "make lint   - go vet, gofmt, golangci-lint and govulncheck (offline vulnerability database); make test runs it first"
+	@echo "make bench | fuzz | chaos | synth | deploy"
 
 # tools checks what the tests need and installs the npm emulators into .razorbill/node.
 tools:
@@ -48,10 +57,53 @@ build:
 	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags="-s -w" -o build/$$f/bootstrap ./functions/$$f || exit 1; \
 	done
 
-lint:
+# lint runs go vet, gofmt, golangci-lint (.golangci.yml) on the root module and
+# infra/cdk, and govulncheck against an offline copy of the Go vulnerability
+# database (this machine reaches no vulnerability service). The tools are
+# pinned here and installed by lint-tools into .razorbill/bin; the database
+# is built by vulndb into .razorbill/vulndb. govulncheck fails the lint when
+# called code (the standard library included: it checks the Go toolchain in
+# use) has a known vulnerability; bump VULNDB_VERSION for newer reports.
+GOLANGCI_LINT_VERSION := v2.15.0
+GOVULNCHECK_VERSION := v1.9.0
+VULNDB_VERSION := v0.0.0-20261105234957-e22db6528018
+TOOLS_BIN := $(CURDIR)/.razorbill/bin
+VULNDB_DIR := $(CURDIR)/.razorbill/vulndb/$(VULNDB_VERSION)
+
+lint: lint-tools vulndb
 	$(GO) vet ./...
 	cd infra/cdk && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(TOOLS_BIN)/golangci-lint run --allow-serial-runners ./...
+	cd infra/cdk && $(TOOLS_BIN)/golangci-lint run --allow-serial-runners --config $(CURDIR)/.golangci.yml ./...
+	@echo "govulncheck (offline database: golang.org/x/vulndb@$(VULNDB_VERSION))"
+	$(TOOLS_BIN)/govulncheck -db file://$(VULNDB_DIR) ./...
+	cd infra/cdk && $(TOOLS_BIN)/govulncheck -db file://$(VULNDB_DIR) ./...
+
+# vulndb builds the offline vulnerability database for govulncheck (this
+# machine reaches no vulnerability service) from the OSV reports in the pinned
+# golang.org/x/vulndb module, fetched through the module proxy
+# (internal/vulndb). It is rebuilt only when VULNDB_VERSION changes.
+vulndb: $(VULNDB_DIR)/index/modules.json
+
+$(VULNDB_DIR)/index/modules.json:
+	@set -o pipefail; dir=$$($(GO) mod download -json golang.org/x/vulndb@$(VULNDB_VERSION) | sed -n 's/^\t"Dir": "\(.*\)",$$/\1/p'); \
+	  [ -n "$$dir" ] || { echo "vulndb: golang.org/x/vulndb@$(VULNDB_VERSION) could not be downloaded"; exit 1; }; \
+	  $(GO) run ./internal/vulndb/cmd/vulndb -osv "$$dir/data/osv" -out $(VULNDB_DIR)
+
+# lint-tools installs the pinned golangci-lint and govulncheck into
+# .razorbill/bin, one after the other, only when the binary there is missing or
+# reports another version or was built with another Go toolchain (each reads
+# the standard library of the Go it was built with).
+lint-tools:
+	@mkdir -p $(TOOLS_BIN)
+	@$(TOOLS_BIN)/golangci-lint --version 2>/dev/null | grep -q 'has version $(GOLANGCI_LINT_VERSION:v%=%) built with $(shell $(GO) env GOVERSION) ' || { \
+	  echo "installing golangci-lint $(GOLANGCI_LINT_VERSION) into $(TOOLS_BIN)"; \
+	  GOBIN=$(TOOLS_BIN) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); }
+	@{ $(TOOLS_BIN)/govulncheck -version 2>/dev/null | grep -q 'govulncheck@$(GOVULNCHECK_VERSION)$$' && \
+	   $(GO) version $(TOOLS_BIN)/govulncheck | grep -q ': $(shell $(GO) env GOVERSION)$$'; } || { \
+	  echo "installing govulncheck $(GOVULNCHECK_VERSION) into $(TOOLS_BIN)"; \
+	  GOBIN=$(TOOLS_BIN) $(GO) install golang.org/x/vuln/cmd/govulncheck@$(GOVULNCHECK_VERSION); }
 
 # bench measures and writes docs/benchmarks.md: the webhook receiver against
 # the bare HMAC + decode floor and the API's allocations per request (go test

@@ -511,7 +511,8 @@ func report(m microResults, ini initResult, bu burstResult) string {
 	for _, ph := range bu.Phases {
 		c := costOf(ph, s, bu.Customers)
 		costs = append(costs, c)
-		unit, n := "invoice", float64(ph.Requests)
+		var unit string
+		n := float64(ph.Requests)
 		switch ph.Name {
 		case "customers":
 			unit = "customer"

@@ -29,7 +29,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -365,8 +364,6 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 func notFound(what, id string) error {
 	return apperr.E(apperr.NotFound, "not_found", "%s %s was not found", what, id)
 }
-
-func trimPrefix(v, p string) string { return strings.TrimPrefix(v, p) }
 
 // listPage runs query and decodes each item into a T.
 func listPage[T any](ctx context.Context, s *Store, index, pkAttr, pkVal, skAttr string, opt billing.ListOptions, filter func(map[string]types.AttributeValue) bool) (billing.Page[T], error) {

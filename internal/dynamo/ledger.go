@@ -46,7 +46,7 @@ func (s *Store) CreateCustomer(ctx context.Context, sc billing.Scope, c billing.
 		items = append(items, types.TransactWriteItem{Put: uniquePut(s.table, extKey(sc, c.ExternalID), map[string]types.AttributeValue{"customer_id": str(c.ID), schema.AttrEntity: str("unique")})})
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-	if r := cancelReasons(err); r != nil && len(r) == 2 && r[1] == "ConditionalCheckFailed" {
+	if r := cancelReasons(err); len(r) == 2 && r[1] == "ConditionalCheckFailed" {
 		existing, ok, gerr := s.CustomerByExternalID(ctx, sc, c.ExternalID)
 		if gerr != nil {
 			return gerr

@@ -56,7 +56,6 @@ func pollStream(t *testing.T, env *testenv.Env, h DynamoDBHandler, opts StreamOp
 type streamLog struct {
 	mu      sync.Mutex
 	records []events.DynamoDBEventRecord
-	calls   int
 }
 
 func (l *streamLog) snapshot() []events.DynamoDBEventRecord {

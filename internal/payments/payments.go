@@ -447,7 +447,7 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 			s.releaseClaim(ctx, sc, pay)
 			return pay, err
 		}
-		if refusal := rzsync.InternationalRefusal(ctx, s.Store, sc, pay.Currency, err); refusal != err {
+		if refusal := rzsync.InternationalRefusal(ctx, s.Store, sc, pay.Currency, err); refusal != err { //nolint:errorlint // identity on purpose: InternationalRefusal hands err back itself when it is no refusal
 			_ = s.linkFailed(ctx, sc, pay, err) // the payment is FAILED and the invoice free again
 			return pay, refusal
 		}

@@ -373,7 +373,10 @@ func (c *Client) once(ctx context.Context, cr Credentials, k call, attempt int) 
 		e := classify(k.op, ex.status, ex.body)
 		if ra := ex.header.Get("Retry-After"); ra != "" && e.Kind == apperr.Throttled {
 			if s, perr := strconv.Atoi(ra); perr == nil && s > 0 {
-				e.Err.(*APIError).RetryAfter = time.Duration(s) * time.Second
+				var api *APIError
+				if errors.As(e.Err, &api) {
+					api.RetryAfter = time.Duration(s) * time.Second
+				}
 			}
 		}
 		return e

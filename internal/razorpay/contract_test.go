@@ -330,7 +330,7 @@ func rawCall(t *testing.T, e contractEnv, method, path string, body any) (int, s
 func digits10(s string) string {
 	var b strings.Builder
 	for _, r := range s {
-		b.WriteString(fmt.Sprint(int(r) % 10))
+		fmt.Fprint(&b, int(r)%10)
 	}
 	d := "9" + b.String() + "000000000"
 	return d[:10]

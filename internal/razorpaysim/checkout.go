@@ -129,7 +129,7 @@ func (s *Simulator) formAmount(r *http.Request, ref shortRef) (int64, error) {
 		return 0, nil
 	}
 	s.mu.Lock()
-	code := "INR"
+	var code string
 	if ref.kind == "payment_link" {
 		code = s.findLink(ref.acct, ref.id).Currency
 	} else {

@@ -4,7 +4,6 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"math/big"
-	"time"
 )
 
 // The objects below are rendered field for field as Razorpay renders them
@@ -76,13 +75,6 @@ func (t ntime) MarshalJSON() ([]byte, error) {
 		return []byte("null"), nil
 	}
 	return json.Marshal(int64(t))
-}
-
-func unix(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.Unix()
 }
 
 const idAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -404,14 +403,4 @@ func unauthorized(w http.ResponseWriter, desc string) {
 
 func idNotFound(w http.ResponseWriter) {
 	badRequest(w, "id", "The id provided does not exist")
-}
-
-// sortedKeys is for deterministic listings.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -15,6 +15,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -275,7 +276,8 @@ func ParseEnvelope(body []byte) (Envelope, error) {
 }
 
 func jsonReason(err error) string {
-	if _, ok := err.(*json.SyntaxError); ok {
+	var syntax *json.SyntaxError
+	if errors.As(err, &syntax) {
 		return "malformed JSON"
 	}
 	return "unexpected shape"
