@@ -60,6 +60,8 @@ lint:
 # (internal/bench; its tests run only with RAZORBILL_BENCH=1). Results land in
 # .razorbill/bench. RAZORBILL_BENCH_INVOICES (1000), _PAYMENTS (5 per invoice),
 # _CONCURRENCY (16) and _INIT_ROUNDS (25) tune it.
+# TestUsageBench (metering, issue 18): RAZORBILL_BENCH_USAGE_EVENTS (50000),
+# _SENDERS (8), _HOT_RATE (2000 events/s), _OTHERS_RATE (1000), _HOT_SECONDS (20).
 BENCH_OUT := .razorbill/bench
 bench: tools
 	@mkdir -p $(BENCH_OUT)
@@ -67,6 +69,7 @@ bench: tools
 	set -o pipefail; $(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/httpapi/ | tee -a $(BENCH_OUT)/micro.txt
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestInitTime$$' -count=1 -timeout 10m -v ./internal/bench/
 	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestBurst$$' -count=1 -timeout 20m -v ./internal/bench/
+	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestUsageBench$$' -count=1 -timeout 30m -v ./internal/bench/
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestReport$$' -count=1 -v ./internal/bench/
 
 # chaos is the chaos run (internal/chaos): it writes docs/reliability.md.
