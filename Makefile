@@ -61,7 +61,8 @@ lint:
 # .razorbill/bench. RAZORBILL_BENCH_INVOICES (1000), _PAYMENTS (5 per invoice),
 # _CONCURRENCY (16) and _INIT_ROUNDS (25) tune it.
 # TestUsageBench (metering, issue 18): RAZORBILL_BENCH_USAGE_EVENTS (50000),
-# _SENDERS (8), _HOT_RATE (2000 events/s), _OTHERS_RATE (1000), _HOT_SECONDS (20).
+# _SENDERS (8), _WARMUP (3000), _HOT_RATE and _OTHERS_RATE (events/s; default 30 % and
+# 15 % of the bulk rate measured), _HOT_SECONDS (20).
 BENCH_OUT := .razorbill/bench
 bench: tools
 	@mkdir -p $(BENCH_OUT)

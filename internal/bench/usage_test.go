@@ -40,13 +40,13 @@ import (
 //
 //	bulk      Senders concurrent closed-loop senders, Bulk events per call,
 //	          Events in all, spread over Customers customers
-//	baseline  open loop: OthersRate events/s for the other customers, for
-//	          HotSeconds
-//	hot       the same, plus one customer alone at HotRate events/s
+//	baseline  open loop for HotSeconds: OthersRate events/s for the other
+//	          customers, and HotRate events/s more spread over them
+//	hot       the same load, but the HotRate events/s from one customer
 //
 // Per phase: the ack latency of every bulk call (POST → 202), accepted
 // events/s, and the *queryable latency* of sampled events (the first of
-// every call): from its call's 202 until its timeline item exists — the
+// every closed-loop call, every tenth of an open-loop one): from its call's 202 until its timeline item exists — the
 // aggregator writes it in the transaction that changes the event's buckets,
 // so from then GET /api/v1/usage counts it. A watcher polls the samples'
 // timeline items every PollMS (a consistent BatchGetItem straight to
@@ -62,8 +62,8 @@ type usageSettings struct {
 	Customers  int `json:"customers"`   // customers the events name (20)
 	PollMS     int `json:"poll_ms"`     // queryable watcher's interval (100)
 	Warmup     int `json:"warmup"`      // RAZORBILL_BENCH_USAGE_WARMUP: events sent first, not a goal figure (3000)
-	HotRate    int `json:"hot_rate"`    // RAZORBILL_BENCH_USAGE_HOT_RATE: events/s of the hot customer (default: half the bulk phase's rate)
-	OthersRate int `json:"others_rate"` // RAZORBILL_BENCH_USAGE_OTHERS_RATE: events/s of the others together (default: a fifth of it)
+	HotRate    int `json:"hot_rate"`    // RAZORBILL_BENCH_USAGE_HOT_RATE: events/s of the hot customer (default: 30 % of the bulk phase's rate)
+	OthersRate int `json:"others_rate"` // RAZORBILL_BENCH_USAGE_OTHERS_RATE: events/s of the others together (default: 15 % of it)
 	// The rates were derived from the bulk phase (not set).
 	HotRateAuto    bool `json:"hot_rate_auto,omitempty"`
 	OthersRateAuto bool `json:"others_rate_auto,omitempty"`
@@ -130,6 +130,10 @@ type usagePhase struct {
 	// proxy, the senders and the watcher).
 	CPUDynamoDB float64 `json:"cpu_dynamodb_ms"`
 	CPUGo       float64 `json:"cpu_go_ms"`
+	// Events the aggregator counted per second (timeline items written)
+	// while the senders ran, and after the last 202 until all were counted.
+	AggWhileSending float64 `json:"agg_per_s_while_sending"`
+	AggAfter        float64 `json:"agg_per_s_after"`
 }
 
 type usageResult struct {
@@ -581,19 +585,23 @@ func TestUsageBench(t *testing.T) {
 	// the bulk phase accepted per second: offering more than the machine
 	// takes measures its backlog, not one customer's effect on others.
 	if os.Getenv("RAZORBILL_BENCH_USAGE_HOT_RATE") == "" {
-		cfg.HotRate, b.res.Settings.HotRateAuto = max(cfg.Bulk, int(all.PerSec/2)/cfg.Bulk*cfg.Bulk), true
+		cfg.HotRate, b.res.Settings.HotRateAuto = max(10, int(all.PerSec*3/10)), true
 	}
 	if os.Getenv("RAZORBILL_BENCH_USAGE_OTHERS_RATE") == "" {
-		cfg.OthersRate, b.res.Settings.OthersRateAuto = max(cfg.Bulk, int(all.PerSec/5)/cfg.Bulk*cfg.Bulk), true
+		cfg.OthersRate, b.res.Settings.OthersRateAuto = max(10, int(all.PerSec*15/100)), true
 	}
 	b.res.Settings.HotRate, b.res.Settings.OthersRate = cfg.HotRate, cfg.OthersRate
 	b.cfg = cfg
+	// baseline: the hot phase's load, its HotRate share spread over the
+	// other customers; hot: the same rates, HotRate from one customer.
 	others := &usageGroup{Name: "others", Rate: cfg.OthersRate}
+	spread := &usageGroup{Name: "spread over the others", Rate: cfg.HotRate}
 	b.phase("baseline", func() {
 		var wg sync.WaitGroup
 		b.openLoop(&wg, others, func(j int) int { return 1 + j%cfg.Customers })
+		b.openLoop(&wg, spread, func(j int) int { return 1 + (j+7)%cfg.Customers })
 		wg.Wait()
-	}, others)
+	}, others, spread)
 	others2 := &usageGroup{Name: "others", Rate: cfg.OthersRate}
 	hot := &usageGroup{Name: "hot customer", Rate: cfg.HotRate}
 	b.phase("hot", func() {
@@ -690,7 +698,7 @@ func (b *usageBench) closedLoop(name string, g *usageGroup, n int) {
 		for range b.cfg.Senders {
 			wg.Go(func() {
 				for i := range next {
-					lats[i] = b.post(g, b.events(i, func(j int) int { return 1 + (i*b.cfg.Bulk+j)%b.cfg.Customers }))
+					lats[i] = b.post(g, b.events(i, func(j int) int { return 1 + (i*b.cfg.Bulk+j)%b.cfg.Customers }), 1)
 					last.Store(int64(time.Since(t0)))
 				}
 			})
@@ -751,8 +759,9 @@ func (b *usageBench) apiCalls(g *usageGroup) int {
 	return g.apiCalls
 }
 
-// post sends one bulk call and registers its first event as a sample.
-func (b *usageBench) post(g *usageGroup, evs []map[string]any) time.Duration {
+// post sends one bulk call and registers samples of its events (evenly
+// spaced, the first included) with the watcher.
+func (b *usageBench) post(g *usageGroup, evs []map[string]any, samples int) time.Duration {
 	body, _ := json.Marshal(map[string]any{"events": evs})
 	req, _ := http.NewRequest("POST", b.st.APIURL+"/api/v1/events/bulk", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+b.dev.APIKey)
@@ -780,8 +789,6 @@ func (b *usageBench) post(g *usageGroup, evs []map[string]any) time.Duration {
 	}
 	at := time.Now()
 	lat := at.Sub(t0)
-	first := evs[0]
-	ts, _ := time.Parse(time.RFC3339, first["timestamp"].(string))
 	nAPI := 0
 	for _, e := range evs {
 		if e["event_name"] == "api_call" {
@@ -801,8 +808,12 @@ func (b *usageBench) post(g *usageGroup, evs []map[string]any) time.Duration {
 	}
 	b.watch.mu.Unlock()
 	if status == 202 && out.Accepted == len(evs) {
-		b.watch.add(sample{ev: usage.Event{ID: first["event_id"].(string), CustomerExternalID: first["customer_external_id"].(string), Timestamp: ts},
-			group: g, at: at})
+		for k := range samples {
+			e := evs[k*len(evs)/samples]
+			ts, _ := time.Parse(time.RFC3339, e["timestamp"].(string))
+			b.watch.add(sample{ev: usage.Event{ID: e["event_id"].(string), CustomerExternalID: e["customer_external_id"].(string), Timestamp: ts},
+				group: g, at: at})
+		}
 	}
 	return lat
 }
@@ -836,7 +847,7 @@ func (b *usageBench) openLoop(wg *sync.WaitGroup, g *usageGroup, cust func(j int
 				late.Add(1)
 			}
 			inner.Go(func() {
-				lats[i] = b.post(g, b.events(i, func(j int) int { return cust(i*b.cfg.Bulk + j) }))
+				lats[i] = b.post(g, b.events(i, func(j int) int { return cust(i*b.cfg.Bulk + j) }), 10)
 				last.Store(int64(time.Since(t0)))
 			})
 		}
@@ -876,6 +887,7 @@ func (b *usageBench) phase(name string, send func(), groups ...*usageGroup) {
 	}
 	t0 := time.Now()
 	send()
+	sent := time.Now()
 	deadline := time.Now().Add(10 * time.Minute)
 	for b.watch.left() > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
@@ -890,9 +902,27 @@ func (b *usageBench) phase(name string, send func(), groups ...*usageGroup) {
 	var tx map[string]bool
 	p.ByFunction, pk, tx = b.fns.take()
 	p.TopKeys = topKeys(pk, tx, b.prefix, 8)
+	var during, after int
+	lastSec := sent.Unix()
+	for k, secs := range pk {
+		if keyKind(k) != "timeline" {
+			continue
+		}
+		for sec, n := range secs {
+			if sec < sent.Unix() {
+				during += n
+			} else {
+				after += n
+				lastSec = max(lastSec, sec)
+			}
+		}
+	}
+	p.AggWhileSending = float64(during) / max(1, float64(sent.Unix()-t0.Unix()))
+	p.AggAfter = float64(after) / float64(lastSec-sent.Unix()+1)
 	p.LogBytes = b.logs.n.Swap(0)
 	ev := float64(max(1, b.acceptedIn(groups)))
-	b.t.Logf("%s: CPU per accepted event: DynamoDB Local %.2f ms, this process (stack, proxy, senders) %.2f ms", name, p.CPUDynamoDB/ev, p.CPUGo/ev)
+	b.t.Logf("%s: CPU per accepted event: DynamoDB Local %.2f ms, this process (stack, proxy, senders) %.2f ms; counted %.0f events/s while sending, %.0f/s after",
+		name, p.CPUDynamoDB/ev, p.CPUGo/ev, p.AggWhileSending, p.AggAfter)
 	b.watch.mu.Lock()
 	for _, g := range groups {
 		g.Queryable = distOf(b.watch.lats[g])
