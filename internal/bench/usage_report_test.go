@@ -240,13 +240,14 @@ func usageSection(u usageResult) string {
 		ev := float64(bulk.Events)
 		d, g := bulk.CPUDynamoDB/ev, bulk.CPUGo/ev
 		if d+g > 0 {
-			p("\n**What dominates**: DynamoDB Local — %.2f ms of CPU per event against\n", d)
-			p("%.2f ms for everything in Go (%.0f %% of the CPU the pipeline used). On\n", g, 100*d/(d+g))
-			p("this %d-CPU machine with nothing else running, that caps the local stack\n", u.Machine.CPUs)
-			p("near %.0f events/s (%d CPU-seconds per second / %.2f ms per event), before\n", float64(u.Machine.CPUs)*1000/(d+g), u.Machine.CPUs, d+g)
-			p("any contention; the measured rate is lower because the machine was shared\n")
-			p("(load averages above). DynamoDB Local is one JVM over SQLite: every call\n")
-			p("costs it CPU, whatever the number in flight, so usage-ingest's %d\n", ingestConcurrency)
+			p("\n**What dominates**: DynamoDB Local — %.2f ms of CPU per event (ingested\n", d)
+			p("and counted) against %.2f ms for everything in Go (%.0f %% of the CPU the\n", g, 100*d/(d+g))
+			p("pipeline used). With this machine's %d CPUs to itself, that bounds the\n", u.Machine.CPUs)
+			p("sustained pipeline near %.0f events/s (%d CPU-seconds per second / %.2f ms\n", float64(u.Machine.CPUs)*1000/(d+g), u.Machine.CPUs, d+g)
+			p("per event); ingestion alone accepted %.0f events/s because counting fell\n", groupNamed(bulk, fmt.Sprintf("%d senders", s.Senders)).PerSec)
+			p("behind and finished after the senders stopped (below). DynamoDB Local is\n")
+			p("one JVM over SQLite: every call costs it CPU, whatever the number in\n")
+			p("flight, so usage-ingest's %d\n", ingestConcurrency)
 			p("concurrent PutItems per call buy no throughput here, and neither would\n")
 			p("more senders. In AWS the same call pattern is %d waves of PutItems per\n", (s.Bulk+ingestConcurrency-1)/ingestConcurrency)
 			p("call of %d events, and DynamoDB's throughput is per partition.\n", s.Bulk)
@@ -257,7 +258,7 @@ func usageSection(u usageResult) string {
 				p("serves requests as they queue; usage-ingest kept up to %d×%d PutItems in\n", s.Senders, ingestConcurrency)
 				p("flight against the aggregator's one call at a time, so at saturation the\n")
 				p("stream backlog grows for the whole run and the queryable latency with it.\n")
-				p("Below saturation (the open-loop phases) it stays in seconds. In AWS the\n")
+				p("The open-loop phases show it at lower rates. In AWS the\n")
 				p("aggregator's calls do not queue behind ingestion's (different partitions,\n")
 				p("no shared server); that part is not measured here.\n")
 			}
@@ -274,7 +275,7 @@ func usageSection(u usageResult) string {
 		p("| ≥ %d events/s accepted, %d senders, bulk %d | %.0f events/s (load %s) | %s |\n", goalEventsPerSec, s.Senders, s.Bulk, g.PerSec, bulk.LoadStart, verdict(g.PerSec >= goalEventsPerSec))
 		below := ""
 		if ob := groupNamed(base, "others"); ob != nil && base != nil {
-			below = fmt.Sprintf("; below saturation (baseline phase, open loop, %d events/s accepted in all) p99 %.1f s", base.Events*1000/max(1, int(ob.Wall)), ob.Queryable.P99/1000)
+			below = fmt.Sprintf("; in the open-loop baseline phase (%d events/s accepted in all) p99 %.1f s", base.Events*1000/max(1, int(ob.Wall)), ob.Queryable.P99/1000)
 		}
 		p("| queryable within %d s at p99 | p99 %.1f s (p50 %.1f s) during the bulk run, which saturated the machine%s | %s |\n", goalQueryableMs/1000, g.Queryable.P99/1000, g.Queryable.P50/1000, below,
 			verdict(g.Queryable.N > 0 && g.Queryable.P99 <= goalQueryableMs))
