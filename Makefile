@@ -112,6 +112,9 @@ lint-tools:
 # (internal/bench; its tests run only with RAZORBILL_BENCH=1). Results land in
 # .razorbill/bench. RAZORBILL_BENCH_INVOICES (1000), _PAYMENTS (5 per invoice),
 # _RATE (500 webhooks/s, open loop) and _INIT_ROUNDS (25) tune it.
+# TestUsageBench (metering, issue 18): RAZORBILL_BENCH_USAGE_EVENTS (50000),
+# _SENDERS (8), _WARMUP (3000), _HOT_RATE and _OTHERS_RATE (events/s; default 30 % and
+# 15 % of the bulk rate measured), _HOT_SECONDS (20).
 BENCH_OUT := .razorbill/bench
 bench: tools
 	@mkdir -p $(BENCH_OUT)
@@ -119,6 +122,7 @@ bench: tools
 	set -o pipefail; $(EMULATORS) $(GO) test -run '^$$' -bench . -benchmem -count 3 ./internal/httpapi/ | tee -a $(BENCH_OUT)/micro.txt
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestInitTime$$' -count=1 -timeout 10m -v ./internal/bench/
 	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestBurst$$' -count=1 -timeout 20m -v ./internal/bench/
+	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestUsageBench$$' -count=1 -timeout 30m -v ./internal/bench/
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestReport$$' -count=1 -v ./internal/bench/
 
 # chaos is the chaos run (internal/chaos): it writes docs/reliability.md.

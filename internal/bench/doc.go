@@ -10,6 +10,10 @@
 //   - TestInitTime builds every function the way `make build` does and times
 //     process start → first poll of the Lambda Runtime API against a fake
 //     one, next to a hello-world aws-lambda-go function (./hello);
+//   - TestUsageBench posts usage events in bulk over HTTP through the local
+//     stack (issue 18) and measures accepted events/s, the time until
+//     sampled events are counted, a hot customer against the others, and
+//     the DynamoDB calls, write units and per-partition-key writes per event;
 //   - TestReport turns those results and the micro-benchmarks' output into
 //     docs/benchmarks.md, with a paper estimate of the AWS bill.
 package bench

@@ -21,7 +21,7 @@ func TestReport(t *testing.T) {
 	readJSON(t, "init.json", &ini)
 	var bu burstResult
 	readJSON(t, "burst.json", &bu)
-	doc := report(micro, ini, bu)
+	doc := report(micro, ini, bu) + usageReport(t) // §7 when TestUsageBench ran
 	if err := os.WriteFile("../../docs/benchmarks.md", []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -231,6 +231,14 @@ func (s *Store) timelineItem(sc billing.Scope, e usage.Event) (map[string]types.
 	return it, nil
 }
 
+// Counted reports, by index, which of evs the aggregator has counted: their
+// timeline items exist (written in the transaction that changed their
+// buckets, so a usage query already reflects them). A consistent batch read;
+// evs need ID, Timestamp and the customer as accepted.
+func (s *Store) Counted(ctx context.Context, sc billing.Scope, evs []usage.Event) (map[int]bool, error) {
+	return s.counted(ctx, sc, evs)
+}
+
 // counted reports which events already have their timeline item.
 func (s *Store) counted(ctx context.Context, sc billing.Scope, evs []usage.Event) (map[int]bool, error) {
 	keys := make([]map[string]types.AttributeValue, len(evs))
