@@ -166,7 +166,10 @@ func (s *Service) closedAtRazorpay(ctx context.Context, sc billing.Scope, payID,
 		}
 		p.Metadata[linkStatusKey] = linkStatus
 		p.UpdatedAt, p.ClaimedUntil = now, nil
-		if holdsInvoice(p) {
+		// Cancelled by us: an open payment, or one whose last try failed
+		// (no money) while this cancel ran — its link is closed now, so
+		// nothing more can be tried on it.
+		if holdsInvoice(p) || (p.PaymentStatus == billing.PaymentFailed && p.AmountReceived == 0) {
 			p.PaymentStatus = billing.PaymentCancelled
 		}
 		if inv.OpenPaymentID == p.ID {
