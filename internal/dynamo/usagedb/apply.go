@@ -34,6 +34,8 @@ type contribution struct {
 	meter usage.Meter
 	key   BucketKey
 	item  string // the item it writes: the bucket, or UNIQUE_COUNT's value item
+	// UNIQUE_COUNT's value item key
+	upk, usk string
 }
 
 // Apply counts each event once: for every event it writes the timeline
@@ -52,7 +54,9 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 				c := contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour(), Shard: e.Shard()}}
 				c.item = fmt.Sprintf("%s\x00%s\x00%s\x00%d", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour), c.key.Shard)
 				if m.Aggregation == usage.UniqueCount {
-					c.item = fmt.Sprintf("%s\x00%s\x00%s\x00u\x00%s", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour), e.Properties[m.Property])
+					v := e.Properties[m.Property]
+					c.upk, c.usk = uniquePK(sc, c.key.Cust, m.ID, c.key.Hour.Format("2006-01"), valueShard(v)), usage.HourKey(c.key.Hour)+"#"+v
+					c.item = c.upk + "\x00" + c.usk
 				}
 				contrib[i] = append(contrib[i], c)
 			}
@@ -128,6 +132,24 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		if err != nil {
 			return res, err
 		}
+		// UNIQUE_COUNT values already seen that hour are not written again.
+		var ukeys []map[string]types.AttributeValue
+		asked := map[string]bool{}
+		for i := range evs {
+			for _, c := range contrib[i] {
+				if !done[i] && c.upk != "" && !asked[c.item] {
+					asked[c.item] = true
+					ukeys = append(ukeys, keyAV(c.upk, c.usk))
+				}
+			}
+		}
+		seenU := map[string]bool{}
+		if err := s.batchGet(ctx, ukeys, aws.String("#pk, #sk"), func(pk, sk string, _ map[string]types.AttributeValue) error {
+			seenU[pk+"\x00"+sk] = true
+			return nil
+		}); err != nil {
+			return res, err
+		}
 		next := map[BucketKey]usage.Bucket{}
 		for k, b := range stored {
 			next[k] = b
@@ -148,14 +170,11 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 			txEvent = append(txEvent, i)
 			for _, c := range contrib[i] {
 				if c.meter.Aggregation == usage.UniqueCount {
-					v := e.Properties[c.meter.Property]
-					pk := uniquePK(sc, c.key.Cust, c.meter.ID, c.key.Hour.Format("2006-01"))
-					sk := usage.HourKey(c.key.Hour) + "#" + v
-					if uniques[pk+"\x00"+sk] {
+					if uniques[c.item] || seenU[c.item] {
 						continue
 					}
-					uniques[pk+"\x00"+sk] = true
-					u := keyAV(pk, sk)
+					uniques[c.item] = true
+					u := keyAV(c.upk, c.usk)
 					u[schema.AttrEntity] = str(EntityUnique)
 					tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: u}})
 					txEvent = append(txEvent, -1)

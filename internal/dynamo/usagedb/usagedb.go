@@ -13,8 +13,9 @@
 //	                                          (ttl): the aggregator's marker that
 //	                                          the event was counted, and what
 //	                                          GET /api/v1/events reads
-//	S#UB#C#<mtr_id>#<yyyy-mm> / <hour>#k      bucket: COUNT/SUM/MAX/LATEST state
-//	S#UU#C#<mtr_id>#<yyyy-mm> / <hour>#<v>    UNIQUE_COUNT: value v seen that hour
+//	S#UB#C#<mtr_id>#<yyyy-mm>#k / <hour>      bucket: COUNT/SUM/MAX/LATEST state
+//	S#UU#C#<mtr_id>#<yyyy-mm>#j / <hour>#<v>  UNIQUE_COUNT: value v seen that hour
+//	                                          (j = a hash of v; written once per hour)
 //
 // The components before a fixed-width suffix (a date, a shard digit, a
 // 26-character id) can hold any characters without two keys colliding.
@@ -30,6 +31,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"sort"
 	"strconv"
 	"strings"
@@ -107,12 +109,21 @@ const tsLayout = "2006-01-02T15:04:05.000000000Z"
 
 func timelineSK(e usage.Event) string { return e.Timestamp.UTC().Format(tsLayout) + "#" + e.ID }
 
-func bucketPK(sc billing.Scope, cust, meter, month string) string {
-	return scope(sc) + "#UB#" + cust + "#" + meter + "#" + month
+// The shard is in the partition key: one customer's writes spread over
+// usage.Shards partitions, not only over items of one partition.
+func bucketPK(sc billing.Scope, cust, meter, month string, shard int) string {
+	return scope(sc) + "#UB#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
 }
 
-func uniquePK(sc billing.Scope, cust, meter, month string) string {
-	return scope(sc) + "#UU#" + cust + "#" + meter + "#" + month
+func uniquePK(sc billing.Scope, cust, meter, month string, shard int) string {
+	return scope(sc) + "#UU#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
+}
+
+// valueShard spreads UNIQUE_COUNT values over usage.Shards partitions.
+func valueShard(v string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(v))
+	return int(h.Sum32() % usage.Shards)
 }
 
 // transient classifies an AWS failure like the dynamo package does.
@@ -342,7 +353,7 @@ type BucketKey struct {
 }
 
 func (k BucketKey) av(sc billing.Scope) map[string]types.AttributeValue {
-	return keyAV(bucketPK(sc, k.Cust, k.Meter, k.Hour.Format("2006-01")), usage.HourKey(k.Hour)+"#"+strconv.Itoa(k.Shard))
+	return keyAV(bucketPK(sc, k.Cust, k.Meter, k.Hour.Format("2006-01"), k.Shard), usage.HourKey(k.Hour))
 }
 
 type bucketItem struct {
@@ -374,33 +385,35 @@ func (s *Store) Usage(ctx context.Context, sc billing.Scope, m usage.Meter, cust
 	lo, hi := usage.HourKey(start), usage.HourKey(end.Add(-time.Hour))+"#~"
 	for _, cust := range custs {
 		for _, month := range usage.Months(start, end) {
-			pk := bucketPK(sc, cust, m.ID, month)
-			if m.Aggregation == usage.UniqueCount {
-				pk = uniquePK(sc, cust, m.ID, month)
-			}
-			err := s.queryAll(ctx, pk, lo, hi, func(sk string, it map[string]types.AttributeValue) error {
-				hourText, rest, _ := strings.Cut(sk, "#")
-				hour, err := usage.ParseHourKey(hourText)
-				if err != nil {
-					return err
-				}
-				var b usage.Bucket
+			for k := 0; k < usage.Shards; k++ {
+				pk := bucketPK(sc, cust, m.ID, month, k)
 				if m.Aggregation == usage.UniqueCount {
-					b = usage.Bucket{N: 1, Uniques: map[string]struct{}{rest: {}}}
-				} else {
-					var bi bucketItem
-					if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
-						return err
-					}
-					if b, err = bi.bucket(); err != nil {
-						return err
-					}
+					pk = uniquePK(sc, cust, m.ID, month, k)
 				}
-				out[hour] = usage.Merge(m.Aggregation, out[hour], b)
-				return nil
-			})
-			if err != nil {
-				return nil, err
+				err := s.queryAll(ctx, pk, lo, hi, func(sk string, it map[string]types.AttributeValue) error {
+					hourText, rest, _ := strings.Cut(sk, "#")
+					hour, err := usage.ParseHourKey(hourText)
+					if err != nil {
+						return err
+					}
+					var b usage.Bucket
+					if m.Aggregation == usage.UniqueCount {
+						b = usage.Bucket{N: 1, Uniques: map[string]struct{}{rest: {}}}
+					} else {
+						var bi bucketItem
+						if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
+							return err
+						}
+						if b, err = bi.bucket(); err != nil {
+							return err
+						}
+					}
+					out[hour] = usage.Merge(m.Aggregation, out[hour], b)
+					return nil
+				})
+				if err != nil {
+					return nil, err
+				}
 			}
 		}
 	}

@@ -1,0 +1,102 @@
+package metering_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
+	"github.com/razorbill/razorbill/internal/metering"
+	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/testenv"
+	"github.com/razorbill/razorbill/internal/usage"
+)
+
+// putCounter records the partition key of every item the store's
+// transactions write, by entity.
+type putCounter struct {
+	usagedb.API
+	mu   sync.Mutex
+	puts map[string][]string // entity → partition keys written
+}
+
+func (c *putCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	out, err := c.API.TransactWriteItems(ctx, in, o...)
+	if err == nil {
+		c.mu.Lock()
+		for _, it := range in.TransactItems {
+			if it.Put == nil {
+				continue
+			}
+			e, _ := it.Put.Item[schema.AttrEntity].(*types.AttributeValueMemberS)
+			pk, _ := it.Put.Item[schema.AttrPK].(*types.AttributeValueMemberS)
+			if e != nil && pk != nil {
+				c.puts[e.Value] = append(c.puts[e.Value], pk.Value)
+			}
+		}
+		c.mu.Unlock()
+	}
+	return out, err
+}
+
+// TestHotCustomerWritesSpreadOverPartitions: one customer's events in one
+// hour write their buckets under several partition keys (the shard is in
+// the partition key), and a UNIQUE_COUNT value seen before that hour is not
+// written again (so a busy customer's unique items are written once per
+// value and hour, not per event).
+func TestHotCustomerWritesSpreadOverPartitions(t *testing.T) {
+	t.Parallel()
+	env := testenv.AWS(t)
+	r := newRigEnv(env)
+	ctx := context.Background()
+	counter := &putCounter{API: env.DynamoDB, puts: map[string][]string{}}
+	store := usagedb.New(counter, env.Table(), 0)
+	r.store, r.svc.Store = store, store
+	c := r.customer(t, "acct-hot")
+	r.meter(t, usage.Meter{Name: "calls", EventName: "api_call", Aggregation: usage.Count})
+	users := r.meter(t, usage.Meter{Name: "users", EventName: "api_call", Aggregation: usage.UniqueCount, Property: "user"})
+	r.now = r.now.Add(time.Minute)
+	hour := r.now.Truncate(time.Hour)
+	batch := func(from, n int) []usage.Event {
+		var evs []usage.Event
+		for i := from; i < from+n; i++ {
+			evs = append(evs, usage.Event{ID: fmt.Sprintf("hot-%d", i), Name: "api_call", CustomerID: c.ID, Timestamp: hour.Add(time.Duration(i) * time.Second),
+				Properties: map[string]string{"user": fmt.Sprintf("u%d", i%3)}, AcceptedAt: r.now})
+		}
+		return evs
+	}
+	ms, err := store.Meters(ctx, r.sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range [][]usage.Event{batch(0, 40), batch(40, 40)} {
+		if _, err := store.Apply(ctx, r.sc, ms, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	partitions := map[string]bool{}
+	for _, pk := range counter.puts[usagedb.EntityBucket] {
+		partitions[pk] = true
+	}
+	if len(partitions) < 4 {
+		t.Fatalf("80 events of one customer wrote buckets under %d partition keys: %v", len(partitions), partitions)
+	}
+	if n := len(counter.puts[usagedb.EntityUnique]); n != 3 {
+		t.Fatalf("3 distinct users in one hour wrote %d UNIQUE_COUNT items, want 3 (once each)", n)
+	}
+	for _, pk := range counter.puts[usagedb.EntityUnique] {
+		if !strings.Contains(pk, "#UU#") {
+			t.Fatalf("unique item key %s", pk)
+		}
+	}
+	_, total, err := r.svc.Usage(ctx, r.sc, metering.UsageQuery{MeterID: users.ID, CustomerID: c.ID, Start: hour, End: hour.Add(time.Hour)})
+	if err != nil || total != "3" {
+		t.Fatalf("unique users: %s %v", total, err)
+	}
+}
