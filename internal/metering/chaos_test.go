@@ -157,6 +157,7 @@ func envInt(name string, def int) int {
 // `make chaos` (RAZORBILL_CHAOS=1) runs RAZORBILL_USAGE_CHAOS_EVENTS
 // (20,000) and writes its figures into docs/reliability.md.
 func TestUsageChaos(t *testing.T) {
+	t.Parallel()
 	full := os.Getenv("RAZORBILL_CHAOS") == "1"
 	n, kills, seed := envInt("RAZORBILL_USAGE_CHAOS_EVENTS", 400), 2, uint64(18)
 	if full {
