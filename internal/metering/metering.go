@@ -141,8 +141,21 @@ func (s *Service) Ingest(ctx context.Context, sc billing.Scope, in []usage.Input
 	var mu sync.Mutex
 	var firstErr error
 	sem := make(chan struct{}, workers)
+	// A repeat of an event_id inside one call is a duplicate of its first
+	// occurrence (written concurrently, either could win otherwise).
+	first := map[string]bool{}
 	for i := range in {
 		if out[i].Status == Rejected {
+			continue
+		}
+		if first[valid[i].ID] {
+			out[i].Status = Duplicate
+			continue
+		}
+		first[valid[i].ID] = true
+	}
+	for i := range in {
+		if out[i].Status == Rejected || out[i].Status == Duplicate {
 			continue
 		}
 		wg.Add(1)

@@ -381,3 +381,34 @@ func TestOneBatchOfManyUniqueValuesStaysWithinTheTransactionLimit(t *testing.T) 
 		}
 	}
 }
+
+// TestARepeatInOneBulkCallIsADuplicateOfTheFirst: the same event_id twice
+// in one call with other values — the first occurrence is stored and
+// counted, the second answered duplicate (found with make run: the puts ran
+// concurrently and the second could win).
+func TestARepeatInOneBulkCallIsADuplicateOfTheFirst(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	r.customer(t, "acct-rep")
+	r.meter(t, usage.Meter{Name: "tokens", EventName: "api_call", Aggregation: usage.Sum, Property: "tokens"})
+	r.now = r.now.Add(time.Minute)
+	ev := func(id, tokens string) usage.Input {
+		return usage.Input{EventID: id, EventName: "api_call", CustomerExternalID: "acct-rep", Timestamp: r.now.Format(time.RFC3339),
+			Properties: map[string]usage.Property{"tokens": {Text: tokens}}}
+	}
+	for i := range 30 { // each a new id: the race, if any, shows within a few
+		id := fmt.Sprintf("dup-%d", i)
+		res, err := r.svc.Ingest(ctx, r.sc, []usage.Input{ev(id, "1500.25"), ev(id, "1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored, ok, err := r.store.Event(ctx, r.sc, id)
+		if err != nil || !ok || stored.Properties["tokens"] != "1500.25" {
+			t.Fatalf("stored %+v (%v %v); want the first occurrence", stored.Properties, ok, err)
+		}
+		if res[1].Status != metering.Duplicate {
+			t.Fatalf("second occurrence: %s", res[1].Status)
+		}
+	}
+}
