@@ -31,8 +31,12 @@ tools:
 	@command -v node >/dev/null || { echo "Node.js 20+ is required (SQS emulator, CDK): apt-get install nodejs npm"; exit 1; }
 	@command -v npm >/dev/null || { echo "npm is required"; exit 1; }
 
+# run builds the local stack and execs it (no `go run` in between), so a
+# signal to make's child reaches the stack, and the stack stops when make exits.
 run: tools
-	$(GO) run ./infra/local
+	@mkdir -p .razorbill/bin
+	$(GO) build -o .razorbill/bin/razorbill-local ./infra/local
+	exec .razorbill/bin/razorbill-local
 
 test: tools lint test-unit test-cdk
 

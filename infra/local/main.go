@@ -43,6 +43,11 @@ func port(name string, def int) (int, error) {
 func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// `make run` execs this binary: if make alone is killed, this process
+	// gets SIGTERM and shuts the stack and its emulators down.
+	if !localaws.StopWithParent() {
+		return errors.New("the process that started the local stack has already exited")
+	}
 	root, err := localaws.RepoRoot()
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,7 +23,12 @@ import (
 	"github.com/razorbill/razorbill/internal/testenv"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("RAZORBILL_PDEATH_CHILD") == "1" {
+		stopWithParentChild() // the child process of TestAStackWhoseParentDiesStops
+	}
+	testenv.Main(m)
+}
 
 func TestCheckToolsNamesWhatIsMissing(t *testing.T) {
 	t.Setenv("PATH", t.TempDir())
