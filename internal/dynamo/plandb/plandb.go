@@ -4,6 +4,7 @@
 //
 //	S#PLN#<pln_id> / V#<version, 6 digits>   one immutable plan version
 //	S#PLANS / <pln_id>                        the plan's latest version (the listing)
+//	S#SUB#<sub_id> / A                        subscription
 //
 // A new version is written in one transaction with the listing item,
 // conditional on the listing's version being the one the edit started from,
@@ -31,6 +32,7 @@ import (
 // API is the part of the DynamoDB client the store uses.
 type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
@@ -142,36 +144,37 @@ func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after st
 	return out, false, nil
 }
 
-// ---- subscriptions (S#SUB#<sub_id> / A) and tax settings (S#TAX / GST)
+// ---- subscriptions (S#SUB#<sub_id> / A)
 
 // CreateSubscription stores a new subscription.
 func (s *Store) CreateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error {
-	it, err := attributevalue.MarshalMap(sub)
-	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
-	}
-	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: it,
-		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}}}})
+	err := s.putSubscription(ctx, sc, sub, &dynamodb.PutItemInput{ConditionExpression: aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
 	return transient(err, "store subscription")
 }
 
 // UpdateSubscription writes sub if its stored version is still expected.
 func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64) error {
+	err := s.putSubscription(ctx, sc, sub, &dynamodb.PutItemInput{ConditionExpression: aws.String("#v = :v"),
+		ExpressionAttributeNames:  map[string]string{"#v": "version"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
+	}
+	return transient(err, "update subscription")
+}
+
+// putSubscription writes sub as one conditional PutItem (in: the condition).
+func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, in *dynamodb.PutItemInput) error {
 	it, err := attributevalue.MarshalMap(sub)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
 	}
 	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: it,
-		ConditionExpression:       aws.String("#v = :v"),
-		ExpressionAttributeNames:  map[string]string{"#v": "version"},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}}}}})
-	var tc *types.TransactionCanceledException
-	if errors.As(err, &tc) {
-		return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
-	}
-	return transient(err, "update subscription")
+	in.TableName, in.Item = &s.table, it
+	_, err = s.db.PutItem(ctx, in)
+	return err
 }
 
 // Subscription reads one subscription.
