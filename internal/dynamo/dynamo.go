@@ -67,6 +67,15 @@ func (s *Store) Table() string { return s.table }
 
 func scopeKey(sc billing.Scope) string { return "S#" + sc.TenantID + "#" + sc.EnvironmentID }
 
+// ScopeKey is the key prefix of an environment's records
+// ("S#<tenant>#<environment>"); the dynamo/usagedb and dynamo/plandb keys
+// start with it too.
+func ScopeKey(sc billing.Scope) string { return scopeKey(sc) }
+
+// StorageError classifies a DynamoDB failure as every store of the table
+// does: see transient.
+func StorageError(err error, what string) error { return transient(err, what) }
+
 type key struct{ pk, sk string }
 
 func (k key) av() map[string]types.AttributeValue {

@@ -21,10 +21,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/pricing"
 	"github.com/razorbill/razorbill/internal/schema"
 )
@@ -46,22 +46,9 @@ type Store struct {
 // New returns a store over the named table.
 func New(db API, table string) *Store { return &Store{db: db, table: table} }
 
-func scope(sc billing.Scope) string { return "S#" + sc.TenantID + "#" + sc.EnvironmentID }
-
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
 func versionSK(v int) string { return fmt.Sprintf("V#%06d", v) }
-
-func transient(err error, what string) error {
-	if err == nil || apperr.As(err) != nil {
-		return err
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && api.ErrorCode() == "ValidationException" {
-		return apperr.Wrap(err, apperr.Internal, "", what)
-	}
-	return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is unavailable; retry")
-}
 
 // Put stores p as its version: version 1 creates the plan; version n > 1
 // requires the latest to be n−1 (else 409 plan_version_conflict).
@@ -74,8 +61,8 @@ func (s *Store) Put(ctx context.Context, sc billing.Scope, p pricing.PlanVersion
 	for k, v := range it {
 		listing[k] = v
 	}
-	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#PLN#"+p.ID), str(versionSK(p.Version)), str("plan_version")
-	listing[schema.AttrPK], listing[schema.AttrSK], listing[schema.AttrEntity] = str(scope(sc)+"#PLANS"), str(p.ID), str("plan")
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(dynamo.ScopeKey(sc)+"#PLN#"+p.ID), str(versionSK(p.Version)), str("plan_version")
+	listing[schema.AttrPK], listing[schema.AttrSK], listing[schema.AttrEntity] = str(dynamo.ScopeKey(sc)+"#PLANS"), str(p.ID), str("plan")
 	names := map[string]string{"#pk": schema.AttrPK}
 	latest := &types.Put{TableName: &s.table, Item: listing, ExpressionAttributeNames: names, ConditionExpression: aws.String("attribute_not_exists(#pk)")}
 	if p.Version > 1 {
@@ -91,20 +78,20 @@ func (s *Store) Put(ctx context.Context, sc billing.Scope, p pricing.PlanVersion
 	if errors.As(err, &tc) {
 		return apperr.E(apperr.Conflict, "plan_version_conflict", "plan %s changed meanwhile (another version was written); read it and edit again", p.ID)
 	}
-	return transient(err, "store plan")
+	return dynamo.StorageError(err, "store plan")
 }
 
 // Plan reads a version of a plan (0: the latest).
 func (s *Store) Plan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
 	var p pricing.PlanVersion
-	pk, sk := scope(sc)+"#PLANS", id
+	pk, sk := dynamo.ScopeKey(sc)+"#PLANS", id
 	if version > 0 {
-		pk, sk = scope(sc)+"#PLN#"+id, versionSK(version)
+		pk, sk = dynamo.ScopeKey(sc)+"#PLN#"+id, versionSK(version)
 	}
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(sk)}})
 	if err != nil {
-		return p, transient(err, "read plan")
+		return p, dynamo.StorageError(err, "read plan")
 	}
 	if len(res.Item) == 0 {
 		if version > 0 {
@@ -121,14 +108,14 @@ func (s *Store) Plan(ctx context.Context, sc billing.Scope, id string, version i
 // Plans lists the environment's plans (latest versions), newest first.
 func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after string) ([]pricing.PlanVersion, bool, error) {
 	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("#pk = :pk"),
-		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}, ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(scope(sc) + "#PLANS")},
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}, ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(dynamo.ScopeKey(sc) + "#PLANS")},
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit + 1))}
 	if after != "" {
-		in.ExclusiveStartKey = map[string]types.AttributeValue{schema.AttrPK: str(scope(sc) + "#PLANS"), schema.AttrSK: str(after)}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{schema.AttrPK: str(dynamo.ScopeKey(sc) + "#PLANS"), schema.AttrSK: str(after)}
 	}
 	res, err := s.db.Query(ctx, in)
 	if err != nil {
-		return nil, false, transient(err, "list plans")
+		return nil, false, dynamo.StorageError(err, "list plans")
 	}
 	var out []pricing.PlanVersion
 	for _, it := range res.Items {
@@ -150,7 +137,7 @@ func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after st
 func (s *Store) CreateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error {
 	err := s.putSubscription(ctx, sc, sub, &dynamodb.PutItemInput{ConditionExpression: aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
-	return transient(err, "store subscription")
+	return dynamo.StorageError(err, "store subscription")
 }
 
 // UpdateSubscription writes sub if its stored version is still expected.
@@ -162,7 +149,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pr
 	if errors.As(err, &ccf) {
 		return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
 	}
-	return transient(err, "update subscription")
+	return dynamo.StorageError(err, "update subscription")
 }
 
 // putSubscription writes sub as one conditional PutItem (in: the condition).
@@ -171,7 +158,7 @@ func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub prici
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
 	}
-	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(scope(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(dynamo.ScopeKey(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
 	in.TableName, in.Item = &s.table, it
 	_, err = s.db.PutItem(ctx, in)
 	return err
@@ -181,9 +168,9 @@ func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub prici
 func (s *Store) Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error) {
 	var sub pricing.Subscription
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{schema.AttrPK: str(scope(sc) + "#SUB#" + id), schema.AttrSK: str("A")}})
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(dynamo.ScopeKey(sc) + "#SUB#" + id), schema.AttrSK: str("A")}})
 	if err != nil {
-		return sub, transient(err, "read subscription")
+		return sub, dynamo.StorageError(err, "read subscription")
 	}
 	if len(res.Item) == 0 {
 		return sub, apperr.E(apperr.NotFound, "not_found", "no subscription with id %q", id)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/usage"
 )
@@ -226,7 +227,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		}
 		var tc *types.TransactionCanceledException
 		if !errors.As(err, &tc) {
-			return res, transient(err, "count usage")
+			return res, dynamo.StorageError(err, "count usage")
 		}
 		for j, r := range tc.CancellationReasons {
 			if j < len(txEvent) && txEvent[j] >= 0 && aws.ToString(r.Code) == "ConditionalCheckFailed" {
@@ -327,7 +328,7 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 			}
 			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
 			if err != nil {
-				return transient(err, "batch read")
+				return dynamo.StorageError(err, "batch read")
 			}
 			for _, it := range res.Responses[s.table] {
 				pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)

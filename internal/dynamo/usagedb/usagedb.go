@@ -41,11 +41,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 	"github.com/shopspring/decimal"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/usage"
 )
@@ -89,20 +89,18 @@ func New(db API, table string, retention time.Duration) *Store {
 	}}
 }
 
-func scope(sc billing.Scope) string { return "S#" + sc.TenantID + "#" + sc.EnvironmentID }
-
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
 
 func keyAV(pk, sk string) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(sk)}
 }
 
-func meterPK(sc billing.Scope) string { return scope(sc) + "#MTR" }
+func meterPK(sc billing.Scope) string { return dynamo.ScopeKey(sc) + "#MTR" }
 
-func eventPK(sc billing.Scope, id string) string { return scope(sc) + "#EV#" + id }
+func eventPK(sc billing.Scope, id string) string { return dynamo.ScopeKey(sc) + "#EV#" + id }
 
 func timelinePK(sc billing.Scope, cust string, day string, shard int) string {
-	return scope(sc) + "#UE#" + cust + "#" + day + "#" + strconv.Itoa(shard)
+	return dynamo.ScopeKey(sc) + "#UE#" + cust + "#" + day + "#" + strconv.Itoa(shard)
 }
 
 const tsLayout = "2006-01-02T15:04:05.000000000Z"
@@ -112,11 +110,11 @@ func timelineSK(e usage.Event) string { return e.Timestamp.UTC().Format(tsLayout
 // The shard is in the partition key: one customer's writes spread over
 // usage.Shards partitions, not only over items of one partition.
 func bucketPK(sc billing.Scope, cust, meter, month string, shard int) string {
-	return scope(sc) + "#UB#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
+	return dynamo.ScopeKey(sc) + "#UB#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
 }
 
 func uniquePK(sc billing.Scope, cust, meter, month string, shard int) string {
-	return scope(sc) + "#UU#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
+	return dynamo.ScopeKey(sc) + "#UU#" + cust + "#" + meter + "#" + month + "#" + strconv.Itoa(shard)
 }
 
 // valueShard spreads UNIQUE_COUNT values over usage.Shards partitions.
@@ -124,21 +122,6 @@ func valueShard(v string) int {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(v))
 	return int(h.Sum32() % usage.Shards)
-}
-
-// transient classifies an AWS failure like the dynamo package does.
-func transient(err error, what string) error {
-	if err == nil || apperr.As(err) != nil {
-		return err
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage did not answer in time; retry")
-	}
-	var api smithy.APIError
-	if errors.As(err, &api) && (api.ErrorCode() == "ValidationException" || api.ErrorCode() == "ResourceNotFoundException") {
-		return apperr.Wrap(err, apperr.Internal, "", what)
-	}
-	return apperr.Wrap(err, apperr.Transient, "storage_unavailable", "storage is unavailable; retry")
 }
 
 // ---- meters
@@ -162,7 +145,7 @@ func (s *Store) CreateMeter(ctx context.Context, sc billing.Scope, m usage.Meter
 	if errors.As(err, &ccf) {
 		return apperr.E(apperr.Conflict, "meter_exists", "meter %s already exists", m.ID)
 	}
-	return transient(err, "create meter")
+	return dynamo.StorageError(err, "create meter")
 }
 
 // Meters lists an environment's meters, oldest first, read consistently
@@ -175,7 +158,7 @@ func (s *Store) Meters(ctx context.Context, sc billing.Scope) ([]usage.Meter, er
 			KeyConditionExpression: aws.String("#pk = :pk"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(meterPK(sc))}, ExclusiveStartKey: start})
 		if err != nil {
-			return nil, transient(err, "list meters")
+			return nil, dynamo.StorageError(err, "list meters")
 		}
 		for _, it := range res.Items {
 			var m usage.Meter
@@ -196,7 +179,7 @@ func (s *Store) Meter(ctx context.Context, sc billing.Scope, id string) (usage.M
 	var m usage.Meter
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyAV(meterPK(sc), id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
-		return m, transient(err, "read meter")
+		return m, dynamo.StorageError(err, "read meter")
 	}
 	if len(res.Item) == 0 {
 		return m, apperr.E(apperr.NotFound, "not_found", "no meter with id %q", id)
@@ -222,7 +205,7 @@ func (s *Store) ArchiveMeter(ctx context.Context, sc billing.Scope, id string, a
 		return s.Meter(ctx, sc, id) // absent: 404; archived already: as it is
 	}
 	if err != nil {
-		return usage.Meter{}, transient(err, "archive meter")
+		return usage.Meter{}, dynamo.StorageError(err, "archive meter")
 	}
 	var m usage.Meter
 	if err := attributevalue.UnmarshalMap(res.Attributes, &m); err != nil {
@@ -254,7 +237,7 @@ func (s *Store) PutEvent(ctx context.Context, sc billing.Scope, e usage.Event) (
 	if errors.As(err, &ccf) {
 		return true, nil
 	}
-	return false, transient(err, "store event")
+	return false, dynamo.StorageError(err, "store event")
 }
 
 // DecodeEvent reads a usage-event item (a stream record's new image, or a
@@ -274,7 +257,7 @@ func DecodeEvent(it map[string]types.AttributeValue) (billing.Scope, usage.Event
 func (s *Store) Event(ctx context.Context, sc billing.Scope, id string) (usage.Event, bool, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyAV(eventPK(sc, id), "E")})
 	if err != nil {
-		return usage.Event{}, false, transient(err, "read event")
+		return usage.Event{}, false, dynamo.StorageError(err, "read event")
 	}
 	if len(res.Item) == 0 {
 		return usage.Event{}, false, nil
@@ -327,7 +310,7 @@ func (s *Store) queryTimeline(ctx context.Context, pk, lo, hi string, limit int)
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},
 		ScanIndexForward:          aws.Bool(false), Limit: aws.Int32(int32(limit + 1))})
 	if err != nil {
-		return nil, transient(err, "list events")
+		return nil, dynamo.StorageError(err, "list events")
 	}
 	var out []usage.Event
 	for _, it := range res.Items {
@@ -429,7 +412,7 @@ func (s *Store) queryAll(ctx context.Context, pk, lo, hi string, each func(sk st
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},
 			ExclusiveStartKey:         start})
 		if err != nil {
-			return transient(err, "read usage")
+			return dynamo.StorageError(err, "read usage")
 		}
 		for _, it := range res.Items {
 			sk, _ := it[schema.AttrSK].(*types.AttributeValueMemberS)
