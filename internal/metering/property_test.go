@@ -258,30 +258,10 @@ func TestUsageEqualsTheDistinctRawEvents(t *testing.T) {
 	}
 	checked := 0
 	for _, c := range []billing.Customer{alice, bob} {
-		keys := map[string]bool{"c:" + c.ID: true, "x:" + c.ExternalID: true}
 		for _, m := range meters {
 			for _, win := range []string{usage.WindowHour, usage.WindowDay, usage.WindowMonth, ""} {
-				got, total, err := r.svc.Usage(ctx, r.sc, metering.UsageQuery{MeterID: m.ID, CustomerID: c.ID, Start: start, End: end, Window: win})
-				if err != nil {
-					t.Fatal(err)
-				}
-				var all []usage.Event
-				for _, w := range got {
-					var in []usage.Event
-					for _, e := range distinct {
-						if keys[e.CustomerKey()] && matches(m, e) && !e.Timestamp.Before(w.Start) && e.Timestamp.Before(w.End) {
-							in = append(in, e)
-						}
-					}
-					all = append(all, in...)
-					if want := reference(m, in); w.Value != want {
-						t.Errorf("%s %s %s window %s: %s, want %s", c.ExternalID, m.Name, win, w.Start.Format(time.RFC3339), w.Value, want)
-					}
-					checked++
-				}
-				if want := reference(m, all); total != want {
-					t.Errorf("%s %s %s total: %s, want %s", c.ExternalID, m.Name, win, total, want)
-				}
+				n, _ := checkUsage(t, r, c, m, distinct, start, end, win)
+				checked += n
 			}
 		}
 	}
@@ -317,6 +297,39 @@ func TestUsageEqualsTheDistinctRawEvents(t *testing.T) {
 			t.Fatalf("events not newest first at %d", i)
 		}
 	}
+}
+
+// checkUsage compares each window of meter m's usage for customer c over
+// [start, end), and the total, with reference() over the events of evs
+// that c sent and m counts; each difference is reported on t. It returns
+// how many windows it checked and how many values differed.
+func checkUsage(t *testing.T, r *rig, c billing.Customer, m usage.Meter, evs []usage.Event, start, end time.Time, window string) (checked, mismatches int) {
+	t.Helper()
+	keys := map[string]bool{"c:" + c.ID: true, "x:" + c.ExternalID: true}
+	got, total, err := r.svc.Usage(context.Background(), r.sc, metering.UsageQuery{MeterID: m.ID, CustomerID: c.ID, Start: start, End: end, Window: window})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []usage.Event
+	for _, w := range got {
+		var in []usage.Event
+		for _, e := range evs {
+			if keys[e.CustomerKey()] && matches(m, e) && !e.Timestamp.Before(w.Start) && e.Timestamp.Before(w.End) {
+				in = append(in, e)
+			}
+		}
+		all = append(all, in...)
+		if want := reference(m, in); w.Value != want {
+			mismatches++
+			t.Errorf("%s %s %s window %s: %s, want %s", c.ExternalID, m.Name, window, w.Start.Format(time.RFC3339), w.Value, want)
+		}
+		checked++
+	}
+	if want := reference(m, all); total != want {
+		mismatches++
+		t.Errorf("%s %s %s total: %s, want %s", c.ExternalID, m.Name, window, total, want)
+	}
+	return checked, mismatches
 }
 
 func boolInt(b bool) int {
