@@ -9,6 +9,7 @@ package metering
 import (
 	"context"
 	"log/slog"
+	"sort"
 	"sync"
 	"time"
 
@@ -242,17 +243,20 @@ func (s *Service) Usage(ctx context.Context, sc billing.Scope, q UsageQuery) ([]
 	if err != nil {
 		return nil, "", err
 	}
+	// Each hour into its window (they are contiguous and ordered): one pass
+	// over the hours, not one per window.
+	per := make([]usage.Bucket, len(wins))
+	for h, hb := range hours {
+		i := sort.Search(len(wins), func(i int) bool { return wins[i].End.After(h) })
+		if i < len(wins) && !h.Before(wins[i].Start) {
+			per[i] = usage.Merge(m.Aggregation, per[i], hb)
+		}
+	}
 	out := make([]Window, len(wins))
 	var total usage.Bucket
 	for i, w := range wins {
-		var b usage.Bucket
-		for h, hb := range hours {
-			if !h.Before(w.Start) && h.Before(w.End) {
-				b = usage.Merge(m.Aggregation, b, hb)
-			}
-		}
-		total = usage.Merge(m.Aggregation, total, b)
-		out[i] = Window{Start: w.Start, End: w.End, Value: usage.Format(usage.Result(m.Aggregation, b))}
+		total = usage.Merge(m.Aggregation, total, per[i])
+		out[i] = Window{Start: w.Start, End: w.End, Value: usage.Format(usage.Result(m.Aggregation, per[i]))}
 	}
 	return out, usage.Format(usage.Result(m.Aggregation, total)), nil
 }
