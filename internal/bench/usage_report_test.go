@@ -22,11 +22,10 @@ const (
 	// partition (1,000 WCU/s); a partition key's items share it unless
 	// DynamoDB splits the key's items across partitions by sort key.
 	partitionWCU = 1000
-	// Memory assumed for the metering functions (infra/cdk has no spec for
-	// them yet): request/response functions get 512 MB, stream workers 256 MB,
-	// as functionSpecs does for the others.
+	// Memory of the metering functions, as infra/cdk's functionSpecs give
+	// them (usage-ingest and usage-aggregator: 512 MB each).
 	memIngestMB     = 512
-	memAggregatorMB = 256
+	memAggregatorMB = 512
 	// ingestConcurrency is metering.Service's default: PutItems in flight per call.
 	ingestConcurrency = 16
 )
@@ -358,7 +357,7 @@ func usageSection(u usageResult) string {
 		p("duration from the calls at §6's assumed AWS latencies (%.0f ms per call,\n", latDDB)
 		p("%.0f ms per transaction, %.0f ms per invocation; usage-ingest's PutItems %d\n", latTransact, latOverhead, ingestConcurrency)
 		p("at a time), memory assumed %d MB for usage-ingest and %d MB for the\n", memIngestMB, memAggregatorMB)
-		p("aggregator (infra/cdk has no spec for them yet); one aggregator invocation\n")
+		p("aggregator (infra/cdk's settings); one aggregator invocation\n")
 		p("per batch the local poller delivered (counted by its meters read); logs as\n")
 		p("measured at info level plus %.0f bytes of platform lines per invocation.\n", platformLogs)
 		p("Stream reads, storage, PITR and free tiers are left out.\n\n")
