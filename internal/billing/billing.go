@@ -228,25 +228,48 @@ type LineItem struct {
 	Quantity    string `dynamodbav:"quantity"`
 	UnitAmount  string `dynamodbav:"unit_amount"`
 	Amount      int64  `dynamodbav:"amount"`
+	// Set on the lines of a subscription's invoice (period close): the
+	// coupon's share of this line (minor units, never above Amount), its
+	// GST rate (percent) and SAC code, and the meter of a usage line.
+	Discount int64  `dynamodbav:"discount,omitempty"`
+	TaxRate  string `dynamodbav:"tax_rate,omitempty"`
+	SACCode  string `dynamodbav:"sac_code,omitempty"`
+	MeterID  string `dynamodbav:"meter_id,omitempty"`
+}
+
+// TaxLine is one tax of an invoice ("CGST 9%") in minor units.
+type TaxLine struct {
+	Name   string `dynamodbav:"name"`
+	Amount int64  `dynamodbav:"amount"`
 }
 
 // Invoice is a bill to a customer.
 type Invoice struct {
-	ID             string            `dynamodbav:"id"`
-	CustomerID     string            `dynamodbav:"customer_id"`
-	Currency       string            `dynamodbav:"currency"` // upper-case ISO code
-	InvoiceNumber  string            `dynamodbav:"invoice_number"`
-	DueDate        *time.Time        `dynamodbav:"due_date,omitempty"`
-	PeriodStart    *time.Time        `dynamodbav:"period_start,omitempty"`
-	PeriodEnd      *time.Time        `dynamodbav:"period_end,omitempty"`
-	LineItems      []LineItem        `dynamodbav:"line_items"`
-	Subtotal       int64             `dynamodbav:"subtotal"`
-	AmountDue      int64             `dynamodbav:"amount_due"`
-	AmountPaid     int64             `dynamodbav:"amount_paid"`
-	AmountRefunded int64             `dynamodbav:"amount_refunded"`
-	InvoiceStatus  string            `dynamodbav:"invoice_status"`
-	PaymentStatus  string            `dynamodbav:"payment_status"`
-	Metadata       map[string]string `dynamodbav:"metadata"`
+	ID            string     `dynamodbav:"id"`
+	CustomerID    string     `dynamodbav:"customer_id"`
+	Currency      string     `dynamodbav:"currency"` // upper-case ISO code
+	InvoiceNumber string     `dynamodbav:"invoice_number"`
+	DueDate       *time.Time `dynamodbav:"due_date,omitempty"`
+	PeriodStart   *time.Time `dynamodbav:"period_start,omitempty"`
+	PeriodEnd     *time.Time `dynamodbav:"period_end,omitempty"`
+	LineItems     []LineItem `dynamodbav:"line_items"`
+	Subtotal      int64      `dynamodbav:"subtotal"`
+	// Discount (the lines' discounts) and TaxLines (GST, after discount)
+	// are set on a subscription's invoice: AmountDue = Subtotal − Discount
+	// + the tax lines. A hand-made invoice has neither (AmountDue = Subtotal).
+	Discount  int64     `dynamodbav:"discount,omitempty"`
+	TaxLines  []TaxLine `dynamodbav:"tax_lines,omitempty"`
+	AmountDue int64     `dynamodbav:"amount_due"`
+	// SubscriptionID and SubscriptionStep name the subscription and its
+	// billing step (0: the opening invoice; n: the close of period n) that
+	// made this invoice.
+	SubscriptionID   string            `dynamodbav:"subscription_id,omitempty"`
+	SubscriptionStep int               `dynamodbav:"subscription_step,omitempty"`
+	AmountPaid       int64             `dynamodbav:"amount_paid"`
+	AmountRefunded   int64             `dynamodbav:"amount_refunded"`
+	InvoiceStatus    string            `dynamodbav:"invoice_status"`
+	PaymentStatus    string            `dynamodbav:"payment_status"`
+	Metadata         map[string]string `dynamodbav:"metadata"`
 	// OpenPaymentID is the PENDING payment link of this invoice, if any: the
 	// conditional write on it is what makes "one open link per invoice" hold.
 	OpenPaymentID string `dynamodbav:"open_payment_id,omitempty"`

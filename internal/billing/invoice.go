@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/money"
 )
 
 // Finalize moves a DRAFT invoice to FINALIZED and freezes its totals. An
@@ -24,6 +25,18 @@ func (inv *Invoice) Finalize(now time.Time) error {
 		inv.PaidAt = &t
 	}
 	return nil
+}
+
+// FinalizeToCollect is finalization as the API and the period close do
+// it: Finalize, then mark the invoice for the Razorpay sync when the
+// connection syncs finalized invoices (syncs) and something is due, then
+// refuse a total Razorpay cannot collect (min: its minimums).
+func (inv *Invoice) FinalizeToCollect(now time.Time, syncs bool, min *money.Minimums) error {
+	if err := inv.Finalize(now); err != nil {
+		return err
+	}
+	inv.SyncOnFinalize = syncs && inv.AmountDue > 0 // nothing due: never synced
+	return inv.CheckCollectable(min)
 }
 
 // Void moves a DRAFT or FINALIZED invoice with nothing paid to VOIDED.

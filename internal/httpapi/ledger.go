@@ -741,11 +741,7 @@ func (l *Ledger) finalizeInvoice(ctx context.Context, r *Request) (Response, err
 	}
 	syncs := l.syncsNow(ctx, r.Scope, billing.Connection.SyncsOnFinalize)
 	inv, err := l.transitionInvoice(ctx, r, func(inv *billing.Invoice) error {
-		if err := inv.Finalize(l.now()); err != nil {
-			return err
-		}
-		inv.SyncOnFinalize = syncs && inv.AmountDue > 0 // nothing due: never synced
-		return inv.CheckCollectable(l.Minimums)
+		return inv.FinalizeToCollect(l.now(), syncs, l.Minimums)
 	})
 	if err != nil {
 		return Response{}, err

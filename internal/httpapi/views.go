@@ -52,13 +52,20 @@ func InvoiceView(inv billing.Invoice) map[string]any {
 		lines = append(lines, map[string]any{
 			"display_name": li.DisplayName, "description": nullable(li.Description), "price_type": li.PriceType,
 			"quantity": li.Quantity, "unit_amount": li.UnitAmount, "amount": f(li.Amount),
+			"discount": f(li.Discount), "tax_rate": nullable(li.TaxRate), "sac_code": nullable(li.SACCode), "meter_id": nullable(li.MeterID),
 		})
+	}
+	taxes := make([]map[string]any, 0, len(inv.TaxLines))
+	for _, t := range inv.TaxLines {
+		taxes = append(taxes, map[string]any{"name": t.Name, "amount": f(t.Amount)})
 	}
 	return map[string]any{
 		"id": inv.ID, "customer_id": inv.CustomerID, "currency": cur.Lower(), "invoice_number": inv.InvoiceNumber,
 		"due_date": tsp(inv.DueDate), "period_start": tsp(inv.PeriodStart), "period_end": tsp(inv.PeriodEnd),
 		"line_items": lines,
-		"subtotal":   f(inv.Subtotal), "amount_due": f(inv.AmountDue), "amount_paid": f(inv.AmountPaid),
+		"subtotal":   f(inv.Subtotal), "discount": f(inv.Discount), "tax_lines": taxes, "total": f(inv.AmountDue),
+		"subscription_id": nullable(inv.SubscriptionID),
+		"amount_due":      f(inv.AmountDue), "amount_paid": f(inv.AmountPaid),
 		"amount_remaining": f(inv.AmountRemaining()), "amount_refunded": f(inv.AmountRefunded),
 		"invoice_status": inv.InvoiceStatus, "payment_status": inv.PaymentStatus,
 		"metadata": inv.Metadata,

@@ -23,6 +23,11 @@ import (
 //   - any other line (usage at a fractional price, fractional quantities) is
 //     sent as quantity 1 at its exact line amount, with "quantity × unit
 //     price" in its description;
+//   - a line with a discount (a subscription's coupon) is sent as quantity 1
+//     at its amount after discount, the discount named in its description;
+//   - each GST line ("CGST 9%") is sent as its own line at its amount: the
+//     Razorpay invoice API cannot set tax rates, HSN or SAC codes, so the
+//     taxes are lines and the total still equals ours;
 //   - lines of amount 0 are left out (Razorpay refuses them);
 //   - beyond 50 lines, the first 49 are sent and the rest are grouped into a
 //     50th line "N more items" at their exact sum;
@@ -43,11 +48,21 @@ func RazorpayLines(inv billing.Invoice) ([]razorpay.InvoiceLineItem, error) {
 	threeDecimalMisfit := false
 	var total int64
 	for _, li := range inv.LineItems {
-		if li.Amount == 0 {
+		net := li.Amount - li.Discount
+		if net == 0 {
 			continue
 		}
-		total += li.Amount
-		item := razorpay.InvoiceLineItem{Name: truncate(li.DisplayName, 250), Description: li.Description, Currency: cur.Code, Amount: li.Amount, Quantity: 1}
+		total += net
+		item := razorpay.InvoiceLineItem{Name: truncate(li.DisplayName, 250), Description: li.Description, Currency: cur.Code, Amount: net, Quantity: 1}
+		if li.Discount > 0 {
+			item.Description = strings.TrimSpace(fmt.Sprintf("%s × %s %s %s; %s %s before a discount of %s", li.Quantity, li.UnitAmount, cur.Code, li.Description,
+				money.Format(li.Amount, cur), cur.Code, money.Format(li.Discount, cur)))
+			if cur.Exponent == 3 && item.Amount%10 != 0 {
+				threeDecimalMisfit = true
+			}
+			out = append(out, item)
+			continue
+		}
 		q, qerr := decimal.NewFromString(li.Quantity)
 		u, uerr := decimal.NewFromString(li.UnitAmount)
 		if qerr == nil && uerr == nil && q.IsInteger() && q.IsPositive() {
@@ -63,6 +78,16 @@ func RazorpayLines(inv billing.Invoice) ([]razorpay.InvoiceLineItem, error) {
 			threeDecimalMisfit = true
 		}
 		out = append(out, item)
+	}
+	for _, t := range inv.TaxLines {
+		if t.Amount == 0 {
+			continue
+		}
+		total += t.Amount
+		if cur.Exponent == 3 && t.Amount%10 != 0 {
+			threeDecimalMisfit = true
+		}
+		out = append(out, razorpay.InvoiceLineItem{Name: t.Name, Description: "tax on the lines above", Currency: cur.Code, Amount: t.Amount, Quantity: 1})
 	}
 	if total != inv.AmountDue {
 		return nil, apperr.E(apperr.Internal, "", "invoice %s lines sum to %d, amount due is %d", inv.ID, total, inv.AmountDue)

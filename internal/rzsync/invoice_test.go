@@ -75,3 +75,33 @@ func TestRazorpayLinesShapes(t *testing.T) {
 		t.Fatal("a KWD total not ending in 0 was accepted")
 	}
 }
+
+// A subscription's invoice: the coupon's discount is taken off its line
+// and each GST line is a Razorpay line of its own, so Razorpay's total is
+// ours to the paisa. By hand: platform 4999.00 less 10 % = 4499.10; usage
+// 102.90 less 10.29 = 92.61; CGST 9 % is 404.919 → 404.92 plus 8.3349 →
+// 8.33 = 413.25, SGST the same; total 4591.71 + 826.50 = 5418.21.
+func TestRazorpayLinesCarryDiscountsAndTaxes(t *testing.T) {
+	t.Parallel()
+	inv := billing.Invoice{Currency: "INR", LineItems: []billing.LineItem{
+		{DisplayName: "Platform fee", Quantity: "1", UnitAmount: "4999", Amount: 499900, Discount: 49990},
+		{DisplayName: "API calls", Quantity: "68600", UnitAmount: "0.0015", Amount: 10290, Discount: 1029},
+	}, TaxLines: []billing.TaxLine{{Name: "CGST 9%", Amount: 41325}, {Name: "SGST 9%", Amount: 41325}}}
+	inv.Subtotal, inv.Discount = 510190, 51019
+	inv.AmountDue = inv.Subtotal - inv.Discount + 41325*2
+	got, err := RazorpayLines(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0].Amount != 449910 || got[0].Quantity != 1 || got[1].Amount != 9261 ||
+		got[2].Name != "CGST 9%" || got[2].Amount != 41325 || got[3].Name != "SGST 9%" {
+		t.Fatalf("lines: %+v", got)
+	}
+	var sum int64
+	for _, l := range got {
+		sum += l.Amount * l.Quantity
+	}
+	if sum != inv.AmountDue || sum != 541821 {
+		t.Fatalf("Razorpay total %d, ours %d (want 5418.21)", sum, inv.AmountDue)
+	}
+}
