@@ -49,7 +49,11 @@ type Line struct {
 type Bill struct {
 	Lines    []Line
 	Subtotal int64
-	Discount int64
+	// Discount is the coupon's and the credit's; Credit is the credit's
+	// part, UnappliedCredit what the lines could not absorb.
+	Discount        int64
+	Credit          int64
+	UnappliedCredit int64
 	Taxes    []TaxLine
 	Tax      int64
 	Total    int64
@@ -67,6 +71,10 @@ type BillInput struct {
 	// prorated by its days over the whole period's. Nil: no fixed fee.
 	FixedPeriod *Period
 	Coupon      *Coupon
+	// CreditPeriod is days of fixed fees billed earlier and given back (a
+	// cancel inside a period): each fixed charge's prorated fee for them is
+	// taken off the lines, in order, after the coupon, never below zero.
+	CreditPeriod *Period
 	// PeriodNumber is the subscription's period this invoice is for (1 = first).
 	PeriodNumber int
 	IntraState   bool
@@ -139,6 +147,31 @@ func Compose(in BillInput) (Bill, error) {
 			b.Lines[i].Discount = ds[i]
 			b.Discount += ds[i]
 		}
+	}
+	if p := in.CreditPeriod; p != nil {
+		var credit int64
+		for _, c := range in.Charges {
+			if c.Type != Fixed {
+				continue
+			}
+			fee, err := Round(c.Amount, in.Currency)
+			if err != nil {
+				return b, err
+			}
+			part, err := Prorate(fee, p.Days(), p.FullDays(), in.Currency)
+			if err != nil {
+				return b, err
+			}
+			credit += part
+		}
+		for i := range b.Lines {
+			take := min(credit, b.Lines[i].Amount-b.Lines[i].Discount)
+			b.Lines[i].Discount += take
+			b.Discount += take
+			b.Credit += take
+			credit -= take
+		}
+		b.UnappliedCredit = credit
 	}
 	taxable := make([]int64, len(b.Lines))
 	rates := make([]decimal.Decimal, len(b.Lines))

@@ -36,9 +36,18 @@ type Subscription struct {
 	Status        string     `dynamodbav:"status"`
 	// CancelAt is when it ends (a period end, or the moment of an
 	// immediate cancel); nil while it runs on.
-	CancelAt  *time.Time `dynamodbav:"cancel_at,omitempty"`
-	CreatedAt time.Time  `dynamodbav:"created_at"`
-	Version   int64      `dynamodbav:"version"`
+	CancelAt *time.Time `dynamodbav:"cancel_at,omitempty"`
+	// Steps is how many billing steps (Step) are done; NextBillingAt is
+	// when the next is due (nil: none is left), the key of the period
+	// close's index; Invoices counts the invoices the steps made (a coupon
+	// for N periods covers the first N); FixedBilledThrough is the end of
+	// the last fixed-fee days billed.
+	Steps              int        `dynamodbav:"steps"`
+	NextBillingAt      *time.Time `dynamodbav:"next_billing_at,omitempty"`
+	Invoices           int        `dynamodbav:"invoices"`
+	FixedBilledThrough *time.Time `dynamodbav:"fixed_billed_through,omitempty"`
+	CreatedAt          time.Time  `dynamodbav:"created_at"`
+	Version            int64      `dynamodbav:"version"`
 }
 
 // ValidateNew checks a new subscription's own fields (cur is its plan's currency).
@@ -68,6 +77,21 @@ func (s *Subscription) ValidateNew(cur money.Currency) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// Schedule sets NextBillingAt from the next step (nil when none is left).
+func (s *Subscription) Schedule() error {
+	st, ok, err := s.Step(s.Steps)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.NextBillingAt = nil
+		return nil
+	}
+	due := st.Due
+	s.NextBillingAt = &due
 	return nil
 }
 
