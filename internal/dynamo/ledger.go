@@ -131,7 +131,7 @@ func (s *Store) CreateInvoice(ctx context.Context, sc billing.Scope, inv billing
 	}
 	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: versionedPut(s.table, it, 0)},
-		{Put: uniquePut(s.table, invNumKey(sc, inv.InvoiceNumber), map[string]types.AttributeValue{"invoice_id": str(inv.ID), schema.AttrEntity: str("unique")})},
+		s.InvoiceNumberPut(sc, inv.InvoiceNumber, inv.ID),
 	}})
 	if r := cancelReasons(err); len(r) == 2 && r[1] == "ConditionalCheckFailed" {
 		e := *ErrInvoiceNumberTaken
@@ -140,6 +140,13 @@ func (s *Store) CreateInvoice(ctx context.Context, sc billing.Scope, inv billing
 		return &e
 	}
 	return transient(err, "create invoice")
+}
+
+// InvoiceNumberPut is the transaction item claiming an invoice number, for
+// callers that create an invoice together with other records (with
+// InvoicePut at version 0).
+func (s *Store) InvoiceNumberPut(sc billing.Scope, number, invoiceID string) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: uniquePut(s.table, invNumKey(sc, number), map[string]types.AttributeValue{"invoice_id": str(invoiceID), schema.AttrEntity: str("unique")})}
 }
 
 // Invoice reads an invoice.

@@ -58,7 +58,10 @@ func subscriptionView(s pricing.Subscription, now time.Time) map[string]any {
 	v := map[string]any{"id": s.ID, "object": "subscription", "customer_id": s.CustomerID, "plan_id": s.PlanID, "plan_version": s.PlanVersion,
 		"start": s.Start.Format(time.RFC3339), "billing_period": s.BillingPeriod, "anchor_day": s.AnchorDay, "trial_end": nil,
 		"coupon": nil, "status": s.Status, "cancel_at": nil, "created_at": s.CreatedAt.Format(time.RFC3339),
-		"current_period_start": nil, "current_period_end": nil}
+		"current_period_start": nil, "current_period_end": nil, "next_billing_at": nil, "invoices": s.Invoices}
+	if s.NextBillingAt != nil {
+		v["next_billing_at"] = s.NextBillingAt.Format(time.RFC3339)
+	}
 	if s.TrialEnd != nil {
 		v["trial_end"] = s.TrialEnd.Format(time.RFC3339)
 	}
@@ -128,6 +131,9 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 	if err := sub.ValidateNew(cur); err != nil {
 		return Response{}, err
 	}
+	if err := sub.Schedule(); err != nil {
+		return Response{}, err
+	}
 	for i, c := range plan.Charges {
 		if c.Type == pricing.Fixed && c.Period != "" && c.Period != sub.BillingPeriod {
 			return Response{}, apperr.InvalidField("validation_failed", "billing_period", "the plan's charge %d is billed %s; the subscription's billing_period must match", i, c.Period)
@@ -147,9 +153,10 @@ func (h *Subscriptions) get(ctx context.Context, r *Request) (Response, error) {
 	return Response{Body: subscriptionView(sub, h.now())}, nil
 }
 
-// cancel ends the subscription at the end of the current period, or now
-// (its usage to date is billed by the period close; a fixed fee billed in
-// advance is prorated by the day — period close, not built yet).
+// cancel ends the subscription at the end of the current period, or now:
+// the period close then makes its last invoice (usage to date; a fixed fee
+// billed in advance for days after the cancel day comes back as a credit —
+// pricing.Step).
 func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error) {
 	var in struct {
 		At string `json:"at"`
@@ -183,6 +190,9 @@ func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error
 	}
 	expected := sub.Version
 	sub.CancelAt, sub.Version = &at, sub.Version+1
+	if err := sub.Schedule(); err != nil { // the period close makes the last invoice
+		return Response{}, err
+	}
 	if err := h.Store.UpdateSubscription(ctx, r.Scope, sub, expected); err != nil {
 		return Response{}, err
 	}

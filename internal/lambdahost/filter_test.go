@@ -186,6 +186,8 @@ func TestSchemaStreamFilters(t *testing.T) {
 	records["invoice draft to finalized to sync"] = flagged(records["invoice draft to finalized"], schema.AttrSyncOnFinalize, true)
 	records["invoice draft to finalized not to sync"] = flagged(records["invoice draft to finalized"], schema.AttrSyncOnFinalize, false)
 	records["invoice finalized again to sync"] = flagged(records["invoice finalized again"], schema.AttrSyncOnFinalize, true)
+	records["invoice insert finalized to sync"] = flagged(records["invoice insert finalized"], schema.AttrSyncOnFinalize, true)
+	records["invoice insert draft to sync"] = flagged(records["invoice insert draft"], schema.AttrSyncOnFinalize, true)
 	records["customer synced, created to sync"] = flagged(records["customer synced"], schema.AttrSyncOnCreate, true)
 	want := map[string]string{ // record → the one filter it matches ("" none)
 		"customer insert":                        "",
@@ -201,6 +203,8 @@ func TestSchemaStreamFilters(t *testing.T) {
 		"customer remove":                        "",
 		"invoice insert draft":                   "",
 		"invoice insert finalized":               "",
+		"invoice insert finalized to sync":       "invoice-issued",
+		"invoice insert draft to sync":           "",
 		"invoice draft to finalized":             "",
 		"invoice finalized to voided":            "",
 		"invoice draft edit":                     "",

@@ -47,6 +47,8 @@ func Request(rec events.DynamoDBEventRecord) (billing.SyncRequest, bool) {
 		req.Kind, req.Reason = billing.SyncCustomer, "created"
 	case rec.EventName == "MODIFY" && str(img, "entity") == "invoice" && str(old, "invoice_status") == billing.InvoiceDraft && str(img, "invoice_status") == billing.InvoiceFinalized:
 		req.Kind, req.Reason = billing.SyncInvoice, "finalized"
+	case rec.EventName == "INSERT" && str(img, "entity") == "invoice" && str(img, "invoice_status") == billing.InvoiceFinalized:
+		req.Kind, req.Reason = billing.SyncInvoice, "issued"
 	case rec.EventName == "MODIFY" && str(img, "entity") == "customer" && str(old, "sync_status") != billing.SyncSynced && str(img, "sync_status") == billing.SyncSynced:
 		req.Kind, req.Reason = billing.SyncCustomerSynced, "customer_synced"
 	default:

@@ -48,6 +48,7 @@ func TestSampleRecordsMapToSyncRequests(t *testing.T) {
 	for file, want := range map[string]billing.SyncRequest{
 		"customer-insert.json":   {Kind: billing.SyncCustomer, TenantID: "tnt_01jh0000000000000000000000", EnvironmentID: "env_01jh0000000000000000000001", ID: "cus_01jh0000000000000000000002", Reason: "created"},
 		"invoice-finalized.json": {Kind: billing.SyncInvoice, TenantID: "tnt_01jh0000000000000000000000", EnvironmentID: "env_01jh0000000000000000000001", ID: "inv_01jh0000000000000000000003", Reason: "finalized"},
+		"invoice-issued.json":    {Kind: billing.SyncInvoice, TenantID: "tnt_01jh0000000000000000000000", EnvironmentID: "env_01jh0000000000000000000001", ID: "inv_01jh0000000000000000000003", Reason: "issued"},
 	} {
 		q := &fakeQueue{}
 		r := &Relay{Queue: q, Log: logx.New(io.Discard, "error")}

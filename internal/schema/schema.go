@@ -139,8 +139,8 @@ type StreamFilter struct {
 
 // StreamFilters are the only stream records that leave the table: a new
 // customer whose connection syncs on creation (customer-sync), an invoice's
-// DRAFT→FINALIZED transition when its connection has outbound sync on
-// (invoice-sync), and a customer whose Razorpay sync just succeeded
+// DRAFT→FINALIZED transition or a new invoice written FINALIZED when its
+// connection has outbound sync on (invoice-sync), and a customer whose Razorpay sync just succeeded
 // (invoice-sync, to retry invoices that waited on it).
 //
 // The API decides the first two when it writes the record, from the
@@ -158,6 +158,13 @@ var StreamFilters = []StreamFilter{
 	{
 		Name:    "invoice-finalized",
 		Pattern: `{"eventName":["MODIFY"],"dynamodb":{"OldImage":{"entity":{"S":["invoice"]},"invoice_status":{"S":["DRAFT"]}},"NewImage":{"invoice_status":{"S":["FINALIZED"]},"` + AttrSyncOnFinalize + `":{"BOOL":[true]}}}}`,
+		Queue:   InvoiceSync,
+	},
+	{
+		// An invoice written FINALIZED at once (a subscription's period
+		// close, internal/periodclose).
+		Name:    "invoice-issued",
+		Pattern: `{"eventName":["INSERT"],"dynamodb":{"NewImage":{"entity":{"S":["invoice"]},"invoice_status":{"S":["FINALIZED"]},"` + AttrSyncOnFinalize + `":{"BOOL":[true]}}}}`,
 		Queue:   InvoiceSync,
 	},
 	{

@@ -5,6 +5,12 @@
 //	S#PLN#<pln_id> / V#<version, 6 digits>   one immutable plan version
 //	S#PLANS / <pln_id>                        the plan's latest version (the listing)
 //	S#SUB#<sub_id> / A                        subscription
+//	S#SUB#<sub_id> / STEP#<n, 6 digits>       billing step n done (its invoice id)
+//
+// A subscription with a billing step left carries GSI3 keys (the sparse
+// index): GSI3PK "DUE", GSI3SK "<next_billing_at>#<tenant>#<environment>#<sub_id>"
+// with the time in a fixed-width UTC form, so the period close reads the
+// subscriptions due by a range query, O(due), never a scan.
 //
 // A new version is written in one transaction with the listing item,
 // conditional on the listing's version being the one the edit started from,
@@ -13,9 +19,12 @@ package plandb
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -159,6 +168,9 @@ func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub prici
 		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
 	}
 	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(dynamo.ScopeKey(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
+	if sub.NextBillingAt != nil {
+		it[schema.AttrGSI3PK], it[schema.AttrGSI3SK] = str(duePK), str(dueSK(*sub.NextBillingAt, sc, sub.ID))
+	}
 	in.TableName, in.Item = &s.table, it
 	_, err = s.db.PutItem(ctx, in)
 	return err
@@ -179,4 +191,133 @@ func (s *Store) Subscription(ctx context.Context, sc billing.Scope, id string) (
 		return sub, apperr.Wrap(err, apperr.Internal, "", "decode subscription")
 	}
 	return sub, nil
+}
+
+// ---- the period close's index and steps
+
+const duePK = "DUE"
+
+const dueTime = "2006-01-02T15:04:05.000000000Z"
+
+func dueSK(at time.Time, sc billing.Scope, id string) string {
+	return at.UTC().Format(dueTime) + "#" + sc.TenantID + "#" + sc.EnvironmentID + "#" + id
+}
+
+// DueRef names a subscription whose next billing step is due.
+type DueRef struct {
+	Scope billing.Scope
+	ID    string
+	Due   time.Time
+	// Cursor is where a listing continues after this one.
+	Cursor string
+}
+
+// Due lists up to limit subscriptions whose next billing step is due at
+// or before `before`, oldest first, after the cursor (of an earlier
+// DueRef; "" for the start). One GSI3 query: O(due).
+func (s *Store) Due(ctx context.Context, before time.Time, limit int, cursor string) ([]DueRef, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
+		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :before"),
+		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrGSI3PK, "#sk": schema.AttrGSI3SK},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(duePK),
+			":before": str(before.UTC().Format(dueTime) + "#~")},
+		Limit: aws.Int32(int32(limit))}
+	if cursor != "" {
+		var k map[string]string
+		if err := json.Unmarshal([]byte(cursor), &k); err != nil {
+			return nil, apperr.E(apperr.Invalid, "validation_failed", "bad cursor")
+		}
+		in.ExclusiveStartKey = map[string]types.AttributeValue{}
+		for n, v := range k {
+			in.ExclusiveStartKey[n] = str(v)
+		}
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, dynamo.StorageError(err, "list due subscriptions")
+	}
+	out := make([]DueRef, 0, len(res.Items))
+	for _, it := range res.Items {
+		k := map[string]string{}
+		for n, v := range it {
+			if sv, ok := v.(*types.AttributeValueMemberS); ok {
+				k[n] = sv.Value
+			}
+		}
+		parts := strings.Split(k[schema.AttrGSI3SK], "#")
+		if len(parts) != 4 {
+			return nil, apperr.E(apperr.Internal, "", "malformed due key %q", k[schema.AttrGSI3SK])
+		}
+		due, err := time.Parse(dueTime, parts[0])
+		if err != nil {
+			return nil, apperr.Wrap(err, apperr.Internal, "", "due key time")
+		}
+		c, _ := json.Marshal(k)
+		out = append(out, DueRef{Scope: billing.Scope{TenantID: parts[1], EnvironmentID: parts[2]}, ID: parts[3], Due: due, Cursor: string(c)})
+	}
+	return out, nil
+}
+
+// ErrStepDone: the billing step was already made (by a concurrent or an
+// earlier run).
+var ErrStepDone = apperr.E(apperr.Conflict, "period_already_billed", "this billing step of the subscription was already made")
+
+// CompleteStep records billing step `step` of sub as done in one
+// transaction: the step's marker (written once: a second run fails with
+// ErrStepDone), the subscription as sub (conditional on its stored version
+// being expected) and the items of the invoice the step made, if any
+// (dynamo.Store.InvoicePut and InvoiceNumberPut). Either all are written
+// or none.
+func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64, step int, invoiceID string, invoice ...types.TransactWriteItem) error {
+	subItem, err := attributevalue.MarshalMap(sub)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
+	}
+	pk := dynamo.ScopeKey(sc) + "#SUB#" + sub.ID
+	subItem[schema.AttrPK], subItem[schema.AttrSK], subItem[schema.AttrEntity] = str(pk), str("A"), str("subscription")
+	if sub.NextBillingAt != nil {
+		subItem[schema.AttrGSI3PK], subItem[schema.AttrGSI3SK] = str(duePK), str(dueSK(*sub.NextBillingAt, sc, sub.ID))
+	}
+	marker := map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(fmt.Sprintf("STEP#%06d", step)),
+		schema.AttrEntity: str("subscription_step"), "invoice_id": str(invoiceID)}
+	items := []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(#pk)"),
+			ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}},
+		{Put: &types.Put{TableName: &s.table, Item: subItem, ConditionExpression: aws.String("#v = :v"),
+			ExpressionAttributeNames:  map[string]string{"#v": "version"},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}}},
+	}
+	items = append(items, invoice...)
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	var tc *types.TransactionCanceledException
+	if errors.As(err, &tc) {
+		r := tc.CancellationReasons
+		switch {
+		case len(r) > 0 && aws.ToString(r[0].Code) == "ConditionalCheckFailed":
+			return ErrStepDone
+		case len(r) > 1 && aws.ToString(r[1].Code) == "ConditionalCheckFailed":
+			return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
+		case len(r) > 3 && aws.ToString(r[3].Code) == "ConditionalCheckFailed":
+			return apperr.E(apperr.Conflict, "invoice_number_exists", "the invoice number is already used; retry with another")
+		}
+	}
+	return dynamo.StorageError(err, "complete billing step")
+}
+
+// StepInvoice is the invoice id billing step `step` of subscription id
+// made ("" when it made none); ok is false when the step is not done.
+func (s *Store) StepInvoice(ctx context.Context, sc billing.Scope, id string, step int) (string, bool, error) {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(dynamo.ScopeKey(sc) + "#SUB#" + id), schema.AttrSK: str(fmt.Sprintf("STEP#%06d", step))}})
+	if err != nil {
+		return "", false, dynamo.StorageError(err, "read billing step")
+	}
+	if len(res.Item) == 0 {
+		return "", false, nil
+	}
+	v, _ := res.Item["invoice_id"].(*types.AttributeValueMemberS)
+	if v == nil {
+		return "", true, nil
+	}
+	return v.Value, true, nil
 }

@@ -1,0 +1,377 @@
+// Package periodclose makes a subscription's invoices (issue 19): each
+// billing step of a subscription (pricing.Step — the opening fee in
+// advance, then each period's close: its usage in arrears and the next
+// period's fee in advance) becomes exactly one invoice.
+//
+// The period-close function runs on a schedule. It reads the subscriptions
+// whose next step is due (due time ≤ now − grace) from a sparse index
+// (plandb.Store.Due, O(due), never a scan), and for each composes the
+// invoice from the plan version, the metered usage of the period, the
+// coupon and GST, then writes in one transaction the step's marker (once
+// per subscription and step: a re-run or a concurrent run writes nothing
+// more), the invoice and the subscription advanced to its next step. The
+// grace period waits for late usage events to be counted.
+//
+// The invoice is written FINALIZED (finalization as the API does it,
+// billing.Invoice.FinalizeToCollect) unless the environment's settings say
+// auto_finalize false, or its total is above zero but below Razorpay's
+// minimum (it then stays DRAFT, the reason in its metadata). From there the
+// existing sync (the table stream's "invoice-issued" filter) and payment
+// flow take over. A step with no line (no fixed fee and no usage charge)
+// makes no invoice; a step whose lines total zero makes a paid invoice.
+package periodclose
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/shopspring/decimal"
+
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo/plandb"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/metering"
+	"github.com/razorbill/razorbill/internal/money"
+	"github.com/razorbill/razorbill/internal/pricing"
+)
+
+// DefaultGrace is how long after a period ends its close waits for late
+// usage events.
+const DefaultGrace = time.Hour
+
+// Plans is the plans and subscriptions store.
+type Plans interface {
+	Plan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error)
+	Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error)
+	UpdateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64) error
+	Due(ctx context.Context, before time.Time, limit int, cursor string) ([]plandb.DueRef, error)
+	CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64, step int, invoiceID string, invoice ...types.TransactWriteItem) error
+}
+
+// Ledger is the customers and invoices store.
+type Ledger interface {
+	Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error)
+	Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+	NextSequence(ctx context.Context, sc billing.Scope, name string) (int64, error)
+	InvoicePut(sc billing.Scope, inv billing.Invoice, expected int64) (types.TransactWriteItem, error)
+	InvoiceNumberPut(sc billing.Scope, number, invoiceID string) types.TransactWriteItem
+}
+
+// Usage answers metered usage.
+type Usage interface {
+	Usage(ctx context.Context, sc billing.Scope, q metering.UsageQuery) ([]metering.Window, string, error)
+}
+
+// Settings are an environment's billing settings for one customer: whether
+// its invoices finalize by themselves and whether the supply to the
+// customer is intra-state (CGST + SGST) or not (IGST).
+type Settings func(ctx context.Context, sc billing.Scope, c billing.Customer) (autoFinalize, intraState bool, err error)
+
+// Closer makes the invoices of subscriptions' billing steps.
+type Closer struct {
+	Plans    Plans
+	Ledger   Ledger
+	Usage    Usage
+	Settings Settings
+	Minimums *money.Minimums
+	Grace    time.Duration
+	Now      func() time.Time
+	Log      *slog.Logger
+	// BatchSize is how many due subscriptions one index query reads
+	// (default 100).
+	BatchSize int
+}
+
+func (c *Closer) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Result counts what a run did.
+type Result struct {
+	Subscriptions int // due subscriptions visited
+	Invoices      int // invoices made
+	Failed        int // subscriptions whose close failed (retried next run)
+}
+
+// maxStepsPerVisit bounds the steps one visit makes for one subscription
+// (one started long ago catches up over several runs).
+const maxStepsPerVisit = 24
+
+// Run closes every subscription step due now − grace: one index range
+// read per batch, each due subscription visited once. A subscription that
+// fails is logged, counted and left due for the next run.
+func (c *Closer) Run(ctx context.Context) (Result, error) {
+	var res Result
+	now := c.now()
+	before := now.Add(-c.grace())
+	cursor := ""
+	limit := c.BatchSize
+	if limit <= 0 {
+		limit = 100
+	}
+	for {
+		refs, err := c.Plans.Due(ctx, before, limit, cursor)
+		if err != nil {
+			return res, err
+		}
+		for _, ref := range refs {
+			res.Subscriptions++
+			n, err := c.Close(ctx, ref.Scope, ref.ID)
+			res.Invoices += n
+			if err != nil {
+				res.Failed++
+				c.log().ErrorContext(ctx, "period close failed", "subscription_id", ref.ID, "tenant_id", ref.Scope.TenantID, "environment_id", ref.Scope.EnvironmentID, "error", err.Error())
+			}
+		}
+		if len(refs) < limit {
+			return res, nil
+		}
+		cursor = refs[len(refs)-1].Cursor
+	}
+}
+
+func (c *Closer) grace() time.Duration {
+	if c.Grace == 0 {
+		return DefaultGrace
+	}
+	return max(c.Grace, 0)
+}
+
+func (c *Closer) log() *slog.Logger {
+	if c.Log != nil {
+		return c.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Close makes every billing step of one subscription that is due now −
+// grace and answers how many invoices it made. A step another run made
+// meanwhile is skipped (never made twice).
+func (c *Closer) Close(ctx context.Context, sc billing.Scope, id string) (int, error) {
+	made := 0
+	for range maxStepsPerVisit {
+		sub, err := c.Plans.Subscription(ctx, sc, id)
+		if err != nil {
+			return made, err
+		}
+		st, ok, err := sub.Step(sub.Steps)
+		if err != nil {
+			return made, err
+		}
+		if !ok || st.Due.After(c.now().Add(-c.grace())) {
+			return made, c.reschedule(ctx, sc, sub)
+		}
+		n, err := c.step(ctx, sc, sub, st)
+		made += n
+		switch {
+		case errors.Is(err, plandb.ErrStepDone), apperr.HasCode(err, apperr.CodeConcurrentUpdate), apperr.HasCode(err, "invoice_number_exists"):
+			continue // re-read: another run made it, or the subscription changed
+		case err != nil:
+			return made, err
+		}
+	}
+	return made, nil
+}
+
+// reschedule puts the subscription's index key right when it drifted (an
+// older item without next_billing_at, or a cancel that ended it).
+func (c *Closer) reschedule(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error {
+	before := sub.NextBillingAt
+	if err := sub.Schedule(); err != nil {
+		return err
+	}
+	if (before == nil) == (sub.NextBillingAt == nil) && (before == nil || before.Equal(*sub.NextBillingAt)) {
+		return nil
+	}
+	expected := sub.Version
+	sub.Version++
+	err := c.Plans.UpdateSubscription(ctx, sc, sub, expected)
+	if apperr.HasCode(err, apperr.CodeConcurrentUpdate) {
+		return nil
+	}
+	return err
+}
+
+// step makes one billing step's invoice and records the step.
+func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscription, st pricing.Step) (int, error) {
+	plan, err := c.Plans.Plan(ctx, sc, sub.PlanID, sub.PlanVersion)
+	if err != nil {
+		return 0, err
+	}
+	cus, err := c.Ledger.Customer(ctx, sc, sub.CustomerID)
+	if err != nil {
+		return 0, err
+	}
+	auto, intra := true, true
+	if c.Settings != nil {
+		if auto, intra, err = c.Settings(ctx, sc, cus); err != nil {
+			return 0, err
+		}
+	}
+	bill, cur, err := Compose(ctx, c.Usage, sc, sub, plan, st, sub.Invoices+1, intra)
+	if err != nil {
+		return 0, err
+	}
+	next := sub
+	next.Steps, next.Version = sub.Steps+1, sub.Version+1
+	if st.FixedPeriod != nil && bill.hasFixed() {
+		end := st.FixedPeriod.End
+		next.FixedBilledThrough = &end
+	}
+	if len(bill.Lines) == 0 {
+		if err := next.Schedule(); err != nil {
+			return 0, err
+		}
+		return 0, c.Plans.CompleteStep(ctx, sc, next, sub.Version, st.N, "")
+	}
+	now := c.now()
+	inv := Invoice(sub, st, bill.Bill, cur, now)
+	seq, err := c.Ledger.NextSequence(ctx, sc, "invoice")
+	if err != nil {
+		return 0, err
+	}
+	inv.InvoiceNumber = fmt.Sprintf("INV-%06d", seq)
+	if auto {
+		syncs := false
+		if conn, ok, err := c.Ledger.Connection(ctx, sc); err != nil {
+			return 0, err
+		} else if ok {
+			syncs = conn.SyncsOnFinalize()
+		}
+		fin := inv
+		if err := fin.FinalizeToCollect(now, syncs, c.Minimums); err != nil {
+			if e := apperr.As(err); e == nil || e.Kind != apperr.Conflict {
+				return 0, err
+			}
+			inv.Metadata["finalize_error"] = apperr.As(err).Message // stays DRAFT
+		} else {
+			inv = fin
+		}
+	}
+	next.Invoices++
+	if err := next.Schedule(); err != nil {
+		return 0, err
+	}
+	put, err := c.Ledger.InvoicePut(sc, inv, 0)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.Plans.CompleteStep(ctx, sc, next, sub.Version, st.N, inv.ID, put, c.Ledger.InvoiceNumberPut(sc, inv.InvoiceNumber, inv.ID)); err != nil {
+		return 0, err
+	}
+	c.log().InfoContext(ctx, "subscription invoice made", "subscription_id", sub.ID, "step", st.N, "invoice_id", inv.ID,
+		"invoice_status", inv.InvoiceStatus, "amount_due", inv.AmountDue)
+	return 1, nil
+}
+
+// Composed is a step's bill with what made it.
+type Composed struct {
+	pricing.Bill
+	Step pricing.Step
+}
+
+func (b Composed) hasFixed() bool {
+	for _, l := range b.Lines {
+		if l.Type == pricing.Fixed {
+			return true
+		}
+	}
+	return false
+}
+
+// Compose prices billing step st of sub on its plan version: the usage of
+// st's usage period read from the meters, the coupon when it covers the
+// invoice numbered invoiceNumber (1 for the subscription's first), GST
+// intra- or inter-state.
+func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, st pricing.Step, invoiceNumber int, intra bool) (Composed, money.Currency, error) {
+	cur, err := money.LookupCurrency(plan.Currency)
+	if err != nil {
+		return Composed{}, cur, err
+	}
+	charges, err := plan.Priced()
+	if err != nil {
+		return Composed{}, cur, err
+	}
+	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: invoiceNumber, Usage: map[string]decimal.Decimal{}, IntraState: intra,
+		FixedPeriod: st.FixedPeriod, UsagePeriod: st.UsagePeriod, CreditPeriod: st.CreditPeriod}
+	if st.UsagePeriod != nil {
+		for _, ch := range charges {
+			if ch.Type != pricing.Usage {
+				continue
+			}
+			if _, ok := in.Usage[ch.MeterID]; ok {
+				continue
+			}
+			_, total, err := u.Usage(ctx, sc, metering.UsageQuery{MeterID: ch.MeterID, CustomerID: sub.CustomerID, Start: st.UsagePeriod.Start, End: st.UsagePeriod.End})
+			if err != nil {
+				return Composed{}, cur, err
+			}
+			q, err := decimal.NewFromString(total)
+			if err != nil {
+				return Composed{}, cur, apperr.Wrap(err, apperr.Internal, "", "usage total")
+			}
+			in.Usage[ch.MeterID] = q
+		}
+	}
+	if sub.Coupon != nil {
+		cp, err := sub.Coupon.Coupon(cur)
+		if err != nil {
+			return Composed{}, cur, err
+		}
+		in.Coupon = &cp
+	}
+	b, err := pricing.Compose(in)
+	if err != nil {
+		return Composed{}, cur, err
+	}
+	return Composed{Bill: b, Step: st}, cur, nil
+}
+
+// Invoice is the DRAFT invoice of a composed step (no id-independent
+// number yet: the caller numbers it).
+func Invoice(sub pricing.Subscription, st pricing.Step, b pricing.Bill, cur money.Currency, now time.Time) billing.Invoice {
+	inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: sub.CustomerID, Currency: cur.Code,
+		Subtotal: b.Subtotal, Discount: b.Discount, AmountDue: b.Total,
+		InvoiceStatus: billing.InvoiceDraft, PaymentStatus: billing.PaymentPending, SyncStatus: billing.SyncNotSynced,
+		SubscriptionID: sub.ID, SubscriptionStep: st.N, CreatedAt: now, UpdatedAt: now, Version: 1,
+		Metadata: map[string]string{"subscription_id": sub.ID, "billing_step": strconv.Itoa(st.N)}}
+	if b.UnappliedCredit > 0 {
+		inv.Metadata["unapplied_credit"] = money.Format(b.UnappliedCredit, cur)
+	}
+	var start, end *time.Time
+	for _, l := range b.Lines {
+		p := l.Period
+		if start == nil || p.Start.Before(*start) {
+			start = &p.Start
+		}
+		if end == nil || p.End.After(*end) {
+			end = &p.End
+		}
+		li := billing.LineItem{DisplayName: l.DisplayName, Description: l.Description, PriceType: l.Type, Quantity: l.Quantity.String(),
+			Amount: l.Amount, Discount: l.Discount, TaxRate: l.TaxRate.String(), SACCode: l.SACCode, MeterID: l.MeterID}
+		if l.UnitAmount != nil {
+			li.UnitAmount = l.UnitAmount.String()
+		} else if !l.Quantity.IsZero() {
+			li.UnitAmount = money.Format(l.Amount, cur) // tiered and package prices: the line's own amount per its quantity is in the description
+			li.Quantity = "1"
+			li.Description = fmt.Sprintf("%s units; %s", l.Quantity.String(), l.Description)
+		} else {
+			li.UnitAmount = "0"
+		}
+		inv.LineItems = append(inv.LineItems, li)
+	}
+	inv.PeriodStart, inv.PeriodEnd = start, end
+	for _, t := range b.Taxes {
+		inv.TaxLines = append(inv.TaxLines, billing.TaxLine{Name: t.Name, Amount: t.Amount})
+	}
+	return inv
+}
