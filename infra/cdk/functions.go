@@ -323,6 +323,23 @@ var functionSpecs = []fnSpec{
 		Usage: true,
 	},
 	{
+		// The EventBridge schedule (periodclose.go) starts it: it makes
+		// the invoice of each subscription billing step that is due.
+		// Each due subscription costs a few reads (subscription, plan,
+		// customer, connection, each usage meter's buckets) and one
+		// transaction; 5 minutes covers thousands per run, and a run cut
+		// short leaves the rest due for the next.
+		Name:        "period-close",
+		Description: "Makes one invoice per subscription billing period that is due (EventBridge schedule)",
+		MemoryMB:    256, Timeout: 5 * time.Minute,
+		// GetItem: subscriptions, plans, customers, connection, meters;
+		// Query: the due index and usage buckets; UpdateItem: the invoice
+		// number sequence; PutItem: the transaction's marker, invoice,
+		// number claim and subscription. No KMS, no queues, no Razorpay.
+		Table: tableGet | tableQuery | tableBatchGet | tablePut | tableUpdate,
+		Usage: true,
+	},
+	{
 		// Counts each new usage event once into its meters' hourly
 		// buckets. Its failures are storage failures (throttling, a
 		// transaction cancelled by a concurrent batch) that pass on retry,

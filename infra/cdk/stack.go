@@ -81,6 +81,9 @@ type Config struct {
 	// SweepInterval is how often the gateway-sweeper runs (EventBridge
 	// rate; whole minutes, at least one).
 	SweepInterval time.Duration
+	// PeriodCloseInterval is how often the period-close runs (EventBridge
+	// rate; whole minutes, at least one).
+	PeriodCloseInterval time.Duration
 	// UsageLateness and UsageRetention, when set, are the functions'
 	// RAZORBILL_USAGE_LATENESS (how old an event's timestamp may be) and
 	// RAZORBILL_USAGE_RETENTION (how long raw events stay listable); unset,
@@ -100,6 +103,7 @@ func DefaultConfig() Config {
 		ThrottleRate:        100,
 		ThrottleBurst:       200,
 		SweepInterval:       5 * time.Minute,
+		PeriodCloseInterval: 15 * time.Minute,
 	}
 }
 
@@ -179,6 +183,7 @@ func NewRazorbillStack(scope constructs.Construct, id string, cfg Config, props 
 	r.newKey()
 	r.newFunctions()
 	r.newSweepSchedule()
+	r.newPeriodCloseSchedule()
 	r.newWebhookURL()
 	r.newHTTPAPI()
 	r.newOutputs()
@@ -197,6 +202,9 @@ func (c Config) validate() error {
 	}
 	if c.SweepInterval < time.Minute || c.SweepInterval%time.Minute != 0 {
 		return fmt.Errorf("config: sweep interval %s: want whole minutes, at least 1m (an EventBridge rate)", c.SweepInterval)
+	}
+	if c.PeriodCloseInterval < time.Minute || c.PeriodCloseInterval%time.Minute != 0 {
+		return fmt.Errorf("config: period-close interval %s: want whole minutes, at least 1m (an EventBridge rate)", c.PeriodCloseInterval)
 	}
 	// The bounds internal/config enforces when the function starts.
 	lateness, retention := defaultUsageLateness, defaultUsageRetention

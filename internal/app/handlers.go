@@ -8,6 +8,7 @@ import (
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/metering"
+	"github.com/razorbill/razorbill/internal/periodclose"
 	"github.com/razorbill/razorbill/internal/payments"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/reconcile"
@@ -142,6 +143,12 @@ func (d *Deps) UsageIngestHandler() *httpapi.Router {
 	rt := httpapi.NewRouter(d.Store, d.Store, d.AdminToken, d.Log, nil)
 	rt.Add((&httpapi.Events{Service: d.Metering()}).Routes()...)
 	return rt
+}
+
+// PeriodCloser is the period-close function.
+func (d *Deps) PeriodCloser() *periodclose.Closer {
+	return &periodclose.Closer{Plans: plandb.New(d.DDB, d.Config.Table), Ledger: d.Store, Usage: d.Metering(),
+		Minimums: d.Config.Minimums, Grace: d.Config.PeriodCloseGrace, Log: d.Log}
 }
 
 // UsageAggregator is the usage-aggregator function.

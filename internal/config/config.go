@@ -38,6 +38,10 @@ type Config struct {
 	// UsageRetention is how long raw usage events stay listable
 	// (RAZORBILL_USAGE_RETENTION, default 9600h = 400 days).
 	UsageRetention time.Duration
+	// PeriodCloseGrace is how long after a billing period ends the period
+	// close waits for late usage before invoicing it
+	// (RAZORBILL_PERIOD_CLOSE_GRACE, default 1h, 0s to 24h).
+	PeriodCloseGrace time.Duration
 }
 
 // Need names the settings a function requires.
@@ -132,6 +136,14 @@ func Load(getenv func(string) string, need Need) (*Config, error) {
 			errs = append(errs, fmt.Errorf("RAZORBILL_USAGE_RETENTION %q: want a duration of at least 24h", v))
 		}
 		c.UsageRetention = d
+	}
+	c.PeriodCloseGrace = time.Hour
+	if v := getenv("RAZORBILL_PERIOD_CLOSE_GRACE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 || d > 24*time.Hour {
+			errs = append(errs, fmt.Errorf("RAZORBILL_PERIOD_CLOSE_GRACE %q: want a duration from 0s to 24h", v))
+		}
+		c.PeriodCloseGrace = d
 	}
 	if c.UsageRetention <= c.UsageLateness {
 		errs = append(errs, fmt.Errorf("RAZORBILL_USAGE_RETENTION (%s) must be longer than RAZORBILL_USAGE_LATENESS (%s): an event is kept at least as long as it may arrive late", c.UsageRetention, c.UsageLateness))

@@ -57,6 +57,9 @@ type Options struct {
 	// SweepInterval is how often the gateway-sweeper runs (default
 	// RAZORBILL_SWEEP_INTERVAL, else 30 s; negative: never).
 	SweepInterval time.Duration
+	// PeriodCloseInterval is how often the period-close runs (default
+	// RAZORBILL_PERIOD_CLOSE_INTERVAL, else 10 s; negative: never).
+	PeriodCloseInterval time.Duration
 }
 
 // Stack is a running local topology.
@@ -176,6 +179,10 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	poll("customer-syncer", opt.Resources.Queue(schema.CustomerSync).URL, d.CustomerWorker().HandleCustomers, schema.CustomerSync)
 	poll("invoice-syncer", opt.Resources.Queue(schema.InvoiceSync).URL, d.InvoiceWorker().HandleInvoices, schema.InvoiceSync)
 	if err := s.startSweeper(runCtx, opt, poll); err != nil {
+		cancel()
+		return nil, err
+	}
+	if err := s.startPeriodClose(runCtx, opt); err != nil {
 		cancel()
 		return nil, err
 	}

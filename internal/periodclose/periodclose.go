@@ -23,6 +23,7 @@ package periodclose
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,10 +41,6 @@ import (
 	"github.com/razorbill/razorbill/internal/money"
 	"github.com/razorbill/razorbill/internal/pricing"
 )
-
-// DefaultGrace is how long after a period ends its close waits for late
-// usage events.
-const DefaultGrace = time.Hour
 
 // Plans is the plans and subscriptions store.
 type Plans interface {
@@ -80,7 +77,8 @@ type Closer struct {
 	Usage    Usage
 	Settings Settings
 	Minimums *money.Minimums
-	Grace    time.Duration
+	// Grace is how long after a step is due it waits (late usage).
+	Grace time.Duration
 	Now      func() time.Time
 	Log      *slog.Logger
 	// BatchSize is how many due subscriptions one index query reads
@@ -139,11 +137,14 @@ func (c *Closer) Run(ctx context.Context) (Result, error) {
 	}
 }
 
-func (c *Closer) grace() time.Duration {
-	if c.Grace == 0 {
-		return DefaultGrace
-	}
-	return max(c.Grace, 0)
+func (c *Closer) grace() time.Duration { return max(c.Grace, 0) }
+
+// Handle is the function's entry: the EventBridge schedule's event
+// carries nothing it needs.
+func (c *Closer) Handle(ctx context.Context, _ json.RawMessage) (Result, error) {
+	res, err := c.Run(ctx)
+	c.log().InfoContext(ctx, "period close run", "subscriptions", res.Subscriptions, "invoices", res.Invoices, "failed", res.Failed)
+	return res, err
 }
 
 func (c *Closer) log() *slog.Logger {
@@ -347,15 +348,9 @@ func Invoice(sub pricing.Subscription, st pricing.Step, b pricing.Bill, cur mone
 	if b.UnappliedCredit > 0 {
 		inv.Metadata["unapplied_credit"] = money.Format(b.UnappliedCredit, cur)
 	}
-	var start, end *time.Time
+	start, end := st.Period.Start, st.Period.End
+	inv.PeriodStart, inv.PeriodEnd = &start, &end
 	for _, l := range b.Lines {
-		p := l.Period
-		if start == nil || p.Start.Before(*start) {
-			start = &p.Start
-		}
-		if end == nil || p.End.After(*end) {
-			end = &p.End
-		}
 		li := billing.LineItem{DisplayName: l.DisplayName, Description: l.Description, PriceType: l.Type, Quantity: l.Quantity.String(),
 			Amount: l.Amount, Discount: l.Discount, TaxRate: l.TaxRate.String(), SACCode: l.SACCode, MeterID: l.MeterID}
 		if l.UnitAmount != nil {
@@ -369,7 +364,6 @@ func Invoice(sub pricing.Subscription, st pricing.Step, b pricing.Bill, cur mone
 		}
 		inv.LineItems = append(inv.LineItems, li)
 	}
-	inv.PeriodStart, inv.PeriodEnd = start, end
 	for _, t := range b.Taxes {
 		inv.TaxLines = append(inv.TaxLines, billing.TaxLine{Name: t.Name, Amount: t.Amount})
 	}

@@ -19,6 +19,9 @@ type Step struct {
 	// Due is when the step may run: the subscription's start for step 0,
 	// the end of the period it closes (or the cancel time) for the others.
 	Due time.Time
+	// Period is what the step's invoice is for: the first period (step 0)
+	// or the period closed, up to the cancel time when cancelled inside it.
+	Period Period
 	// UsagePeriod is the usage billed, in whole hours (nil: none).
 	UsagePeriod *Period
 	// FixedPeriod is the days of fixed fees billed (nil: none).
@@ -91,7 +94,7 @@ func (s Subscription) Step(n int) (Step, bool, error) {
 		return Step{}, false, err
 	}
 	if n == 0 {
-		return Step{N: 0, Due: s.Start, FixedPeriod: s.billable(first), Last: false}, true, nil
+		return Step{N: 0, Due: s.Start, Period: first, FixedPeriod: s.billable(first), Last: false}, true, nil
 	}
 	p, err := s.period(n)
 	if err != nil {
@@ -104,6 +107,7 @@ func (s Subscription) Step(n int) (Step, bool, error) {
 	if s.CancelAt != nil && !s.CancelAt.After(p.End) {
 		st.Due, st.Last = *s.CancelAt, true
 	}
+	st.Period = Period{Start: p.Start, End: st.Due, FullStart: p.FullStart}
 	usage := Period{Start: p.Start, End: ceilTo(st.Due, time.Hour), FullStart: p.FullStart}
 	if s.TrialEnd != nil {
 		if t := ceilTo(*s.TrialEnd, time.Hour); t.After(usage.Start) {

@@ -183,7 +183,7 @@ const (
 )
 
 // Functions are the Lambda functions, one job each.
-var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper", "usage-ingest", "usage-aggregator"}
+var Functions = []string{"api", "payment-link-creator", "webhook-receiver", "payment-reconciler", "stream-relay", "customer-syncer", "invoice-syncer", "gateway-sweeper", "usage-ingest", "usage-aggregator", "period-close"}
 
 // UsageEventsFilter is the usage-aggregator's filter on the table's stream:
 // only a new usage event (its id's guard item, written once) reaches it.

@@ -1,0 +1,224 @@
+package periodclose_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+
+	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/dynamo"
+	"github.com/razorbill/razorbill/internal/dynamo/plandb"
+	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/metering"
+	"github.com/razorbill/razorbill/internal/periodclose"
+	"github.com/razorbill/razorbill/internal/pricing"
+	"github.com/razorbill/razorbill/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// fixedUsage answers the same quantity for any meter and range: the
+// metering service has its own tests against DynamoDB Local, and the local
+// stack's end-to-end test runs both together.
+type fixedUsage struct {
+	mu    sync.Mutex
+	calls []metering.UsageQuery
+	q     string
+}
+
+func (f *fixedUsage) Usage(_ context.Context, _ billing.Scope, q metering.UsageQuery) ([]metering.Window, string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, q)
+	return nil, f.q, nil
+}
+
+type rig struct {
+	sc     billing.Scope
+	ledger *dynamo.Store
+	plans  *plandb.Store
+	usage  *fixedUsage
+	now    time.Time
+	cus    billing.Customer
+}
+
+func newRig(t *testing.T) *rig {
+	env := testenv.AWS(t)
+	r := &rig{sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)},
+		ledger: dynamo.New(env.DynamoDB, env.Table()), plans: plandb.New(env.DynamoDB, env.Table()),
+		usage: &fixedUsage{q: "1000"}, now: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
+	r.cus = billing.Customer{ID: ids.New(ids.Customer), ExternalID: "acct-1", Name: "Asha", Metadata: map[string]string{}, SyncStatus: billing.SyncNotSynced,
+		CreatedAt: r.now, UpdatedAt: r.now, Version: 1}
+	if err := r.ledger.CreateCustomer(context.Background(), r.sc, r.cus); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) closer() *periodclose.Closer {
+	return &periodclose.Closer{Plans: r.plans, Ledger: r.ledger, Usage: r.usage, Grace: time.Hour, Now: func() time.Time { return r.now }, BatchSize: 2}
+}
+
+// subscribe puts the customer on a plan of ₹999 a month plus ₹0.50 per
+// API call, from start, billed on the 1st.
+func (r *rig) subscribe(t *testing.T, start time.Time) pricing.Subscription {
+	ctx := context.Background()
+	p := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Growth", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
+		{Type: pricing.Fixed, DisplayName: "Platform fee", Amount: "999", Period: pricing.Monthly},
+		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.50"},
+	}}
+	if err := p.Validate(func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.Put(ctx, r.sc, p); err != nil {
+		t.Fatal(err)
+	}
+	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: r.cus.ID, PlanID: p.ID, PlanVersion: 1, Start: start,
+		BillingPeriod: pricing.Monthly, AnchorDay: 1, Status: pricing.SubActive, CreatedAt: r.now, Version: 1}
+	if err := sub.Schedule(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.CreateSubscription(ctx, r.sc, sub); err != nil {
+		t.Fatal(err)
+	}
+	return sub
+}
+
+func (r *rig) invoices(t *testing.T) []billing.Invoice {
+	page, err := r.ledger.ListInvoices(context.Background(), r.sc, billing.InvoiceFilter{CustomerID: r.cus.ID}, billing.ListOptions{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return page.Data
+}
+
+// Started 1 Oct, closed on 5 Dec: the opening invoice (October's fee),
+// October's close (its usage, November's fee) and November's close — three
+// invoices, whatever runs at once, and nothing more on a re-run. By hand,
+// GST 18 % intra-state: the opening 999.00 + 89.91 + 89.91 = 1178.82; each
+// close 500.00 + 999.00 = 1499.00, CGST 45.00 + 89.91 = 134.91 twice,
+// total 1768.82.
+func TestEachDueStepMakesOneInvoiceWhateverRunsAtOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	sub := r.subscribe(t, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := r.closer().Run(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if res, err := r.closer().Run(context.Background()); err != nil || res.Invoices != 0 {
+		t.Fatalf("a re-run made %d invoices (%v)", res.Invoices, err)
+	}
+	invs := r.invoices(t)
+	if len(invs) != 3 {
+		t.Fatalf("%d invoices, want 3", len(invs))
+	}
+	byStep := map[int]billing.Invoice{}
+	for _, inv := range invs {
+		if _, dup := byStep[inv.SubscriptionStep]; dup || inv.SubscriptionID != sub.ID {
+			t.Fatalf("step %d twice or of another subscription: %+v", inv.SubscriptionStep, inv)
+		}
+		byStep[inv.SubscriptionStep] = inv
+		if inv.InvoiceStatus != billing.InvoiceFinalized || inv.PaymentStatus != billing.PaymentPending || inv.SyncOnFinalize {
+			t.Errorf("step %d: %s/%s sync_on_finalize %v", inv.SubscriptionStep, inv.InvoiceStatus, inv.PaymentStatus, inv.SyncOnFinalize)
+		}
+	}
+	want := map[int]struct {
+		sub, tax, due int64
+		lines         int
+	}{0: {99900, 17982, 117882, 1}, 1: {149900, 26982, 176882, 2}, 2: {149900, 26982, 176882, 2}}
+	for n, w := range want {
+		inv, ok := byStep[n]
+		if !ok {
+			t.Fatalf("no invoice for step %d", n)
+		}
+		var tax int64
+		for _, tl := range inv.TaxLines {
+			tax += tl.Amount
+		}
+		if inv.Subtotal != w.sub || tax != w.tax || inv.AmountDue != w.due || len(inv.LineItems) != w.lines || len(inv.TaxLines) != 2 || inv.TaxLines[0].Name != "CGST 9%" {
+			t.Errorf("step %d: subtotal %d tax %d due %d lines %d taxes %+v", n, inv.Subtotal, tax, inv.AmountDue, len(inv.LineItems), inv.TaxLines)
+		}
+	}
+	if p := byStep[2]; !p.PeriodStart.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)) || !p.PeriodEnd.Equal(time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("November's close covers %v–%v", p.PeriodStart, p.PeriodEnd)
+	}
+	got, err := r.plans.Subscription(context.Background(), r.sc, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Steps != 3 || got.Invoices != 3 || got.NextBillingAt == nil || !got.NextBillingAt.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("subscription after the runs: steps %d invoices %d next %v", got.Steps, got.Invoices, got.NextBillingAt)
+	}
+	// The usage billed is each closed period's, in whole hours.
+	for _, q := range r.usage.calls {
+		if q.CustomerID != r.cus.ID || q.Start.Minute() != 0 || !(q.Start.Month() == 10 || q.Start.Month() == 11) || q.End.Sub(q.Start) < 28*24*time.Hour {
+			t.Errorf("usage read %+v", q)
+		}
+	}
+}
+
+// Within the grace period after a period ends, nothing is invoiced yet.
+func TestAPeriodWaitsForItsGrace(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.now = time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC)
+	r.subscribe(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if _, err := r.closer().Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if invs := r.invoices(t); len(invs) != 1 || invs[0].SubscriptionStep != 0 {
+		t.Fatalf("before the grace ends: %d invoices", len(invs))
+	}
+	r.now = r.now.Add(31 * time.Minute)
+	if _, err := r.closer().Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if invs := r.invoices(t); len(invs) != 2 {
+		t.Fatalf("after the grace: %d invoices, want 2", len(invs))
+	}
+}
+
+// A step whose total is above zero but below Razorpay's minimum (₹1) stays
+// DRAFT with the reason; a step with no lines at all makes no invoice.
+func TestSmallAndEmptySteps(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	p := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Metered", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
+		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.0001"},
+	}}
+	if err := p.Validate(func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.Put(ctx, r.sc, p); err != nil {
+		t.Fatal(err)
+	}
+	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: r.cus.ID, PlanID: p.ID, PlanVersion: 1, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+		BillingPeriod: pricing.Monthly, AnchorDay: 1, Status: pricing.SubActive, CreatedAt: r.now, Version: 1}
+	if err := sub.Schedule(); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.CreateSubscription(ctx, r.sc, sub); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.closer().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	invs := r.invoices(t)
+	// Step 0 has no fee: no invoice. November: 1000 × 0.0001 = 0.10 + 18 %.
+	if len(invs) != 1 || invs[0].InvoiceStatus != billing.InvoiceDraft || invs[0].Metadata["finalize_error"] == "" || invs[0].AmountDue != 12 {
+		t.Fatalf("invoices: %+v", invs)
+	}
+	got, _ := r.plans.Subscription(ctx, r.sc, sub.ID)
+	if got.Steps != 2 || got.Invoices != 1 {
+		t.Fatalf("steps %d invoices %d", got.Steps, got.Invoices)
+	}
+}
