@@ -79,8 +79,8 @@ type Closer struct {
 	Minimums *money.Minimums
 	// Grace is how long after a step is due it waits (late usage).
 	Grace time.Duration
-	Now      func() time.Time
-	Log      *slog.Logger
+	Now   func() time.Time
+	Log   *slog.Logger
 	// BatchSize is how many due subscriptions one index query reads
 	// (default 100).
 	BatchSize int

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"

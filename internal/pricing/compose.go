@@ -54,9 +54,9 @@ type Bill struct {
 	Discount        int64
 	Credit          int64
 	UnappliedCredit int64
-	Taxes    []TaxLine
-	Tax      int64
-	Total    int64
+	Taxes           []TaxLine
+	Tax             int64
+	Total           int64
 }
 
 // BillInput is what one invoice of a subscription is made from.
