@@ -6,13 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/shopspring/decimal"
-
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/metering"
 	"github.com/razorbill/razorbill/internal/money"
+	"github.com/razorbill/razorbill/internal/periodclose"
 	"github.com/razorbill/razorbill/internal/pricing"
 )
 
@@ -34,7 +33,9 @@ type Subscriptions struct {
 	Store     SubscriptionStore
 	Customers CustomerReader
 	Usage     *metering.Service
-	Now       func() time.Time
+	// Settings decide intra- or inter-state supply (nil: intra-state).
+	Settings periodclose.Settings
+	Now      func() time.Time
 }
 
 // Routes are the subscription routes.
@@ -199,23 +200,17 @@ func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error
 	return Response{Body: subscriptionView(sub, now)}, nil
 }
 
-// upcoming computes the invoice the current period's close would make,
-// from the usage counted so far; it writes nothing. Usage is read over the
-// whole hours from the period's start (or the trial's end) to now.
+// upcoming computes the invoice the current period's close will make
+// (pricing.Step: this period's usage, the next period's fee), from the
+// usage counted so far, with the period close's own composition
+// (periodclose.Compose); it writes nothing. Usage is read over the whole
+// hours from the period's start (or the trial's end) to now.
 func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, error) {
 	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
 	if err != nil {
 		return Response{}, err
 	}
 	plan, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
-	if err != nil {
-		return Response{}, err
-	}
-	cur, err := money.LookupCurrency(plan.Currency)
-	if err != nil {
-		return Response{}, err
-	}
-	charges, err := plan.Priced()
 	if err != nil {
 		return Response{}, err
 	}
@@ -227,57 +222,43 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 	if !running {
 		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s has ended; it has no upcoming invoice", sub.ID)
 	}
-	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: n, Usage: map[string]decimal.Decimal{}, IntraState: true}
-	usageFrom := period.Start
-	if sub.TrialEnd != nil && sub.TrialEnd.After(usageFrom) {
-		usageFrom = sub.TrialEnd.Truncate(time.Hour)
-		if usageFrom.Before(*sub.TrialEnd) {
-			usageFrom = usageFrom.Add(time.Hour)
-		}
-	}
-	usageTo := now.Truncate(time.Hour).Add(time.Hour)
-	if usageTo.After(period.End) {
-		usageTo = period.End
-	}
-	up := period
-	in.UsagePeriod = &up
-	if usageFrom.Before(usageTo) {
-		for _, c := range charges {
-			if c.Type != pricing.Usage {
-				continue
-			}
-			_, total, err := h.Usage.Usage(ctx, r.Scope, metering.UsageQuery{MeterID: c.MeterID, CustomerID: sub.CustomerID, Start: usageFrom, End: usageTo})
-			if err != nil {
-				return Response{}, err
-			}
-			q, err := decimal.NewFromString(total)
-			if err != nil {
-				return Response{}, apperr.Wrap(err, apperr.Internal, "", "usage total")
-			}
-			in.Usage[c.MeterID] = q
-		}
-	}
-	// Fixed fees are billed in advance: the close of this period bills the
-	// next one's (none when the subscription ends with this period).
-	if sub.CancelAt == nil || sub.CancelAt.After(period.End) {
-		ps, err := pricing.Periods(sub.Start, sub.BillingPeriod, sub.AnchorDay, period.End.Add(time.Nanosecond))
-		if err != nil {
-			return Response{}, err
-		}
-		next := ps[len(ps)-1]
-		in.FixedPeriod = &next
-	}
-	if sub.Coupon != nil {
-		c, err := sub.Coupon.Coupon(cur)
-		if err != nil {
-			return Response{}, err
-		}
-		in.Coupon = &c
-	}
-	b, err := pricing.Compose(in)
+	st, ok, err := sub.Step(n)
 	if err != nil {
 		return Response{}, err
 	}
+	if !ok {
+		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s has ended; it has no upcoming invoice", sub.ID)
+	}
+	usageTo := now.Truncate(time.Hour).Add(time.Hour)
+	if st.UsagePeriod != nil {
+		if usageTo.After(st.UsagePeriod.End) {
+			usageTo = st.UsagePeriod.End
+		}
+		up := *st.UsagePeriod
+		up.End = usageTo
+		st.UsagePeriod = nil
+		if up.Start.Before(up.End) {
+			st.UsagePeriod = &up
+		}
+	}
+	// The coupon counts invoices: this close makes the next one after
+	// those already made and those of the steps before it still to run.
+	number := max(sub.Invoices+1+n-sub.Steps, 1)
+	intra := true
+	if h.Settings != nil {
+		cus, err := h.Customers.Customer(ctx, r.Scope, sub.CustomerID)
+		if err != nil {
+			return Response{}, err
+		}
+		if _, intra, err = h.Settings(ctx, r.Scope, cus); err != nil {
+			return Response{}, err
+		}
+	}
+	composed, cur, err := periodclose.Compose(ctx, h.Usage, r.Scope, sub, plan, st, number, intra)
+	if err != nil {
+		return Response{}, err
+	}
+	b := composed.Bill
 	lines := make([]any, len(b.Lines))
 	for i, l := range b.Lines {
 		v := map[string]any{"type": l.Type, "display_name": l.DisplayName, "description": l.Description, "quantity": l.Quantity.String(),
