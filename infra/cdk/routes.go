@@ -25,6 +25,9 @@ var httpRoutes = []route{
 	{"POST", "/api/v1/tenants/{id}/api-keys", "api"},
 	{"DELETE", "/api/v1/tenants/{id}/api-keys/{key_id}", "api"},
 
+	{"PUT", "/api/v1/environments/{id}/tax", "api"},
+	{"GET", "/api/v1/environments/{id}/tax", "api"},
+
 	{"PUT", "/api/v1/connections/razorpay", "api"},
 	{"GET", "/api/v1/connections/razorpay", "api"},
 	{"DELETE", "/api/v1/connections/razorpay", "api"},

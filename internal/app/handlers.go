@@ -76,6 +76,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
+	rt.Add((&httpapi.Tax{Store: d.Store}).Routes()...)
 	rt.Add((&httpapi.Meters{Service: d.Metering()}).Routes()...)
 	plans := plandb.New(d.DDB, d.Config.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: d.UsageStore()}).Routes()...)

@@ -161,6 +161,10 @@ type Customer struct {
 	Email      string            `dynamodbav:"email,omitempty"`
 	Phone      string            `dynamodbav:"phone,omitempty"`
 	Metadata   map[string]string `dynamodbav:"metadata"`
+	// GST: the customer's GSTIN and place of supply (a GSTStates code);
+	// both optional, see PlaceOfSupply (tax.go).
+	GSTIN        string `dynamodbav:"gstin,omitempty"`
+	BillingState string `dynamodbav:"billing_state,omitempty"`
 	// Razorpay sync state.
 	RazorpayCustomerID string `dynamodbav:"razorpay_customer_id,omitempty"`
 	// RazorpayKeyID is the connection key the customer was synced under:

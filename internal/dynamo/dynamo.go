@@ -12,6 +12,7 @@
 //	TENANT#<tnt> / KEY#<key_id>      API key (by id, for revocation)
 //	APIKEY#<sha256> / APIKEY         API key (by hash, for authentication)
 //	S#CONN / razorpay                connection
+//	S#TAX / GST                      GST settings (tax.go)
 //	S#<cus_id> / A                   customer      GSI1 S#customers / id
 //	S#EXT#<external_id> / U          external id → customer id
 //	S#<inv_id> / A                   invoice       GSI1 S#invoices / id, GSI2 S#<cus_id>#invoices / id

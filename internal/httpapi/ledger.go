@@ -448,6 +448,9 @@ type customerInput struct {
 	Email      *string            `json:"email"`
 	Phone      *string            `json:"phone"`
 	Metadata   map[string]*string `json:"metadata"`
+	// GST; "" clears on PATCH.
+	GSTIN        *string `json:"gstin"`
+	BillingState *string `json:"billing_state"`
 }
 
 func (l *Ledger) createCustomer(ctx context.Context, r *Request) (Response, error) {
@@ -495,6 +498,19 @@ func applyCustomerFields(c *billing.Customer, in customerInput) error {
 			return err
 		}
 		c.Phone = p
+	}
+	if in.GSTIN != nil || in.BillingState != nil {
+		g, st := c.GSTIN, c.BillingState
+		if in.GSTIN != nil {
+			g = *in.GSTIN
+		}
+		if in.BillingState != nil {
+			st = *in.BillingState
+		}
+		var err error
+		if c.GSTIN, c.BillingState, err = billing.NormalizeCustomerTax(g, st); err != nil {
+			return err
+		}
 	}
 	md := map[string]string{}
 	for k, v := range c.Metadata {

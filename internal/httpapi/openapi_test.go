@@ -32,6 +32,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	rt.Add((&httpapi.Events{}).Routes()...)
 	rt.Add((&httpapi.Plans{}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{}).Routes()...)
+	rt.Add((&httpapi.Tax{}).Routes()...)
 	served := map[string]bool{"POST /api/v1/webhooks/razorpay/{tenant_id}/{environment_id}": true}
 	for _, r := range rt.Routes() {
 		served[r] = true

@@ -73,6 +73,11 @@ func TestOpenAPIEveryOperationAgainstTheRealAPI(t *testing.T) {
 	s.must(s.adminCall("GET", "/api/v1/tenants/"+s.dev.TenantID+"/api-keys", nil), 200)
 	s.must(s.adminCall("DELETE", "/api/v1/tenants/"+s.dev.TenantID+"/api-keys/"+adminKey.s("id"), nil), 200)
 
+	// GST settings
+	taxPath := "/api/v1/environments/" + s.dev.EnvironmentID + "/tax"
+	s.must(s.call("PUT", taxPath, map[string]any{"gstin": "29ABCDE1234F1ZW", "state": "KA", "default_rate": "18", "auto_finalize": true}), 200)
+	s.must(s.call("GET", taxPath, nil), 200)
+
 	// customers
 	cus := s.customer("acct-openapi", "ravi@example.com")
 	s.must(s.call("PATCH", "/api/v1/customers/"+cus, map[string]any{"name": "Ravi K", "metadata": map[string]any{"plan": "growth"}}), 200)
