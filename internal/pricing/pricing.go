@@ -105,10 +105,12 @@ func (p Price) Amount(q decimal.Decimal) (decimal.Decimal, error) {
 	case PerUnit:
 		return q.Mul(p.UnitAmount), nil
 	case Package:
-		// Partial packages are rounded up: 1,001 units at 1,000 per package are 2 packages.
-		packages := q.Div(p.PackageSize).Ceil()
-		if q.Mod(p.PackageSize).IsZero() {
-			packages = q.Div(p.PackageSize).Truncate(0)
+		// Partial packages are rounded up: 1,001 units at 1,000 per package
+		// are 2 packages. QuoRem is exact (Div rounds to 16 decimals, which
+		// made 1,000,000.000000000001 units at 1,000,000 one package).
+		packages, rest := q.QuoRem(p.PackageSize, 0)
+		if !rest.IsZero() {
+			packages = packages.Add(decimal.NewFromInt(1))
 		}
 		return packages.Mul(p.PackageAmount), nil
 	case TieredGraduated:
@@ -301,7 +303,9 @@ func GST(lines []int64, rates []decimal.Decimal, intraState bool, cur money.Curr
 			}{"SGST", half})
 		}
 		for _, p := range parts {
-			t, err := Round(base.Mul(p.rate).Div(hundred), cur)
+			// Shift(-2) divides by 100 exactly; Div would round to 16
+			// decimals, and a rate with 12 decimals, halved, needs 17.
+			t, err := Round(base.Mul(p.rate).Shift(-2), cur)
 			if err != nil {
 				return nil, err
 			}
