@@ -44,3 +44,38 @@ func TestGSTIsExactForRatesWithManyDecimals(t *testing.T) {
 		}
 	}
 }
+
+// Regression (found by the same property test): Compose summed the
+// subtotal, the tax and the total with + on int64, so lines near the
+// 2^62-paise line limit wrapped around to a negative invoice. Each sum now
+// fails instead (money.Add).
+func TestComposeFailsRatherThanWrapAround(t *testing.T) {
+	t.Parallel()
+	p := Period{}
+	q := map[string]decimal.Decimal{"m": d("1000000000000000")} // 10^15 units at ₹46: 4.6 × 10^18 paise a line
+	line := func(rate string) Charge {
+		return Charge{Type: Usage, DisplayName: "calls", MeterID: "m", TaxRate: d(rate), Price: Price{Model: PerUnit, UnitAmount: d("46")}}
+	}
+	for name, charges := range map[string][]Charge{
+		// 3 × 4.6 × 10^18 = 1.38 × 10^19 > 2^63 − 1 ≈ 9.22 × 10^18 (it was −4,646,744,073,709,551,616)
+		"subtotal": {line("0"), line("0"), line("0")},
+		// subtotal 9.2 × 10^18 fits; + 18 % tax (1.656 × 10^18) does not
+		"total": {line("18"), line("18")},
+	} {
+		b, err := Compose(BillInput{Currency: inr, Charges: charges, UsagePeriod: &p, Usage: q})
+		if err == nil {
+			t.Errorf("%s past int64: composed subtotal %d tax %d total %d", name, b.Subtotal, b.Tax, b.Total)
+		}
+	}
+	// two lines each within the limit, at 0 %, sum to 9.2 × 10^18: fine
+	b, err := Compose(BillInput{Currency: inr, Charges: []Charge{line("0"), line("0")}, UsagePeriod: &p, Usage: q})
+	if err != nil || b.Total != 9_200_000_000_000_000_000 {
+		t.Errorf("9.2 × 10^18 paise: %d, %v", b.Total, err)
+	}
+	// GST's per-name sum: three lines of 4.6 × 10^18 paise at 100 % IGST
+	// are each taxed within the line limit, 1.38 × 10^19 together
+	const big = 4_600_000_000_000_000_000
+	if got, err := GST([]int64{big, big, big}, []decimal.Decimal{d("100"), d("100"), d("100")}, false, inr); err == nil {
+		t.Errorf("IGST past int64: %v", got)
+	}
+}

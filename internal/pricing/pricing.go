@@ -268,14 +268,16 @@ func GST(lines []int64, rates []decimal.Decimal, intraState bool, cur money.Curr
 	}
 	var out []TaxLine
 	index := map[string]int{}
-	add := func(name string, amount int64) {
+	add := func(name string, amount int64) error {
 		i, ok := index[name]
 		if !ok {
 			i = len(out)
 			index[name] = i
 			out = append(out, TaxLine{Name: name})
 		}
-		out[i].Amount += amount
+		sum, err := money.Add(out[i].Amount, amount)
+		out[i].Amount = sum
+		return err
 	}
 	hundred := decimal.NewFromInt(100)
 	for i, a := range lines {
@@ -309,7 +311,9 @@ func GST(lines []int64, rates []decimal.Decimal, intraState bool, cur money.Curr
 			if err != nil {
 				return nil, err
 			}
-			add(p.name+" "+p.rate.String()+"%", t)
+			if err := add(p.name+" "+p.rate.String()+"%", t); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
