@@ -136,7 +136,10 @@ func Compose(in BillInput) (Bill, error) {
 	amounts := make([]int64, len(b.Lines))
 	for i, l := range b.Lines {
 		amounts[i] = l.Amount
-		b.Subtotal += l.Amount
+		var err error
+		if b.Subtotal, err = money.Add(b.Subtotal, l.Amount); err != nil { // fails rather than wrap around
+			return b, err
+		}
 	}
 	if in.Coupon != nil && in.Coupon.AppliesTo(in.PeriodNumber) {
 		ds, err := in.Coupon.Discounts(amounts, in.Currency)
@@ -184,10 +187,12 @@ func Compose(in BillInput) (Bill, error) {
 	}
 	b.Taxes = taxes
 	for _, t := range taxes {
-		b.Tax += t.Amount
+		if b.Tax, err = money.Add(b.Tax, t.Amount); err != nil {
+			return b, err
+		}
 	}
-	b.Total = b.Subtotal - b.Discount + b.Tax
-	return b, nil
+	b.Total, err = money.Add(b.Subtotal, -b.Discount, b.Tax)
+	return b, err
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }

@@ -105,10 +105,12 @@ func (p Price) Amount(q decimal.Decimal) (decimal.Decimal, error) {
 	case PerUnit:
 		return q.Mul(p.UnitAmount), nil
 	case Package:
-		// Partial packages are rounded up: 1,001 units at 1,000 per package are 2 packages.
-		packages := q.Div(p.PackageSize).Ceil()
-		if q.Mod(p.PackageSize).IsZero() {
-			packages = q.Div(p.PackageSize).Truncate(0)
+		// Partial packages are rounded up: 1,001 units at 1,000 per package
+		// are 2 packages. QuoRem is exact (Div rounds to 16 decimals, which
+		// made 1,000,000.000000000001 units at 1,000,000 one package).
+		packages, rest := q.QuoRem(p.PackageSize, 0)
+		if !rest.IsZero() {
+			packages = packages.Add(decimal.NewFromInt(1))
 		}
 		return packages.Mul(p.PackageAmount), nil
 	case TieredGraduated:
@@ -266,14 +268,16 @@ func GST(lines []int64, rates []decimal.Decimal, intraState bool, cur money.Curr
 	}
 	var out []TaxLine
 	index := map[string]int{}
-	add := func(name string, amount int64) {
+	add := func(name string, amount int64) error {
 		i, ok := index[name]
 		if !ok {
 			i = len(out)
 			index[name] = i
 			out = append(out, TaxLine{Name: name})
 		}
-		out[i].Amount += amount
+		sum, err := money.Add(out[i].Amount, amount)
+		out[i].Amount = sum
+		return err
 	}
 	hundred := decimal.NewFromInt(100)
 	for i, a := range lines {
@@ -301,11 +305,15 @@ func GST(lines []int64, rates []decimal.Decimal, intraState bool, cur money.Curr
 			}{"SGST", half})
 		}
 		for _, p := range parts {
-			t, err := Round(base.Mul(p.rate).Div(hundred), cur)
+			// Shift(-2) divides by 100 exactly; Div would round to 16
+			// decimals, and a rate with 12 decimals, halved, needs 17.
+			t, err := Round(base.Mul(p.rate).Shift(-2), cur)
 			if err != nil {
 				return nil, err
 			}
-			add(p.name+" "+p.rate.String()+"%", t)
+			if err := add(p.name+" "+p.rate.String()+"%", t); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return out, nil
