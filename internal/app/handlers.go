@@ -80,7 +80,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	rt.Add((&httpapi.Meters{Service: d.Metering()}).Routes()...)
 	plans := plandb.New(d.DDB, d.Config.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: d.UsageStore()}).Routes()...)
-	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: d.Store, Usage: d.Metering()}).Routes()...)
+	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: d.Store, Usage: d.Metering(), Settings: periodclose.FromTaxSettings(d.Store)}).Routes()...)
 	return rt
 }
 
@@ -149,7 +149,7 @@ func (d *Deps) UsageIngestHandler() *httpapi.Router {
 // PeriodCloser is the period-close function.
 func (d *Deps) PeriodCloser() *periodclose.Closer {
 	return &periodclose.Closer{Plans: plandb.New(d.DDB, d.Config.Table), Ledger: d.Store, Usage: d.Metering(),
-		Minimums: d.Config.Minimums, Grace: d.Config.PeriodCloseGrace, Log: d.Log}
+		Minimums: d.Config.Minimums, Grace: d.Config.PeriodCloseGrace, Log: d.Log, Settings: periodclose.FromTaxSettings(d.Store)}
 }
 
 // UsageAggregator is the usage-aggregator function.

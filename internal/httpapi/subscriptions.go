@@ -33,7 +33,7 @@ type Subscriptions struct {
 	Store     SubscriptionStore
 	Customers CustomerReader
 	Usage     *metering.Service
-	// Settings decide intra- or inter-state supply (nil: intra-state).
+	// Settings give the environment's GST terms (nil: periodclose.DefaultTerms).
 	Settings periodclose.Settings
 	Now      func() time.Time
 }
@@ -244,17 +244,17 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 	// The coupon counts invoices: this close makes the next one after
 	// those already made and those of the steps before it still to run.
 	number := max(sub.Invoices+1+n-sub.Steps, 1)
-	intra := true
+	terms := periodclose.DefaultTerms()
 	if h.Settings != nil {
 		cus, err := h.Customers.Customer(ctx, r.Scope, sub.CustomerID)
 		if err != nil {
 			return Response{}, err
 		}
-		if _, intra, err = h.Settings(ctx, r.Scope, cus); err != nil {
+		if terms, err = h.Settings(ctx, r.Scope, cus); err != nil {
 			return Response{}, err
 		}
 	}
-	composed, cur, err := periodclose.Compose(ctx, h.Usage, r.Scope, sub, plan, st, number, intra)
+	composed, cur, err := periodclose.Compose(ctx, h.Usage, r.Scope, sub, plan, st, number, terms)
 	if err != nil {
 		return Response{}, err
 	}

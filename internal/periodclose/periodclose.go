@@ -65,10 +65,42 @@ type Usage interface {
 	Usage(ctx context.Context, sc billing.Scope, q metering.UsageQuery) ([]metering.Window, string, error)
 }
 
-// Settings are an environment's billing settings for one customer: whether
-// its invoices finalize by themselves and whether the supply to the
-// customer is intra-state (CGST + SGST) or not (IGST).
-type Settings func(ctx context.Context, sc billing.Scope, c billing.Customer) (autoFinalize, intraState bool, err error)
+// Terms are an environment's billing settings for one customer.
+type Terms struct {
+	// AutoFinalize: its invoices finalize by themselves.
+	AutoFinalize bool
+	// IntraState: the supply is intra-state (CGST + SGST), else IGST.
+	IntraState bool
+	// DefaultRate is the GST rate (percent) of a charge that names none.
+	DefaultRate decimal.Decimal
+}
+
+// DefaultTerms apply when no settings are read: auto-finalize, intra-state, 18 %.
+func DefaultTerms() Terms {
+	return Terms{AutoFinalize: true, IntraState: true, DefaultRate: pricing.DefaultTaxRate}
+}
+
+// Settings reads the terms for a customer of an environment.
+type Settings func(ctx context.Context, sc billing.Scope, c billing.Customer) (Terms, error)
+
+// TaxSettingsReader reads an environment's GST settings (defaults when it
+// stored none).
+type TaxSettingsReader interface {
+	TaxSettings(ctx context.Context, sc billing.Scope) (billing.TaxSettings, error)
+}
+
+// FromTaxSettings are the terms of the environment's stored GST settings
+// (billing.TaxSettings: its state against the customer's place of supply,
+// its default rate, auto_finalize).
+func FromTaxSettings(r TaxSettingsReader) Settings {
+	return func(ctx context.Context, sc billing.Scope, c billing.Customer) (Terms, error) {
+		t, err := r.TaxSettings(ctx, sc)
+		if err != nil {
+			return Terms{}, err
+		}
+		return Terms{AutoFinalize: t.AutoFinalize, IntraState: t.IntraState(c), DefaultRate: t.Rate()}, nil
+	}
+}
 
 // Closer makes the invoices of subscriptions' billing steps.
 type Closer struct {
@@ -212,13 +244,13 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 	if err != nil {
 		return 0, err
 	}
-	auto, intra := true, true
+	terms := DefaultTerms()
 	if c.Settings != nil {
-		if auto, intra, err = c.Settings(ctx, sc, cus); err != nil {
+		if terms, err = c.Settings(ctx, sc, cus); err != nil {
 			return 0, err
 		}
 	}
-	bill, cur, err := Compose(ctx, c.Usage, sc, sub, plan, st, sub.Invoices+1, intra)
+	bill, cur, err := Compose(ctx, c.Usage, sc, sub, plan, st, sub.Invoices+1, terms)
 	if err != nil {
 		return 0, err
 	}
@@ -241,7 +273,7 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 		return 0, err
 	}
 	inv.InvoiceNumber = fmt.Sprintf("INV-%06d", seq)
-	if auto {
+	if terms.AutoFinalize {
 		syncs := false
 		if conn, ok, err := c.Ledger.Connection(ctx, sc); err != nil {
 			return 0, err
@@ -292,8 +324,8 @@ func (b Composed) hasFixed() bool {
 // Compose prices billing step st of sub on its plan version: the usage of
 // st's usage period read from the meters, the coupon when it covers the
 // invoice numbered invoiceNumber (1 for the subscription's first), GST
-// intra- or inter-state.
-func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, st pricing.Step, invoiceNumber int, intra bool) (Composed, money.Currency, error) {
+// intra- or inter-state, a charge naming no rate at the terms' default.
+func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, st pricing.Step, invoiceNumber int, terms Terms) (Composed, money.Currency, error) {
 	cur, err := money.LookupCurrency(plan.Currency)
 	if err != nil {
 		return Composed{}, cur, err
@@ -302,7 +334,12 @@ func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscri
 	if err != nil {
 		return Composed{}, cur, err
 	}
-	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: invoiceNumber, Usage: map[string]decimal.Decimal{}, IntraState: intra,
+	for i := range charges {
+		if plan.Charges[i].TaxRate == "" {
+			charges[i].TaxRate = terms.DefaultRate
+		}
+	}
+	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: invoiceNumber, Usage: map[string]decimal.Decimal{}, IntraState: terms.IntraState,
 		FixedPeriod: st.FixedPeriod, UsagePeriod: st.UsagePeriod, CreditPeriod: st.CreditPeriod}
 	if st.UsagePeriod != nil {
 		for _, ch := range charges {
@@ -331,6 +368,12 @@ func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscri
 		in.Coupon = &cp
 	}
 	b, err := pricing.Compose(in)
+	var me *money.Error
+	if errors.As(err, &me) {
+		// A negative usage total (a SUM meter) or amounts beyond int64:
+		// nothing a retry changes; the subscription stays due and logged.
+		return Composed{}, cur, apperr.E(apperr.Conflict, "invoice_not_computable", "the invoice of subscription %s cannot be computed: %s (%s)", sub.ID, me.Message, me.Code)
+	}
 	if err != nil {
 		return Composed{}, cur, err
 	}

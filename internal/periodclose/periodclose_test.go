@@ -221,3 +221,36 @@ func TestSmallAndEmptySteps(t *testing.T) {
 		t.Fatalf("steps %d invoices %d", got.Steps, got.Invoices)
 	}
 }
+
+// The environment's GST settings decide the invoice: a customer billed in
+// another state pays IGST, a charge naming no rate takes the environment's
+// default (12 % here), and auto_finalize false leaves the invoice DRAFT.
+// By hand: the opening fee 999.00 at IGST 12 % = 119.88, total 1,118.88.
+func TestTheEnvironmentsTaxSettingsDecideTheInvoice(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	if err := r.ledger.PutTaxSettings(ctx, r.sc, billing.TaxSettings{State: "KA", DefaultRate: "12", AutoFinalize: false}); err != nil {
+		t.Fatal(err)
+	}
+	r.cus.BillingState, r.cus.Version = "MH", 1
+	if err := r.ledger.UpdateCustomer(ctx, r.sc, r.cus, 1); err != nil {
+		t.Fatal(err)
+	}
+	r.now = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+	r.subscribe(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	c := r.closer()
+	c.Settings = periodclose.FromTaxSettings(r.ledger)
+	if _, err := c.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	invs := r.invoices(t)
+	if len(invs) != 1 {
+		t.Fatalf("%d invoices", len(invs))
+	}
+	inv := invs[0]
+	if inv.InvoiceStatus != billing.InvoiceDraft || len(inv.TaxLines) != 1 || inv.TaxLines[0].Name != "IGST 12%" || inv.TaxLines[0].Amount != 11988 ||
+		inv.AmountDue != 111888 || inv.LineItems[0].TaxRate != "12" {
+		t.Fatalf("invoice: %s %+v due %d lines %+v", inv.InvoiceStatus, inv.TaxLines, inv.AmountDue, inv.LineItems)
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/periodclose"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/wire/paymentlinkcreator"
@@ -51,7 +52,7 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	rt.Add((&httpapi.Meters{Service: usageSvc}).Routes()...)
 	plans := plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: usageSvc.Store}).Routes()...)
-	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc}).Routes()...)
+	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc, Settings: periodclose.FromTaxSettings(a.Store)}).Routes()...)
 	return rt, nil
 }
 

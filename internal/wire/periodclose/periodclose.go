@@ -28,5 +28,5 @@ func Load(getenv func(string) string, logOut io.Writer) (*periodclose.Closer, er
 	db := dynamodb.NewFromConfig(env.AWS)
 	store := dynamo.New(db, env.Config.Table)
 	return &periodclose.Closer{Plans: plandb.New(db, env.Config.Table), Ledger: store, Usage: usageingest.Service(env, store),
-		Minimums: env.Config.Minimums, Grace: env.Config.PeriodCloseGrace, Log: env.Log}, nil
+		Minimums: env.Config.Minimums, Grace: env.Config.PeriodCloseGrace, Log: env.Log, Settings: periodclose.FromTaxSettings(store)}, nil
 }
