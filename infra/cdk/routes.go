@@ -65,6 +65,7 @@ var httpRoutes = []route{
 	{"POST", "/api/v1/subscriptions", "api"},
 	{"GET", "/api/v1/subscriptions/{id}", "api"},
 	{"POST", "/api/v1/subscriptions/{id}/cancel", "api"},
+	{"POST", "/api/v1/subscriptions/{id}/change-plan", "api"},
 	{"GET", "/api/v1/subscriptions/{id}/upcoming-invoice", "api"},
 
 	{"POST", "/api/v1/meters", "api"},

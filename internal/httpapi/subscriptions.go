@@ -44,6 +44,7 @@ func (h *Subscriptions) Routes() []Route {
 		{Method: "POST", Pattern: "/api/v1/subscriptions", Auth: AuthScoped, Handle: h.create},
 		{Method: "GET", Pattern: "/api/v1/subscriptions/{id}", Auth: AuthScoped, Handle: h.get},
 		{Method: "POST", Pattern: "/api/v1/subscriptions/{id}/cancel", Auth: AuthScoped, Handle: h.cancel},
+		{Method: "POST", Pattern: "/api/v1/subscriptions/{id}/change-plan", Auth: AuthScoped, Handle: h.changePlan},
 		{Method: "GET", Pattern: "/api/v1/subscriptions/{id}/upcoming-invoice", Auth: AuthScoped, Handle: h.upcoming},
 	}
 }
@@ -62,6 +63,10 @@ func subscriptionView(s pricing.Subscription, now time.Time) map[string]any {
 		"current_period_start": nil, "current_period_end": nil, "next_billing_at": nil, "invoices": s.Invoices}
 	if s.NextBillingAt != nil {
 		v["next_billing_at"] = s.NextBillingAt.Format(time.RFC3339)
+	}
+	v["pending_plan"] = nil
+	if s.PendingPlanID != "" && s.PendingFrom != nil {
+		v["pending_plan"] = map[string]any{"plan_id": s.PendingPlanID, "plan_version": s.PendingPlanVersion, "from": s.PendingFrom.Format(time.RFC3339)}
 	}
 	if s.TrialEnd != nil {
 		v["trial_end"] = s.TrialEnd.Format(time.RFC3339)
@@ -200,6 +205,68 @@ func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error
 	return Response{Body: subscriptionView(sub, now)}, nil
 }
 
+// changePlan moves the subscription to another plan (version) at the end
+// of the current period: that period's close bills its usage on the old
+// plan and the next period's fees on the new one; later periods are on the
+// new plan. A second change before then replaces the first.
+func (h *Subscriptions) changePlan(ctx context.Context, r *Request) (Response, error) {
+	var in struct {
+		PlanID      string `json:"plan_id"`
+		PlanVersion int    `json:"plan_version"`
+		At          string `json:"at"`
+	}
+	if err := Decode(r.Body, &in); err != nil {
+		return Response{}, err
+	}
+	if a := strings.ToUpper(in.At); a != "" && a != "PERIOD_END" {
+		return Response{}, apperr.InvalidField("validation_failed", "at", "at must be PERIOD_END (a plan changes with the next period)")
+	}
+	if !ids.Valid(ids.Plan, in.PlanID) {
+		return Response{}, apperr.InvalidField("validation_failed", "plan_id", "plan_id must be a plan id (pln_…)")
+	}
+	if in.PlanVersion < 0 {
+		return Response{}, apperr.InvalidField("validation_failed", "plan_version", "plan_version must be a version number (1, 2, …) or absent for the latest")
+	}
+	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
+	if err != nil {
+		return Response{}, err
+	}
+	plan, err := h.Store.Plan(ctx, r.Scope, in.PlanID, in.PlanVersion)
+	if err != nil {
+		if apperr.Is(err, apperr.NotFound) {
+			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
+		}
+		return Response{}, err
+	}
+	old, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
+	if err != nil {
+		return Response{}, err
+	}
+	if !strings.EqualFold(old.Currency, plan.Currency) {
+		return Response{}, apperr.InvalidField("currency_mismatch", "plan_id", "plan %s is in %s; the subscription bills in %s", plan.ID, strings.ToLower(plan.Currency), strings.ToLower(old.Currency))
+	}
+	for i, c := range plan.Charges {
+		if c.Type == pricing.Fixed && c.Period != "" && c.Period != sub.BillingPeriod {
+			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "the plan's charge %d is billed %s; the subscription is billed %s", i, c.Period, sub.BillingPeriod)
+		}
+	}
+	now := h.now()
+	p, _, running, err := sub.Current(now)
+	if err != nil {
+		return Response{}, err
+	}
+	if !running || (sub.CancelAt != nil && !sub.CancelAt.After(p.End)) {
+		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s ends with this period; it cannot change plan", sub.ID)
+	}
+	expected := sub.Version
+	from := p.End
+	sub.PendingPlanID, sub.PendingPlanVersion, sub.PendingFrom, sub.Version = plan.ID, plan.Version, &from, sub.Version+1
+	if err := h.Store.UpdateSubscription(ctx, r.Scope, sub, expected); err != nil {
+		return Response{}, err
+	}
+	return Response{Body: subscriptionView(sub, now)}, nil
+}
+
 // upcoming computes the invoice the current period's close will make
 // (pricing.Step: this period's usage, the next period's fee), from the
 // usage counted so far, with the period close's own composition
@@ -254,7 +321,15 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 			return Response{}, err
 		}
 	}
-	composed, cur, err := periodclose.Compose(ctx, h.Usage, r.Scope, sub, plan, st, number, terms)
+	var feePlan *pricing.PlanVersion
+	if sub.ChangesPlanAt(st) && st.FixedPeriod != nil {
+		fp, err := h.Store.Plan(ctx, r.Scope, sub.PendingPlanID, sub.PendingPlanVersion)
+		if err != nil {
+			return Response{}, err
+		}
+		feePlan = &fp
+	}
+	composed, cur, err := periodclose.ComposeChange(ctx, h.Usage, r.Scope, sub, plan, feePlan, st, number, terms)
 	if err != nil {
 		return Response{}, err
 	}

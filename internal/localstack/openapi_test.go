@@ -135,6 +135,7 @@ func TestOpenAPIEveryOperationAgainstTheRealAPI(t *testing.T) {
 	sub := s.must(s.call("POST", "/api/v1/subscriptions", map[string]any{"customer_id": cus, "plan_id": plan.s("id"), "coupon": map[string]any{"percent_off": "10", "duration": "REPEATING", "periods": 3}}), 201)
 	s.must(s.call("GET", "/api/v1/subscriptions/"+sub.s("id"), nil), 200)
 	s.must(s.call("GET", "/api/v1/subscriptions/"+sub.s("id")+"/upcoming-invoice", nil), 200)
+	s.must(s.call("POST", "/api/v1/subscriptions/"+sub.s("id")+"/change-plan", map[string]any{"plan_id": plan.s("id"), "plan_version": 1}), 200)
 	s.must(s.call("POST", "/api/v1/subscriptions/"+sub.s("id")+"/cancel", map[string]any{"at": "PERIOD_END"}), 200)
 	s.must(s.call("POST", "/api/v1/meters/"+m.s("id")+"/archive", nil), 200)
 

@@ -45,6 +45,31 @@ func TestUpcomingInvoiceFromUsage(t *testing.T) {
 	if up.s("total") != "5904.72" || len(up.Body["tax_lines"].([]any)) != 2 || up.Body["tax_lines"].([]any)[0].(map[string]any)["amount"] != "450.36" {
 		t.Fatalf("upcoming invoice: %s", up.Raw)
 	}
+	// A plan change at the period's end: the preview bills this period's
+	// usage on the old plan and the next period's fee on the new one.
+	scale := s.must(s.call("POST", "/api/v1/plans", map[string]any{"name": "Scale", "currency": "inr", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Scale fee", "amount": "9999", "period": "MONTHLY"}}}), 201)
+	usd := s.must(s.call("POST", "/api/v1/plans", map[string]any{"name": "Dollar", "currency": "usd", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Fee", "amount": "99", "period": "MONTHLY"}}}), 201)
+	change := "/api/v1/subscriptions/" + sub.s("id") + "/change-plan"
+	for code, body := range map[string]map[string]any{
+		"currency_mismatch": {"plan_id": usd.s("id")},
+		"validation_failed": {"plan_id": "pln_01jzzzzzzzzzzzzzzzzzzzzzzz"},
+	} {
+		if r := s.must(s.call("POST", change, body), 400); r.s("error", "code") != code || r.s("error", "field") != "plan_id" {
+			t.Errorf("%s: %s", code, r.Raw)
+		}
+	}
+	if r := s.must(s.call("POST", change, map[string]any{"plan_id": scale.s("id"), "at": "NOW"}), 400); r.s("error", "field") != "at" {
+		t.Errorf("at NOW: %s", r.Raw)
+	}
+	if r := s.must(s.call("POST", change, map[string]any{"plan_id": scale.s("id")}), 200); r.s("pending_plan", "plan_id") != scale.s("id") ||
+		r.s("pending_plan", "from") != r.s("current_period_end") {
+		t.Fatalf("change: %s", r.Raw)
+	}
+	if up := s.must(s.call("GET", path, nil), 200); up.s("subtotal") != "10004.00" {
+		t.Fatalf("the preview after the change: %s", up.Raw)
+	}
 	// Nothing was written: the customer's only invoice can be the period
 	// close's opening one (this period's fee), never the preview's.
 	if l := s.must(s.call("GET", "/api/v1/invoices?customer_id="+cus, nil), 200); len(l.Body["data"].([]any)) > 1 ||

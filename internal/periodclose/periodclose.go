@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"strconv"
 	"time"
 
@@ -250,12 +251,25 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 			return 0, err
 		}
 	}
-	bill, cur, err := Compose(ctx, c.Usage, sc, sub, plan, st, sub.Invoices+1, terms)
+	var feePlan *pricing.PlanVersion
+	change := sub.ChangesPlanAt(st)
+	if change && st.FixedPeriod != nil {
+		fp, err := c.Plans.Plan(ctx, sc, sub.PendingPlanID, sub.PendingPlanVersion)
+		if err != nil {
+			return 0, err
+		}
+		feePlan = &fp
+	}
+	bill, cur, err := ComposeChange(ctx, c.Usage, sc, sub, plan, feePlan, st, sub.Invoices+1, terms)
 	if err != nil {
 		return 0, err
 	}
 	next := sub
 	next.Steps, next.Version = sub.Steps+1, sub.Version+1
+	if change {
+		next.PlanID, next.PlanVersion = sub.PendingPlanID, sub.PendingPlanVersion
+		next.PendingPlanID, next.PendingPlanVersion, next.PendingFrom = "", 0, nil
+	}
 	if st.FixedPeriod != nil && bill.hasFixed() {
 		end := st.FixedPeriod.End
 		next.FixedBilledThrough = &end
@@ -326,17 +340,53 @@ func (b Composed) hasFixed() bool {
 // invoice numbered invoiceNumber (1 for the subscription's first), GST
 // intra- or inter-state, a charge naming no rate at the terms' default.
 func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, st pricing.Step, invoiceNumber int, terms Terms) (Composed, money.Currency, error) {
+	return ComposeChange(ctx, u, sc, sub, plan, nil, st, invoiceNumber, terms)
+}
+
+// ComposeChange is Compose when the step's fixed fees come from another
+// plan version (feePlan: a plan change taking effect with the next
+// period); nil is the same plan.
+func ComposeChange(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, feePlan *pricing.PlanVersion, st pricing.Step, invoiceNumber int, terms Terms) (Composed, money.Currency, error) {
 	cur, err := money.LookupCurrency(plan.Currency)
 	if err != nil {
 		return Composed{}, cur, err
 	}
-	charges, err := plan.Priced()
+	priced := func(p pricing.PlanVersion, keep func(pricing.Charge) bool) ([]pricing.Charge, error) {
+		cs, err := p.Priced()
+		if err != nil {
+			return nil, err
+		}
+		var out []pricing.Charge
+		for i, c := range cs {
+			if p.Charges[i].TaxRate == "" {
+				c.TaxRate = terms.DefaultRate
+			}
+			if keep(c) {
+				out = append(out, c)
+			}
+		}
+		return out, nil
+	}
+	all := func(pricing.Charge) bool { return true }
+	charges, err := priced(plan, all)
 	if err != nil {
 		return Composed{}, cur, err
 	}
-	for i := range charges {
-		if plan.Charges[i].TaxRate == "" {
-			charges[i].TaxRate = terms.DefaultRate
+	if feePlan != nil {
+		if !strings.EqualFold(feePlan.Currency, plan.Currency) {
+			return Composed{}, cur, apperr.E(apperr.Conflict, "currency_mismatch", "plan %s v%d is in %s, the subscription in %s", feePlan.ID, feePlan.Version, feePlan.Currency, plan.Currency)
+		}
+		fees, err := priced(*feePlan, func(c pricing.Charge) bool { return c.Type == pricing.Fixed })
+		if err != nil {
+			return Composed{}, cur, err
+		}
+		usage, err := priced(plan, func(c pricing.Charge) bool { return c.Type == pricing.Usage })
+		if err != nil {
+			return Composed{}, cur, err
+		}
+		charges = append(fees, usage...)
+		if st.CreditPeriod != nil { // a credit gives back the old plan's fee
+			return Composed{}, cur, apperr.E(apperr.Conflict, "invoice_not_computable", "subscription %s: a plan change and a credit in one step", sub.ID)
 		}
 	}
 	in := pricing.BillInput{Currency: cur, Charges: charges, PeriodNumber: invoiceNumber, Usage: map[string]decimal.Decimal{}, IntraState: terms.IntraState,

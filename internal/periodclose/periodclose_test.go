@@ -254,3 +254,62 @@ func TestTheEnvironmentsTaxSettingsDecideTheInvoice(t *testing.T) {
 		t.Fatalf("invoice: %s %+v due %d lines %+v", inv.InvoiceStatus, inv.TaxLines, inv.AmountDue, inv.LineItems)
 	}
 }
+
+// A plan change at November's end: November's close bills its usage on the
+// old plan (1000 × 0.50 = 500.00) and December's fee on the new one
+// (1,999.00); December's close is all on the new plan (1000 × 0.25 =
+// 250.00 + 1,999.00).
+func TestAPlanChangeTakesEffectWithTheNextPeriod(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	r.now = time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	sub := r.subscribe(t, time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
+	if _, err := r.closer().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Scale", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
+		{Type: pricing.Fixed, DisplayName: "Scale fee", Amount: "1999", Period: pricing.Monthly},
+		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.25"},
+	}}
+	if err := b.Validate(func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.Put(ctx, r.sc, b); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := r.plans.Subscription(ctx, r.sc, sub.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	cur.PendingPlanID, cur.PendingPlanVersion, cur.PendingFrom, cur.Version = b.ID, 1, &from, cur.Version+1
+	if err := r.plans.UpdateSubscription(ctx, r.sc, cur, cur.Version-1); err != nil {
+		t.Fatal(err)
+	}
+	subtotals := func() map[int]int64 {
+		out := map[int]int64{}
+		for _, inv := range r.invoices(t) {
+			out[inv.SubscriptionStep] = inv.Subtotal
+		}
+		return out
+	}
+	r.now = time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC)
+	if _, err := r.closer().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := subtotals(); got[1] != 249900 {
+		t.Fatalf("November's close: subtotals %v, want step 1 = 2499.00", got)
+	}
+	after, _ := r.plans.Subscription(ctx, r.sc, sub.ID)
+	if after.PlanID != b.ID || after.PendingPlanID != "" || after.PendingFrom != nil {
+		t.Fatalf("after the change: plan %s pending %s %v", after.PlanID, after.PendingPlanID, after.PendingFrom)
+	}
+	r.now = time.Date(2027, 1, 5, 0, 0, 0, 0, time.UTC)
+	if _, err := r.closer().Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := subtotals(); got[0] != 99900 || got[2] != 224900 || len(got) != 3 {
+		t.Fatalf("subtotals %v, want 0: 999.00, 1: 2499.00, 2: 2249.00", got)
+	}
+}

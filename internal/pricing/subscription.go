@@ -42,6 +42,12 @@ type Subscription struct {
 	// close's index; Invoices counts the invoices the steps made (a coupon
 	// for N periods covers the first N); FixedBilledThrough is the end of
 	// the last fixed-fee days billed.
+	// PendingPlanID and PendingPlanVersion replace the plan from
+	// PendingFrom (a period's end): that period's close bills its usage on
+	// the old plan and the next period's fees on the new one.
+	PendingPlanID      string     `dynamodbav:"pending_plan_id,omitempty"`
+	PendingPlanVersion int        `dynamodbav:"pending_plan_version,omitempty"`
+	PendingFrom        *time.Time `dynamodbav:"pending_from,omitempty"`
 	Steps              int        `dynamodbav:"steps"`
 	NextBillingAt      *time.Time `dynamodbav:"next_billing_at,omitempty"`
 	Invoices           int        `dynamodbav:"invoices"`
@@ -78,6 +84,12 @@ func (s *Subscription) ValidateNew(cur money.Currency) error {
 		}
 	}
 	return nil
+}
+
+// ChangesPlanAt reports whether step st is where the pending plan change
+// takes effect (the close of the period ending at PendingFrom, or later).
+func (s Subscription) ChangesPlanAt(st Step) bool {
+	return s.PendingPlanID != "" && s.PendingFrom != nil && st.N >= 1 && !st.Due.Before(*s.PendingFrom)
 }
 
 // Schedule sets NextBillingAt from the next step (nil when none is left).
