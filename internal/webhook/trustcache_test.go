@@ -192,3 +192,31 @@ func TestTrustCacheTTL(t *testing.T) {
 		t.Fatalf("%d store reads, want 3", n)
 	}
 }
+
+// An account refused by the cached connection is re-read once too: the
+// connection's account changed since the cached read is honoured at once,
+// and another account is still refused after the re-read, nothing queued.
+func TestTrustCacheRereadsBeforeRefusingAnAccount(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.change(func(c *billing.Connection) { c.AccountID = "acc_live_mine" })
+	store, _ := f.cached()
+	if _, ok, err := f.recv.Store.Connection(context.Background(), f.sc); !ok || err != nil { // the cache's first read
+		t.Fatal(ok, err)
+	}
+	resp := f.post(f.path(), body, signed(body, secret)) // body's account_id is acc_x
+	if resp.StatusCode != 401 || !strings.Contains(resp.Body, "account_mismatch") {
+		t.Fatalf("other account: %d %s", resp.StatusCode, resp.Body)
+	}
+	if n := store.reads.Load(); n != 2 {
+		t.Fatalf("%d reads, want 2 (the first read, then the re-read before the 401)", n)
+	}
+	f.change(func(c *billing.Connection) { c.AccountID = "acc_x" })
+	f.postWant("the connection's account changed within the TTL", 200, secret, "evt_acct")
+	if n := store.reads.Load(); n != 3 {
+		t.Fatalf("%d reads, want 3", n)
+	}
+	if msgs := f.queued(); len(msgs) != 1 {
+		t.Fatalf("queued %d messages, want 1", len(msgs))
+	}
+}
