@@ -102,7 +102,7 @@ func (d *Deps) PaymentsHandler() *httpapi.Router {
 
 // WebhookReceiver is the webhook-receiver function.
 func (d *Deps) WebhookReceiver() *webhook.Receiver {
-	return &webhook.Receiver{Store: dynamo.WebhookTrust{Store: d.Store}, Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
+	return &webhook.Receiver{Store: webhook.NewTrustCache(dynamo.WebhookTrust{Store: d.Store}), Refs: d.Store, Secrets: secrets.NewCache(d.Box), Queue: d.Events, Log: d.Log}
 }
 
 // Relay is the stream-relay function.

@@ -15,5 +15,7 @@
 //     sampled events are counted, a hot customer against the others, and
 //     the DynamoDB calls, write units and per-partition-key writes per event;
 //   - TestReport turns those results and the micro-benchmarks' output into
-//     docs/benchmarks.md, with a paper estimate of the AWS bill.
+//     docs/benchmarks.md, with a paper estimate of the AWS bill; it rewrites
+//     only the regions between generated:begin/end marker comments and keeps
+//     the hand-written text around them.
 package bench

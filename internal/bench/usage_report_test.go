@@ -1,10 +1,7 @@
 package bench_test
 
 import (
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -417,22 +414,4 @@ func TestUsageReport(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(resultsDir, "usage.md"), []byte(usageSection(u)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// usageReport is §7 when make bench's usage step left usage.json ("" when
-// it did not run).
-func usageReport(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(resultsDir, "usage.json"))
-	if errors.Is(err, fs.ErrNotExist) {
-		return ""
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	var u usageResult
-	if err := json.Unmarshal(b, &u); err != nil {
-		t.Fatalf("usage.json: %v", err)
-	}
-	return "\n" + usageSection(u)
 }

@@ -87,7 +87,7 @@ func BenchmarkReceiver(b *testing.B) {
 	}
 	b.SetBytes(int64(len(ev.Body)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		resp, _ := r.Handle(ctx, ev)
 		if resp.StatusCode != 200 {
@@ -105,7 +105,7 @@ func BenchmarkFloorHMACDecode(b *testing.B) {
 	body, sig := []byte(ev.Body), ev.Headers["x-razorpay-signature"]
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
-	b.ResetTimer()
+	defer cpuPerOp(b)()
 	for b.Loop() {
 		want, err := hex.DecodeString(sig)
 		if err != nil {

@@ -140,35 +140,10 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if len(raw) > MaxBody {
 		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
 	}
-	conn, found, err := r.Store.Connection(ctx, sc)
-	if err != nil {
-		return 0, "", apperr.Wrap(err, apperr.Transient, "connection_unavailable", "the connection could not be read; retry")
-	}
-	if !found || conn.Status != billing.ConnectionActive {
-		// A disabled connection (DELETE) is no trust: its webhooks are
-		// refused like those of an environment without one.
-		return 0, "", apperr.E(apperr.NotFound, "connection_not_configured", "no active Razorpay connection for this environment")
-	}
 	headers := lower(req.Headers)
-	sig := headers["x-razorpay-signature"]
-	if sig == "" {
-		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature is missing")
-	}
-	ok, err = r.verify(ctx, conn, raw, sig)
-	if err != nil {
-		return 0, "", err // 503: the secret could not be opened; Razorpay retries
-	}
-	if !ok {
-		return 0, "", apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature does not match the body and this environment's webhook secret")
-	}
-	env, err := ParseEnvelope(raw)
+	env, err := r.trusted(ctx, sc, raw, headers["x-razorpay-signature"])
 	if err != nil {
 		return 0, "", err
-	}
-	if conn.AccountID != "" && env.AccountID != conn.AccountID {
-		// Signed with our secret but about another Razorpay account (a test
-		// account's events at a live environment, say): nothing is queued.
-		return 0, "", apperr.E(apperr.Unauthorized, "account_mismatch", "the event is for Razorpay account %q, not this connection's account", truncate(env.AccountID, 40))
 	}
 	eventID := headers["x-razorpay-event-id"]
 	dedup := eventID
@@ -188,6 +163,72 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
 	return http.StatusOK, `{"status":"queued"}`, nil
+}
+
+// trusted reads sc's connection and checks the webhook against it (check).
+// When the connection came from a cache (CachingConnectionStore) and the
+// signed webhook is refused as unauthorized — a bad signature, another
+// account — it reads the connection again once and checks again, so that a
+// secret or account changed since the cached read is honoured at once.
+func (r *Receiver) trusted(ctx context.Context, sc billing.Scope, raw []byte, sig string) (Envelope, error) {
+	var (
+		conn          billing.Connection
+		found, cached bool
+		err           error
+	)
+	cs, caching := r.Store.(CachingConnectionStore)
+	if caching {
+		conn, found, cached, err = cs.CachedConnection(ctx, sc)
+	} else {
+		conn, found, err = r.Store.Connection(ctx, sc)
+	}
+	if err != nil {
+		return Envelope{}, connectionUnavailable(err)
+	}
+	env, err := r.check(ctx, conn, found, raw, sig)
+	if cached && sig != "" && apperr.Is(err, apperr.Unauthorized) {
+		if conn, found, err = cs.Reread(ctx, sc); err != nil {
+			return Envelope{}, connectionUnavailable(err)
+		}
+		env, err = r.check(ctx, conn, found, raw, sig)
+	}
+	return env, err
+}
+
+func connectionUnavailable(err error) error {
+	return apperr.Wrap(err, apperr.Transient, "connection_unavailable", "the connection could not be read; retry")
+}
+
+// check refuses a webhook its connection does not trust: none or not active
+// (404), no or a bad signature (401), a secret that cannot be opened (503),
+// not a Razorpay event (400), another Razorpay account (401). It returns
+// the parsed envelope of a trusted one.
+func (r *Receiver) check(ctx context.Context, conn billing.Connection, found bool, raw []byte, sig string) (Envelope, error) {
+	if !found || conn.Status != billing.ConnectionActive {
+		// A disabled connection (DELETE) is no trust: its webhooks are
+		// refused like those of an environment without one.
+		return Envelope{}, apperr.E(apperr.NotFound, "connection_not_configured", "no active Razorpay connection for this environment")
+	}
+	if sig == "" {
+		return Envelope{}, apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature is missing")
+	}
+	ok, err := r.verify(ctx, conn, raw, sig)
+	if err != nil {
+		return Envelope{}, err // 503: the secret could not be opened; Razorpay retries
+	}
+	if !ok {
+		return Envelope{}, apperr.E(apperr.Unauthorized, "invalid_signature", "X-Razorpay-Signature does not match the body and this environment's webhook secret")
+	}
+	env, err := ParseEnvelope(raw)
+	if err != nil {
+		return env, err
+	}
+	if conn.AccountID != "" && env.AccountID != conn.AccountID {
+		// Signed with our secret but about another Razorpay account (a test
+		// account's events at a live environment, say): nothing is queued.
+		return env, apperr.E(apperr.Unauthorized, "account_mismatch", "the event is for Razorpay account %q, not this connection's account", truncate(env.AccountID, 40))
+	}
+	return env, nil
 }
 
 func dedupID(sc billing.Scope, id string) string {

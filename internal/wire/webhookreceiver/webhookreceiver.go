@@ -1,5 +1,5 @@
 // Package webhookreceiver wires the webhook-receiver function: DynamoDB
-// (GetItem: the connection, the id refs), the secrets box (KMS) that opens
+// (GetItem: the connection, kept a minute by webhook.TrustCache; the id refs), the secrets box (KMS) that opens
 // the webhook secret, and the razorpay-events FIFO queue (SQS). It links no
 // Razorpay client: signatures are checked by internal/webhooksig.
 package webhookreceiver
@@ -39,5 +39,5 @@ func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 	}
 	store := ledger.Store(env)
 	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
-	return &webhook.Receiver{Store: dynamo.WebhookTrust{Store: store}, Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
+	return &webhook.Receiver{Store: webhook.NewTrustCache(dynamo.WebhookTrust{Store: store}), Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
 }

@@ -1,0 +1,122 @@
+package webhook
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/razorbill/razorbill/internal/billing"
+)
+
+// TrustTTL is how long a warm receiver answers from what it read of an
+// environment's connection (its status, Razorpay account and webhook
+// secrets) before reading it again.
+const TrustTTL = time.Minute
+
+// trustCacheMax bounds the entries kept; only active connections are kept,
+// so an unknown path cannot grow the cache.
+const trustCacheMax = 4096
+
+// CachingConnectionStore is a ConnectionStore that may answer from a cache.
+// The receiver reads through CachedConnection and, when the cached
+// connection refuses a signed webhook as unauthorized, calls Reread once
+// and checks again, so that a secret (or account) changed within the
+// cache's TTL is honoured at once.
+type CachingConnectionStore interface {
+	ConnectionStore
+	// CachedConnection is Connection; cached says the answer came from the
+	// cache rather than a read of the store.
+	CachedConnection(ctx context.Context, sc billing.Scope) (c billing.Connection, found, cached bool, err error)
+	// Reread reads the store and replaces (or drops) the cached entry.
+	Reread(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error)
+}
+
+// TrustCache keeps, in the warm function, each environment's active
+// connection as Store read it, for TTL: a webhook within the TTL costs no
+// DynamoDB read. A connection that is missing or not active is never kept
+// (each such webhook reads the store), nor is a failed read. So a change to
+// a connection — disabled, its account set, a retired secret revoked —
+// takes effect in a warm receiver within TTL; a secret rotated in works at
+// once, because the receiver re-reads when the cached secrets refuse a
+// signature. Whether a retired secret is still within its 24 h is decided
+// on each webhook from the cached expiry, not at read time. Safe for
+// concurrent use.
+type TrustCache struct {
+	Store ConnectionStore
+	TTL   time.Duration    // TrustTTL when zero
+	Now   func() time.Time // time.Now when nil
+
+	mu      sync.Mutex
+	entries map[billing.Scope]trustEntry
+}
+
+type trustEntry struct {
+	conn    billing.Connection
+	expires time.Time
+}
+
+// NewTrustCache caches what s reads for TrustTTL.
+func NewTrustCache(s ConnectionStore) *TrustCache { return &TrustCache{Store: s} }
+
+func (c *TrustCache) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+// Connection answers from the cache within the TTL, else reads the store.
+func (c *TrustCache) Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error) {
+	conn, found, _, err := c.CachedConnection(ctx, sc)
+	return conn, found, err
+}
+
+// CachedConnection answers from the cache when sc's connection was read
+// active less than TTL ago, else reads the store (Reread).
+func (c *TrustCache) CachedConnection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, bool, error) {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.entries[sc]
+	c.mu.Unlock()
+	if ok && now.Before(e.expires) {
+		return e.conn, true, true, nil
+	}
+	conn, found, err := c.Reread(ctx, sc)
+	return conn, found, false, err
+}
+
+// Reread reads sc's connection from the store; an active one replaces the
+// cached entry for TTL, anything else (none, not active) drops it. A failed
+// read leaves the cache as it was.
+func (c *TrustCache) Reread(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error) {
+	conn, found, err := c.Store.Connection(ctx, sc)
+	if err != nil {
+		return conn, found, err
+	}
+	ttl := c.TTL
+	if ttl <= 0 {
+		ttl = TrustTTL
+	}
+	now := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !found || conn.Status != billing.ConnectionActive {
+		delete(c.entries, sc)
+		return conn, found, nil
+	}
+	if c.entries == nil {
+		c.entries = map[billing.Scope]trustEntry{}
+	}
+	if _, ok := c.entries[sc]; !ok && len(c.entries) >= trustCacheMax {
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= trustCacheMax {
+			clear(c.entries)
+		}
+	}
+	c.entries[sc] = trustEntry{conn: conn, expires: now.Add(ttl)}
+	return conn, found, nil
+}
