@@ -29,6 +29,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -94,6 +95,7 @@ type TaxSettingsReader interface {
 // (billing.TaxSettings: its state against the customer's place of supply,
 // its default rate, auto_finalize).
 func FromTaxSettings(r TaxSettingsReader) Settings {
+	r = memoTaxes{r} // once per environment in a run
 	return func(ctx context.Context, sc billing.Scope, c billing.Customer) (Terms, error) {
 		t, err := r.TaxSettings(ctx, sc)
 		if err != nil {
@@ -115,8 +117,9 @@ type Closer struct {
 	Now   func() time.Time
 	Log   *slog.Logger
 	// BatchSize is how many due subscriptions one index query reads
-	// (default 100).
-	BatchSize int
+	// (default 100); Concurrency how many are closed at once (default 8).
+	BatchSize   int
+	Concurrency int
 }
 
 func (c *Closer) now() time.Time {
@@ -138,10 +141,12 @@ type Result struct {
 const maxStepsPerVisit = 24
 
 // Run closes every subscription step due now − grace: one index range
-// read per batch, each due subscription visited once. A subscription that
-// fails is logged, counted and left due for the next run.
+// read per batch, the batch's subscriptions visited Concurrency at a time.
+// A subscription that fails is logged, counted and left due for the next
+// run.
 func (c *Closer) Run(ctx context.Context) (Result, error) {
 	var res Result
+	ctx = withMemo(ctx)
 	now := c.now()
 	before := now.Add(-c.grace())
 	cursor := ""
@@ -149,22 +154,36 @@ func (c *Closer) Run(ctx context.Context) (Result, error) {
 	if limit <= 0 {
 		limit = 100
 	}
+	workers := c.Concurrency
+	if workers <= 0 {
+		workers = 8
+	}
+	var mu sync.Mutex
 	for {
 		refs, err := c.Plans.Due(ctx, before, limit, cursor)
 		if err != nil {
 			return res, err
 		}
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, workers)
 		for _, ref := range refs {
-			res.Subscriptions++
-			n, err := c.Close(ctx, ref.Scope, ref.ID)
-			res.Invoices += n
-			if err != nil {
-				res.Failed++
-				c.log().ErrorContext(ctx, "period close failed", "subscription_id", ref.ID, "tenant_id", ref.Scope.TenantID, "environment_id", ref.Scope.EnvironmentID, "error", err.Error())
-			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				n, err := c.Close(ctx, ref.Scope, ref.ID)
+				mu.Lock()
+				defer mu.Unlock()
+				res.Subscriptions++
+				res.Invoices += n
+				if err != nil {
+					res.Failed++
+					c.log().ErrorContext(ctx, "period close failed", "subscription_id", ref.ID, "tenant_id", ref.Scope.TenantID, "environment_id", ref.Scope.EnvironmentID, "error", err.Error())
+				}
+			})
 		}
-		if len(refs) < limit {
-			return res, nil
+		wg.Wait()
+		if len(refs) < limit || ctx.Err() != nil {
+			return res, ctx.Err()
 		}
 		cursor = refs[len(refs)-1].Cursor
 	}
@@ -192,11 +211,16 @@ func (c *Closer) log() *slog.Logger {
 // meanwhile is skipped (never made twice).
 func (c *Closer) Close(ctx context.Context, sc billing.Scope, id string) (int, error) {
 	made := 0
+	var sub pricing.Subscription
+	fresh := false // sub is what this visit just wrote: no need to read it
 	for range maxStepsPerVisit {
-		sub, err := c.Plans.Subscription(ctx, sc, id)
-		if err != nil {
-			return made, err
+		if !fresh {
+			var err error
+			if sub, err = c.Plans.Subscription(ctx, sc, id); err != nil {
+				return made, err
+			}
 		}
+		fresh = false
 		st, ok, err := sub.Step(sub.Steps)
 		if err != nil {
 			return made, err
@@ -204,7 +228,7 @@ func (c *Closer) Close(ctx context.Context, sc billing.Scope, id string) (int, e
 		if !ok || st.Due.After(c.now().Add(-c.grace())) {
 			return made, c.reschedule(ctx, sc, sub)
 		}
-		n, err := c.step(ctx, sc, sub, st)
+		n, next, err := c.step(ctx, sc, sub, st)
 		made += n
 		switch {
 		case errors.Is(err, plandb.ErrStepDone), apperr.HasCode(err, apperr.CodeConcurrentUpdate), apperr.HasCode(err, "invoice_number_exists"):
@@ -212,6 +236,7 @@ func (c *Closer) Close(ctx context.Context, sc billing.Scope, id string) (int, e
 		case err != nil:
 			return made, err
 		}
+		sub, fresh = next, true
 	}
 	return made, nil
 }
@@ -236,33 +261,33 @@ func (c *Closer) reschedule(ctx context.Context, sc billing.Scope, sub pricing.S
 }
 
 // step makes one billing step's invoice and records the step.
-func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscription, st pricing.Step) (int, error) {
-	plan, err := c.Plans.Plan(ctx, sc, sub.PlanID, sub.PlanVersion)
+func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscription, st pricing.Step) (int, pricing.Subscription, error) {
+	plan, err := c.plan(ctx, sc, sub.PlanID, sub.PlanVersion)
 	if err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	cus, err := c.Ledger.Customer(ctx, sc, sub.CustomerID)
 	if err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	terms := DefaultTerms()
 	if c.Settings != nil {
 		if terms, err = c.Settings(ctx, sc, cus); err != nil {
-			return 0, err
+			return 0, sub, err
 		}
 	}
 	var feePlan *pricing.PlanVersion
 	change := sub.ChangesPlanAt(st)
 	if change && st.FixedPeriod != nil {
-		fp, err := c.Plans.Plan(ctx, sc, sub.PendingPlanID, sub.PendingPlanVersion)
+		fp, err := c.plan(ctx, sc, sub.PendingPlanID, sub.PendingPlanVersion)
 		if err != nil {
-			return 0, err
+			return 0, sub, err
 		}
 		feePlan = &fp
 	}
 	bill, cur, err := ComposeChange(ctx, c.Usage, sc, sub, plan, feePlan, st, sub.Invoices+1, terms)
 	if err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	next := sub
 	next.Steps, next.Version = sub.Steps+1, sub.Version+1
@@ -276,28 +301,28 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 	}
 	if len(bill.Lines) == 0 {
 		if err := next.Schedule(); err != nil {
-			return 0, err
+			return 0, sub, err
 		}
-		return 0, c.Plans.CompleteStep(ctx, sc, next, sub.Version, st.N, "")
+		return 0, next, c.Plans.CompleteStep(ctx, sc, next, sub.Version, st.N, "")
 	}
 	now := c.now()
 	inv := Invoice(sub, st, bill.Bill, cur, now)
 	seq, err := c.Ledger.NextSequence(ctx, sc, "invoice")
 	if err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	inv.InvoiceNumber = fmt.Sprintf("INV-%06d", seq)
 	if terms.AutoFinalize {
 		syncs := false
-		if conn, ok, err := c.Ledger.Connection(ctx, sc); err != nil {
-			return 0, err
+		if conn, ok, err := c.connection(ctx, sc); err != nil {
+			return 0, sub, err
 		} else if ok {
 			syncs = conn.SyncsOnFinalize()
 		}
 		fin := inv
 		if err := fin.FinalizeToCollect(now, syncs, c.Minimums); err != nil {
 			if e := apperr.As(err); e == nil || e.Kind != apperr.Conflict {
-				return 0, err
+				return 0, sub, err
 			}
 			inv.Metadata["finalize_error"] = apperr.As(err).Message // stays DRAFT
 		} else {
@@ -306,18 +331,18 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 	}
 	next.Invoices++
 	if err := next.Schedule(); err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	put, err := c.Ledger.InvoicePut(sc, inv, 0)
 	if err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	if err := c.Plans.CompleteStep(ctx, sc, next, sub.Version, st.N, inv.ID, put, c.Ledger.InvoiceNumberPut(sc, inv.InvoiceNumber, inv.ID)); err != nil {
-		return 0, err
+		return 0, sub, err
 	}
 	c.log().InfoContext(ctx, "subscription invoice made", "subscription_id", sub.ID, "step", st.N, "invoice_id", inv.ID,
 		"invoice_status", inv.InvoiceStatus, "amount_due", inv.AmountDue)
-	return 1, nil
+	return 1, next, nil
 }
 
 // Composed is a step's bill with what made it.

@@ -35,6 +35,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -366,6 +367,7 @@ type HourUsage map[time.Time]usage.Bucket
 func (s *Store) Usage(ctx context.Context, sc billing.Scope, m usage.Meter, custs []string, start, end time.Time) (HourUsage, error) {
 	out := HourUsage{}
 	lo, hi := usage.HourKey(start), usage.HourKey(end.Add(-time.Hour))+"#~"
+	var pks []string
 	for _, cust := range custs {
 		for _, month := range usage.Months(start, end) {
 			for k := 0; k < usage.Shards; k++ {
@@ -373,35 +375,55 @@ func (s *Store) Usage(ctx context.Context, sc billing.Scope, m usage.Meter, cust
 				if m.Aggregation == usage.UniqueCount {
 					pk = uniquePK(sc, cust, m.ID, month, k)
 				}
-				err := s.queryAll(ctx, pk, lo, hi, func(sk string, it map[string]types.AttributeValue) error {
-					hourText, rest, _ := strings.Cut(sk, "#")
-					hour, err := usage.ParseHourKey(hourText)
-					if err != nil {
-						return err
-					}
-					var b usage.Bucket
-					if m.Aggregation == usage.UniqueCount {
-						b = usage.Bucket{N: 1, Uniques: map[string]struct{}{rest: {}}}
-					} else {
-						var bi bucketItem
-						if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
-							return err
-						}
-						if b, err = bi.bucket(); err != nil {
-							return err
-						}
-					}
-					out[hour] = usage.Merge(m.Aggregation, out[hour], b)
-					return nil
-				})
-				if err != nil {
-					return nil, err
-				}
+				pks = append(pks, pk)
 			}
 		}
 	}
+	// The partitions are read concurrently (a few at a time); merging is
+	// order-free (usage.Merge is commutative), under one lock.
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	errs := make([]error, len(pks))
+	sem := make(chan struct{}, usageReadConcurrency)
+	for i, pk := range pks {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			errs[i] = s.queryAll(ctx, pk, lo, hi, func(sk string, it map[string]types.AttributeValue) error {
+				hourText, rest, _ := strings.Cut(sk, "#")
+				hour, err := usage.ParseHourKey(hourText)
+				if err != nil {
+					return err
+				}
+				var b usage.Bucket
+				if m.Aggregation == usage.UniqueCount {
+					b = usage.Bucket{N: 1, Uniques: map[string]struct{}{rest: {}}}
+				} else {
+					var bi bucketItem
+					if err := attributevalue.UnmarshalMap(it, &bi); err != nil {
+						return err
+					}
+					if b, err = bi.bucket(); err != nil {
+						return err
+					}
+				}
+				mu.Lock()
+				out[hour] = usage.Merge(m.Aggregation, out[hour], b)
+				mu.Unlock()
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
+
+// usageReadConcurrency is how many bucket partitions one usage answer
+// reads at once.
+const usageReadConcurrency = 8
 
 func (s *Store) queryAll(ctx context.Context, pk, lo, hi string, each func(sk string, it map[string]types.AttributeValue) error) error {
 	var start map[string]types.AttributeValue
