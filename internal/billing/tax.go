@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -222,9 +223,14 @@ func GSTINCheckChar(first14 string) (byte, bool) {
 	return gstinChars[(36-sum%36)%36], true
 }
 
-// ValidateGSTIN checks an upper-case GSTIN: 15 characters — a GST state
-// code (2 digits, one of GSTStates), a PAN (5 letters, 4 digits, 1 letter),
-// the entity number (1–9 or A–Z), Z, and the check character.
+// ValidateGSTIN checks an upper-case GSTIN's form: 15 characters — a GST
+// state code (2 digits, one of GSTStates), a PAN (5 letters, 4 digits, 1
+// letter), the entity number (1–9 or A–Z), Z, and a check character.
+//
+// The check character itself is not enforced: dummy GSTINs used in test
+// and sandbox set-ups (api.md's own example, 29ABCDE1234F1Z5, among them)
+// rarely carry the right one, so a wrong one is reported by GSTINWarning
+// and shown next to the GSTIN instead of refused.
 func ValidateGSTIN(g, field string) error {
 	bad := func(format string, args ...any) error {
 		return apperr.InvalidField("invalid_gstin", field, "%s %q is not a GSTIN: "+format, append([]any{field, clipText(g)}, args...)...)
@@ -256,10 +262,19 @@ func ValidateGSTIN(g, field string) error {
 	if _, ok := stateByGST[g[:2]]; !ok {
 		return bad("%s is not a GST state code", g[:2])
 	}
-	if want, _ := GSTINCheckChar(g[:14]); g[14] != want {
-		return bad("its check character is %c, but the first 14 characters give %c (a typing error?)", g[14], want)
-	}
 	return nil
+}
+
+// GSTINWarning is "" for a GSTIN whose check character is right (or no
+// GSTIN), else what is wrong with it, for people to read.
+func GSTINWarning(g string) string {
+	if g == "" {
+		return ""
+	}
+	if want, ok := GSTINCheckChar(g[:min(len(g), 14)]); ok && len(g) == 15 && g[14] != want {
+		return fmt.Sprintf("the check character is %c, but the first 14 characters give %c: a typing error, or a test GSTIN", g[14], want)
+	}
+	return ""
 }
 
 // GSTINState is the two-letter state of a valid GSTIN ("" for another string).

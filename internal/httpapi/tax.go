@@ -102,7 +102,7 @@ func taxView(sc billing.Scope, t billing.TaxSettings) map[string]any {
 	}
 	return map[string]any{
 		"object": "tax_settings", "environment_id": sc.EnvironmentID,
-		"gstin": nullable(t.GSTIN), "state": nullable(t.State),
+		"gstin": nullable(t.GSTIN), "gstin_warning": nullable(billing.GSTINWarning(t.GSTIN)), "state": nullable(t.State),
 		"default_rate": t.Rate().String(), "auto_finalize": t.AutoFinalize,
 		"updated_at": updated,
 	}

@@ -33,7 +33,7 @@ func customerView(c billing.Customer) map[string]any {
 	}
 	return map[string]any{
 		"id": c.ID, "external_id": nullable(c.ExternalID), "name": c.Name, "email": nullable(c.Email), "phone": nullable(c.Phone),
-		"gstin": nullable(c.GSTIN), "billing_state": nullable(c.BillingState),
+		"gstin": nullable(c.GSTIN), "gstin_warning": nullable(billing.GSTINWarning(c.GSTIN)), "billing_state": nullable(c.BillingState),
 		"metadata": md,
 		"razorpay": map[string]any{
 			"customer_id": nullable(c.RazorpayCustomerID), "sync_status": c.SyncStatus,

@@ -8,9 +8,10 @@ import (
 // DynamoDB Local, an environment's GST settings default, are set with a
 // GSTIN whose check character is right (29ABCDE1234F1ZW: see
 // internal/billing/tax_test.go for the hand computation), and customers
-// take a GSTIN and a place of supply; each bad input — a wrong check
-// character, a GSTIN of another state, a rate of 150, an unknown state — is
-// a 400 naming the field and changes nothing.
+// take a GSTIN and a place of supply; each bad input — a GSTIN of another
+// state, a rate of 150, an unknown state, a malformed GSTIN — is a 400
+// naming the field and changes nothing. api.md's example GSTIN, whose check
+// character is wrong, is accepted with a warning.
 func TestTaxSettingsAndCustomerGSTThroughTheAPI(t *testing.T) {
 	t.Parallel()
 	s := start(t)
@@ -32,10 +33,10 @@ func TestTaxSettingsAndCustomerGSTThroughTheAPI(t *testing.T) {
 		body        map[string]any
 		code, field string
 	}{
-		"wrong check digit": {map[string]any{"gstin": "29ABCDE1234F1Z5", "state": "KA"}, "invalid_gstin", "gstin"},
-		"state mismatch":    {map[string]any{"gstin": "29ABCDE1234F1ZW", "state": "MH"}, "gstin_state_mismatch", "state"},
-		"rate 150":          {map[string]any{"state": "KA", "default_rate": "150"}, "validation_failed", "default_rate"},
-		"unknown state":     {map[string]any{"state": "QQ"}, "invalid_state", "state"},
+		"malformed gstin": {map[string]any{"gstin": "29ABCDE1234F1X5", "state": "KA"}, "invalid_gstin", "gstin"},
+		"state mismatch":  {map[string]any{"gstin": "29ABCDE1234F1ZW", "state": "MH"}, "gstin_state_mismatch", "state"},
+		"rate 150":        {map[string]any{"state": "KA", "default_rate": "150"}, "validation_failed", "default_rate"},
+		"unknown state":   {map[string]any{"state": "QQ"}, "invalid_state", "state"},
 	} {
 		r := s.call("PUT", path, tc.body)
 		if r.Status != 400 || r.s("error", "code") != tc.code || r.s("error", "field") != tc.field {
@@ -44,6 +45,14 @@ func TestTaxSettingsAndCustomerGSTThroughTheAPI(t *testing.T) {
 		if now := s.must(s.call("GET", path, nil), 200); now.Raw != stored.Raw {
 			t.Fatalf("%s changed the settings: %s", name, now.Raw)
 		}
+	}
+	if set.Body["gstin_warning"] != nil {
+		t.Fatalf("a right GSTIN with a warning: %s", set.Raw)
+	}
+	// api.md's example: accepted, the wrong check character shown.
+	example := s.must(s.call("PUT", path, map[string]any{"gstin": "29ABCDE1234F1Z5", "state": "KA"}), 200)
+	if example.s("gstin") != "29ABCDE1234F1Z5" || example.s("gstin_warning") == "" {
+		t.Fatalf("api.md's example: %s", example.Raw)
 	}
 	if r := s.call("GET", "/api/v1/environments/env_01jzzzzzzzzzzzzzzzzzzzzzzz/tax", nil); r.Status != 404 {
 		t.Fatalf("another environment: %d %s", r.Status, r.Raw)
@@ -66,9 +75,9 @@ func TestTaxSettingsAndCustomerGSTThroughTheAPI(t *testing.T) {
 		body        map[string]any
 		code, field string
 	}{
-		"wrong check digit": {map[string]any{"external_id": "gst-bad", "gstin": "27AAPFU0939F1ZA"}, "invalid_gstin", "gstin"},
-		"state mismatch":    {map[string]any{"external_id": "gst-bad", "gstin": "27AAPFU0939F1ZV", "billing_state": "KA"}, "gstin_state_mismatch", "billing_state"},
-		"unknown state":     {map[string]any{"external_id": "gst-bad", "billing_state": "IN"}, "invalid_state", "billing_state"},
+		"no state code":  {map[string]any{"external_id": "gst-bad", "gstin": "99AAPFU0939F1ZA"}, "invalid_gstin", "gstin"},
+		"state mismatch": {map[string]any{"external_id": "gst-bad", "gstin": "27AAPFU0939F1ZV", "billing_state": "KA"}, "gstin_state_mismatch", "billing_state"},
+		"unknown state":  {map[string]any{"external_id": "gst-bad", "billing_state": "IN"}, "invalid_state", "billing_state"},
 	} {
 		r := s.call("POST", "/api/v1/customers", tc.body)
 		if r.Status != 400 || r.s("error", "code") != tc.code || r.s("error", "field") != tc.field {
