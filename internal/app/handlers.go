@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
@@ -79,6 +80,7 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	plans := plandb.New(d.DDB, d.Config.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: d.UsageStore()}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: d.Store, Usage: d.Metering()}).Routes()...)
+	rt.Mount(console.Prefix, d.Console(rt).Handle)
 	return rt
 }
 

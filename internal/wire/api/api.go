@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/queue"
@@ -51,6 +52,8 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	plans := plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: usageSvc.Store}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc}).Routes()...)
+	rt.Mount(console.Prefix, console.New(console.Options{API: rt.Handle, Payments: a.Router().Handle,
+		SessionKey: console.KeyFromSecret(admin.get), Log: a.Env.Log}).Handle)
 	return rt, nil
 }
 
