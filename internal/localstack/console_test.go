@@ -30,7 +30,6 @@ type page struct {
 	Status   int
 	Location string
 	HTML     string
-	SetCook  []*http.Cookie
 }
 
 func (c *consoleClient) do(method, path string, form url.Values) page {
@@ -62,7 +61,7 @@ func (c *consoleClient) do(method, path string, form url.Values) page {
 		}
 		c.cookies[ck.Name] = ck
 	}
-	return page{Status: res.StatusCode, Location: res.Header.Get("Location"), HTML: string(raw), SetCook: res.Cookies()}
+	return page{Status: res.StatusCode, Location: res.Header.Get("Location"), HTML: string(raw)}
 }
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -182,23 +181,7 @@ func TestConsoleSecurity(t *testing.T) {
 	}
 
 	// Another tenant's ids are not found, to read or to change.
-	var other struct {
-		Environments []struct{ ID, Name string } `json:"environments"`
-		APIKey       struct{ Key string }        `json:"api_key"`
-	}
-	tr := s.adminCall("POST", "/api/v1/tenants", map[string]any{"name": "Other"})
-	if tr.Status != 201 {
-		t.Fatalf("tenant: %d %s", tr.Status, tr.Raw)
-	}
-	mustJSON(t, tr.Raw, &other)
-	otherEnv := ""
-	for _, e := range other.Environments {
-		if e.Name == "sandbox" {
-			otherEnv = e.ID
-		}
-	}
-	o := &stack{t: t, st: s.st, dev: s.dev}
-	o.dev.APIKey, o.dev.EnvironmentID = other.APIKey.Key, otherEnv
+	o := s.tenant("Other")
 	oCus := o.customer("acct-other", "other@example.com")
 	oInv := o.draft(oCus)
 	for _, path := range []string{"/console/invoices/" + oInv, "/console/customers/" + oCus} {
@@ -257,4 +240,27 @@ func mustJSON(t *testing.T, raw string, v any) {
 	if err := json.Unmarshal([]byte(raw), v); err != nil {
 		t.Fatalf("%v: %.300s", err, raw)
 	}
+}
+
+// tenant creates another tenant through the admin API and returns a stack
+// view that calls the API as its key in its sandbox environment.
+func (s *stack) tenant(name string) *stack {
+	s.t.Helper()
+	var out struct {
+		ID           string                      `json:"id"`
+		Environments []struct{ ID, Name string } `json:"environments"`
+		APIKey       struct{ Key string }        `json:"api_key"`
+	}
+	mustJSON(s.t, s.must(s.adminCall("POST", "/api/v1/tenants", map[string]any{"name": name}), 201).Raw, &out)
+	o := &stack{t: s.t, st: s.st, dev: s.dev, logs: s.logs}
+	o.dev.TenantID, o.dev.APIKey, o.dev.EnvironmentID = out.ID, out.APIKey.Key, ""
+	for _, e := range out.Environments {
+		if e.Name == "sandbox" {
+			o.dev.EnvironmentID = e.ID
+		}
+	}
+	if o.dev.EnvironmentID == "" {
+		s.t.Fatalf("tenant %s has no sandbox environment", name)
+	}
+	return o
 }
