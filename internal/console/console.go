@@ -82,6 +82,13 @@ func parsePages() map[string]*template.Template {
 			return ""
 		},
 		"lower": strings.ToLower,
+		// ferr is the error of field, next to its input (id "<field>-error").
+		"ferr": func(e *apiError, field string) template.HTML {
+			if e == nil || e.Field != field {
+				return ""
+			}
+			return template.HTML(`<p class="field-error" id="` + template.HTMLEscapeString(field) + `-error" role="alert">` + template.HTMLEscapeString(e.Message) + `</p>`) //nolint:gosec // both parts escaped
+		},
 	}
 	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
 	names, err := fs.Glob(templateFS, "templates/*.html")

@@ -188,6 +188,7 @@ func (c *Console) connection(w http.ResponseWriter, r *http.Request, s session) 
 // webhook secret generated just now, shown this once.
 func (c *Console) showConnection(w http.ResponseWriter, r *http.Request, s session, status int, e *apiError, form url.Values, shown string) {
 	p := pageFor(s, r, "Razorpay connection", "connection")
+	p.Fields = []string{"name", "key_id", "key_secret", "webhook_secret", "invoice_outbound_sync", "customer_sync"}
 	var conn obj
 	if err := c.call(ctx(r), s, http.MethodGet, "/api/v1/connections/razorpay", nil, nil, "", &conn); err != nil {
 		if err.Code != "connection_not_configured" {
@@ -269,6 +270,7 @@ func (c *Console) payment(w http.ResponseWriter, r *http.Request, s session) {
 
 func (c *Console) showPayment(w http.ResponseWriter, r *http.Request, s session, e *apiError, form url.Values) {
 	p := pageFor(s, r, "Payment", "invoices")
+	p.Fields = []string{"amount", "reason"}
 	id := r.PathValue("id")
 	var pay obj
 	if err := c.call(ctx(r), s, http.MethodGet, "/api/v1/payments/"+esc(id), nil, nil, "", &pay); err != nil {

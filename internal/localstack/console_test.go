@@ -206,7 +206,7 @@ func TestConsoleSecurity(t *testing.T) {
 	wrongSecret := "wrong-secret-" + strings.Repeat("z", 20)
 	cp := c.do("POST", "/console/connection", url.Values{"csrf": {csrf}, "name": {"Razorpay simulator"}, "key_id": {s.dev.KeyID},
 		"key_secret": {wrongSecret}, "customer_sync": {"ON_DEMAND"}})
-	if cp.Status != http.StatusBadRequest || !strings.Contains(cp.HTML, "invalid_razorpay_credentials") && !strings.Contains(cp.HTML, "Razorpay rejected") || strings.Contains(cp.HTML, wrongSecret) {
+	if cp.Status != http.StatusBadRequest || !strings.Contains(cp.HTML, `id="key_secret-error"`) || !strings.Contains(cp.HTML, "Razorpay rejected") || strings.Contains(cp.HTML, wrongSecret) {
 		t.Errorf("connection with a wrong secret: %d %.1500s", cp.Status, cp.HTML)
 	}
 
