@@ -82,6 +82,8 @@ func parsePages() map[string]*template.Template {
 			return ""
 		},
 		"lower": strings.ToLower,
+		// nonzero reports whether a decimal amount is not zero.
+		"nonzero": func(v any) bool { return strings.ContainsAny(str(v), "123456789") },
 		// ferr is the error of field, next to its input (id "<field>-error").
 		"ferr": func(e *apiError, field string) template.HTML {
 			if e == nil || e.Field != field {
@@ -143,7 +145,11 @@ func (c *Console) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 	req.Host = ev.Headers["host"]
 	req.RemoteAddr = ev.RequestContext.HTTP.SourceIP
 	rec := &recorder{header: http.Header{}}
+	start := c.opt.Now()
 	c.ServeHTTP(rec, req)
+	// The path only: a query may hold a searched email.
+	c.opt.Log.InfoContext(ctx, "console request", "method", method, "path", path, "status", rec.status(),
+		"duration_ms", c.opt.Now().Sub(start).Milliseconds())
 	out := events.APIGatewayV2HTTPResponse{StatusCode: rec.status(), Headers: map[string]string{}, Body: rec.body.String()}
 	for k, vs := range rec.header {
 		if strings.EqualFold(k, "Set-Cookie") {

@@ -150,9 +150,9 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.ID("api_key")),
 		chromedp.SendKeys(chromedp.ID("environment_id"), o.dev.EnvironmentID))
 	shot(t, ctx, "sign-in")
+	// From the keyboard: type the key and press Enter.
 	run(t, ctx, "sign in",
-		chromedp.SendKeys(chromedp.ID("api_key"), o.dev.APIKey),
-		chromedp.Click(chromedp.CSS(`#sign-in button[type="submit"]`)),
+		chromedp.SendKeys(chromedp.ID("api_key"), o.dev.APIKey+"\r"),
 		chromedp.WaitVisible(chromedp.CSS(`nav[aria-label="Sections"]`)))
 
 	// Set up the connection; the webhook secret is generated and shown once.
@@ -252,4 +252,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Navigate(base+"/gateway-events"),
 		chromedp.WaitVisible(chromedp.CSS("main h1")))
 	shot(t, ctx, "gateway-events")
+
+	// On a phone: the invoice page fits a 390 px screen (tables scroll in
+	// their own box, the page does not scroll sideways).
+	run(t, ctx, "phone",
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Navigate(base+"/invoices/"+invID),
+		chromedp.WaitVisible(chromedp.ID("payment-status")))
+	if over := get(t, ctx, "page width", chromedp.Evaluate[int]("document.documentElement.scrollWidth - document.documentElement.clientWidth")); over > 0 {
+		t.Errorf("on a 390 px phone the invoice page scrolls sideways by %d px", over)
+	}
+	shot(t, ctx, "phone-invoice")
 }
