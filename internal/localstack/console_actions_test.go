@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -116,6 +117,21 @@ func TestConsoleActionsGoThroughTheAPI(t *testing.T) {
 	}
 	if p := c.do("POST", "/console/gateway-events/"+evID+"/retry", url.Values{"csrf": {csrf}, "idem": {"console-retry"}}); p.Status != http.StatusSeeOther || p.Location != "/console/gateway-events?done=retried" {
 		t.Errorf("retry: %d %s %.400s", p.Status, p.Location, p.HTML)
+	}
+
+	// Rotate the webhook secret: the new one is shown once, then only its hint.
+	rot := c.do("POST", "/console/connection", url.Values{"csrf": {csrf}, "name": {"Razorpay simulator"}, "key_id": {s.dev.KeyID},
+		"customer_sync": {"ON_DEMAND"}, "generate_webhook_secret": {"on"}})
+	m := regexp.MustCompile(`id="new-webhook-secret">(whsec_[A-Za-z0-9_-]{20,})<`).FindStringSubmatch(rot.HTML)
+	if rot.Status != 200 || m == nil {
+		t.Fatalf("rotation: %d %.2000s", rot.Status, rot.HTML)
+	}
+	conn := s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200)
+	if hint := conn.s("webhook_secret"); !strings.HasSuffix(hint, m[1][len(m[1])-4:]) {
+		t.Errorf("the connection's webhook secret hint %q is not the new secret's", hint)
+	}
+	if again := c.do("GET", "/console/connection", nil); strings.Contains(again.HTML, m[1]) || strings.Contains(again.HTML, "new-webhook-secret") {
+		t.Error("the new webhook secret is shown a second time")
 	}
 	s.assertNoSecretsLogged()
 }

@@ -141,6 +141,11 @@ func TestConsoleSecurity(t *testing.T) {
 		t.Fatalf("a bad key: %d %.800s", bad.Status, bad.HTML)
 	}
 
+	// A key with an environment it may not use: refused next to that field.
+	if p := anon.do("POST", "/console/sign-in", url.Values{"csrf": {anon.do("GET", "/console/sign-in", nil).csrf(t)}, "api_key": {s.dev.APIKey}, "environment_id": {"env_00000000000000000000000000"}}); p.Status != http.StatusForbidden || !strings.Contains(p.HTML, `id="environment_id-error"`) || anon.cookies["rb_console"] != nil {
+		t.Errorf("another environment: %d %.800s", p.Status, p.HTML)
+	}
+
 	// A session cookie: HttpOnly, Secure, SameSite=Strict, and the key is
 	// not readable in it.
 	c := s.consoleClient()
