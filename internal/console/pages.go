@@ -53,6 +53,7 @@ var done = map[string]string{
 	"refunded":   "Refund requested: it shows as PENDING until Razorpay confirms it.",
 	"retried":    "Event retried.",
 	"signedout":  "Signed out.",
+	"canceled":   "Subscription canceled.",
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, s session)
@@ -88,6 +89,9 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"/connection", c.authed(c.saveConnection))
 	m.HandleFunc("GET "+Prefix+"/payments/{id}", c.authed(c.payment))
 	m.HandleFunc("POST "+Prefix+"/payments/{id}/refund", c.authed(c.refund))
+	m.HandleFunc("GET "+Prefix+"/subscriptions", c.authed(c.subscriptions))
+	m.HandleFunc("GET "+Prefix+"/subscriptions/{id}", c.authed(c.subscription))
+	m.HandleFunc("POST "+Prefix+"/subscriptions/{id}/cancel", c.authed(c.cancelSubscription))
 	m.HandleFunc("GET "+Prefix+"/gateway-events", c.authed(c.gatewayEvents))
 	m.HandleFunc("POST "+Prefix+"/gateway-events/{id}/retry", c.authed(c.retryEvent))
 }

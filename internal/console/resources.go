@@ -157,6 +157,9 @@ func (c *Console) showCustomer(w http.ResponseWriter, r *http.Request, s session
 	if err := c.call(ctx(r), s, http.MethodGet, "/api/v1/invoices", url.Values{"customer_id": {id}, "limit": {"20"}}, nil, "", &invs); err == nil {
 		p.Data["invoices"] = invs.Data
 	}
+	if u, err := c.monthUsage(r, s, id); err == nil {
+		p.Data["usage"] = u
+	}
 	status := http.StatusOK
 	if e != nil {
 		p.Err, p.Flash, status = e, "", e.Status
