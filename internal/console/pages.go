@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // page is what every template gets.
@@ -228,7 +229,7 @@ func (c *Console) signIn(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusInternalServerError, &apiError{Status: 500, Code: "internal_error", Message: "The session could not be created; try again."})
 		return
 	}
-	http.SetCookie(w, cookie(sessionCookie, v, int(c.opt.SessionTTL.Seconds())))
+	http.SetCookie(w, cookie(sessionCookie, v, int(c.opt.SessionTTL/time.Second)))
 	http.SetCookie(w, cookie(preCookie, "", -1))
 	http.Redirect(w, r, Prefix+"/invoices", http.StatusSeeOther)
 }
