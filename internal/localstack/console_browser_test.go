@@ -253,6 +253,18 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS("main h1")))
 	shot(t, ctx, "gateway-events")
 
+	m := o.must(o.call("POST", "/api/v1/meters", map[string]any{"name": "API calls", "event_name": "api_call", "aggregation": "COUNT"}), 201)
+	plan := o.must(o.call("POST", "/api/v1/plans", map[string]any{"name": "Growth", "currency": "inr", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Platform fee", "amount": "4999", "period": "MONTHLY", "sac_code": "998314"},
+		map[string]any{"type": "USAGE", "display_name": "API calls", "meter_id": m.s("id"), "model": "PER_UNIT", "unit_amount": "0.5"}}}), 201)
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	sub := o.must(o.call("POST", "/api/v1/subscriptions", map[string]any{"customer_id": cus, "plan_id": plan.s("id"),
+		"start": today.Format(time.RFC3339), "billing_period": "MONTHLY", "anchor_day": today.Day()}), 201)
+	run(t, ctx, "subscription",
+		chromedp.Navigate(base+"/subscriptions/"+sub.s("id")),
+		chromedp.WaitVisible(chromedp.ID("upcoming-total")))
+	shot(t, ctx, "subscription")
+
 	// On a phone: the invoice page fits a 390 px screen (tables scroll in
 	// their own box, the page does not scroll sideways).
 	run(t, ctx, "phone",
