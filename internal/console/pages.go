@@ -55,6 +55,7 @@ var done = map[string]string{
 	"retried":    "Event retried.",
 	"signedout":  "Signed out.",
 	"canceled":   "Subscription canceled.",
+	"keyended":   "The API key of your session no longer works (revoked or expired). Sign in with a valid key.",
 }
 
 type authedHandler func(w http.ResponseWriter, r *http.Request, s session)
@@ -139,6 +140,13 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p page)
 	t, ok := c.pages[name]
 	if !ok {
 		http.Error(w, "no such page", http.StatusInternalServerError)
+		return
+	}
+	if p.Signed && p.Err != nil && p.Err.Status == http.StatusUnauthorized {
+		// The session's key stopped working (revoked, expired): sign in again.
+		http.SetCookie(w, cookie(sessionCookie, "", -1))
+		w.Header().Set("Location", Prefix+"/sign-in?done=keyended")
+		w.WriteHeader(http.StatusSeeOther)
 		return
 	}
 	if p.Idem == "" {

@@ -233,6 +233,14 @@ func TestConsoleSecurity(t *testing.T) {
 	if pg := c.do("GET", "/console/invoices/"+inv, nil); !strings.Contains(pg.HTML, p.s("payment_url")) {
 		t.Errorf("the invoice page does not show the open link %s", p.s("payment_url"))
 	}
+	// A session whose key is revoked ends at its next page.
+	k := s.must(s.call("POST", "/api/v1/api-keys", map[string]any{"name": "console"}), 201)
+	kc := s.consoleClient()
+	kc.signIn(k.s("key"), s.dev.EnvironmentID)
+	s.must(s.call("DELETE", "/api/v1/api-keys/"+k.s("id"), nil), 200)
+	if p := kc.do("GET", "/console/invoices", nil); p.Status != http.StatusSeeOther || p.Location != "/console/sign-in?done=keyended" || kc.cookies["rb_console"] != nil {
+		t.Errorf("a revoked key's session: %d %s", p.Status, p.Location)
+	}
 	// Sign-out ends the session.
 	if p := c.do("POST", "/console/sign-out", url.Values{"csrf": {csrf}}); p.Status != http.StatusSeeOther || c.cookies["rb_console"] != nil {
 		t.Errorf("sign-out: %d, cookie %v", p.Status, c.cookies["rb_console"])
