@@ -69,6 +69,15 @@ func TestConsoleActionsGoThroughTheAPI(t *testing.T) {
 	if p := c.do("GET", "/console/invoices/"+inv.s("id"), nil); !strings.Contains(p.HTML, `id="payment-status">SUCCEEDED`) {
 		t.Errorf("the invoice page does not show SUCCEEDED: %.1500s", p.HTML)
 	}
+	// The invoice list filters by status (the API's filter and its 400).
+	for status, want := range map[string]bool{"SUCCEEDED": true, "FINALIZED": true, "DRAFT": false, "": true} {
+		if p := c.do("GET", "/console/invoices?status="+status, nil); p.Status != 200 || strings.Contains(p.HTML, "/console/invoices/"+inv.s("id")) != want {
+			t.Errorf("invoices with status %q: %d, listed %v", status, p.Status, !want)
+		}
+	}
+	if p := c.do("GET", "/console/invoices?status=BOGUS", nil); p.Status != http.StatusBadRequest || !strings.Contains(p.HTML, "not an invoice or payment status") {
+		t.Errorf("a bad status filter: %d %.600s", p.Status, p.HTML)
+	}
 	// Void of a paid invoice: the API's refusal.
 	if p := c.do("POST", "/console/invoices/"+inv.s("id")+"/void", url.Values{"csrf": {csrf}, "idem": {"console-void"}}); p.Status != http.StatusConflict || !strings.Contains(p.HTML, `role="alert"`) {
 		t.Errorf("void of a paid invoice: %d %.600s", p.Status, p.HTML)
