@@ -73,6 +73,7 @@ func (d *Deps) Reconciler() *reconcile.Reconciler {
 // APIHandler is the api function: the ledger and the parked gateway events.
 func (d *Deps) APIHandler() *httpapi.Router {
 	rt := d.NewAPIRouter(verifier{d.Razorpay()})
+	rt.Mount(console.Prefix, d.Console(rt).Handle)
 	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)
@@ -80,7 +81,6 @@ func (d *Deps) APIHandler() *httpapi.Router {
 	plans := plandb.New(d.DDB, d.Config.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: d.UsageStore()}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: d.Store, Usage: d.Metering()}).Routes()...)
-	rt.Mount(console.Prefix, d.Console(rt).Handle)
 	return rt
 }
 

@@ -41,6 +41,8 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 		admin.ssm = ssm.NewFromConfig(a.Env.AWS)
 	}
 	rt := httpapi.NewRouter(a.Store, a.Store, admin.get, a.Env.Log, nil)
+	rt.Mount(console.Prefix, console.New(console.Options{API: rt.Handle, Payments: a.Router().Handle,
+		SessionKey: console.KeyFromSecret(admin.get), Log: a.Env.Log}).Handle)
 	ledger := &httpapi.Ledger{Store: a.Store, Sealer: a.Box, Verifier: verifier{a.RZP},
 		Sync:           queue.SyncPublisher{Customers: queue.NewSender(q, cfg.CustomerSyncURL), Invoices: queue.NewSender(q, cfg.InvoiceSyncURL)},
 		WebhookBaseURL: cfg.WebhookBaseURL, Voider: a.PaymentService(), Minimums: cfg.Minimums}
@@ -52,8 +54,6 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	plans := plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: usageSvc.Store}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc}).Routes()...)
-	rt.Mount(console.Prefix, console.New(console.Options{API: rt.Handle, Payments: a.Router().Handle,
-		SessionKey: console.KeyFromSecret(admin.get), Log: a.Env.Log}).Handle)
 	return rt, nil
 }
 
