@@ -55,6 +55,7 @@ var done = map[string]string{
 	"retried":    "Event retried.",
 	"signedout":  "Signed out.",
 	"canceled":   "Subscription canceled.",
+	"pcanceled":  "Payment link canceled at Razorpay; the invoice is free for a new link.",
 	"keyended":   "The API key of your session no longer works (revoked or expired). Sign in with a valid key.",
 }
 
@@ -91,6 +92,8 @@ func (c *Console) routes() {
 	m.HandleFunc("POST "+Prefix+"/connection", c.authed(c.saveConnection))
 	m.HandleFunc("GET "+Prefix+"/payments/{id}", c.authed(c.payment))
 	m.HandleFunc("POST "+Prefix+"/payments/{id}/refund", c.authed(c.refund))
+	m.HandleFunc("POST "+Prefix+"/payments/{id}/cancel", c.authed(c.paymentAction("cancel")))
+	m.HandleFunc("POST "+Prefix+"/payments/{id}/refresh", c.authed(c.paymentAction("refresh")))
 	m.HandleFunc("GET "+Prefix+"/subscriptions", c.authed(c.subscriptions))
 	m.HandleFunc("GET "+Prefix+"/subscriptions/{id}", c.authed(c.subscription))
 	m.HandleFunc("POST "+Prefix+"/subscriptions/{id}/cancel", c.authed(c.cancelSubscription))

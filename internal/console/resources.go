@@ -313,6 +313,24 @@ func (c *Console) refund(w http.ResponseWriter, r *http.Request, s session) {
 	http.Redirect(w, r, Prefix+"/payments/"+esc(id)+"?done=refunded", http.StatusSeeOther)
 }
 
+// paymentAction cancels an open link or pulls the payment's state from
+// Razorpay now (POST /api/v1/payments/{id}/cancel, …/refresh).
+func (c *Console) paymentAction(action string) authedHandler {
+	next := map[string]string{"cancel": "pcanceled", "refresh": "refreshed"}[action]
+	return func(w http.ResponseWriter, r *http.Request, s session) {
+		id := r.PathValue("id")
+		if e := c.call(ctx(r), s, http.MethodPost, "/api/v1/payments/"+esc(id)+"/"+action, nil, nil, r.PostForm.Get("idem"), nil); e != nil {
+			if e.Status == http.StatusNotFound {
+				c.fail(w, pageFor(s, r, "Not found", "invoices"), e)
+				return
+			}
+			c.showPayment(w, r, s, e, nil)
+			return
+		}
+		http.Redirect(w, r, Prefix+"/payments/"+esc(id)+"?done="+next, http.StatusSeeOther)
+	}
+}
+
 // --- gateway events ---
 
 func (c *Console) gatewayEvents(w http.ResponseWriter, r *http.Request, s session) {

@@ -60,6 +60,25 @@ func TestConsoleActionsGoThroughTheAPI(t *testing.T) {
 	if p := c.do("POST", "/console/invoices/"+inv.s("id")+"/payment-link", url.Values{"csrf": {csrf}, "idem": {"console-link-2"}}); p.Status != http.StatusConflict || !strings.Contains(p.HTML, "payment_link_exists") {
 		t.Errorf("a second link: %d %.600s", p.Status, p.HTML)
 	}
+	// Cancel that link in the console (Razorpay cancels it), then make another.
+	if p := c.do("POST", "/console/payments/"+payID+"/cancel", url.Values{"csrf": {csrf}, "idem": {"console-cancel-link"}}); p.Status != http.StatusSeeOther || p.Location != "/console/payments/"+payID+"?done=pcanceled" {
+		t.Fatalf("cancel the link: %d %s %.600s", p.Status, p.Location, p.HTML)
+	}
+	if st := s.call("GET", "/api/v1/payments/"+payID, nil).s("payment_status"); st != "CANCELLED" {
+		t.Fatalf("after cancel: %s", st)
+	}
+	if p := c.do("POST", "/console/invoices/"+inv.s("id")+"/payment-link", url.Values{"csrf": {csrf}, "idem": {"console-link-3"}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("a new link after the cancel: %d %.600s", p.Status, p.HTML)
+	}
+	pays, _ = s.call("GET", "/api/v1/payments?destination_id="+inv.s("id"), nil).Body["data"].([]any)
+	if len(pays) != 2 {
+		t.Fatalf("%d payments after cancel and a new link", len(pays))
+	}
+	pay = pays[0].(map[string]any)
+	payID = pay["id"].(string)
+	if p := c.do("POST", "/console/payments/"+payID+"/refresh", url.Values{"csrf": {csrf}, "idem": {"console-refresh"}}); p.Status != http.StatusSeeOther {
+		t.Errorf("refresh: %d %.600s", p.Status, p.HTML)
+	}
 	if _, err := s.st.Sim.PayPaymentLink(pay["gateway_tracking_id"].(string), razorpaysim.PayOptions{Method: "upi"}); err != nil {
 		t.Fatal(err)
 	}
