@@ -15,7 +15,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # `export GOTOOLCHAIN=go1.27.3`).
 export GOTOOLCHAIN := go1.27.3
 
-.PHONY: help run test test-unit test-cdk build lint lint-tools vulndb bench fuzz e2e chaos synth deploy tools clean contract
+.PHONY: help run test test-unit chromium test-cdk build lint lint-tools vulndb bench fuzz e2e chaos synth deploy tools clean contract
 
 help:
 	@echo "make run    - start the local stack (DynamoDB Local, SQS emulator, Razorpay simulator, all functions)"
@@ -40,7 +40,13 @@ run: tools
 
 test: tools lint test-unit test-cdk
 
-test-unit:
+# chromium: the console's browser test (internal/localstack, TestConsoleInBrowser)
+# drives the Debian chromium package; installed here when missing (as root).
+chromium:
+	@command -v chromium >/dev/null || { echo "chromium is missing (the console's browser test needs it): installing it with apt-get"; \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+
+test-unit: chromium
 	$(EMULATORS) $(GO) test -race -count=1 -timeout 8m ./...
 
 # JSII_DEPRECATED=fail: a deprecated CDK API used by the app fails the tests.

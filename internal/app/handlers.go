@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 
+	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
@@ -73,6 +74,7 @@ func (d *Deps) Reconciler() *reconcile.Reconciler {
 // APIHandler is the api function: the ledger and the parked gateway events.
 func (d *Deps) APIHandler() *httpapi.Router {
 	rt := d.NewAPIRouter(verifier{d.Razorpay()})
+	rt.Mount(console.Prefix, d.Console(rt).Handle)
 	ge := &httpapi.GatewayEvents{Store: d.Store, Retrier: d.Reconciler()}
 	rt.Add(ge.Routes()...)
 	rt.Add((&httpapi.Refresh{Service: d.PaymentService()}).InvoiceRoutes()...)

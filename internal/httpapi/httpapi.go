@@ -106,6 +106,8 @@ type Router struct {
 
 	touchMu sync.Mutex
 	touched map[string]time.Time // key id → when this instance last recorded its use
+
+	mounts []mount // path prefixes served by their own handler (Mount)
 }
 
 // NewRouter builds a router. adminToken returns the bootstrap admin token.
@@ -160,6 +162,9 @@ func match(parts []string, path string) (map[string]string, bool) {
 
 // Handle is the Lambda handler for API Gateway HTTP API events.
 func (rt *Router) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	if h := rt.mounted(ev); h != nil {
+		return h(ctx, ev)
+	}
 	start := rt.now()
 	r := &Request{
 		Method:    strings.ToUpper(ev.RequestContext.HTTP.Method),

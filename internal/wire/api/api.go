@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/periodclose"
@@ -41,6 +42,8 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 		admin.ssm = ssm.NewFromConfig(a.Env.AWS)
 	}
 	rt := httpapi.NewRouter(a.Store, a.Store, admin.get, a.Env.Log, nil)
+	rt.Mount(console.Prefix, console.New(console.Options{API: rt.Handle, Payments: a.Router().Handle,
+		SessionKey: console.KeyFromSecret(admin.get), Log: a.Env.Log}).Handle)
 	ledger := &httpapi.Ledger{Store: a.Store, Sealer: a.Box, Verifier: verifier{a.RZP},
 		Sync:           queue.SyncPublisher{Customers: queue.NewSender(q, cfg.CustomerSyncURL), Invoices: queue.NewSender(q, cfg.InvoiceSyncURL)},
 		WebhookBaseURL: cfg.WebhookBaseURL, Voider: a.PaymentService(), Minimums: cfg.Minimums}

@@ -68,10 +68,16 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	if err != nil {
 		return nil, err
 	}
+	return a.Router(), nil
+}
+
+// Router serves the payments routes (the function's, and the console's in
+// the api function).
+func (a Adapters) Router() *httpapi.Router {
 	noAdmin := func(context.Context) (string, error) { return "", nil }
 	rt := httpapi.NewRouter(a.Store, a.Store, noAdmin, a.Env.Log, nil)
 	svc := a.PaymentService()
 	rt.Add((&httpapi.Payments{Service: svc}).Routes()...)
 	rt.Add((&httpapi.Refresh{Service: svc}).PaymentRoutes()...)
-	return rt, nil
+	return rt
 }
