@@ -61,8 +61,10 @@ func (s *stack) moneyState(payIDs, invIDs []string) string {
 func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 	t.Parallel()
 	// One sweep of the 70 instruments takes several seconds with
-	// -race beside the rest of the package: the interval leaves it room, and
-	// the checks still wait at most two intervals.
+	// -race beside the rest of the package, and far longer on a loaded
+	// machine (two intervals were seen to fall short under load): the check
+	// is that the scheduled sweeper alone applies everything, so it waits up
+	// to six intervals — a bound on liveness, not a speed target.
 	const interval = 15 * time.Second
 	const paid, failed, expired, refunded = 50, 10, 5, 5
 	s := start(t, func(o *localstack.Options) { o.SweepInterval = interval })
@@ -103,7 +105,7 @@ func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 			}
 		}
 	}
-	s.within(2*interval+time.Second, "every link applied by the sweeper", func() bool {
+	s.within(6*interval, "every link applied by the sweeper", func() bool {
 		for i, x := range all {
 			p := s.call("GET", "/api/v1/payments/"+x.pay.s("id"), nil)
 			switch {
