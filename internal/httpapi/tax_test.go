@@ -50,15 +50,14 @@ func TestTaxSettingsRoutes(t *testing.T) {
 		body        any
 		code, field string
 	}{
-		"wrong check digit (api.md's example)": {map[string]any{"gstin": "29ABCDE1234F1Z5", "state": "KA"}, "invalid_gstin", "gstin"},
-		"gstin of another state":               {map[string]any{"gstin": gstinMH, "state": "KA"}, "gstin_state_mismatch", "state"},
-		"rate 150":                             {map[string]any{"state": "KA", "default_rate": "150"}, "validation_failed", "default_rate"},
-		"rate with 3 decimals":                 {map[string]any{"state": "KA", "default_rate": 18.125}, "validation_failed", "default_rate"},
-		"rate of another type":                 {map[string]any{"state": "KA", "default_rate": true}, "validation_failed", "default_rate"},
-		"unknown state":                        {map[string]any{"state": "XY"}, "invalid_state", "state"},
-		"no state, no gstin":                   {map[string]any{"default_rate": "18"}, "validation_failed", "state"},
-		"auto_finalize not a boolean":          {`{"state": "KA", "auto_finalize": "no"}`, "", "auto_finalize"},
-		"unknown field":                        {`{"state": "KA", "gst_rate": "18"}`, "", ""},
+		"gstin of another state":      {map[string]any{"gstin": gstinMH, "state": "KA"}, "gstin_state_mismatch", "state"},
+		"rate 150":                    {map[string]any{"state": "KA", "default_rate": "150"}, "validation_failed", "default_rate"},
+		"rate with 3 decimals":        {map[string]any{"state": "KA", "default_rate": 18.125}, "validation_failed", "default_rate"},
+		"rate of another type":        {map[string]any{"state": "KA", "default_rate": true}, "validation_failed", "default_rate"},
+		"unknown state":               {map[string]any{"state": "XY"}, "invalid_state", "state"},
+		"no state, no gstin":          {map[string]any{"default_rate": "18"}, "validation_failed", "state"},
+		"auto_finalize not a boolean": {`{"state": "KA", "auto_finalize": "no"}`, "", "auto_finalize"},
+		"unknown field":               {`{"state": "KA", "gst_rate": "18"}`, "", ""},
 	} {
 		r := a.do(c, "PUT", taxPath(acme.prod), tc.body)
 		if r.Status != 400 || (tc.code != "" && r.code() != tc.code) || (tc.field != "" && r.str("error", "field") != tc.field) {
@@ -135,10 +134,10 @@ func TestCustomerGSTFields(t *testing.T) {
 		body        map[string]any
 		code, field string
 	}{
-		"wrong check digit": {map[string]any{"external_id": "gst-bad-1", "gstin": "27AAPFU0939F1ZW"}, "invalid_gstin", "gstin"},
-		"state mismatch":    {map[string]any{"external_id": "gst-bad-2", "gstin": gstinKA, "billing_state": "TN"}, "gstin_state_mismatch", "billing_state"},
-		"unknown state":     {map[string]any{"external_id": "gst-bad-3", "billing_state": "Karnataka"}, "invalid_state", "billing_state"},
-		"short gstin":       {map[string]any{"external_id": "gst-bad-4", "gstin": "29ABCDE1234"}, "invalid_gstin", "gstin"},
+		"no Z":           {map[string]any{"external_id": "gst-bad-1", "gstin": "27AAPFU0939F1YV"}, "invalid_gstin", "gstin"},
+		"state mismatch": {map[string]any{"external_id": "gst-bad-2", "gstin": gstinKA, "billing_state": "TN"}, "gstin_state_mismatch", "billing_state"},
+		"unknown state":  {map[string]any{"external_id": "gst-bad-3", "billing_state": "Karnataka"}, "invalid_state", "billing_state"},
+		"short gstin":    {map[string]any{"external_id": "gst-bad-4", "gstin": "29ABCDE1234"}, "invalid_gstin", "gstin"},
 	} {
 		r := a.do(c, "POST", "/api/v1/customers", tc.body)
 		if r.Status != 400 || r.code() != tc.code || r.str("error", "field") != tc.field {
