@@ -335,8 +335,9 @@ var functionSpecs = []fnSpec{
 		// GetItem: subscriptions, plans, customers, connection, meters;
 		// Query: the due index and usage buckets; UpdateItem: the invoice
 		// number sequence; PutItem: the transaction's marker, invoice,
-		// number claim and subscription. No KMS, no queues, no Razorpay.
-		Table: tableGet | tableQuery | tableBatchGet | tablePut | tableUpdate,
+		// number claim and subscription. No queues, no Razorpay, no
+		// connection secrets (kms:Decrypt only for the table's own key).
+		Table: tableGet | tableQuery | tablePut | tableUpdate,
 		Usage: true,
 	},
 	{

@@ -1002,6 +1002,10 @@ var minimumTableActions = map[string][]string{
 	// release = DeleteItem); meters and customers (GetItem, Query); each
 	// event written once (PutItem).
 	"usage-ingest": {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+	// subscriptions, plans, customers, settings, meters (GetItem); the due
+	// index and usage buckets (Query); the invoice number (UpdateItem); the
+	// step's transaction of Puts (PutItem).
+	"period-close": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// meters (Query), buckets and timeline items (BatchGetItem),
 	// transactions of Puts (PutItem); and the stream.
 	"usage-aggregator": {"dynamodb:BatchGetItem", "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams", "dynamodb:PutItem", "dynamodb:Query"},

@@ -121,3 +121,11 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 }
 
 func isTimeout(err error) bool { return errors.Is(err, ErrFunctionTimeout) }
+
+// InvokeScheduled runs fn as one invocation of function by an EventBridge
+// schedule: with lambdacontext (request id, the function's ARN) and a
+// deadline of timeout, as Lambda would.
+func InvokeScheduled[T any](parent context.Context, log *slog.Logger, function string, timeout time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	v, _, err := invoke(parent, log, function, timeout, fn)
+	return v, err
+}

@@ -33,6 +33,7 @@ var grantedActions = map[string][]string{
 	"gateway-sweeper":      {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
 	"usage-ingest":         {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"usage-aggregator":     {"dynamodb:BatchGetItem", "dynamodb:PutItem", "dynamodb:Query"},
+	"period-close":         {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 }
 
 // callRecorder notes, per function (from the invocation's lambdacontext),

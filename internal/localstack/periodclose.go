@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/razorbill/razorbill/internal/lambdahost"
+	"github.com/razorbill/razorbill/internal/periodclose"
 )
 
 // DefaultPeriodCloseInterval is the local stack's period-close period
@@ -44,11 +47,12 @@ func (s *Stack) startPeriodClose(runCtx context.Context, opt Options) error {
 				return nil
 			case <-t.C:
 			}
-			ctx, cancel := context.WithTimeout(runCtx, 5*time.Minute)
-			if _, err := closer.Handle(ctx, scheduled); err != nil && runCtx.Err() == nil {
-				s.Log.ErrorContext(ctx, "period-close run failed", "error", err.Error())
+			_, err := lambdahost.InvokeScheduled(runCtx, s.Log, "period-close", 5*time.Minute, func(ctx context.Context) (periodclose.Result, error) {
+				return closer.Handle(ctx, scheduled)
+			})
+			if err != nil && runCtx.Err() == nil {
+				s.Log.ErrorContext(runCtx, "period-close run failed", "error", err.Error())
 			}
-			cancel()
 		}
 	})
 	return nil
