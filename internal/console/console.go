@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -50,9 +51,12 @@ type Options struct {
 
 // Console serves the pages.
 type Console struct {
-	opt   Options
-	mux   *http.ServeMux
-	pages map[string]*template.Template
+	opt Options
+	mux *http.ServeMux
+	// pages are parsed at the first page served, not when the api
+	// function starts (its init time: issue 17).
+	pagesOnce sync.Once
+	pages     map[string]*template.Template
 }
 
 // New builds a console.
@@ -66,7 +70,7 @@ func New(opt Options) *Console {
 	if opt.Log == nil {
 		opt.Log = slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	}
-	c := &Console{opt: opt, mux: http.NewServeMux(), pages: parsePages()}
+	c := &Console{opt: opt, mux: http.NewServeMux()}
 	c.routes()
 	return c
 }

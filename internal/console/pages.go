@@ -140,6 +140,7 @@ func newIdem() string {
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {
+	c.pagesOnce.Do(func() { c.pages = parsePages() })
 	t, ok := c.pages[name]
 	if !ok {
 		http.Error(w, "no such page", http.StatusInternalServerError)
