@@ -35,69 +35,48 @@ func memoOf(ctx context.Context) *memo {
 	return m
 }
 
+// remember answers table[key] when m holds it, else load's answer, kept
+// when it succeeded. Without a memo (m nil) it only loads. Loads hold the
+// memo's lock (they are few: once per environment or plan version per run),
+// so concurrent closers read each thing once.
+func remember[K comparable, V any](m *memo, table func(*memo) map[K]V, key K, load func() (V, error)) (V, error) {
+	if m == nil {
+		return load()
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if v, ok := table(m)[key]; ok {
+		return v, nil
+	}
+	v, err := load()
+	if err == nil {
+		table(m)[key] = v
+	}
+	return v, err
+}
+
 func (c *Closer) plan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
-	m := memoOf(ctx)
-	if m == nil || version == 0 {
-		return c.Plans.Plan(ctx, sc, id, version)
+	load := func() (pricing.PlanVersion, error) { return c.Plans.Plan(ctx, sc, id, version) }
+	if version == 0 { // "the latest" changes: never kept
+		return load()
 	}
 	key := fmt.Sprintf("%s/%s/%s/%d", sc.TenantID, sc.EnvironmentID, id, version)
-	m.mu.Lock()
-	p, ok := m.plans[key]
-	m.mu.Unlock()
-	if ok {
-		return p, nil
-	}
-	p, err := c.Plans.Plan(ctx, sc, id, version)
-	if err != nil {
-		return p, err
-	}
-	m.mu.Lock()
-	m.plans[key] = p
-	m.mu.Unlock()
-	return p, nil
+	return remember(memoOf(ctx), func(m *memo) map[string]pricing.PlanVersion { return m.plans }, key, load)
 }
 
 func (c *Closer) connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error) {
-	m := memoOf(ctx)
-	if m == nil {
-		return c.Ledger.Connection(ctx, sc)
-	}
-	m.mu.Lock()
-	e, ok := m.conns[sc]
-	m.mu.Unlock()
-	if ok {
-		return e.conn, e.ok, nil
-	}
-	conn, found, err := c.Ledger.Connection(ctx, sc)
-	if err != nil {
-		return conn, found, err
-	}
-	m.mu.Lock()
-	m.conns[sc] = connEntry{conn, found}
-	m.mu.Unlock()
-	return conn, found, nil
+	e, err := remember(memoOf(ctx), func(m *memo) map[billing.Scope]connEntry { return m.conns }, sc, func() (connEntry, error) {
+		conn, ok, err := c.Ledger.Connection(ctx, sc)
+		return connEntry{conn, ok}, err
+	})
+	return e.conn, e.ok, err
 }
 
 // memoTaxes reads an environment's GST settings once per run.
 type memoTaxes struct{ r TaxSettingsReader }
 
 func (t memoTaxes) TaxSettings(ctx context.Context, sc billing.Scope) (billing.TaxSettings, error) {
-	m := memoOf(ctx)
-	if m == nil {
+	return remember(memoOf(ctx), func(m *memo) map[billing.Scope]billing.TaxSettings { return m.taxes }, sc, func() (billing.TaxSettings, error) {
 		return t.r.TaxSettings(ctx, sc)
-	}
-	m.mu.Lock()
-	v, ok := m.taxes[sc]
-	m.mu.Unlock()
-	if ok {
-		return v, nil
-	}
-	v, err := t.r.TaxSettings(ctx, sc)
-	if err != nil {
-		return v, err
-	}
-	m.mu.Lock()
-	m.taxes[sc] = v
-	m.mu.Unlock()
-	return v, nil
+	})
 }

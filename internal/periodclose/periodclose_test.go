@@ -60,20 +60,26 @@ func (r *rig) closer() *periodclose.Closer {
 	return &periodclose.Closer{Plans: r.plans, Ledger: r.ledger, Usage: r.usage, Grace: time.Hour, Now: func() time.Time { return r.now }, BatchSize: 2}
 }
 
+// plan stores version 1 of a plan in rupees with the charges.
+func (r *rig) plan(t *testing.T, name string, charges ...pricing.ChargeDoc) pricing.PlanVersion {
+	t.Helper()
+	p := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: name, Currency: "inr", CreatedAt: r.now, Charges: charges}
+	if err := p.Validate(func(string) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.plans.Put(context.Background(), r.sc, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // subscribe puts the customer on a plan of ₹999 a month plus ₹0.50 per
 // API call, from start, billed on the 1st.
 func (r *rig) subscribe(t *testing.T, start time.Time) pricing.Subscription {
 	ctx := context.Background()
-	p := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Growth", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
-		{Type: pricing.Fixed, DisplayName: "Platform fee", Amount: "999", Period: pricing.Monthly},
-		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.50"},
-	}}
-	if err := p.Validate(func(string) bool { return true }); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.plans.Put(ctx, r.sc, p); err != nil {
-		t.Fatal(err)
-	}
+	p := r.plan(t, "Growth",
+		pricing.ChargeDoc{Type: pricing.Fixed, DisplayName: "Platform fee", Amount: "999", Period: pricing.Monthly},
+		pricing.ChargeDoc{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.50"})
 	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: r.cus.ID, PlanID: p.ID, PlanVersion: 1, Start: start,
 		BillingPeriod: pricing.Monthly, AnchorDay: 1, Status: pricing.SubActive, CreatedAt: r.now, Version: 1}
 	if err := sub.Schedule(); err != nil {
@@ -191,15 +197,7 @@ func TestSmallAndEmptySteps(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
 	ctx := context.Background()
-	p := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Metered", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
-		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.0001"},
-	}}
-	if err := p.Validate(func(string) bool { return true }); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.plans.Put(ctx, r.sc, p); err != nil {
-		t.Fatal(err)
-	}
+	p := r.plan(t, "Metered", pricing.ChargeDoc{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.0001"})
 	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: r.cus.ID, PlanID: p.ID, PlanVersion: 1, Start: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
 		BillingPeriod: pricing.Monthly, AnchorDay: 1, Status: pricing.SubActive, CreatedAt: r.now, Version: 1}
 	if err := sub.Schedule(); err != nil {
@@ -268,16 +266,9 @@ func TestAPlanChangeTakesEffectWithTheNextPeriod(t *testing.T) {
 	if _, err := r.closer().Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := pricing.PlanVersion{ID: ids.New(ids.Plan), Version: 1, Name: "Scale", Currency: "inr", CreatedAt: r.now, Charges: []pricing.ChargeDoc{
-		{Type: pricing.Fixed, DisplayName: "Scale fee", Amount: "1999", Period: pricing.Monthly},
-		{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.25"},
-	}}
-	if err := b.Validate(func(string) bool { return true }); err != nil {
-		t.Fatal(err)
-	}
-	if err := r.plans.Put(ctx, r.sc, b); err != nil {
-		t.Fatal(err)
-	}
+	b := r.plan(t, "Scale",
+		pricing.ChargeDoc{Type: pricing.Fixed, DisplayName: "Scale fee", Amount: "1999", Period: pricing.Monthly},
+		pricing.ChargeDoc{Type: pricing.Usage, DisplayName: "API calls", MeterID: ids.New(ids.Meter), Model: pricing.PerUnit, UnitAmount: "0.25"})
 	cur, err := r.plans.Subscription(ctx, r.sc, sub.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -311,5 +302,45 @@ func TestAPlanChangeTakesEffectWithTheNextPeriod(t *testing.T) {
 	}
 	if got := subtotals(); got[0] != 99900 || got[2] != 224900 || len(got) != 3 {
 		t.Fatalf("subtotals %v, want 0: 999.00, 1: 2499.00, 2: 2249.00", got)
+	}
+}
+
+// countingPlans counts plan reads.
+type countingPlans struct {
+	*plandb.Store
+	mu    sync.Mutex
+	reads int
+}
+
+func (c *countingPlans) Plan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return c.Store.Plan(ctx, sc, id, version)
+}
+
+// A run reads a plan version once, however many of its subscriptions are
+// due (five subscriptions, three steps each: one read).
+func TestARunReadsEachPlanVersionOnce(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	ctx := context.Background()
+	first := r.subscribe(t, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC))
+	for range 4 {
+		sub := first
+		sub.ID = ids.New(ids.Subscription)
+		if err := r.plans.CreateSubscription(ctx, r.sc, sub); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plans := &countingPlans{Store: r.plans}
+	c := r.closer()
+	c.Plans = plans
+	res, err := c.Run(ctx)
+	if err != nil || res.Invoices != 15 {
+		t.Fatalf("run: %+v %v", res, err)
+	}
+	if plans.reads != 1 {
+		t.Fatalf("%d plan reads for one plan version", plans.reads)
 	}
 }
