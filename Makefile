@@ -140,6 +140,7 @@ bench: tools
 # RAZORBILL_CHAOS_INVOICES, _TENANTS, _DUPLICATES, _FAULTS, _KILLS, _SEED tune it.
 chaos: tools
 	$(EMULATORS) env RAZORBILL_CHAOS=1 $(GO) test -run TestChaos -count=1 -timeout 15m ./internal/chaos/
+	$(EMULATORS) env RAZORBILL_CHAOS=1 $(GO) test -run TestUsageChaos -count=1 -timeout 30m ./internal/metering/
 
 # fuzz runs every fuzzer for FUZZTIME each (make test runs their seed corpora).
 FUZZTIME ?= 60s
