@@ -26,13 +26,14 @@ const (
 	NoteFullName = "full_name" // the ledger name, when the name sent differs
 	NoteEmail    = "email"     // an email Razorpay would refuse, not sent
 	NoteContact  = "contact"   // a phone number Razorpay would refuse, not sent
+	NoteGSTIN    = "gstin"     // a GSTIN whose check character is wrong, not sent
 )
 
 // RazorpayCustomer is what Razorbill sends Razorpay for a ledger customer:
 // only values Razorpay accepts, and notes keeping what had to change.
 type RazorpayCustomer struct {
-	Name, Email, Contact string
-	Notes                map[string]string // NoteFullName, NoteEmail, NoteContact when they apply
+	Name, Email, Contact, GSTIN string
+	Notes                       map[string]string // NoteFullName, NoteEmail, NoteContact, NoteGSTIN when they apply
 }
 
 // CustomerFields normalises a ledger customer for Razorpay. The name is
@@ -42,7 +43,8 @@ type RazorpayCustomer struct {
 // the email's local part, the external id or the customer id; a name
 // shorter than 3 is padded with "."; a longer one is cut at 50 on a word
 // boundary. An email or phone number Razorpay would refuse is left out and
-// kept in the notes instead.
+// kept in the notes instead; so is a GSTIN whose check character is wrong
+// (accepted by the API with a warning, billing.GSTINWarning).
 func CustomerFields(c billing.Customer) RazorpayCustomer {
 	out := RazorpayCustomer{Notes: map[string]string{}}
 	local := ""
@@ -65,6 +67,13 @@ func CustomerFields(c billing.Customer) RazorpayCustomer {
 			out.Contact = n
 		} else {
 			out.Notes[NoteContact] = truncateRunes(p, noteValueMax)
+		}
+	}
+	if c.GSTIN != "" {
+		if billing.GSTINWarning(c.GSTIN) == "" {
+			out.GSTIN = c.GSTIN
+		} else {
+			out.Notes[NoteGSTIN] = c.GSTIN
 		}
 	}
 	return out

@@ -79,6 +79,12 @@ func TestCustomerFields(t *testing.T) {
 			strings.Repeat("e", 50), "", "", map[string]string{NoteFullName: strings.Repeat("é", 256), NoteContact: "12345"}},
 		{billing.Customer{ID: "cus_5", Name: "Bad Mail", Email: "not-an-email", Phone: "ext. 42"},
 			"Bad Mail", "", "", map[string]string{NoteEmail: "not-an-email", NoteContact: "ext. 42"}},
+		// api.md's example GSTIN: its check character is wrong (W is right).
+		{billing.Customer{ID: "cus_6", Name: "Asha Rao", GSTIN: "29ABCDE1234F1Z5"},
+			"Asha Rao", "", "", map[string]string{NoteGSTIN: "29ABCDE1234F1Z5"}},
+	}
+	if got := CustomerFields(billing.Customer{ID: "cus_7", Name: "Asha Rao", GSTIN: "29ABCDE1234F1ZW"}); got.GSTIN != "29ABCDE1234F1ZW" || len(got.Notes) != 0 {
+		t.Errorf("a right GSTIN: %+v", got)
 	}
 	for _, c := range cases {
 		got := CustomerFields(c.in)

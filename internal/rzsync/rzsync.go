@@ -225,7 +225,7 @@ func (s *Syncer) findOrCreateCustomer(ctx context.Context, cr razorpay.Credentia
 		notes[k] = v
 	}
 	return s.Gateway.CreateCustomer(ctx, cr, razorpay.CustomerInput{
-		Name: f.Name, Email: f.Email, Contact: f.Contact, FailExisting: false, Notes: notes,
+		Name: f.Name, Email: f.Email, Contact: f.Contact, GSTIN: f.GSTIN, FailExisting: false, Notes: notes,
 	})
 }
 

@@ -539,3 +539,39 @@ func TestInvoiceNotifySettingsComeFromTheConnection(t *testing.T) {
 		t.Fatalf("notify on: sms %q email %q, want pending", s, e)
 	}
 }
+
+// A customer's GSTIN reaches the Razorpay customer when its check
+// character is right; a wrong one stays in the notes (Razorpay is not sent
+// what it may refuse).
+func TestCustomerGSTINReachesRazorpay(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	for gstin, wantSent := range map[string]bool{"29ABCDE1234F1ZW": true, "29ABCDE1234F1Z5": false} {
+		c := f.customer()
+		c.GSTIN, c.BillingState = gstin, "KA"
+		if err := f.raw.UpdateCustomer(f.ctx, f.sc, c, c.Version); err != nil {
+			t.Fatal(err)
+		}
+		synced, err := f.sy.SyncCustomer(f.ctx, f.sc, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var found bool
+		for _, raw := range f.sim.Objects(f.cr.KeyID).Customers {
+			var rc razorpay.Customer
+			if err := json.Unmarshal(raw, &rc); err != nil {
+				t.Fatal(err)
+			}
+			if rc.ID != synced.RazorpayCustomerID {
+				continue
+			}
+			found = true
+			if sent := rc.GSTIN == gstin; sent != wantSent || (!wantSent && rc.Notes[rzsync.NoteGSTIN] != gstin) {
+				t.Errorf("%s: Razorpay customer gstin %q notes %v", gstin, rc.GSTIN, rc.Notes)
+			}
+		}
+		if !found {
+			t.Fatalf("%s: no Razorpay customer %s", gstin, synced.RazorpayCustomerID)
+		}
+	}
+}
