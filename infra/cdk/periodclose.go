@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -11,14 +12,19 @@ import (
 
 const periodCloseFunction = "period-close"
 
-// newPeriodCloseSchedule starts the period-close every
-// cfg.PeriodCloseInterval (an EventBridge rule). A run that fails is
-// retried by EventBridge twice; whatever stays due is taken by the next run.
-func (r *razorbill) newPeriodCloseSchedule() {
-	fn := r.functions[periodCloseFunction]
-	awsevents.NewRule(r.stack, jsii.String("PeriodCloseSchedule"), &awsevents.RuleProps{
-		Description: jsii.String(fmt.Sprintf("Razorbill: invoice every subscription period that has ended, every %s", r.cfg.PeriodCloseInterval)),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(r.cfg.PeriodCloseInterval.Minutes()))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
+// schedule starts function every interval (an EventBridge rule, id); a
+// failed invocation is retried by EventBridge twice.
+func (r *razorbill) schedule(id, function string, every time.Duration, description string) {
+	awsevents.NewRule(r.stack, jsii.String(id), &awsevents.RuleProps{
+		Description: jsii.String(description),
+		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(every.Minutes()))),
+		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(r.functions[function], &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
 	})
+}
+
+// newPeriodCloseSchedule starts the period-close every
+// cfg.PeriodCloseInterval; whatever stays due is taken by the next run.
+func (r *razorbill) newPeriodCloseSchedule() {
+	r.schedule("PeriodCloseSchedule", periodCloseFunction, r.cfg.PeriodCloseInterval,
+		fmt.Sprintf("Razorbill: invoice every subscription period that has ended, every %s", r.cfg.PeriodCloseInterval))
 }

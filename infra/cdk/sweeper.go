@@ -5,8 +5,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/razorbill/razorbill/internal/schema"
@@ -19,13 +17,9 @@ const sweeperFunction = "gateway-sweeper"
 // its embedded metric Razorbill/MissedWebhookEvents above 0 is a
 // connection whose webhook status is SILENT.
 func (r *razorbill) newSweepSchedule() {
-	fn := r.functions[sweeperFunction]
 	minutes := r.cfg.SweepInterval.Minutes()
-	awsevents.NewRule(r.stack, jsii.String("GatewaySweepSchedule"), &awsevents.RuleProps{
-		Description: jsii.String(fmt.Sprintf("Razorbill: pull open Razorpay instruments every %s (webhooks are the fast path, not the only one)", r.cfg.SweepInterval)),
-		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(minutes))),
-		Targets:     &[]awsevents.IRuleTarget{awseventstargets.NewLambdaFunction(fn, &awseventstargets.LambdaFunctionProps{RetryAttempts: jsii.Number(2)})},
-	})
+	r.schedule("GatewaySweepSchedule", sweeperFunction, r.cfg.SweepInterval,
+		fmt.Sprintf("Razorbill: pull open Razorpay instruments every %s (webhooks are the fast path, not the only one)", r.cfg.SweepInterval))
 	r.alarm("WebhookSilentAlarm", awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
 		Namespace:  jsii.String(schema.MetricNamespace),
 		MetricName: jsii.String(schema.MetricMissedWebhooks),

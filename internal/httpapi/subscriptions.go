@@ -116,11 +116,8 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 		}
 		return Response{}, err
 	}
-	plan, err := h.Store.Plan(ctx, r.Scope, in.PlanID, in.PlanVersion)
+	plan, err := h.requestedPlan(ctx, r.Scope, in.PlanID, in.PlanVersion)
 	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
-		}
 		return Response{}, err
 	}
 	cur, err := money.LookupCurrency(plan.Currency)
@@ -149,6 +146,16 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 		return Response{}, err
 	}
 	return Response{Status: http.StatusCreated, Body: subscriptionView(sub, h.now())}, nil
+}
+
+// requestedPlan reads the plan version a request names (0: the latest);
+// one that does not exist is the request's fault: 400 on plan_id.
+func (h *Subscriptions) requestedPlan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
+	plan, err := h.Store.Plan(ctx, sc, id, version)
+	if apperr.Is(err, apperr.NotFound) {
+		return plan, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
+	}
+	return plan, err
 }
 
 func (h *Subscriptions) get(ctx context.Context, r *Request) (Response, error) {
@@ -231,11 +238,8 @@ func (h *Subscriptions) changePlan(ctx context.Context, r *Request) (Response, e
 	if err != nil {
 		return Response{}, err
 	}
-	plan, err := h.Store.Plan(ctx, r.Scope, in.PlanID, in.PlanVersion)
+	plan, err := h.requestedPlan(ctx, r.Scope, in.PlanID, in.PlanVersion)
 	if err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
-		}
 		return Response{}, err
 	}
 	old, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
@@ -321,13 +325,11 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 			return Response{}, err
 		}
 	}
-	var feePlan *pricing.PlanVersion
-	if sub.ChangesPlanAt(st) && st.FixedPeriod != nil {
-		fp, err := h.Store.Plan(ctx, r.Scope, sub.PendingPlanID, sub.PendingPlanVersion)
-		if err != nil {
-			return Response{}, err
-		}
-		feePlan = &fp
+	feePlan, err := periodclose.FeePlan(sub, st, func(id string, version int) (pricing.PlanVersion, error) {
+		return h.Store.Plan(ctx, r.Scope, id, version)
+	})
+	if err != nil {
+		return Response{}, err
 	}
 	composed, cur, err := periodclose.ComposeChange(ctx, h.Usage, r.Scope, sub, plan, feePlan, st, number, terms)
 	if err != nil {

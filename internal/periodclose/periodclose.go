@@ -79,7 +79,8 @@ type Terms struct {
 
 // DefaultTerms apply when no settings are read: auto-finalize, intra-state, 18 %.
 func DefaultTerms() Terms {
-	return Terms{AutoFinalize: true, IntraState: true, DefaultRate: pricing.DefaultTaxRate}
+	d := billing.DefaultTaxSettings()
+	return Terms{AutoFinalize: d.AutoFinalize, IntraState: true, DefaultRate: d.Rate()}
 }
 
 // Settings reads the terms for a customer of an environment.
@@ -276,14 +277,10 @@ func (c *Closer) step(ctx context.Context, sc billing.Scope, sub pricing.Subscri
 			return 0, sub, err
 		}
 	}
-	var feePlan *pricing.PlanVersion
 	change := sub.ChangesPlanAt(st)
-	if change && st.FixedPeriod != nil {
-		fp, err := c.plan(ctx, sc, sub.PendingPlanID, sub.PendingPlanVersion)
-		if err != nil {
-			return 0, sub, err
-		}
-		feePlan = &fp
+	feePlan, err := FeePlan(sub, st, func(id string, version int) (pricing.PlanVersion, error) { return c.plan(ctx, sc, id, version) })
+	if err != nil {
+		return 0, sub, err
 	}
 	bill, cur, err := ComposeChange(ctx, c.Usage, sc, sub, plan, feePlan, st, sub.Invoices+1, terms)
 	if err != nil {
@@ -366,6 +363,20 @@ func (b Composed) hasFixed() bool {
 // intra- or inter-state, a charge naming no rate at the terms' default.
 func Compose(ctx context.Context, u Usage, sc billing.Scope, sub pricing.Subscription, plan pricing.PlanVersion, st pricing.Step, invoiceNumber int, terms Terms) (Composed, money.Currency, error) {
 	return ComposeChange(ctx, u, sc, sub, plan, nil, st, invoiceNumber, terms)
+}
+
+// FeePlan is the plan version whose fixed fees step st bills when a plan
+// change takes effect with it (read through read), else nil: the
+// subscription's own plan.
+func FeePlan(sub pricing.Subscription, st pricing.Step, read func(id string, version int) (pricing.PlanVersion, error)) (*pricing.PlanVersion, error) {
+	if !sub.ChangesPlanAt(st) || st.FixedPeriod == nil {
+		return nil, nil
+	}
+	p, err := read(sub.PendingPlanID, sub.PendingPlanVersion)
+	if err != nil {
+		return nil, err
+	}
+	return &p, nil
 }
 
 // ComposeChange is Compose when the step's fixed fees come from another
