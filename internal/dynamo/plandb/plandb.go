@@ -163,24 +163,38 @@ func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pr
 
 // putSubscription writes sub as one conditional PutItem (in: the condition).
 func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, in *dynamodb.PutItemInput) error {
-	it, err := attributevalue.MarshalMap(sub)
+	it, err := subscriptionItem(sc, sub)
 	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
-	}
-	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(dynamo.ScopeKey(sc)+"#SUB#"+sub.ID), str("A"), str("subscription")
-	if sub.NextBillingAt != nil {
-		it[schema.AttrGSI3PK], it[schema.AttrGSI3SK] = str(duePK), str(dueSK(*sub.NextBillingAt, sc, sub.ID))
+		return err
 	}
 	in.TableName, in.Item = &s.table, it
 	_, err = s.db.PutItem(ctx, in)
 	return err
 }
 
+func subPK(sc billing.Scope, id string) string { return dynamo.ScopeKey(sc) + "#SUB#" + id }
+
+func stepSK(step int) string { return fmt.Sprintf("STEP#%06d", step) }
+
+// subscriptionItem is sub as stored, with its due-index keys while a
+// billing step is left.
+func subscriptionItem(sc billing.Scope, sub pricing.Subscription) (map[string]types.AttributeValue, error) {
+	it, err := attributevalue.MarshalMap(sub)
+	if err != nil {
+		return nil, apperr.Wrap(err, apperr.Internal, "", "encode subscription")
+	}
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(subPK(sc, sub.ID)), str("A"), str("subscription")
+	if sub.NextBillingAt != nil {
+		it[schema.AttrGSI3PK], it[schema.AttrGSI3SK] = str(duePK), str(dueSK(*sub.NextBillingAt, sc, sub.ID))
+	}
+	return it, nil
+}
+
 // Subscription reads one subscription.
 func (s *Store) Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error) {
 	var sub pricing.Subscription
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{schema.AttrPK: str(dynamo.ScopeKey(sc) + "#SUB#" + id), schema.AttrSK: str("A")}})
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(subPK(sc, id)), schema.AttrSK: str("A")}})
 	if err != nil {
 		return sub, dynamo.StorageError(err, "read subscription")
 	}
@@ -269,16 +283,11 @@ var ErrStepDone = apperr.E(apperr.Conflict, "period_already_billed", "this billi
 // (dynamo.Store.InvoicePut and InvoiceNumberPut). Either all are written
 // or none.
 func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64, step int, invoiceID string, invoice ...types.TransactWriteItem) error {
-	subItem, err := attributevalue.MarshalMap(sub)
+	subItem, err := subscriptionItem(sc, sub)
 	if err != nil {
-		return apperr.Wrap(err, apperr.Internal, "", "encode subscription")
+		return err
 	}
-	pk := dynamo.ScopeKey(sc) + "#SUB#" + sub.ID
-	subItem[schema.AttrPK], subItem[schema.AttrSK], subItem[schema.AttrEntity] = str(pk), str("A"), str("subscription")
-	if sub.NextBillingAt != nil {
-		subItem[schema.AttrGSI3PK], subItem[schema.AttrGSI3SK] = str(duePK), str(dueSK(*sub.NextBillingAt, sc, sub.ID))
-	}
-	marker := map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(fmt.Sprintf("STEP#%06d", step)),
+	marker := map[string]types.AttributeValue{schema.AttrPK: str(subPK(sc, sub.ID)), schema.AttrSK: str(stepSK(step)),
 		schema.AttrEntity: str("subscription_step"), "invoice_id": str(invoiceID)}
 	items := []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: marker, ConditionExpression: aws.String("attribute_not_exists(#pk)"),
@@ -308,7 +317,7 @@ func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.
 // made ("" when it made none); ok is false when the step is not done.
 func (s *Store) StepInvoice(ctx context.Context, sc billing.Scope, id string, step int) (string, bool, error) {
 	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{schema.AttrPK: str(dynamo.ScopeKey(sc) + "#SUB#" + id), schema.AttrSK: str(fmt.Sprintf("STEP#%06d", step))}})
+		Key: map[string]types.AttributeValue{schema.AttrPK: str(subPK(sc, id)), schema.AttrSK: str(stepSK(step))}})
 	if err != nil {
 		return "", false, dynamo.StorageError(err, "read billing step")
 	}
