@@ -185,8 +185,12 @@ func relayTargets() []schema.Queue {
 // functionSpecs: memory and timeouts, and why.
 //
 // Go on arm64 needs little memory; Lambda allots CPU in proportion to memory,
-// so the request/response functions get 512 MB for CPU (TLS to Razorpay,
-// JSON, hashing) and the queue/stream workers 256 MB. Timeouts:
+// so the api gets 512 MB for CPU (key checks with TLS to Razorpay, JSON,
+// the console's pages) and the other functions 256 MB. The
+// payment-link-creator spends its time waiting on Razorpay (one or two calls
+// per link), which a bigger share of CPU does not shorten: at 512 MB it was
+// two thirds of the modelled GB-s of a paid invoice (docs/benchmarks.md §6).
+// Timeouts:
 //   - api 15 s: DynamoDB calls plus at most one Razorpay call (connection
 //     key check, 8 s client timeout), well under API Gateway's 30 s limit.
 //   - payment-link-creator 25 s: may sync the customer and then create the
@@ -229,7 +233,7 @@ var functionSpecs = []fnSpec{
 	{
 		Name:        "payment-link-creator",
 		Description: "Payments: one Razorpay payment link per invoice, refunds",
-		MemoryMB:    512, Timeout: 25 * time.Second,
+		MemoryMB:    256, Timeout: 25 * time.Second,
 		// DeleteItem: releasing an Idempotency-Key claim.
 		Table: writeTable | tableBatchGet, Key: decryptKey, Razorpay: true,
 	},

@@ -156,6 +156,31 @@ const (
 	platformLogs = 300.0 // bytes per invocation: Lambda's START/END/REPORT lines
 )
 
+// The KMS model (assumptions, not measured): a warm function keeps an opened
+// secret for secrets.CacheTTL (webhook.TrustCache and secrets.Cache), so it
+// decrypts each environment's secret at most once per TTL, whatever its
+// traffic. Assumed: one environment whose million paid invoices a month
+// arrive evenly (0.39 a second), so that each function that opens a secret
+// on the paid invoice's path — the webhook-receiver (the webhook secret),
+// the payment-link-creator and the invoice-syncer (the key secret) — is
+// kept warm by one instance that decrypts once per TTL.
+const (
+	kmsOpeners            = 3
+	kmsWarmInstances      = 1
+	kmsTTLMinutes         = 5 // secrets.CacheTTL
+	modelInvoicesPerMonth = 1e6
+	modelMonthHours       = 720
+)
+
+// kmsPerInvoice is the modelled Decrypts per paid invoice.
+func kmsPerInvoice() float64 {
+	return kmsOpeners * kmsWarmInstances * (60 / kmsTTLMinutes) * modelMonthHours / modelInvoicesPerMonth
+}
+
+// subscribed reports whether a phase's webhook is one Razorbill asks the
+// merchant to enable (httpapi.WebhookEvents): payment.authorized is not.
+func subscribed(phase string) bool { return phase != "authorized" }
+
 var readOps = map[string]bool{"GetItem": true, "Query": true, "Scan": true, "BatchGetItem": true, "TransactGetItems": true}
 
 // phaseCost is one phase's AWS usage, per unit of the phase.
@@ -172,7 +197,7 @@ type phaseCost struct {
 	consumerBatches    map[string]float64
 	httpInvocations    float64
 	httpFn             string
-	kms, razorpay      float64
+	kms, razorpay      float64 // kms: Decrypts if nothing were cached (the upper bound)
 	logBytes           float64
 	apigw              float64
 }
@@ -239,19 +264,20 @@ func costOf(p *phaseResult, s burstSettings, customers int) phaseCost {
 
 // lambdaGBs models the phase's billed Lambda duration: every AWS call the
 // phase made, at the assumed latency, plus an overhead per invocation, at
-// the memory of the function that made it (the HTTP function's for the API
-// phases — the on-demand customer sync runs inside the payment-link-creator
-// — and 256 MB for the webhook receiver, the reconciler, the relay and the
-// syncers).
+// the memory of the function that made it (infra/cdk's functionSpecs: the
+// HTTP function's for the API phases — the on-demand customer sync runs
+// inside the payment-link-creator — and 256 MB for the webhook receiver, the
+// reconciler, the relay and the syncers). KMS Decrypts are left out: the
+// warm functions' caches make them rare (kmsPerInvoice).
 func (c phaseCost) lambdaGBs() (invocations, gbs float64) {
-	mem := map[string]float64{"api": 0.5, "payment-link-creator": 0.5, "webhook-receiver": 0.25}[c.httpFn]
+	mem := map[string]float64{"api": 0.5, "payment-link-creator": 0.25, "webhook-receiver": 0.25}[c.httpFn]
 	consumers := 0.0
 	for _, n := range c.consumerBatches {
 		consumers += n
 	}
 	invocations = c.httpInvocations + consumers + c.relaySends
 	single := c.ddbCalls - c.transact
-	callMs := single*latDDB + c.transact*latTransact + c.sqsSends*latSQSSend + c.kms*latKMS + c.razorpay*latRazorpay
+	callMs := single*latDDB + c.transact*latTransact + c.sqsSends*latSQSSend + c.razorpay*latRazorpay
 	gbs = (callMs + c.httpInvocations*latOverhead) * mem / 1000
 	gbs += (c.relaySends*(latSQSSend+latOverhead) + consumers*latOverhead) * 0.25 / 1000
 	return invocations, gbs
@@ -261,6 +287,9 @@ func (c phaseCost) lambdaGBs() (invocations, gbs float64) {
 func topDuration(cs []phaseCost) (string, float64) {
 	top, best, sum := "", 0.0, 0.0
 	for _, c := range cs {
+		if !subscribed(c.name) {
+			continue
+		}
 		_, g := c.lambdaGBs()
 		g /= c.per
 		sum += g
@@ -272,6 +301,33 @@ func topDuration(cs []phaseCost) (string, float64) {
 		return "", 0
 	}
 	return top, 100 * best / sum
+}
+
+// kmsUncached is the Decrypts per paid invoice if no function cached an
+// opened secret: one per subscribed webhook, link and customer sync.
+func kmsUncached(cs []phaseCost) float64 {
+	n := 0.0
+	for _, c := range cs {
+		if subscribed(c.name) {
+			n += c.kms / c.per
+		}
+	}
+	return n
+}
+
+// unsubscribedUSD is what one phase adds per million paid invoices.
+func unsubscribedUSD(c phaseCost) float64 {
+	i, g := c.lambdaGBs()
+	f := 1 / c.per
+	return f * (i*price("lambda_req") + g*1e6*price("lambda_gbs") + c.apigw*price("apigw") + c.wru*price("wru") + c.rru*price("rru") +
+		c.sqsFIFO*price("sqs_fifo") + c.sqsStd*price("sqs_std") + (c.logBytes+i*platformLogs)*1e6/1e9*price("logs"))
+}
+
+func metOr(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "not met"
 }
 
 // captWRU is the write units of one payment.captured.
@@ -536,9 +592,13 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("## 5. AWS requests measured per operation\n\n")
 	p("During TestBurst every DynamoDB and SQS request of the functions went\n")
 	p("through a metering proxy that counted it by operation and queue and added\n")
-	p("`ReturnConsumedCapacity: TOTAL` to DynamoDB requests: DynamoDB Local then\n")
-	p("reports the capacity units DynamoDB would charge (transactions doubled,\n")
-	p("global secondary index writes included). Per unit of each phase (one\n")
+	p("`ReturnConsumedCapacity: INDEXES` to DynamoDB requests: DynamoDB Local then\n")
+	p("reports the capacity units DynamoDB would charge, global secondary index\n")
+	p("writes included. Transactions are the exception: DynamoDB Local's table\n")
+	p("figure for one does not follow its items' sizes, so the proxy prices each\n")
+	p("from the request — 2 units per started KB of each item a Put writes, 2 per\n")
+	p("Update, Delete or ConditionCheck — plus the indexes' units as reported\n")
+	p("(DynamoDB Local's own figure is shown beside it). Per unit of each phase (one\n")
 	p("invoice, customer request, link or webhook; SQS receives that returned\n")
 	p("nothing are left out — they are the pollers' idle cost):\n\n")
 	p("| phase | unit | DynamoDB calls | RRU | WRU | SQS requests | log bytes |\n|---|---|---:|---:|---:|---:|---:|\n")
@@ -568,7 +628,11 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 			if strings.HasPrefix(k, "Streams.") || (strings.HasPrefix(k, "SQS.ReceiveMessage") && o.Messages == 0) {
 				continue
 			}
-			p("| %s | %d | %d | %.0f | %d |\n", k, o.Calls-o.Empty, o.Errors, o.Units, o.Messages)
+			units := strconv.FormatFloat(o.Units, 'f', 0, 64)
+			if o.Local != 0 && o.Local != o.Units {
+				units += " (DynamoDB Local: " + strconv.FormatFloat(o.Local, 'f', 0, 64) + ")"
+			}
+			p("| %s | %d | %d | %s | %d |\n", k, o.Calls-o.Empty, o.Errors, units, o.Messages)
 		}
 		for k, n := range ph.Counts.ErrorTypes {
 			p("\nerror %s: %d\n", k, n)
@@ -580,21 +644,29 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	w.begin("cost")
 	p("## 6. Paper estimate: AWS cost per million paid invoices\n\n")
 	p("A paid invoice, as measured above: its share of a customer (%d invoices per\n", s.PerCustomer)
-	p("customer), created and finalized, one payment link, and the three webhooks\n")
-	p("Razorpay sends for a link paid in one payment that Razorbill subscribes to\n")
-	p("(`payment.authorized`, `payment.captured`, `payment_link.paid`). Counts are\n")
-	p("the measured ones; what could not be measured locally is modelled:\n\n")
+	p("customer), created and finalized, one payment link, and the two webhooks\n")
+	p("Razorpay sends for a link paid in one payment that Razorbill asks the\n")
+	p("merchant to enable (`payment.captured`, `payment_link.paid`; the\n")
+	p("connection's `webhook_events` leave out `payment.authorized`, whose cost\n")
+	p("is shown below for a merchant who ticks it anyway). Counts are the\n")
+	p("measured ones; what could not be measured locally is modelled:\n\n")
 	p("- **Lambda duration** from the measured calls and assumed AWS latencies:\n")
 	p("  DynamoDB %.0f ms per call (%.0f ms per transaction), SQS SendMessage %.0f ms,\n", latDDB, latTransact, latSQSSend)
 	p("  KMS Decrypt %.0f ms, a Razorpay call %.0f ms, plus %.0f ms per invocation;\n", latKMS, latRazorpay, latOverhead)
-	p("  memory as in `infra/cdk` (api and payment-link-creator 512 MB, the rest\n")
-	p("  256 MB), arm64. Queue consumers are counted one invocation per batch the\n")
-	p("  local poller received; the stream relay one per record it forwarded\n")
+	p("  memory as in `infra/cdk` (api 512 MB, the rest 256 MB), arm64. Queue\n")
+	p("  consumers are counted one invocation per batch the local poller\n")
+	p("  received; the stream relay one per record it forwarded\n")
 	p("  (an upper bound; filtered-out records cost nothing). Lambda's FIFO\n")
 	p("  pollers may hand over smaller batches than the local one.\n")
-	p("- **KMS**: the receiver decrypts the webhook secret on every webhook (no\n")
-	p("  cache), the payment-link-creator the key secret per link and per customer\n")
-	p("  sync. Counted from the code, not metered (locally a key file stands in).\n")
+	p("- **KMS** (assumed, not metered: locally a key file stands in): a warm\n")
+	p("  function decrypts each environment's secret at most once per %d minutes\n", kmsTTLMinutes)
+	p("  (`secrets.Cache`, `webhook.TrustCache`). Assumed: one environment whose\n")
+	p("  %.0f million paid invoices a month arrive evenly, and each of the %d functions\n", modelInvoicesPerMonth/1e6, kmsOpeners)
+	p("  that open a secret on this path (webhook-receiver, payment-link-creator,\n")
+	p("  invoice-syncer) kept warm by %d instance: %.4f Decrypts per paid invoice.\n", kmsWarmInstances, kmsPerInvoice())
+	p("  It grows with the environments and the warm instances; its upper bound,\n")
+	p("  one Decrypt per webhook, link and customer sync (no cache), is %.2f per\n", kmsUncached(costs))
+	p("  paid invoice, US$%.2f per million.\n", kmsUncached(costs)*price("kms")*100)
 	p("- **Logs**: the bytes the stack logged at info level, plus %.0f bytes of\n", platformLogs)
 	p("  Lambda platform lines per invocation.\n")
 	p("- A DynamoDB write that failed its condition is charged 1 WRU (DynamoDB Local\n")
@@ -608,8 +680,11 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	for _, pr := range prices {
 		p("| %s | %s | %s |\n", pr.what, strconv.FormatFloat(pr.usd, 'f', -1, 64), pr.unit)
 	}
-	var inv, gbs, apigw, rru, wru, fifo, std, kms, logs float64
+	var inv, gbs, apigw, rru, wru, fifo, std, logs float64
 	for _, c := range costs {
+		if !subscribed(c.name) {
+			continue
+		}
 		f := 1 / c.per
 		i, g := c.lambdaGBs()
 		inv += i * f
@@ -619,10 +694,10 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 		wru += c.wru * f
 		fifo += c.sqsFIFO * f
 		std += c.sqsStd * f
-		kms += c.kms * f
 		logs += (c.logBytes + i*platformLogs) * f
 	}
 	const M = 1e6
+	kms := kmsPerInvoice()
 	lines := []struct {
 		what  string
 		qty   string
@@ -648,19 +723,24 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	}
 	p("| **total** | | **%.2f** | |\n\n", total)
 	p("So roughly **$%.0f per million paid invoices** (%.4f US cents per invoice),\n", total, total/M*100)
-	p("before free tiers. What drives it, for whoever optimises it next:\n\n")
+	p("before free tiers; goal (issue 17) ≤ US$12: **%s**.\n\n", metOr(total <= 12))
+	for _, c := range costs {
+		if !subscribed(c.name) {
+			p("A merchant who also enables `payment.%s` adds US$%.2f per million\n", c.name, unsubscribedUSD(c))
+			p("(its measured DynamoDB, SQS and log figures, Lambda as above).\n\n")
+		}
+	}
+	p("What drives it, for whoever optimises it next:\n\n")
 	p("- DynamoDB writes: the money transaction writes its items\n")
 	p("  transactionally (2 WRU per KB each), and an item whose index keys change\n")
 	p("  is written again to that index (KEYS_ONLY: keys only, about 1 WRU); a\n")
-	p("  `payment.captured` costs %.0f WRU as DynamoDB Local computes it. Fewer\n", captWRU(costs))
+	p("  `payment.captured` costs %.1f WRU (transactions priced from item sizes). Fewer\n", captWRU(costs))
 	p("  items per money transaction is the lever there.\n")
 	if top, share := topDuration(costs); top != "" {
 		p("- Lambda duration: %.0f %% of the modelled GB-s is the %s phase, mostly\n", share, top)
 		p("  the payment-link-creator waiting on Razorpay.\n")
 	}
-	p("- KMS: the model counts one `Decrypt` per webhook, link and sync; the code\n")
-	p("  caches opened secrets for 5 minutes per warm function (and the receiver\n")
-	p("  the connection for a minute), so that line is an upper bound.\n")
+
 	p("- The reconciler writes the connection's `last_webhook_at` at most once a\n")
 	p("  minute per connection and warm function while the webhook is HEALTHY.\n")
 	return w.done()
