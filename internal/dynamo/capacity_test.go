@@ -42,6 +42,21 @@ type metered struct {
 	billed   float64 // the table's units from item sizes
 	index    map[string]float64
 	writes   []string // one line per write call, for the log
+	reads    []string // the key of each GetItem
+}
+
+func (m *metered) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	m.mu.Lock()
+	m.reads = append(m.reads, aws.ToString(attrString(in.Key["PK"]))+" "+aws.ToString(attrString(in.Key["SK"])))
+	m.mu.Unlock()
+	return m.Client.GetItem(ctx, in, opts...)
+}
+
+func attrString(v types.AttributeValue) *string {
+	if s, ok := v.(*types.AttributeValueMemberS); ok {
+		return &s.Value
+	}
+	return nil
 }
 
 func newMetered(c *dynamodb.Client) *metered { return &metered{Client: c, index: map[string]float64{}} }
@@ -70,7 +85,7 @@ func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
 func (m *metered) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.reported, m.billed, m.index, m.writes = 0, 0, map[string]float64{}, nil
+	m.reported, m.billed, m.index, m.writes, m.reads = 0, 0, map[string]float64{}, nil, nil
 }
 
 // total is the table's units (from item sizes), DynamoDB Local's figure
@@ -233,6 +248,9 @@ func (f *capturedFixture) captured(t *testing.T) (body, rzpPaymentID string) {
 // 1.28 KB payment and a 1.02 KB invoice).
 const MaxCapturedWRU = 10
 
+// MaxCapturedReads is the GetItems of applying one payment.captured.
+const MaxCapturedReads = 5
+
 // TestCapturedApplyWriteCapacity meters the writes of applying one
 // payment.captured (the money transaction and everything else the
 // reconciler writes for it) and bounds their write capacity units.
@@ -246,6 +264,9 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	table, reported, index := f.db.total()
+	f.db.mu.Lock()
+	reads := append([]string(nil), f.db.reads...)
+	f.db.mu.Unlock()
 	for _, w := range f.db.writes {
 		t.Log(w)
 	}
@@ -280,6 +301,12 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 			sizes[a] = len(a) + valueSize(v)
 		}
 		t.Logf("%s: %d bytes %v", k, itemSize(res.Item), sizes)
+	}
+	// The connection, the marker (absent), the order's ref, the payment and
+	// the invoice: the marker is read once, not again as the Razorpay
+	// payment's ref.
+	if len(reads) != MaxCapturedReads {
+		t.Errorf("applying payment.captured read %d items, want %d: %v", len(reads), MaxCapturedReads, reads)
 	}
 	if table+index > MaxCapturedWRU {
 		t.Errorf("applying payment.captured cost %.1f WRU (table %.1f, indexes %.1f), more than %d", table+index, table, index, MaxCapturedWRU)

@@ -380,6 +380,13 @@ type target struct {
 // when none of them is known are the Razorbill ids in the notes used, and
 // the target is marked byNotes.
 func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorpay.Event) (target, error) {
+	return r.findTargetKnowing(ctx, sc, ev, "")
+}
+
+// findTargetKnowing is findTarget for a caller that has just read the
+// marker of the Razorpay payment unmarked: that id's ref (its marker) is
+// not read again.
+func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev razorpay.Event, unmarked string) (target, error) {
 	var t target
 	payID, invID := "", ""
 	lookups := []string{}
@@ -396,7 +403,7 @@ func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorp
 		lookups = append(lookups, ev.Refund.PaymentID)
 	}
 	for _, id := range lookups {
-		if payID != "" || id == "" {
+		if payID != "" || id == "" || id == unmarked {
 			continue
 		}
 		ours, ok, err := r.Store.Ref(ctx, sc, id)
@@ -543,8 +550,13 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		return err
 	}
 	confirmed := false
+	// The marker was just read and is absent, so the first look-up skips
+	// it (the money transaction's condition on it still decides); after a
+	// lost race it is read again.
+	unmarked := rp.ID
 	return retry(func() error {
-		t, err := r.findTarget(ctx, sc, ev)
+		t, err := r.findTargetKnowing(ctx, sc, ev, unmarked)
+		unmarked = ""
 		if err != nil {
 			return err
 		}
