@@ -65,6 +65,10 @@ type phaseResult struct {
 	Counts   *phaseCounts `json:"counts"`
 	LogBytes int64        `json:"log_bytes"`
 	LogLines int64        `json:"log_lines"`
+	// RazorpayCalls are the authenticated /v1 calls the simulator received
+	// during the phase (the functions', e.g. the reconciler confirming a
+	// payment matched by its notes); nil in results written before.
+	RazorpayCalls *int `json:"razorpay_calls,omitempty"`
 }
 
 type burstResult struct {
@@ -110,6 +114,15 @@ type burst struct {
 	store  *dynamo.Store // straight to DynamoDB Local, not metered: the checks
 	sc     billing.Scope
 	res    burstResult
+	rzp    int // the simulator's /v1 calls when the phase began
+}
+
+// rzpCalls is the simulator's /v1 calls since the last phase ended.
+func (b *burst) rzpCalls() *int {
+	n := b.st.Sim.Calls("", "")
+	d := n - b.rzp
+	b.rzp = n
+	return &d
 }
 
 type invoice struct {
@@ -176,6 +189,7 @@ func TestBurst(t *testing.T) {
 	b.settle()
 	m.take()
 	logs.take()
+	b.rzpCalls() // the bootstrap's calls belong to no phase
 
 	// Set-up through the API: customers, finalized invoices, payment links.
 	nCus := (cfg.Invoices + cfg.PerCustomer - 1) / cfg.PerCustomer
@@ -226,6 +240,7 @@ func TestBurst(t *testing.T) {
 	// PerInvoice parts, with the simulator's own webhooks held back: the
 	// burst below delivers the events.
 	b.razorpayPayments(invs, cfg)
+	b.rzpCalls() // the bench's own links at the simulator belong to no phase
 
 	// The webhooks.
 	tpl := templates(t)
@@ -408,7 +423,7 @@ func (b *burst) phase(name, function string, n, workers int, do func(i int) (int
 	b.settle()
 	counts, _ := b.meter.take()
 	lb, ll := b.logs.take()
-	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: function, Requests: n, Wall: ms(wall), Latency: distOf(lats), Counts: counts, LogBytes: lb, LogLines: ll})
+	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: function, Requests: n, Wall: ms(wall), Latency: distOf(lats), Counts: counts, LogBytes: lb, LogLines: ll, RazorpayCalls: b.rzpCalls()})
 	b.t.Logf("%s: %d requests in %s", name, n, wall.Round(time.Millisecond))
 }
 
@@ -495,7 +510,7 @@ func (b *burst) webhooks(name string, ds []delivery, rate int) {
 	}
 	ad := distOf(applied)
 	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: "webhook-receiver", Requests: len(ds), Retries: int(retries.Load()),
-		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll})
+		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll, RazorpayCalls: b.rzpCalls()})
 	b.t.Logf("%s: %d webhooks at %d/s acked in %s (p50 %.1f ms, p99 %.1f ms from the scheduled time), all applied %.0f ms after the first was due",
 		name, len(ds), rate, wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
 }

@@ -150,7 +150,6 @@ const (
 	latDDB       = 5.0   // ms, GetItem/PutItem/UpdateItem/Query
 	latTransact  = 15.0  // ms, TransactWriteItems
 	latSQSSend   = 10.0  // ms, SendMessage
-	latKMS       = 8.0   // ms, Decrypt
 	latRazorpay  = 300.0 // ms, one Razorpay API call from ap-south-1
 	latOverhead  = 3.0   // ms per invocation: runtime API round trip, JSON, our CPU
 	platformLogs = 300.0 // bytes per invocation: Lambda's START/END/REPORT lines
@@ -252,10 +251,14 @@ func costOf(p *phaseResult, s burstSettings, customers int) phaseCost {
 		c.kms = float64(p.Requests)
 	}
 	if p.Name == "links" {
-		// one Decrypt of the key secret and one Razorpay call per link; the
-		// first link of a customer syncs it (one more Decrypt, a search and a create)
+		// one Decrypt of the key secret per link, one more per customer sync
 		c.kms = float64(p.Requests + customers)
+		// one Razorpay call per link; the first link of a customer syncs it
+		// (a search and a create)
 		c.razorpay = float64(p.Requests + 2*customers)
+	}
+	if p.RazorpayCalls != nil {
+		c.razorpay = float64(*p.RazorpayCalls) // counted at the simulator
 	}
 	c.wru += c.failedWrites
 	c.logBytes = float64(p.LogBytes)
@@ -601,7 +604,7 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("(DynamoDB Local's own figure is shown beside it). Per unit of each phase (one\n")
 	p("invoice, customer request, link or webhook; SQS receives that returned\n")
 	p("nothing are left out — they are the pollers' idle cost):\n\n")
-	p("| phase | unit | DynamoDB calls | RRU | WRU | SQS requests | log bytes |\n|---|---|---:|---:|---:|---:|---:|\n")
+	p("| phase | unit | DynamoDB calls | RRU | WRU | SQS requests | Razorpay calls | log bytes |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	var costs []phaseCost
 	for _, ph := range bu.Phases {
 		c := costOf(ph, s, bu.Customers)
@@ -618,7 +621,11 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 		default:
 			unit = ph.Name + " webhook"
 		}
-		p("| %s | %s | %.2f | %.2f | %.2f | %.2f | %.0f |\n", ph.Name, unit, c.ddbCalls/n, c.rru/n, c.wru/n, (c.sqsFIFO+c.sqsStd)/n, c.logBytes/n)
+		rz := "—"
+		if ph.RazorpayCalls != nil {
+			rz = strconv.FormatFloat(float64(*ph.RazorpayCalls)/n, 'f', 2, 64)
+		}
+		p("| %s | %s | %.2f | %.2f | %.2f | %.2f | %s | %.0f |\n", ph.Name, unit, c.ddbCalls/n, c.rru/n, c.wru/n, (c.sqsFIFO+c.sqsStd)/n, rz, c.logBytes/n)
 	}
 	p("\nBy operation (totals of the phase):\n\n")
 	for _, ph := range bu.Phases {
@@ -652,7 +659,8 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("measured ones; what could not be measured locally is modelled:\n\n")
 	p("- **Lambda duration** from the measured calls and assumed AWS latencies:\n")
 	p("  DynamoDB %.0f ms per call (%.0f ms per transaction), SQS SendMessage %.0f ms,\n", latDDB, latTransact, latSQSSend)
-	p("  KMS Decrypt %.0f ms, a Razorpay call %.0f ms, plus %.0f ms per invocation;\n", latKMS, latRazorpay, latOverhead)
+	p("  a Razorpay call %.0f ms (the functions' calls counted at the simulator),\n", latRazorpay)
+	p("  plus %.0f ms per invocation;\n", latOverhead)
 	p("  memory as in `infra/cdk` (api 512 MB, the rest 256 MB), arm64. Queue\n")
 	p("  consumers are counted one invocation per batch the local poller\n")
 	p("  received; the stream relay one per record it forwarded\n")
