@@ -52,6 +52,9 @@ type burstSettings struct {
 	Rate        int `json:"rate"`         // RAZORBILL_BENCH_RATE: webhooks sent per second, open loop (500)
 	Workers     int `json:"workers"`      // API clients during set-up (4)
 	PartPaise   int `json:"part_paise"`   // each captured payment (₹100.00)
+	// ReconcilerBatches: RAZORBILL_BENCH_RECONCILER_BATCHES, the
+	// payment-reconciler's concurrent batches (localstack.Options; 2 when 0).
+	ReconcilerBatches int `json:"reconciler_batches,omitempty"`
 }
 
 type phaseResult struct {
@@ -136,12 +139,13 @@ func TestBurst(t *testing.T) {
 	gate(t)
 	start := time.Now()
 	cfg := burstSettings{
-		Invoices:    envInt(t, "RAZORBILL_BENCH_INVOICES", 1000),
-		PerInvoice:  envInt(t, "RAZORBILL_BENCH_PAYMENTS", 5),
-		PerCustomer: 5,
-		Rate:        envInt(t, "RAZORBILL_BENCH_RATE", 500),
-		Workers:     4,
-		PartPaise:   10000,
+		Invoices:          envInt(t, "RAZORBILL_BENCH_INVOICES", 1000),
+		PerInvoice:        envInt(t, "RAZORBILL_BENCH_PAYMENTS", 5),
+		PerCustomer:       5,
+		Rate:              envInt(t, "RAZORBILL_BENCH_RATE", 500),
+		ReconcilerBatches: envInt(t, "RAZORBILL_BENCH_RECONCILER_BATCHES", 2),
+		Workers:           4,
+		PartPaise:         10000,
 	}
 	env := testenv.AWS(t)
 	queues := map[string]string{}
@@ -176,6 +180,7 @@ func TestBurst(t *testing.T) {
 	st, err := localstack.Start(context.Background(), localstack.Options{
 		Endpoints: localaws.Endpoints{DynamoDB: ddbURL, SQS: sqsURL}, Resources: env.Resources,
 		KeyFile: t.TempDir() + "/local.key", LogOutput: logs, LogLevel: "info", PollWait: 1,
+		ReconcilerBatches: cfg.ReconcilerBatches,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -333,6 +333,15 @@ func metOr(ok bool) string {
 	return "not met"
 }
 
+// reconcilerBatches is the payment-reconciler's concurrent batches in the
+// burst (results written before the setting existed ran 2).
+func reconcilerBatches(s burstSettings) int {
+	if s.ReconcilerBatches > 0 {
+		return s.ReconcilerBatches
+	}
+	return 2
+}
+
 // captWRU is the write units of one payment.captured.
 func captWRU(cs []phaseCost) float64 {
 	for _, c := range cs {
@@ -468,7 +477,8 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("## 3. Burst of %d webhooks against the local stack\n\n", s.Invoices*s.PerInvoice)
 	p("`internal/bench/burst_test.go` (TestBurst). `localstack.Start` — the same\n")
 	p("handlers as the Lambdas, the function URL and API Gateway shims, the SQS\n")
-	p("pollers (up to 2 concurrent batches of up to 10 per queue; on the FIFO\n")
+	p("pollers (up to %d concurrent batches of up to 10 on the razorpay-events\n", reconcilerBatches(s))
+	p("queue, 2 on the others; on the FIFO\n")
 	p("razorpay-events queue never two batches holding one message group, as\n")
 	p("Lambda scales FIFO consumers to the active message groups), the stream relay —\n")
 	p("on DynamoDB Local and the SQS emulator, and the Razorpay simulator for the\n")
@@ -530,7 +540,7 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	}
 	p("\nWhat bounds these numbers here, not in AWS: the senders, the functions,\n")
 	p("DynamoDB Local (a JVM) and the SQS emulator (Node) share %d CPUs; the local\n", mc.CPUs)
-	p("reconciler runs at most 2 batches at a time where Lambda scales with the\n")
+	p("reconciler runs at most %d batches at a time where Lambda scales with the\n", reconcilerBatches(s))
 	p("number of active FIFO message groups (here one group per invoice, so one\n")
 	p("invoice's five captures are applied one after another by design); within a\n")
 	p("batch it applies the groups side by side (up to 10).")

@@ -48,6 +48,11 @@ type Options struct {
 	SimOptions razorpaysim.Options
 	// PollWait is the SQS long-poll wait (default 1 s).
 	PollWait int
+	// ReconcilerBatches is how many batches of the razorpay-events queue
+	// the payment-reconciler runs at once (default 2, as every queue's
+	// poller). Lambda runs up to one per active message group; a benchmark
+	// raises it to come closer to that on a machine that has the CPU.
+	ReconcilerBatches int
 	// VisibilityTimeout overrides the queues' visibility timeout (seconds)
 	// for received messages, so tests see a failed sync retried quickly.
 	VisibilityTimeout int
@@ -170,9 +175,13 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	}
 	sqsc := d.SQS
 	poll := func(name, url string, h lambdahost.SQSHandler, q schema.Queue) {
+		batches := 2
+		if q == schema.RazorpayEvents && opt.ReconcilerBatches > 0 {
+			batches = opt.ReconcilerBatches
+		}
 		s.run(func() error {
 			return lambdahost.PollSQS(runCtx, sqsc, url, h, lambdahost.SQSOptions{WaitSeconds: wait, FunctionName: name, Logger: d.Log,
-				FunctionTimeout: time.Duration(q.ConsumerTimeoutSeconds) * time.Second, Concurrency: 2, VisibilityTimeout: opt.VisibilityTimeout})
+				FunctionTimeout: time.Duration(q.ConsumerTimeoutSeconds) * time.Second, Concurrency: batches, VisibilityTimeout: opt.VisibilityTimeout})
 		})
 	}
 	poll("payment-reconciler", opt.Resources.Queue(schema.RazorpayEvents).URL, d.Reconciler().HandleSQS, schema.RazorpayEvents)
