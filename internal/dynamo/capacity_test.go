@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -348,4 +350,43 @@ func valueSize(v types.AttributeValue) int {
 		return n
 	}
 	return 0
+}
+
+// TestCapturedFromTheQueueReadsTheConnectionOnce: a payment.captured taken
+// off the queue and confirmed at Razorpay (matched by its notes) reads the
+// connection once — to trust the event — and confirms with it.
+func TestCapturedFromTheQueueReadsTheConnectionOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newCapturedFixture(t, ctx)
+	body, rp := f.captured(t)
+	msg, err := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, EventID: "evt_" + rp, Event: "payment.captured",
+		ReceivedAt: time.Now().UTC(), Body: body})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.db.reset()
+	resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(msg),
+		Attributes: map[string]string{"MessageGroupId": f.sc.TenantID + "/" + f.sc.EnvironmentID + "/" + f.inv.ID}}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("%+v %v", resp, err)
+	}
+	f.db.mu.Lock()
+	reads := append([]string(nil), f.db.reads...)
+	f.db.mu.Unlock()
+	conn := 0
+	for _, r := range reads {
+		if strings.HasSuffix(r, "#CONN razorpay") {
+			conn++
+		}
+	}
+	if conn != 1 || len(reads) != MaxCapturedReads {
+		t.Errorf("read the connection %d times and %d items in all, want 1 and %d: %v", conn, len(reads), MaxCapturedReads, reads)
+	}
+	if inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID); err != nil || inv.AmountPaid != 50000 {
+		t.Fatalf("the capture was not applied: %+v %v", inv, err)
+	}
+	if n := f.sim.Calls("GET", "/v1/payments/"+rp); n != 1 {
+		t.Fatalf("confirmed at Razorpay %d times, want 1", n)
+	}
 }

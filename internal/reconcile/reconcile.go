@@ -221,7 +221,7 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
 	conn, err := r.trusted(ctx, sc, m)
 	if err == nil {
-		err = r.Apply(ctx, sc, m)
+		err = r.apply(ctx, sc, m, &conn)
 	}
 	if err == nil {
 		r.touch(ctx, sc, conn, m.ReceivedAt)
@@ -277,9 +277,9 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 		return e, nil
 	}
 	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body}
-	_, aerr := r.trusted(ctx, sc, msg)
+	conn, aerr := r.trusted(ctx, sc, msg)
 	if aerr == nil {
-		aerr = r.Apply(ctx, sc, msg)
+		aerr = r.apply(ctx, sc, msg, &conn)
 	}
 	var um *errUnmatched
 	if aerr != nil && !errors.As(aerr, &um) && apperr.Retryable(aerr) {
@@ -341,13 +341,20 @@ func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.Ev
 
 // Apply applies one event.
 func (r *Reconciler) Apply(ctx context.Context, sc billing.Scope, m billing.EventMessage) error {
+	return r.apply(ctx, sc, m, nil)
+}
+
+// apply applies one event; conn, when not nil, is the environment's active
+// connection as trusted just read it, so confirming a payment at Razorpay
+// does not read it again.
+func (r *Reconciler) apply(ctx context.Context, sc billing.Scope, m billing.EventMessage, conn *billing.Connection) error {
 	ev, err := razorpay.ParseEvent([]byte(m.Body))
 	if err != nil {
 		return unmatched("the event body could not be read: %v", err)
 	}
 	switch ev.Name {
 	case "payment.captured", "payment_link.paid", "payment_link.partially_paid", "invoice.paid", "invoice.partially_paid":
-		return r.applyCapture(ctx, sc, ev)
+		return r.applyCapture(ctx, sc, ev, conn)
 	case "payment.failed":
 		return r.applyFailure(ctx, sc, ev)
 	case "payment.authorized":
@@ -536,7 +543,7 @@ func retry(f func() error) error {
 	return apperr.Wrap(err, apperr.Transient, "contention", "too many concurrent updates; retry")
 }
 
-func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razorpay.Event) error {
+func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razorpay.Event, conn *billing.Connection) error {
 	if ev.Payment == nil || ev.Payment.ID == "" {
 		return unmatched("%s carries no payment entity: there is no money to apply", ev.Name)
 	}
@@ -563,7 +570,7 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 		if (t.byNotes || inDoubt(t, ev, rp)) && !confirmed {
 			// Matched by notes alone, or the event disagrees with our
 			// records: apply what Razorpay says, not the payload.
-			got, err := r.confirm(ctx, sc, rp.ID)
+			got, err := r.confirm(ctx, sc, rp.ID, conn)
 			if err != nil {
 				return err
 			}
@@ -664,11 +671,17 @@ func inDoubt(t target, ev razorpay.Event, rp razorpay.Payment) bool {
 // (GET /v1/payments/{id}) with the environment's connection: it must be
 // captured (or since refunded). An answer that is not a transient failure
 // parks the event.
-func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID string) (razorpay.Payment, error) {
+func (r *Reconciler) confirm(ctx context.Context, sc billing.Scope, rzpPaymentID string, known *billing.Connection) (razorpay.Payment, error) {
 	if r.Gateway == nil || r.Secrets == nil {
 		return razorpay.Payment{}, unmatched("payment %s must be confirmed at Razorpay (matched by payer-settable notes alone, or its event disagrees with our records) and this reconciler cannot call Razorpay", rzpPaymentID)
 	}
-	conn, err := rzsync.ActiveConnection(ctx, r.Store, sc)
+	var conn billing.Connection
+	var err error
+	if known != nil && known.Status == billing.ConnectionActive {
+		conn = *known
+	} else {
+		conn, err = rzsync.ActiveConnection(ctx, r.Store, sc)
+	}
 	if err == nil {
 		var cr razorpay.Credentials
 		if cr, err = rzsync.Credentials(ctx, r.Secrets, conn); err == nil {
