@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -33,8 +35,8 @@ type Applied struct {
 
 type contribution struct {
 	meter usage.Meter
-	key   BucketKey
-	item  string // the item it writes: the bucket, or UNIQUE_COUNT's value item
+	key   BucketKey // its Shard is chosen per transaction (Apply)
+	item  string    // what it writes: the bucket (any shard), or UNIQUE_COUNT's value item
 	// UNIQUE_COUNT's value item key
 	upk, usk string
 }
@@ -45,15 +47,26 @@ type contribution struct {
 // writes are conditional on the version read. An event whose timeline
 // item exists was counted before and changes nothing. meters are the
 // environment's meters (usage.Meter.Counts decides per event).
+//
+// The batch's events are ordered by customer and hour (stably, after
+// repeats are dropped), so a customer's events share transactions, and
+// one transaction writes one bucket per customer, meter and hour: in the
+// shard of that bucket's first event in the transaction. Any shard is
+// right (a usage answer merges all of them, and every fold is order-free:
+// COUNT and SUM add, MAX and LATEST keep the greatest value or key,
+// usage.Fold); the timeline item, not the bucket, says an event was
+// counted. A busy customer's transactions so write each bucket shard in
+// about one transaction in usage.Shards, instead of every shard in every
+// transaction.
 func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Meter, evs []usage.Event) (Applied, error) {
 	var total Applied
-	evs = distinct(evs)
+	evs = byCustomerAndHour(distinct(evs))
 	contrib := make([][]contribution, len(evs))
 	for i, e := range evs {
 		for _, m := range meters {
 			if m.Counts(e) {
-				c := contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour(), Shard: e.Shard()}}
-				c.item = fmt.Sprintf("%s\x00%s\x00%s\x00%d", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour), c.key.Shard)
+				c := contribution{meter: m, key: BucketKey{Cust: e.CustomerKey(), Meter: m.ID, Hour: e.Hour()}}
+				c.item = fmt.Sprintf("%s\x00%s\x00%s", c.key.Cust, c.key.Meter, usage.HourKey(c.key.Hour))
 				if m.Aggregation == usage.UniqueCount {
 					v := e.Properties[m.Property]
 					c.upk, c.usk = uniquePK(sc, c.key.Cust, m.ID, c.key.Hour.Format("2006-01"), valueShard(v)), usage.HourKey(c.key.Hour)+"#"+v
@@ -80,6 +93,21 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 			items += add
 			end++
 		}
+		shard := map[string]int{}
+		for i := start; i < end; i++ {
+			for j := range contrib[i] {
+				c := &contrib[i][j]
+				if c.upk != "" {
+					continue
+				}
+				k, ok := shard[c.item]
+				if !ok {
+					k = evs[i].Shard()
+					shard[c.item] = k
+				}
+				c.key.Shard = k
+			}
+		}
 		a, err := s.applyChunk(ctx, sc, evs[start:end], contrib[start:end])
 		total.Counted += a.Counted
 		total.Duplicates += a.Duplicates
@@ -89,6 +117,31 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 		start = end
 	}
 	return total, nil
+}
+
+// byCustomerAndHour orders evs by customer key, then hour, keeping the
+// order of events that share both.
+func byCustomerAndHour(evs []usage.Event) []usage.Event {
+	type keyed struct {
+		cust string
+		hour time.Time
+		e    usage.Event
+	}
+	ks := make([]keyed, len(evs))
+	for i, e := range evs {
+		ks[i] = keyed{e.CustomerKey(), e.Hour(), e}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		if ks[i].cust != ks[j].cust {
+			return ks[i].cust < ks[j].cust
+		}
+		return ks[i].hour.Before(ks[j].hour)
+	})
+	out := make([]usage.Event, len(ks))
+	for i, k := range ks {
+		out[i] = k.e
+	}
+	return out
 }
 
 func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution) (Applied, error) {

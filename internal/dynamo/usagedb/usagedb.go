@@ -14,6 +14,10 @@
 //	                                          the event was counted, and what
 //	                                          GET /api/v1/events reads
 //	S#UB#C#<mtr_id>#<yyyy-mm>#k / <hour>      bucket: COUNT/SUM/MAX/LATEST state
+//	                                          (k: the shard of the first event
+//	                                          for C, meter and hour in the
+//	                                          transaction that wrote it; a
+//	                                          usage answer merges all 8)
 //	S#UU#C#<mtr_id>#<yyyy-mm>#j / <hour>#<v>  UNIQUE_COUNT: value v seen that hour
 //	                                          (j = a hash of v; written once per hour)
 //
