@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -209,20 +210,26 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		if err != nil {
 			return res, err
 		}
-		// UNIQUE_COUNT values already seen that hour are not written again.
+		// UNIQUE_COUNT values already seen that hour are not written again
+		// (those this store knows of are not read either).
 		var ukeys []map[string]types.AttributeValue
 		asked := map[string]bool{}
+		seenU := map[string]bool{}
 		for i := range evs {
 			for _, c := range contrib[i] {
 				if !done[i] && c.upk != "" && !asked[c.item] {
 					asked[c.item] = true
+					if s.known.has(c.item) {
+						seenU[c.item] = true
+						continue
+					}
 					ukeys = append(ukeys, keyAV(c.upk, c.usk))
 				}
 			}
 		}
-		seenU := map[string]bool{}
 		if err := s.batchGet(ctx, ukeys, aws.String("#pk, #sk"), func(pk, sk string, _ map[string]types.AttributeValue) error {
 			seenU[pk+"\x00"+sk] = true
+			s.known.add(pk + "\x00" + sk)
 			return nil
 		}); err != nil {
 			return res, err
@@ -298,6 +305,9 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 				if i >= 0 {
 					res.Counted++
 				}
+			}
+			for item := range uniques {
+				s.known.add(item)
 			}
 			return res, nil
 		}
@@ -435,4 +445,32 @@ func distinct(evs []usage.Event) []usage.Event {
 		}
 	}
 	return out
+}
+
+// knownUniques remembers UNIQUE_COUNT value items a store knows exist: a
+// transaction of its own wrote them, or its read found them. Such an item
+// is never deleted, so one remembered is neither read nor written again;
+// one not remembered is read as before. Bounded: when full it starts over.
+type knownUniques struct {
+	mu    sync.Mutex
+	items map[string]struct{}
+}
+
+// maxKnownUniques bounds the items remembered (a few MB of keys).
+const maxKnownUniques = 1 << 16
+
+func (k *knownUniques) has(item string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	_, ok := k.items[item]
+	return ok
+}
+
+func (k *knownUniques) add(item string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.items == nil || len(k.items) >= maxKnownUniques {
+		k.items = make(map[string]struct{})
+	}
+	k.items[item] = struct{}{}
 }

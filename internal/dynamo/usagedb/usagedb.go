@@ -81,6 +81,7 @@ type Store struct {
 	retention time.Duration
 	// pause is the back-off between tries of a conflicting transaction.
 	pause func(try int)
+	known *knownUniques
 }
 
 // New returns a store over the named table; retention is how long raw
@@ -89,7 +90,7 @@ func New(db API, table string, retention time.Duration) *Store {
 	if retention <= 0 {
 		retention = usage.DefaultRetention
 	}
-	return &Store{db: db, table: table, retention: retention, pause: func(try int) {
+	return &Store{db: db, table: table, retention: retention, known: &knownUniques{}, pause: func(try int) {
 		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
 	}}
 }
