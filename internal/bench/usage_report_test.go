@@ -372,11 +372,13 @@ func usageSection(u usageResult) string {
 			p("guard, %.2f WRU) and one timeline item in a transaction (2 WRU per KB):\n", cost.ingestWRU/cost.events)
 			p("%.2f WRU, **$%.2f per million events before any bucket or UNIQUE_COUNT\n", floor, floor*price("wru"))
 			p("item** at on-demand list prices. On top: UNIQUE_COUNT value items, %.2f\n", per("unique"))
-			p("per event (%.2f WRU, $%.2f per million) — the aggregator puts an event's\n", 2*per("unique"), 2*per("unique")*price("wru"))
-			p("value item every time, also when that value was already counted that\n")
-			p("hour; and buckets, %.2f per event ($%.2f per million) at this batch fill.\n", per("bucket"), 2*per("bucket")*price("wru"))
-			p("The aggregator's consistent batch read of the timeline items (the\n")
-			p("redelivery check) is most of the reads.\n\n")
+			p("per event (%.2f WRU, $%.2f per million) — one per value new in its\n", 2*per("unique"), 2*per("unique")*price("wru"))
+			p("hour (a value counted before that hour is read or remembered, not\n")
+			p("written again); and buckets, %.2f per event ($%.2f per million): one per\n", per("bucket"), 2*per("bucket")*price("wru"))
+			p("customer, meter and hour in a transaction, the batch ordered by customer.\n")
+			p("The aggregator reads the buckets and UNIQUE_COUNT values it changes\n")
+			p("consistently before each transaction, and the timeline items only after\n")
+			p("a cancelled transaction (a redelivery or a conflict).\n\n")
 		}
 	}
 	if len(top) > 0 && hc != nil {

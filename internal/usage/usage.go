@@ -44,8 +44,9 @@ const (
 )
 
 // Shards is how many ways one customer's buckets and raw-event timeline are
-// split (by a hash of the event id), so that one customer sending thousands
-// of events a second spreads its writes over several items instead of one.
+// split (the timeline by a hash of the event id, a bucket write by that of
+// one of the events it counts), so that one customer sending thousands of
+// events a second spreads its writes over several items instead of one.
 const Shards = 8
 
 // Meter turns events named EventName into a quantity.

@@ -14,6 +14,10 @@
 //	                                          the event was counted, and what
 //	                                          GET /api/v1/events reads
 //	S#UB#C#<mtr_id>#<yyyy-mm>#k / <hour>      bucket: COUNT/SUM/MAX/LATEST state
+//	                                          (k: the shard of the first event
+//	                                          for C, meter and hour in the
+//	                                          transaction that wrote it; a
+//	                                          usage answer merges all 8)
 //	S#UU#C#<mtr_id>#<yyyy-mm>#j / <hour>#<v>  UNIQUE_COUNT: value v seen that hour
 //	                                          (j = a hash of v; written once per hour)
 //
@@ -77,6 +81,7 @@ type Store struct {
 	retention time.Duration
 	// pause is the back-off between tries of a conflicting transaction.
 	pause func(try int)
+	known *knownUniques
 }
 
 // New returns a store over the named table; retention is how long raw
@@ -85,7 +90,7 @@ func New(db API, table string, retention time.Duration) *Store {
 	if retention <= 0 {
 		retention = usage.DefaultRetention
 	}
-	return &Store{db: db, table: table, retention: retention, pause: func(try int) {
+	return &Store{db: db, table: table, retention: retention, known: &knownUniques{}, pause: func(try int) {
 		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
 	}}
 }
