@@ -33,6 +33,7 @@ func TestEachFunctionLinksOnlyItsAdapters(t *testing.T) {
 		"customer-syncer":      {sqs, ssm, mod + "internal/httpapi", mod + "internal/payments", mod + "internal/reconcile"},
 		"invoice-syncer":       {sqs, ssm, mod + "internal/httpapi", mod + "internal/payments", mod + "internal/reconcile"},
 		"payment-link-creator": {sqs, ssm},
+		"gateway-sweeper":      {ssm, mod + "internal/httpapi", mod + "internal/console"},
 		"api":                  nil,
 	}
 	for fn, banned := range cases {
