@@ -6,22 +6,19 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/razorbill/razorbill/internal/app"
-	"github.com/razorbill/razorbill/internal/config"
-	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/wire/gatewaysweeper"
 )
 
 func main() {
-	d, err := app.Load(context.Background(), os.Getenv, os.Stdout, config.NeedTable|config.NeedSecrets|config.NeedRazorpay)
+	s, err := gatewaysweeper.Load(os.Getenv, os.Stdout, os.Stdout)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	lambda.Start(d.Sweeper(os.Getenv(schema.GatewaySweep.EnvVar), os.Stdout).Handle)
+	lambda.Start(s.Handle)
 }

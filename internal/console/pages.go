@@ -62,7 +62,8 @@ var done = map[string]string{
 type authedHandler func(w http.ResponseWriter, r *http.Request, s session)
 
 func (c *Console) routes() {
-	m := c.mux
+	m := http.NewServeMux()
+	c.mux = m
 	static, _ := fs.Sub(staticFS, "static")
 	m.Handle("GET "+Prefix+"/static/", http.StripPrefix(Prefix+"/static/", http.FileServerFS(static)))
 	m.HandleFunc("GET "+Prefix+"/sign-in", c.signInPage)

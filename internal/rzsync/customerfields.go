@@ -3,6 +3,7 @@ package rzsync
 import (
 	"net/mail"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -106,7 +107,7 @@ func foldName(s string) string {
 		case r == '&':
 			b.WriteString(" and ")
 		default:
-			if f, ok := latinFold[r]; ok {
+			if f, ok := latinFold()[r]; ok {
 				b.WriteString(f)
 			} else {
 				b.WriteByte(' ') // a separator, or a script Razorpay refuses
@@ -178,8 +179,10 @@ func truncateRunes(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-// latinFold spells accented Latin letters in ASCII.
-var latinFold = func() map[rune]string {
+// latinFold spells accented Latin letters in ASCII. The map is built at its
+// first use, not in package init (every function that links rzsync would
+// pay for it at start: issue 17's init time).
+var latinFold = sync.OnceValue(func() map[rune]string {
 	m := map[rune]string{}
 	add := func(ascii string, letters string) {
 		for _, r := range letters {
@@ -232,4 +235,4 @@ var latinFold = func() map[rune]string {
 	add("Z", "ŹŻŽ")
 	add("z", "źżž")
 	return m
-}()
+})

@@ -7,5 +7,5 @@
 // handler; functions/<name>/main.go hands it to the Lambda runtime.
 //
 // internal/app remains the builder of every adapter, used by the local
-// stack (make run), the chaos tests and functions that have no root here yet.
+// stack (make run) and the chaos tests; every function has its root here.
 package wire

@@ -1,0 +1,57 @@
+// Package gatewaysweeper wires the gateway-sweeper function: DynamoDB (the
+// open-instruments index and the ledger), the secrets box (KMS) that opens
+// connections' key secrets, Razorpay (the payments service that refreshes
+// one instrument and applies what Razorpay shows) and, when its URL is set,
+// the gateway-sweep queue (SQS). It links no SSM client, no HTTP router and
+// not the default AWS credential chain.
+package gatewaysweeper
+
+import (
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/lambdaenv"
+	"github.com/razorbill/razorbill/internal/payments"
+	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/reconcile"
+	"github.com/razorbill/razorbill/internal/rzsync"
+	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/sweep"
+	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/rzpclient"
+)
+
+// Need is the configuration the function requires.
+const Need = config.NeedTable | config.NeedSecrets | config.NeedRazorpay
+
+// Load builds the sweeper from the environment read through getenv; its
+// embedded-metric-format lines go to metrics. Without
+// schema.GatewaySweep.EnvVar it sweeps every environment in the scheduled
+// call itself instead of fanning out one message per environment.
+func Load(getenv func(string) string, logOut, metrics io.Writer) (*sweep.Sweeper, error) {
+	env, err := lambdaenv.Load(getenv, logOut, Need)
+	if err != nil {
+		return nil, err
+	}
+	box, err := ledger.Box(env)
+	if err != nil {
+		return nil, err
+	}
+	store := ledger.Store(env)
+	// one cache of opened key secrets for the service, its syncer and its
+	// reconciler, as in the payment-link-creator
+	keys := secrets.NewCache(box)
+	rzp := rzpclient.New(env)
+	syncer := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: keys}
+	svc := &payments.Service{Store: store, Gateway: rzp, Customers: syncer, Invoices: syncer, Secrets: keys,
+		Minimums: env.Config.Minimums, LinkExpiry: env.Config.DefaultLinkExpiry, Instruments: rzp,
+		Applier: &reconcile.Reconciler{Store: store, Log: env.Log, Gateway: rzp, Secrets: keys}}
+	s := &sweep.Sweeper{Store: store, Refresher: svc, Log: env.Log, Metrics: metrics}
+	if url := getenv(schema.GatewaySweep.EnvVar); url != "" {
+		s.Queue = queue.NewSender(sqs.NewFromConfig(env.AWS), url)
+	}
+	return s, nil
+}
