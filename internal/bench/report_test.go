@@ -480,7 +480,12 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("pollers (up to %d concurrent batches of up to 10 on the razorpay-events\n", reconcilerBatches(s))
 	p("queue, 2 on the others; on the FIFO\n")
 	p("razorpay-events queue never two batches holding one message group, as\n")
-	p("Lambda scales FIFO consumers to the active message groups), the stream relay —\n")
+	p("Lambda scales FIFO consumers to the active message groups), the stream relay")
+	if s.NoSweep {
+		p(" (no gateway sweep: its Razorpay calls and reads grow with the open\n")
+		p("instruments and the time, not with the webhooks; §0 measures it)")
+	}
+	p(" —\n")
 	p("on DynamoDB Local and the SQS emulator, and the Razorpay simulator for the\n")
 	p("payment links. Set-up through the HTTP API: %d customers, %d invoices of\n", bu.Customers, s.Invoices)
 	p("₹%d.00 created and finalized, a payment link for each (the first link of a\n", s.PerInvoice*s.PartPaise/100)
