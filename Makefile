@@ -46,8 +46,11 @@ chromium:
 	@command -v chromium >/dev/null || { echo "chromium is missing (the console's browser test needs it): installing it with apt-get"; \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
+# -timeout is per test binary: internal/localstack takes about 2 minutes
+# alone and 7–8 beside the other packages on 2 cores (their CPU, not its
+# own work), so 12m keeps a busy machine from failing it.
 test-unit: chromium
-	$(EMULATORS) $(GO) test -race -count=1 -timeout 8m ./...
+	$(EMULATORS) $(GO) test -race -count=1 -timeout 12m ./...
 
 # JSII_DEPRECATED=fail: a deprecated CDK API used by the app fails the tests.
 test-cdk:
