@@ -13,14 +13,12 @@ import (
 
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
-	"github.com/razorbill/razorbill/internal/payments"
 	"github.com/razorbill/razorbill/internal/queue"
-	"github.com/razorbill/razorbill/internal/reconcile"
-	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/sweep"
 	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/paysvc"
 	"github.com/razorbill/razorbill/internal/wire/rzpclient"
 )
 
@@ -43,12 +41,7 @@ func Load(getenv func(string) string, logOut, metrics io.Writer) (*sweep.Sweeper
 	store := ledger.Store(env)
 	// one cache of opened key secrets for the service, its syncer and its
 	// reconciler, as in the payment-link-creator
-	keys := secrets.NewCache(box)
-	rzp := rzpclient.New(env)
-	syncer := &rzsync.Syncer{Store: store, Gateway: rzp, Secrets: keys}
-	svc := &payments.Service{Store: store, Gateway: rzp, Customers: syncer, Invoices: syncer, Secrets: keys,
-		Minimums: env.Config.Minimums, LinkExpiry: env.Config.DefaultLinkExpiry, Instruments: rzp,
-		Applier: &reconcile.Reconciler{Store: store, Log: env.Log, Gateway: rzp, Secrets: keys}}
+	svc := paysvc.Service(env, store, secrets.NewCache(box), rzpclient.New(env))
 	s := &sweep.Sweeper{Store: store, Refresher: svc, Log: env.Log, Metrics: metrics}
 	if url := getenv(schema.GatewaySweep.EnvVar); url != "" {
 		s.Queue = queue.NewSender(sqs.NewFromConfig(env.AWS), url)

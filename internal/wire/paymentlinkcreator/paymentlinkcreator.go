@@ -14,9 +14,9 @@ import (
 	"github.com/razorbill/razorbill/internal/payments"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/reconcile"
-	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/wire/ledger"
+	"github.com/razorbill/razorbill/internal/wire/paysvc"
 	"github.com/razorbill/razorbill/internal/wire/rzpclient"
 )
 
@@ -52,14 +52,12 @@ func Build(getenv func(string) string, logOut io.Writer, need config.Need) (Adap
 // Reconciler applies payments; it confirms money matched only by notes at
 // Razorpay with the connection's key.
 func (a Adapters) Reconciler() *reconcile.Reconciler {
-	return &reconcile.Reconciler{Store: a.Store, Log: a.Env.Log, Gateway: a.RZP, Secrets: a.Keys}
+	return paysvc.Reconciler(a.Env, a.Store, a.Keys, a.RZP)
 }
 
 // PaymentService creates payment links and refunds.
 func (a Adapters) PaymentService() *payments.Service {
-	s := &rzsync.Syncer{Store: a.Store, Gateway: a.RZP, Secrets: a.Keys}
-	return &payments.Service{Store: a.Store, Gateway: a.RZP, Customers: s, Invoices: s, Secrets: a.Keys,
-		Minimums: a.Env.Config.Minimums, LinkExpiry: a.Env.Config.DefaultLinkExpiry, Instruments: a.RZP, Applier: a.Reconciler()}
+	return paysvc.Service(a.Env, a.Store, a.Keys, a.RZP)
 }
 
 // Load builds the function's router from the environment read through getenv.
