@@ -2,8 +2,9 @@ package secrets
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/razorbill/razorbill/internal/ttlmap"
 )
 
 // Opener opens sealed values (a *Box, or anything that decrypts).
@@ -25,19 +26,15 @@ type Cache struct {
 	TTL    time.Duration    // CacheTTL when zero
 	Now    func() time.Time // time.Now when nil
 
-	mu      sync.Mutex
-	entries map[cacheKey]cacheEntry
+	entries ttlmap.Map[cacheKey, string]
 }
 
 type cacheKey struct{ sealed, aad string }
 
-type cacheEntry struct {
-	plain   string
-	expires time.Time
-}
-
 // NewCache caches what o opens for CacheTTL.
-func NewCache(o Opener) *Cache { return &Cache{Opener: o} }
+func NewCache(o Opener) *Cache {
+	return &Cache{Opener: o}
+}
 
 func (c *Cache) now() time.Time {
 	if c.Now != nil {
@@ -50,12 +47,9 @@ func (c *Cache) now() time.Time {
 func (c *Cache) Open(ctx context.Context, sealed, aad string) (string, error) {
 	k := cacheKey{sealed, aad}
 	now := c.now()
-	c.mu.Lock()
-	if e, ok := c.entries[k]; ok && now.Before(e.expires) {
-		c.mu.Unlock()
-		return e.plain, nil
+	if plain, ok := c.entries.Get(k, now); ok {
+		return plain, nil
 	}
-	c.mu.Unlock()
 	plain, err := c.Opener.Open(ctx, sealed, aad)
 	if err != nil {
 		return "", err
@@ -64,21 +58,6 @@ func (c *Cache) Open(ctx context.Context, sealed, aad string) (string, error) {
 	if ttl <= 0 {
 		ttl = CacheTTL
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[cacheKey]cacheEntry{}
-	}
-	if len(c.entries) >= cacheMax {
-		for kk, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, kk)
-			}
-		}
-		if len(c.entries) >= cacheMax {
-			clear(c.entries)
-		}
-	}
-	c.entries[k] = cacheEntry{plain: plain, expires: now.Add(ttl)}
+	c.entries.Put(k, plain, now.Add(ttl), now, cacheMax)
 	return plain, nil
 }

@@ -2,10 +2,10 @@ package webhook
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ttlmap"
 )
 
 // TrustTTL is how long a warm receiver answers from what it read of an
@@ -46,13 +46,7 @@ type TrustCache struct {
 	TTL   time.Duration    // TrustTTL when zero
 	Now   func() time.Time // time.Now when nil
 
-	mu      sync.Mutex
-	entries map[billing.Scope]trustEntry
-}
-
-type trustEntry struct {
-	conn    billing.Connection
-	expires time.Time
+	entries ttlmap.Map[billing.Scope, billing.Connection]
 }
 
 // NewTrustCache caches what s reads for TrustTTL.
@@ -74,12 +68,8 @@ func (c *TrustCache) Connection(ctx context.Context, sc billing.Scope) (billing.
 // CachedConnection answers from the cache when sc's connection was read
 // active less than TTL ago, else reads the store (Reread).
 func (c *TrustCache) CachedConnection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, bool, error) {
-	now := c.now()
-	c.mu.Lock()
-	e, ok := c.entries[sc]
-	c.mu.Unlock()
-	if ok && now.Before(e.expires) {
-		return e.conn, true, true, nil
+	if conn, ok := c.entries.Get(sc, c.now()); ok {
+		return conn, true, true, nil
 	}
 	conn, found, err := c.Reread(ctx, sc)
 	return conn, found, false, err
@@ -97,26 +87,11 @@ func (c *TrustCache) Reread(ctx context.Context, sc billing.Scope) (billing.Conn
 	if ttl <= 0 {
 		ttl = TrustTTL
 	}
-	now := c.now()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if !found || conn.Status != billing.ConnectionActive {
-		delete(c.entries, sc)
+		c.entries.Delete(sc)
 		return conn, found, nil
 	}
-	if c.entries == nil {
-		c.entries = map[billing.Scope]trustEntry{}
-	}
-	if _, ok := c.entries[sc]; !ok && len(c.entries) >= trustCacheMax {
-		for k, e := range c.entries {
-			if !now.Before(e.expires) {
-				delete(c.entries, k)
-			}
-		}
-		if len(c.entries) >= trustCacheMax {
-			clear(c.entries)
-		}
-	}
-	c.entries[sc] = trustEntry{conn: conn, expires: now.Add(ttl)}
+	now := c.now()
+	c.entries.Put(sc, conn, now.Add(ttl), now, trustCacheMax)
 	return conn, found, nil
 }
