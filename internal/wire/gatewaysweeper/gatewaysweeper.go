@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
-	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -30,15 +29,10 @@ const Need = config.NeedTable | config.NeedSecrets | config.NeedRazorpay
 // schema.GatewaySweep.EnvVar it sweeps every environment in the scheduled
 // call itself instead of fanning out one message per environment.
 func Load(getenv func(string) string, logOut, metrics io.Writer) (*sweep.Sweeper, error) {
-	env, err := lambdaenv.Load(getenv, logOut, Need)
+	env, store, box, err := ledger.Load(getenv, logOut, Need)
 	if err != nil {
 		return nil, err
 	}
-	box, err := ledger.Box(env)
-	if err != nil {
-		return nil, err
-	}
-	store := ledger.Store(env)
 	// one cache of opened key secrets for the service, its syncer and its
 	// reconciler, as in the payment-link-creator
 	svc := paysvc.Service(env, store, secrets.NewCache(box), rzpclient.New(env))

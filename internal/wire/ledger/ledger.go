@@ -5,9 +5,12 @@
 package ledger
 
 import (
+	"io"
+
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -21,4 +24,18 @@ func Store(env lambdaenv.Env) *dynamo.Store {
 // Box opens and seals connection secrets with the configured key.
 func Box(env lambdaenv.Env) (*secrets.Box, error) {
 	return secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+}
+
+// Load reads the function's environment (lambdaenv.Load with need) and
+// builds its store and secrets box.
+func Load(getenv func(string) string, logOut io.Writer, need config.Need) (lambdaenv.Env, *dynamo.Store, *secrets.Box, error) {
+	env, err := lambdaenv.Load(getenv, logOut, need)
+	if err != nil {
+		return env, nil, nil, err
+	}
+	box, err := Box(env)
+	if err != nil {
+		return env, nil, nil, err
+	}
+	return env, Store(env), box, nil
 }

@@ -37,15 +37,11 @@ type Adapters struct {
 
 // Build constructs the adapters need asks for (a superset of Need).
 func Build(getenv func(string) string, logOut io.Writer, need config.Need) (Adapters, error) {
-	env, err := lambdaenv.Load(getenv, logOut, need|Need)
+	env, store, box, err := ledger.Load(getenv, logOut, need|Need)
 	if err != nil {
 		return Adapters{}, err
 	}
-	box, err := ledger.Box(env)
-	if err != nil {
-		return Adapters{}, err
-	}
-	return Adapters{Env: env, Store: ledger.Store(env), Box: box, Keys: secrets.NewCache(box),
+	return Adapters{Env: env, Store: store, Box: box, Keys: secrets.NewCache(box),
 		RZP: rzpclient.New(env)}, nil
 }
 

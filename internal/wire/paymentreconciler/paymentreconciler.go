@@ -21,15 +21,11 @@ const Need = config.NeedTable | config.NeedSecrets | config.NeedRazorpay
 
 // Load builds the reconciler from the environment read through getenv.
 func Load(getenv func(string) string, logOut io.Writer) (*reconcile.Reconciler, error) {
-	env, err := lambdaenv.Load(getenv, logOut, Need)
+	env, store, box, err := ledger.Load(getenv, logOut, Need)
 	if err != nil {
 		return nil, err
 	}
-	box, err := ledger.Box(env)
-	if err != nil {
-		return nil, err
-	}
-	return New(env, ledger.Store(env), box, rzpclient.New(env)), nil
+	return New(env, store, box, rzpclient.New(env)), nil
 }
 
 // New is the reconciler over the given adapters. It opens the connection's

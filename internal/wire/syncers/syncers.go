@@ -7,7 +7,6 @@ import (
 	"io"
 
 	"github.com/razorbill/razorbill/internal/config"
-	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -30,15 +29,10 @@ func Invoices(getenv func(string) string, logOut io.Writer) (*syncworker.Worker,
 }
 
 func load(getenv func(string) string, logOut io.Writer, q schema.Queue) (*syncworker.Worker, error) {
-	env, err := lambdaenv.Load(getenv, logOut, Need)
+	env, store, box, err := ledger.Load(getenv, logOut, Need)
 	if err != nil {
 		return nil, err
 	}
-	box, err := ledger.Box(env)
-	if err != nil {
-		return nil, err
-	}
-	store := ledger.Store(env)
 	rzp := rzpclient.New(env)
 	// The key secret is opened once per warm function and secrets.CacheTTL
 	// (one KMS Decrypt), not once per sync.
