@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/razorbill/razorbill/internal/testenv"
 )
 
 // meter sits between the local stack and the emulators (DynamoDB Local, the
@@ -285,7 +287,7 @@ func txUnits(req, resp []byte) float64 {
 	for _, ti := range in.TransactItems {
 		kb := 1
 		if ti.Put != nil {
-			kb = (wireItemSize(ti.Put.Item) + 1023) / 1024
+			kb = (testenv.WireItemSize(ti.Put.Item) + 1023) / 1024
 		}
 		units += 2 * float64(kb)
 	}
@@ -306,91 +308,6 @@ func txUnits(req, resp []byte) float64 {
 		}
 	}
 	return units
-}
-
-// wireItemSize is an item's size as DynamoDB bills it, from its JSON wire
-// form: each attribute's name plus its value — strings their UTF-8 bytes,
-// binaries their decoded bytes, numbers about 1 byte per 2 significant
-// digits plus 1, booleans and nulls 1, lists and maps 3 plus 1 per element
-// plus their elements (and, in maps, the keys), sets the sum of their
-// members.
-func wireItemSize(item map[string]json.RawMessage) int {
-	n := 0
-	for name, v := range item {
-		n += len(name) + wireValueSize(v)
-	}
-	return n
-}
-
-func wireValueSize(raw json.RawMessage) int {
-	var v map[string]json.RawMessage
-	if json.Unmarshal(raw, &v) != nil {
-		return 0
-	}
-	n := 0
-	for typ, val := range v {
-		switch typ {
-		case "S":
-			var s string
-			_ = json.Unmarshal(val, &s)
-			n += len(s)
-		case "N":
-			var s string
-			_ = json.Unmarshal(val, &s)
-			n += numberSize(s)
-		case "B":
-			var b []byte // base64 on the wire
-			_ = json.Unmarshal(val, &b)
-			n += len(b)
-		case "BOOL", "NULL":
-			n++
-		case "SS":
-			var ss []string
-			_ = json.Unmarshal(val, &ss)
-			for _, s := range ss {
-				n += len(s)
-			}
-		case "NS":
-			var ss []string
-			_ = json.Unmarshal(val, &ss)
-			for _, s := range ss {
-				n += numberSize(s)
-			}
-		case "BS":
-			var bs [][]byte
-			_ = json.Unmarshal(val, &bs)
-			for _, b := range bs {
-				n += len(b)
-			}
-		case "L":
-			var l []json.RawMessage
-			_ = json.Unmarshal(val, &l)
-			n += 3
-			for _, e := range l {
-				n += 1 + wireValueSize(e)
-			}
-		case "M":
-			var m map[string]json.RawMessage
-			_ = json.Unmarshal(val, &m)
-			n += 3
-			for k, e := range m {
-				n += 1 + len(k) + wireValueSize(e)
-			}
-		}
-	}
-	return n
-}
-
-// numberSize: DynamoDB stores a number in about 1 byte per 2 significant
-// digits, plus 1.
-func numberSize(s string) int {
-	digits := 0
-	for _, r := range strings.TrimLeft(strings.TrimLeft(s, "-"), "0.") {
-		if r >= '0' && r <= '9' {
-			digits++
-		}
-	}
-	return (digits+1)/2 + 1
 }
 
 // sortedKeys lists a phase's operations in a stable order.

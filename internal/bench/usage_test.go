@@ -204,7 +204,7 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 		tx := false
 		switch p := in.Parameters.(type) {
 		case *dynamodb.PutItemInput:
-			op, written, sizeWRU = "PutItem", []string{pkOf(p.Item)}, kbUnits(itemSize(p.Item))
+			op, written, sizeWRU = "PutItem", []string{pkOf(p.Item)}, kbUnits(testenv.ItemSize(p.Item))
 		case *dynamodb.UpdateItemInput:
 			op, written, sizeWRU = "UpdateItem", []string{pkOf(p.Key)}, 1
 		case *dynamodb.DeleteItemInput:
@@ -215,7 +215,7 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 				switch {
 				case x.Put != nil:
 					written = append(written, pkOf(x.Put.Item))
-					sizeWRU += 2 * kbUnits(itemSize(x.Put.Item))
+					sizeWRU += 2 * kbUnits(testenv.ItemSize(x.Put.Item))
 				case x.Update != nil:
 					written = append(written, pkOf(x.Update.Key))
 					sizeWRU += 2
@@ -295,45 +295,6 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 		}
 		return out, md, err
 	}), middleware.After)
-}
-
-// itemSize is an item's size as DynamoDB bills it: attribute names plus
-// values (strings and binaries by length, numbers about one byte per two
-// digits plus one, 3 bytes of overhead per map or list and 1 per element).
-func itemSize(it map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range it {
-		n += len(k) + avSize(v)
-	}
-	return n
-}
-
-func avSize(v types.AttributeValue) int {
-	switch x := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(x.Value)
-	case *types.AttributeValueMemberN:
-		return (len(strings.TrimLeft(x.Value, "-0"))+1)/2 + 1
-	case *types.AttributeValueMemberB:
-		return len(x.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberM:
-		return 3 + itemSize(x.Value) + len(x.Value)
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range x.Value {
-			n += avSize(e) + 1
-		}
-		return n
-	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, e := range x.Value {
-			n += len(e)
-		}
-		return n
-	}
-	return 0
 }
 
 // kbUnits is the write units of an item of size bytes (1 per started KB).

@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -104,11 +102,11 @@ func (m *metered) total() (billed, reported, index float64) {
 // putUnits is what writing it costs outside a transaction: 1 unit per
 // started KB of the larger of the stored item and it.
 func (m *metered) putUnits(ctx context.Context, table string, it map[string]types.AttributeValue) float64 {
-	size := itemSize(it)
+	size := testenv.ItemSize(it)
 	old, err := m.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]}})
 	if err == nil && old.Item != nil {
-		size = max(size, itemSize(old.Item))
+		size = max(size, testenv.ItemSize(old.Item))
 	}
 	return float64((size + 1023) / 1024)
 }
@@ -300,9 +298,9 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 		}
 		sizes := map[string]int{}
 		for a, v := range res.Item {
-			sizes[a] = len(a) + valueSize(v)
+			sizes[a] = len(a) + testenv.ValueSize(v)
 		}
-		t.Logf("%s: %d bytes %v", k, itemSize(res.Item), sizes)
+		t.Logf("%s: %d bytes %v", k, testenv.ItemSize(res.Item), sizes)
 	}
 	// The connection, the marker (absent), the order's ref, the payment and
 	// the invoice: the marker is read once, not again as the Razorpay
@@ -312,81 +310,5 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 	}
 	if table+index > MaxCapturedWRU {
 		t.Errorf("applying payment.captured cost %.1f WRU (table %.1f, indexes %.1f), more than %d", table+index, table, index, MaxCapturedWRU)
-	}
-}
-
-// itemSize is an item's size as DynamoDB bills it: each attribute's name
-// plus its value (strings and binaries their bytes, numbers about 1 byte per
-// 2 digits + 1, maps and lists 3 bytes + 1 per element + their contents).
-func itemSize(m map[string]types.AttributeValue) int {
-	n := 0
-	for k, v := range m {
-		n += len(k) + valueSize(v)
-	}
-	return n
-}
-
-func valueSize(v types.AttributeValue) int {
-	switch v := v.(type) {
-	case *types.AttributeValueMemberS:
-		return len(v.Value)
-	case *types.AttributeValueMemberN:
-		return (len(v.Value)+1)/2 + 1
-	case *types.AttributeValueMemberB:
-		return len(v.Value)
-	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
-		return 1
-	case *types.AttributeValueMemberL:
-		n := 3
-		for _, e := range v.Value {
-			n += 1 + valueSize(e)
-		}
-		return n
-	case *types.AttributeValueMemberM:
-		n := 3
-		for k, e := range v.Value {
-			n += 1 + len(k) + valueSize(e)
-		}
-		return n
-	}
-	return 0
-}
-
-// TestCapturedFromTheQueueReadsTheConnectionOnce: a payment.captured taken
-// off the queue and confirmed at Razorpay (matched by its notes) reads the
-// connection once — to trust the event — and confirms with it.
-func TestCapturedFromTheQueueReadsTheConnectionOnce(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	f := newCapturedFixture(t, ctx)
-	body, rp := f.captured(t)
-	msg, err := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, EventID: "evt_" + rp, Event: "payment.captured",
-		ReceivedAt: time.Now().UTC(), Body: body})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.db.reset()
-	resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: string(msg),
-		Attributes: map[string]string{"MessageGroupId": f.sc.TenantID + "/" + f.sc.EnvironmentID + "/" + f.inv.ID}}}})
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("%+v %v", resp, err)
-	}
-	f.db.mu.Lock()
-	reads := append([]string(nil), f.db.reads...)
-	f.db.mu.Unlock()
-	conn := 0
-	for _, r := range reads {
-		if strings.HasSuffix(r, "#CONN razorpay") {
-			conn++
-		}
-	}
-	if conn != 1 || len(reads) != MaxCapturedReads {
-		t.Errorf("read the connection %d times and %d items in all, want 1 and %d: %v", conn, len(reads), MaxCapturedReads, reads)
-	}
-	if inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID); err != nil || inv.AmountPaid != 50000 {
-		t.Fatalf("the capture was not applied: %+v %v", inv, err)
-	}
-	if n := f.sim.Calls("GET", "/v1/payments/"+rp); n != 1 {
-		t.Fatalf("confirmed at Razorpay %d times, want 1", n)
 	}
 }

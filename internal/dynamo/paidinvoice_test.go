@@ -136,7 +136,7 @@ func TestPaidInvoiceWriteCapacity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("paid invoice: %.1f WRU; the paid payment's item is %d bytes", total, itemSize(raw.Item))
+	t.Logf("paid invoice: %.1f WRU; the paid payment's item is %d bytes", total, testenv.ItemSize(raw.Item))
 	if total > MaxPaidInvoiceWRU {
 		t.Errorf("a paid invoice cost %.1f WRU, more than %d", total, MaxPaidInvoiceWRU)
 	}
