@@ -318,12 +318,46 @@ func kmsUncached(cs []phaseCost) float64 {
 	return n
 }
 
-// unsubscribedUSD is what one phase adds per million paid invoices.
-func unsubscribedUSD(c phaseCost) float64 {
+// invoiceUse is what a paid invoice (or one phase's share of it) uses of
+// each priced item.
+type invoiceUse struct{ inv, gbs, apigw, rru, wru, fifo, std, logs float64 }
+
+// share is the phase's use per paid invoice.
+func (c phaseCost) share() invoiceUse {
 	i, g := c.lambdaGBs()
 	f := 1 / c.per
-	return f * (i*price("lambda_req") + g*1e6*price("lambda_gbs") + c.apigw*price("apigw") + c.wru*price("wru") + c.rru*price("rru") +
-		c.sqsFIFO*price("sqs_fifo") + c.sqsStd*price("sqs_std") + (c.logBytes+i*platformLogs)*1e6/1e9*price("logs"))
+	return invoiceUse{inv: i * f, gbs: g * f, apigw: c.apigw * f, rru: c.rru * f, wru: c.wru * f, fifo: c.sqsFIFO * f, std: c.sqsStd * f,
+		logs: (c.logBytes + i*platformLogs) * f}
+}
+
+func (u invoiceUse) plus(o invoiceUse) invoiceUse {
+	return invoiceUse{u.inv + o.inv, u.gbs + o.gbs, u.apigw + o.apigw, u.rru + o.rru, u.wru + o.wru, u.fifo + o.fifo, u.std + o.std, u.logs + o.logs}
+}
+
+// lines prices u (§6's table, USD per million paid invoices), with kms
+// Decrypts per paid invoice.
+func (u invoiceUse) lines(kms float64) []costLine {
+	const M = 1e6
+	return []costLine{
+		{"Lambda requests", fmt.Sprintf("%.2f invocations", u.inv), u.inv * price("lambda_req")},
+		{"Lambda duration", fmt.Sprintf("%.4f GB-s", u.gbs), u.gbs * M * price("lambda_gbs")},
+		{"API Gateway HTTP API", fmt.Sprintf("%.2f requests", u.apigw), u.apigw * price("apigw")},
+		{"DynamoDB writes", fmt.Sprintf("%.1f WRU", u.wru), u.wru * price("wru")},
+		{"DynamoDB reads", fmt.Sprintf("%.1f RRU", u.rru), u.rru * price("rru")},
+		{"SQS FIFO (razorpay-events)", fmt.Sprintf("%.2f requests", u.fifo), u.fifo * price("sqs_fifo")},
+		{"SQS standard (sync queues)", fmt.Sprintf("%.2f requests", u.std), u.std * price("sqs_std")},
+		{"KMS Decrypt", fmt.Sprintf("%.2f requests", kms), kms * price("kms") * 100},
+		{"CloudWatch Logs", fmt.Sprintf("%.0f bytes", u.logs), u.logs * M / 1e9 * price("logs")},
+	}
+}
+
+// unsubscribedUSD is what one phase adds per million paid invoices.
+func unsubscribedUSD(c phaseCost) float64 {
+	total := 0.0
+	for _, l := range c.share().lines(0) {
+		total += l.usdPM
+	}
+	return total
 }
 
 func metOr(ok bool) string {
@@ -703,39 +737,14 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	for _, pr := range prices {
 		p("| %s | %s | %s |\n", pr.what, strconv.FormatFloat(pr.usd, 'f', -1, 64), pr.unit)
 	}
-	var inv, gbs, apigw, rru, wru, fifo, std, logs float64
+	var u invoiceUse
 	for _, c := range costs {
-		if !subscribed(c.name) {
-			continue
+		if subscribed(c.name) {
+			u = u.plus(c.share())
 		}
-		f := 1 / c.per
-		i, g := c.lambdaGBs()
-		inv += i * f
-		gbs += g * f
-		apigw += c.apigw * f
-		rru += c.rru * f
-		wru += c.wru * f
-		fifo += c.sqsFIFO * f
-		std += c.sqsStd * f
-		logs += (c.logBytes + i*platformLogs) * f
 	}
 	const M = 1e6
-	kms := kmsPerInvoice()
-	lines := []struct {
-		what  string
-		qty   string
-		usdPM float64
-	}{
-		{"Lambda requests", fmt.Sprintf("%.2f invocations", inv), inv * price("lambda_req")},
-		{"Lambda duration", fmt.Sprintf("%.4f GB-s", gbs), gbs * M * price("lambda_gbs")},
-		{"API Gateway HTTP API", fmt.Sprintf("%.2f requests", apigw), apigw * price("apigw")},
-		{"DynamoDB writes", fmt.Sprintf("%.1f WRU", wru), wru * price("wru")},
-		{"DynamoDB reads", fmt.Sprintf("%.1f RRU", rru), rru * price("rru")},
-		{"SQS FIFO (razorpay-events)", fmt.Sprintf("%.2f requests", fifo), fifo * price("sqs_fifo")},
-		{"SQS standard (sync queues)", fmt.Sprintf("%.2f requests", std), std * price("sqs_std")},
-		{"KMS Decrypt", fmt.Sprintf("%.2f requests", kms), kms * price("kms") * 100},
-		{"CloudWatch Logs", fmt.Sprintf("%.0f bytes", logs), logs * M / 1e9 * price("logs")},
-	}
+	lines := u.lines(kmsPerInvoice())
 	total := 0.0
 	for _, l := range lines {
 		total += l.usdPM
