@@ -179,37 +179,67 @@ func (h *Subscriptions) cancel(ctx context.Context, r *Request) (Response, error
 			return Response{}, err
 		}
 	}
-	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
-	if err != nil {
-		return Response{}, err
-	}
-	if sub.Status == pricing.SubCanceled {
-		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s is already canceled", sub.ID)
-	}
-	now := h.now()
-	var at time.Time
 	switch strings.ToUpper(in.At) {
-	case "", "PERIOD_END":
-		p, _, _, err := sub.Current(now)
-		if err != nil {
-			return Response{}, err
-		}
-		at = p.End
-	case "NOW":
-		at = now
-		sub.Status = pricing.SubCanceled
+	case "", "PERIOD_END", "NOW":
 	default:
 		return Response{}, apperr.InvalidField("validation_failed", "at", "at must be PERIOD_END or NOW")
 	}
-	expected := sub.Version
-	sub.CancelAt, sub.Version = &at, sub.Version+1
-	if err := sub.Schedule(); err != nil { // the period close makes the last invoice
-		return Response{}, err
+	return h.updateSubscription(ctx, r.Scope, r.Params["id"], func(sub *pricing.Subscription, now time.Time) error {
+		return cancelAt(sub, in.At, now)
+	})
+}
+
+// cancelAt sets sub to end at the end of its current period (at ""/
+// PERIOD_END) or now (NOW).
+func cancelAt(sub *pricing.Subscription, when string, now time.Time) error {
+	if sub.Status == pricing.SubCanceled {
+		return apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s is already canceled", sub.ID)
 	}
-	if err := h.Store.UpdateSubscription(ctx, r.Scope, sub, expected); err != nil {
-		return Response{}, err
+	at := now
+	if strings.ToUpper(when) == "NOW" {
+		sub.Status = pricing.SubCanceled
+	} else {
+		p, _, _, err := sub.Current(now)
+		if err != nil {
+			return err
+		}
+		at = p.End
 	}
-	return Response{Body: subscriptionView(sub, now)}, nil
+	sub.CancelAt = &at
+	return sub.Schedule() // the period close makes the last invoice
+}
+
+// concurrentUpdateTries is how often a subscription change is read,
+// applied and written before a concurrent writer's 409 reaches the client.
+const concurrentUpdateTries = 5
+
+// updateSubscription reads subscription id, applies change to it and
+// writes it if nobody wrote it meanwhile. The period close writes a
+// subscription whenever it bills a step (plandb.CompleteStep), so a
+// client's change can race it; on such a conflict the change is applied
+// again to the subscription as now stored (its checks too: a period that
+// ended meanwhile is the new current one), up to concurrentUpdateTries
+// times.
+func (h *Subscriptions) updateSubscription(ctx context.Context, sc billing.Scope, id string, change func(sub *pricing.Subscription, now time.Time) error) (Response, error) {
+	for try := 1; ; try++ {
+		sub, err := h.Store.Subscription(ctx, sc, id)
+		if err != nil {
+			return Response{}, err
+		}
+		now := h.now()
+		expected := sub.Version
+		if err := change(&sub, now); err != nil {
+			return Response{}, err
+		}
+		sub.Version = expected + 1
+		err = h.Store.UpdateSubscription(ctx, sc, sub, expected)
+		if err == nil {
+			return Response{Body: subscriptionView(sub, now)}, nil
+		}
+		if e := apperr.As(err); try == concurrentUpdateTries || e == nil || e.Code != "concurrent_update" || ctx.Err() != nil {
+			return Response{}, err
+		}
+	}
 }
 
 // changePlan moves the subscription to another plan (version) at the end
@@ -234,41 +264,34 @@ func (h *Subscriptions) changePlan(ctx context.Context, r *Request) (Response, e
 	if in.PlanVersion < 0 {
 		return Response{}, apperr.InvalidField("validation_failed", "plan_version", "plan_version must be a version number (1, 2, …) or absent for the latest")
 	}
-	sub, err := h.Store.Subscription(ctx, r.Scope, r.Params["id"])
-	if err != nil {
-		return Response{}, err
-	}
-	plan, err := h.requestedPlan(ctx, r.Scope, in.PlanID, in.PlanVersion)
-	if err != nil {
-		return Response{}, err
-	}
-	old, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
-	if err != nil {
-		return Response{}, err
-	}
-	if !strings.EqualFold(old.Currency, plan.Currency) {
-		return Response{}, apperr.InvalidField("currency_mismatch", "plan_id", "plan %s is in %s; the subscription bills in %s", plan.ID, strings.ToLower(plan.Currency), strings.ToLower(old.Currency))
-	}
-	for i, c := range plan.Charges {
-		if c.Type == pricing.Fixed && c.Period != "" && c.Period != sub.BillingPeriod {
-			return Response{}, apperr.InvalidField("validation_failed", "plan_id", "the plan's charge %d is billed %s; the subscription is billed %s", i, c.Period, sub.BillingPeriod)
+	return h.updateSubscription(ctx, r.Scope, r.Params["id"], func(sub *pricing.Subscription, now time.Time) error {
+		plan, err := h.requestedPlan(ctx, r.Scope, in.PlanID, in.PlanVersion)
+		if err != nil {
+			return err
 		}
-	}
-	now := h.now()
-	p, _, running, err := sub.Current(now)
-	if err != nil {
-		return Response{}, err
-	}
-	if !running || (sub.CancelAt != nil && !sub.CancelAt.After(p.End)) {
-		return Response{}, apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s ends with this period; it cannot change plan", sub.ID)
-	}
-	expected := sub.Version
-	from := p.End
-	sub.PendingPlanID, sub.PendingPlanVersion, sub.PendingFrom, sub.Version = plan.ID, plan.Version, &from, sub.Version+1
-	if err := h.Store.UpdateSubscription(ctx, r.Scope, sub, expected); err != nil {
-		return Response{}, err
-	}
-	return Response{Body: subscriptionView(sub, now)}, nil
+		old, err := h.Store.Plan(ctx, r.Scope, sub.PlanID, sub.PlanVersion)
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(old.Currency, plan.Currency) {
+			return apperr.InvalidField("currency_mismatch", "plan_id", "plan %s is in %s; the subscription bills in %s", plan.ID, strings.ToLower(plan.Currency), strings.ToLower(old.Currency))
+		}
+		for i, c := range plan.Charges {
+			if c.Type == pricing.Fixed && c.Period != "" && c.Period != sub.BillingPeriod {
+				return apperr.InvalidField("validation_failed", "plan_id", "the plan's charge %d is billed %s; the subscription is billed %s", i, c.Period, sub.BillingPeriod)
+			}
+		}
+		p, _, running, err := sub.Current(now)
+		if err != nil {
+			return err
+		}
+		if !running || (sub.CancelAt != nil && !sub.CancelAt.After(p.End)) {
+			return apperr.E(apperr.Conflict, "subscription_canceled", "subscription %s ends with this period; it cannot change plan", sub.ID)
+		}
+		from := p.End
+		sub.PendingPlanID, sub.PendingPlanVersion, sub.PendingFrom = plan.ID, plan.Version, &from
+		return nil
+	})
 }
 
 // upcoming computes the invoice the current period's close will make
