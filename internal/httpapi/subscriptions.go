@@ -236,7 +236,7 @@ func (h *Subscriptions) updateSubscription(ctx context.Context, sc billing.Scope
 		if err == nil {
 			return Response{Body: subscriptionView(sub, now)}, nil
 		}
-		if e := apperr.As(err); try == concurrentUpdateTries || e == nil || e.Code != "concurrent_update" || ctx.Err() != nil {
+		if try == concurrentUpdateTries || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || ctx.Err() != nil {
 			return Response{}, err
 		}
 	}

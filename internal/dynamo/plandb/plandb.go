@@ -156,7 +156,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pr
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
-		return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
+		return apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "subscription %s changed meanwhile; retry", sub.ID)
 	}
 	return dynamo.StorageError(err, "update subscription")
 }
@@ -305,7 +305,7 @@ func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.
 		case len(r) > 0 && aws.ToString(r[0].Code) == "ConditionalCheckFailed":
 			return ErrStepDone
 		case len(r) > 1 && aws.ToString(r[1].Code) == "ConditionalCheckFailed":
-			return apperr.E(apperr.Conflict, "concurrent_update", "subscription %s changed meanwhile; retry", sub.ID)
+			return apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "subscription %s changed meanwhile; retry", sub.ID)
 		case len(r) > 3 && aws.ToString(r[3].Code) == "ConditionalCheckFailed":
 			return apperr.E(apperr.Conflict, "invoice_number_exists", "the invoice number is already used; retry with another")
 		}
