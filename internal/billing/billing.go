@@ -343,14 +343,18 @@ type Payment struct {
 	// ClaimedUntil is when a PENDING payment's claim on its invoice may be
 	// taken over by another request if it still has no payment_url: until
 	// then the request that made it is presumed to be waiting on Razorpay.
-	ClaimedUntil *time.Time        `dynamodbav:"claimed_until,omitempty"`
-	Attempts     int               `dynamodbav:"attempts"`
-	Metadata     map[string]string `dynamodbav:"metadata"`
-	SucceededAt  *time.Time        `dynamodbav:"succeeded_at,omitempty"`
-	FailedAt     *time.Time        `dynamodbav:"failed_at,omitempty"`
-	CreatedAt    time.Time         `dynamodbav:"created_at"`
-	UpdatedAt    time.Time         `dynamodbav:"updated_at"`
-	Version      int64             `dynamodbav:"version"`
+	ClaimedUntil *time.Time `dynamodbav:"claimed_until,omitempty"`
+	// CancelRequestedAt is when Razorbill was about to ask Razorpay to
+	// cancel the payment's link (written before the call): a sweep that
+	// finds the link cancelled does not count that as a missed webhook.
+	CancelRequestedAt *time.Time        `dynamodbav:"cancel_requested_at,omitempty"`
+	Attempts          int               `dynamodbav:"attempts"`
+	Metadata          map[string]string `dynamodbav:"metadata"`
+	SucceededAt       *time.Time        `dynamodbav:"succeeded_at,omitempty"`
+	FailedAt          *time.Time        `dynamodbav:"failed_at,omitempty"`
+	CreatedAt         time.Time         `dynamodbav:"created_at"`
+	UpdatedAt         time.Time         `dynamodbav:"updated_at"`
+	Version           int64             `dynamodbav:"version"`
 }
 
 // Capture is one Razorpay payment's money received by a Razorbill payment.

@@ -107,7 +107,7 @@ func (s *Service) closeEarlierLinks(ctx context.Context, sc billing.Scope, conn 
 		return err
 	}
 	for _, p := range todo {
-		link, err := s.cancelLink(ctx, sc, gw, cr, inv.ID, p.GatewayTrackingID)
+		link, err := s.cancelLink(ctx, sc, gw, cr, inv.ID, p.ID, p.GatewayTrackingID)
 		if err != nil {
 			return err
 		}
@@ -118,10 +118,14 @@ func (s *Service) closeEarlierLinks(ctx context.Context, sc billing.Scope, conn 
 	return nil
 }
 
-// cancelLink cancels a link at Razorpay. A refused cancel is judged by the
-// link's state: closed is success; paid or partially paid applies the money
-// and answers 409 invoice_already_paid.
-func (s *Service) cancelLink(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, invID, linkID string) (razorpay.PaymentLink, error) {
+// cancelLink cancels payment payID's link at Razorpay, after recording on
+// the payment that it asked (markCancelRequested). A refused cancel is
+// judged by the link's state: closed is success; paid or partially paid
+// applies the money and answers 409 invoice_already_paid.
+func (s *Service) cancelLink(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, invID, payID, linkID string) (razorpay.PaymentLink, error) {
+	if err := s.markCancelRequested(ctx, sc, payID); err != nil {
+		return razorpay.PaymentLink{}, err
+	}
 	link, err := gw.CancelPaymentLink(ctx, cr, linkID)
 	if err == nil {
 		return link, nil
@@ -143,6 +147,27 @@ func (s *Service) cancelLink(ctx context.Context, sc billing.Scope, gw Instrumen
 		return link, alreadyPaid(invID, "payment link "+link.ID+" is "+link.Status)
 	}
 	return link, apperr.Wrap(err, apperr.KindOf(err), "", "Razorpay refused to cancel payment link "+linkID)
+}
+
+// markCancelRequested records on payment payID that Razorbill is about to
+// cancel its link, before it asks Razorpay: a sweep that reads the link
+// cancelled between the call and closedAtRazorpay then knows the cancel
+// was Razorbill's own, not a payment_link.cancelled webhook that never
+// came (refreshLink).
+func (s *Service) markCancelRequested(ctx context.Context, sc billing.Scope, payID string) error {
+	for attempt := 0; ; attempt++ {
+		p, err := s.Store.Payment(ctx, sc, payID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		ep := p.Version
+		p.Version, p.CancelRequestedAt = p.Version+1, &now
+		err = s.Store.UpdatePayment(ctx, sc, p, ep)
+		if err == nil || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || attempt == 5 {
+			return err
+		}
+	}
 }
 
 // closedAtRazorpay marks a payment whose link Razorpay shows closed: a
@@ -371,7 +396,7 @@ func (s *Service) Cancel(ctx context.Context, sc billing.Scope, id string) (bill
 	}
 	status := "cancelled"
 	if linkID != "" {
-		link, err := s.cancelLink(ctx, sc, gw, cr, p.DestinationID, linkID)
+		link, err := s.cancelLink(ctx, sc, gw, cr, p.DestinationID, p.ID, linkID)
 		if err != nil {
 			return p, err
 		}

@@ -142,7 +142,8 @@ func (s *Service) refreshOpen(ctx context.Context, sc billing.Scope, gw Instrume
 // payment_link.paid; on a link still open that someone tried to pay, its
 // order's payments (GET /v1/orders/{id}/payments) give the failed tries,
 // applied as payment.failed; a closed link is applied as
-// payment_link.expired or cancelled.
+// payment_link.expired or cancelled — a missed event unless Razorbill had
+// asked for that cancel itself (markCancelRequested).
 func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw InstrumentGateway, cr razorpay.Credentials, p billing.Payment) (int, error) {
 	link, err := gw.FetchPaymentLink(ctx, cr, p.GatewayTrackingID)
 	if err != nil {
@@ -183,7 +184,8 @@ func (s *Service) refreshLink(ctx context.Context, sc billing.Scope, gw Instrume
 		if err != nil {
 			return missed, err
 		}
-		if before.LinkOpen() && !after.LinkOpen() {
+		ours := link.Status == "cancelled" && before.CancelRequestedAt != nil
+		if before.LinkOpen() && !after.LinkOpen() && !ours {
 			missed++
 		} else if after.LinkOpen() {
 			// A payment holding money keeps its status: remember the
