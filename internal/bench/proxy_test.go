@@ -27,6 +27,7 @@ type meter struct {
 	quiet   time.Time              // last request that was not an idle poll
 	queues  map[string]string      // queue URL → logical name
 	deletes map[string][]time.Time // queue logical name → when each message was deleted (this phase)
+	sizes   itemSizes              // the last known size of each item written or read whole through the proxy
 }
 
 // opCount is one operation's figures within a phase.
@@ -50,7 +51,7 @@ func newPhaseCounts() *phaseCounts {
 }
 
 func newMeter(queues map[string]string) *meter {
-	return &meter{phase: newPhaseCounts(), queues: queues, deletes: map[string][]time.Time{}, quiet: time.Now()}
+	return &meter{phase: newPhaseCounts(), queues: queues, deletes: map[string][]time.Time{}, quiet: time.Now(), sizes: itemSizes{}}
 }
 
 // take returns the counts since the last take and starts new ones.
@@ -167,10 +168,19 @@ func (m *meter) record(service, op string, req []byte, status int, resp []byte) 
 	case strings.HasPrefix(service, "DynamoDB_"):
 		key = "DynamoDB." + op
 		c.Units = consumed(resp)
-		if op == "TransactWriteItems" && status < 300 {
-			c.Local = c.Units
-			c.Units = txUnits(req, resp)
+		m.mu.Lock()
+		if status < 300 {
+			switch op {
+			case "TransactWriteItems":
+				c.Local = c.Units
+				c.Units = txUnits(req, resp, m.sizes)
+			case "PutItem":
+				c.Local = c.Units
+				c.Units = putUnits(req, resp, m.sizes)
+			}
 		}
+		m.sizes.learn(op, req, resp, status)
+		m.mu.Unlock()
 	case service == "AmazonSQS":
 		q := m.queueName(req)
 		key = "SQS." + op + " " + q
@@ -263,48 +273,171 @@ func consumed(resp []byte) float64 {
 	return 0
 }
 
+// itemSizes remembers the size (testenv.WireItemSize) of each item the
+// proxy saw whole — written by a PutItem or a transaction's Put, or read by
+// a GetItem without a projection — by table and key, so that a write is
+// priced from the larger of the item before and after it, as DynamoDB
+// bills. An item changed in a way the proxy cannot size (UpdateItem, a
+// transaction's Update) is forgotten until it is seen whole again.
+type itemSizes map[string]int
+
+// keyAttrs are the table's key attributes (schema.AttrPK, AttrSK).
+var keyAttrs = [...]string{"PK", "SK"}
+
+func sizeKey(table string, item map[string]json.RawMessage) string {
+	return table + "\x00" + string(item[keyAttrs[0]]) + "\x00" + string(item[keyAttrs[1]])
+}
+
+// before is the size of the item at key in table before a write (0:
+// unknown or absent).
+func (s itemSizes) before(table string, key map[string]json.RawMessage) int {
+	return s[sizeKey(table, key)]
+}
+
+// learn records what a successful call shows of its items' sizes.
+func (s itemSizes) learn(op string, req, resp []byte, status int) {
+	if status >= 300 {
+		return
+	}
+	type keyed struct {
+		TableName string
+		Key       map[string]json.RawMessage
+	}
+	switch op {
+	case "PutItem":
+		var in struct {
+			TableName string
+			Item      map[string]json.RawMessage
+		}
+		if json.Unmarshal(req, &in) == nil {
+			s[sizeKey(in.TableName, in.Item)] = testenv.WireItemSize(in.Item)
+		}
+	case "GetItem":
+		var in struct {
+			keyed
+			ProjectionExpression string
+			AttributesToGet      []string
+		}
+		var out struct{ Item map[string]json.RawMessage }
+		if json.Unmarshal(req, &in) != nil || in.ProjectionExpression != "" || len(in.AttributesToGet) > 0 || json.Unmarshal(resp, &out) != nil {
+			return
+		}
+		if len(out.Item) == 0 {
+			delete(s, sizeKey(in.TableName, in.Key))
+		} else {
+			s[sizeKey(in.TableName, in.Key)] = testenv.WireItemSize(out.Item)
+		}
+	case "UpdateItem", "DeleteItem":
+		var in keyed
+		if json.Unmarshal(req, &in) == nil {
+			delete(s, sizeKey(in.TableName, in.Key))
+		}
+	case "TransactWriteItems":
+		var in txRequest
+		if json.Unmarshal(req, &in) != nil {
+			return
+		}
+		for _, ti := range in.TransactItems {
+			switch {
+			case ti.Put != nil:
+				s[sizeKey(ti.Put.TableName, ti.Put.Item)] = testenv.WireItemSize(ti.Put.Item)
+			case ti.Update != nil:
+				delete(s, sizeKey(ti.Update.TableName, ti.Update.Key))
+			case ti.Delete != nil:
+				delete(s, sizeKey(ti.Delete.TableName, ti.Delete.Key))
+			}
+		}
+	}
+}
+
+type txRequest struct {
+	TransactItems []struct {
+		Put *struct {
+			TableName string
+			Item      map[string]json.RawMessage
+		}
+		Update, Delete, ConditionCheck *struct {
+			TableName string
+			Key       map[string]json.RawMessage
+		}
+	}
+}
+
+// startedKB is how many started kilobytes n bytes are (at least 1).
+func startedKB(n int) float64 { return float64(max(1, (n+1023)/1024)) }
+
 // txUnits prices a TransactWriteItems call as DynamoDB documents it, not
 // as DynamoDB Local reports it (Local's table figure for a transaction does
 // not follow the items' sizes: dynamo TestCapturedApplyWriteCapacity saw 6
 // for items whose sizes give 8): 2 write units per started KB of each item
-// written — a Put's item as sent (the larger of the item before and after
-// is billed; the one before is not known here, so a Put that shrinks an
-// item is under-priced), 2 for each Update, Delete and ConditionCheck
-// (assumed ≤ 1 KB) — plus the indexes' units as DynamoDB Local reported
-// them (ReturnConsumedCapacity INDEXES).
-func txUnits(req, resp []byte) float64 {
-	var in struct {
-		TransactItems []struct {
-			Put *struct {
-				Item map[string]json.RawMessage
-			}
-		}
-	}
+// — a Put's the larger of its item as sent and the item it replaces, an
+// Update's, Delete's or ConditionCheck's the item as it stood (sizes: what
+// the proxy last saw of it; 1 KB when it saw nothing, and an Update that
+// grows an item is priced at its old size) — plus the indexes' units as
+// DynamoDB Local reported them (ReturnConsumedCapacity INDEXES).
+func txUnits(req, resp []byte, sizes itemSizes) float64 {
+	var in txRequest
 	if json.Unmarshal(req, &in) != nil {
 		return consumed(resp)
 	}
 	units := 0.0
 	for _, ti := range in.TransactItems {
-		kb := 1
-		if ti.Put != nil {
-			kb = (testenv.WireItemSize(ti.Put.Item) + 1023) / 1024
+		n := 0
+		switch {
+		case ti.Put != nil:
+			n = max(testenv.WireItemSize(ti.Put.Item), sizes.before(ti.Put.TableName, ti.Put.Item))
+		case ti.Update != nil:
+			n = sizes.before(ti.Update.TableName, ti.Update.Key)
+		case ti.Delete != nil:
+			n = sizes.before(ti.Delete.TableName, ti.Delete.Key)
+		case ti.ConditionCheck != nil:
+			n = sizes.before(ti.ConditionCheck.TableName, ti.ConditionCheck.Key)
 		}
-		units += 2 * float64(kb)
+		units += 2 * startedKB(n)
 	}
-	var out struct {
-		ConsumedCapacity []struct {
-			GlobalSecondaryIndexes map[string]struct{ CapacityUnits float64 }
-			LocalSecondaryIndexes  map[string]struct{ CapacityUnits float64 }
+	return units + indexUnits(resp)
+}
+
+// putUnits prices a successful PutItem: 1 write unit per started KB of the
+// larger of the item as sent and the item it replaces (itemSizes), plus
+// the indexes' units as DynamoDB Local reported them.
+func putUnits(req, resp []byte, sizes itemSizes) float64 {
+	var in struct {
+		TableName string
+		Item      map[string]json.RawMessage
+	}
+	if json.Unmarshal(req, &in) != nil {
+		return consumed(resp)
+	}
+	return startedKB(max(testenv.WireItemSize(in.Item), sizes.before(in.TableName, in.Item))) + indexUnits(resp)
+}
+
+// indexUnits sums the index capacity a response reports (one
+// ConsumedCapacity object, or a list for transactions).
+func indexUnits(resp []byte) float64 {
+	type cc struct {
+		GlobalSecondaryIndexes map[string]struct{ CapacityUnits float64 }
+		LocalSecondaryIndexes  map[string]struct{ CapacityUnits float64 }
+	}
+	var out struct{ ConsumedCapacity json.RawMessage }
+	if json.Unmarshal(resp, &out) != nil || len(out.ConsumedCapacity) == 0 {
+		return 0
+	}
+	var many []cc
+	if json.Unmarshal(out.ConsumedCapacity, &many) != nil {
+		var one cc
+		if json.Unmarshal(out.ConsumedCapacity, &one) != nil {
+			return 0
 		}
+		many = []cc{one}
 	}
-	if json.Unmarshal(resp, &out) == nil {
-		for _, cc := range out.ConsumedCapacity {
-			for _, ix := range cc.GlobalSecondaryIndexes {
-				units += ix.CapacityUnits
-			}
-			for _, ix := range cc.LocalSecondaryIndexes {
-				units += ix.CapacityUnits
-			}
+	units := 0.0
+	for _, c := range many {
+		for _, ix := range c.GlobalSecondaryIndexes {
+			units += ix.CapacityUnits
+		}
+		for _, ix := range c.LocalSecondaryIndexes {
+			units += ix.CapacityUnits
 		}
 	}
 	return units
