@@ -382,10 +382,13 @@ type target struct {
 
 // findTarget matches an event to our payment and invoice. Server-side
 // references come first: the payment link (its id, then its reference_id,
-// which is our payment id), the Razorpay payment, its order, the refunded
-// payment and the Razorpay invoice, each mapped to ours by a stored ref. Only
-// when none of them is known are the Razorbill ids in the notes used, and
-// the target is marked byNotes.
+// which is our payment id), the Razorpay payment, the refunded payment and
+// the Razorpay invoice, each mapped to ours by a stored ref. Only when none
+// of them is known are the Razorbill ids in the notes used, and the target
+// is marked byNotes. A Razorpay order is not looked up: Razorbill stores no
+// ref for one (a payment link's order exists only once someone opens the
+// link, and Razorpay's create response does not name it; a Razorpay
+// invoice's payments carry the invoice id), so the read would always miss.
 func (r *Reconciler) findTarget(ctx context.Context, sc billing.Scope, ev razorpay.Event) (target, error) {
 	return r.findTargetKnowing(ctx, sc, ev, "")
 }
@@ -401,10 +404,7 @@ func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev
 		lookups = append(lookups, ev.PaymentLink.ID)
 	}
 	if ev.Payment != nil {
-		lookups = append(lookups, ev.Payment.ID, ev.Payment.OrderID)
-	}
-	if ev.Order != nil {
-		lookups = append(lookups, ev.Order.ID)
+		lookups = append(lookups, ev.Payment.ID)
 	}
 	if ev.Refund != nil {
 		lookups = append(lookups, ev.Refund.PaymentID)

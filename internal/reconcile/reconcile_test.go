@@ -86,8 +86,14 @@ func (f *fixture) rzPaid(amount int64, cur string, notes map[string]string) stri
 // returns both, with the Razorpay link id mapped to the payment.
 func (f *fixture) invoice(currency string, due int64) (billing.Invoice, billing.Payment, string) {
 	f.t.Helper()
+	return f.invoiceWithIDs(ids.New(ids.Invoice), ids.New(ids.Payment), currency, due)
+}
+
+// invoiceWithIDs is invoice with the invoice's and the payment's ids given.
+func (f *fixture) invoiceWithIDs(invID, payID, currency string, due int64) (billing.Invoice, billing.Payment, string) {
+	f.t.Helper()
 	now := time.Now().UTC()
-	inv := billing.Invoice{ID: ids.New(ids.Invoice), CustomerID: ids.New(ids.Customer), Currency: currency, InvoiceNumber: "INV-" + ids.New(""),
+	inv := billing.Invoice{ID: invID, CustomerID: ids.New(ids.Customer), Currency: currency, InvoiceNumber: "INV-" + ids.New(""),
 		LineItems: []billing.LineItem{{DisplayName: "Fee", PriceType: "FIXED", Quantity: "1", UnitAmount: "1", Amount: due}},
 		Subtotal:  due, AmountDue: due, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, SyncStatus: billing.SyncNotSynced,
 		Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
@@ -96,7 +102,7 @@ func (f *fixture) invoice(currency string, due int64) (billing.Invoice, billing.
 		f.t.Fatal(err)
 	}
 	plink := "plink_" + ids.New("")[:14]
-	pay := billing.Payment{ID: ids.New(ids.Payment), DestinationID: inv.ID, DestinationType: "INVOICE", CustomerID: inv.CustomerID, Amount: due, Currency: currency,
+	pay := billing.Payment{ID: payID, DestinationID: inv.ID, DestinationType: "INVOICE", CustomerID: inv.CustomerID, Amount: due, Currency: currency,
 		PaymentStatus: billing.PaymentPending, PaymentMethodType: "PAYMENT_LINK", PaymentGateway: "razorpay", ProcessPayment: true,
 		GatewayTrackingID: plink, PaymentURL: "https://rzp.io/i/x", Metadata: map[string]string{}, CreatedAt: now, UpdatedAt: now, Version: 1}
 	expected := inv.Version
@@ -289,19 +295,38 @@ func TestUnmatchedEventsAreParkedAndRetried(t *testing.T) {
 	if len(page.Data) != 3 || page.Data[0].Reason == "" {
 		t.Fatalf("currency mismatch not parked: %+v", page.Data)
 	}
-	// the first parked event matches once its payment exists: retry applies it
 	var first billing.GatewayEvent
 	for _, e := range page.Data {
 		if e.Event == "payment.captured" && e.Reason != "" && len(e.Body) > 0 && strings.Contains(e.Body, "pay_E1") {
 			first = e
 		}
 	}
-	inv2, pay2, plink2 := f.invoice("INR", 100)
-	if err := f.store.PutRef(f.ctx, f.sc, "order_E1", pay2.ID); err != nil { // the order id of pay_E1 (see paymentEntity)
-		t.Fatal(err)
+	if first.ID == "" {
+		t.Fatalf("pay_E1's event is not parked: %+v", page.Data)
 	}
-	_ = plink2
-	got, err := f.rec.Retry(f.ctx, f.sc, first.ID)
+	// An event that names nothing Razorbill knows stays parked on retry.
+	if got, err := f.rec.Retry(f.ctx, f.sc, first.ID); err != nil || got.Status != billing.GatewayEventUnmatched || got.Attempts != 2 {
+		t.Fatalf("retry of an event naming nothing: %+v %v", got, err)
+	}
+	// A capture whose payment is not stored yet (its notes name it) is
+	// parked, and applied by a retry once the payment exists.
+	inv2 := billing.Invoice{ID: ids.New(ids.Invoice)}
+	pay2 := billing.Payment{ID: ids.New(ids.Payment), DestinationID: inv2.ID}
+	n2 := notesOf(pay2)
+	rp2 := f.rzPaid(100, "INR", n2)
+	f.sqs(captured(rp2, 100, "INR", n2))
+	var early billing.GatewayEvent
+	page, _ = f.store.ListGatewayEvents(f.ctx, f.sc, billing.GatewayEventUnmatched, billing.ListOptions{Limit: 10})
+	for _, e := range page.Data {
+		if strings.Contains(e.Body, rp2) {
+			early = e
+		}
+	}
+	if early.ID == "" {
+		t.Fatalf("the capture of a payment not stored yet is not parked: %+v", page.Data)
+	}
+	inv2, pay2, _ = f.invoiceWithIDs(inv2.ID, pay2.ID, "INR", 100)
+	got, err := f.rec.Retry(f.ctx, f.sc, early.ID)
 	if err != nil || got.Status != billing.GatewayEventApplied {
 		t.Fatalf("retry: %+v %v", got, err)
 	}
@@ -399,10 +424,27 @@ func TestSampleSQSEvent(t *testing.T) {
 	f.sc = billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	now := time.Now().UTC()
 	// the sample's environment has an active connection (events of a disabled one are parked)
-	if err := f.store.PutConnection(f.ctx, billing.Connection{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID, KeyID: f.cr.KeyID,
+	kek, _ := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
+	box := secrets.NewBox(kek)
+	sealed, err := box.Seal(f.ctx, f.cr.KeySecret, m.TenantID+"/"+m.EnvironmentID+"/key_secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.PutConnection(f.ctx, billing.Connection{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID, KeyID: f.cr.KeyID, KeySecretSealed: sealed,
 		Status: billing.ConnectionActive, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal(err)
 	}
+	// The sample names its payment only in notes (no link, no Razorpay
+	// invoice), so the reconciler confirms it at Razorpay. The simulator
+	// never made pay_DESlfW9H8K9uqM: here GET /v1/payments/{id} answers with
+	// the sample's own payment entity, as Razorpay would for it (the
+	// confirmation through the simulator is TestCapturedAndLinkPaidCountOnce's).
+	rzEv, err := razorpay.ParseEvent([]byte(m.Body))
+	if err != nil || rzEv.Payment == nil {
+		t.Fatalf("sample body: %v", err)
+	}
+	gw := &samplePayments{pay: *rzEv.Payment}
+	f.rec = &reconcile.Reconciler{Store: f.store, Gateway: gw, Secrets: box, Log: logx.New(io.Discard, "error")}
 	inv := billing.Invoice{ID: "inv_01jh0000000000000000000003", CustomerID: "cus_01jh0000000000000000000002", Currency: "INR", InvoiceNumber: "INV-000042",
 		AmountDue: 10000, Subtotal: 10000, InvoiceStatus: billing.InvoiceFinalized, PaymentStatus: billing.PaymentPending, Metadata: map[string]string{},
 		OpenPaymentID: "pay_01jh0000000000000000000009", CreatedAt: now, UpdatedAt: now, Version: 1}
@@ -414,11 +456,6 @@ func TestSampleSQSEvent(t *testing.T) {
 	if err := f.store.CreatePayment(f.ctx, f.sc, pay); err != nil {
 		t.Fatal(err)
 	}
-	// The sample's order is a server-side reference to the payment (its
-	// notes alone would need confirming at Razorpay, which does not hold it).
-	if err := f.store.PutRef(f.ctx, f.sc, "order_DESlLckIVRkHWj", pay.ID); err != nil {
-		t.Fatal(err)
-	}
 	resp, err := f.rec.HandleSQS(f.ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
 		t.Fatalf("%v %+v", err, resp)
@@ -427,6 +464,23 @@ func TestSampleSQSEvent(t *testing.T) {
 	if i.AmountPaid != 10000 || i.PaymentStatus != billing.PaymentSucceeded || p.GatewayPaymentID != "pay_DESlfW9H8K9uqM" {
 		t.Fatalf("sample not applied: %+v / %+v", i, p)
 	}
+	if gw.fetched != 1 {
+		t.Errorf("the sample's payment was confirmed %d times, want 1", gw.fetched)
+	}
+}
+
+// samplePayments answers GET /v1/payments/{id} for one payment.
+type samplePayments struct {
+	pay     razorpay.Payment
+	fetched int
+}
+
+func (g *samplePayments) FetchPayment(_ context.Context, _ razorpay.Credentials, id string) (razorpay.Payment, error) {
+	g.fetched++
+	if id != g.pay.ID {
+		return razorpay.Payment{}, fmt.Errorf("no payment %s", id)
+	}
+	return g.pay, nil
 }
 
 // A failure holds back the rest of its message group only.
