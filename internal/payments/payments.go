@@ -191,13 +191,34 @@ func (in CreateInput) validate() error {
 	return billing.ValidateMetadata(in.Metadata, "metadata")
 }
 
+// createTries bounds how often Create starts again after its claim lost to
+// a write that left the invoice free (errInvoiceMoved).
+const createTries = 3
+
+// errInvoiceMoved: the claim's conditional write lost to another write of
+// the invoice (the invoice-syncer storing a sync, say), and the invoice is
+// still free and payable: the request can simply start again.
+var errInvoiceMoved = apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the invoice changed while this request ran; retry")
+
 // Create validates a payment request and returns the payment: a new
 // PENDING payment with a Razorpay payment link (or the synced Razorpay
 // invoice's URL), or an INITIATED record when process_payment is false.
+// A claim that lost only to another write of the invoice (it is still
+// free) is tried again from the start, up to createTries times, before
+// the client sees 409 concurrent_update.
 func (s *Service) Create(ctx context.Context, sc billing.Scope, in CreateInput) (billing.Payment, error) {
 	if err := in.validate(); err != nil {
 		return billing.Payment{}, err
 	}
+	for try := 1; ; try++ {
+		p, err := s.create(ctx, sc, in)
+		if !errors.Is(err, errInvoiceMoved) || try == createTries || ctx.Err() != nil {
+			return p, err
+		}
+	}
+}
+
+func (s *Service) create(ctx context.Context, sc billing.Scope, in CreateInput) (billing.Payment, error) {
 	inv, err := s.Store.Invoice(ctx, sc, in.DestinationID)
 	if err != nil {
 		if apperr.Is(err, apperr.NotFound) {
@@ -337,7 +358,7 @@ func (s *Service) afterLostClaim(ctx context.Context, sc billing.Scope, in Creat
 	if _, _, err := s.checkInvoice(inv, in); err != nil {
 		return billing.Payment{}, err
 	}
-	return billing.Payment{}, apperr.E(apperr.Conflict, apperr.CodeConcurrentUpdate, "the invoice changed while this request ran; retry")
+	return billing.Payment{}, errInvoiceMoved
 }
 
 func (s *Service) checkInvoice(inv billing.Invoice, in CreateInput) (money.Currency, int64, error) {
