@@ -333,10 +333,10 @@ type Payment struct {
 	AmountReceived    int64  `dynamodbav:"amount_received"`
 	ErrorCode         string `dynamodbav:"error_code,omitempty"`
 	ErrorMessage      string `dynamodbav:"error_message,omitempty"`
-	RefundedAmount    int64  `dynamodbav:"refunded_amount"`
+	RefundedAmount    int64  `dynamodbav:"refunded_amount,omitempty"`
 	// RefundPending is requested at Razorpay and not yet settled by a
 	// refund.processed or refund.failed webhook.
-	RefundPending int64 `dynamodbav:"refund_pending"`
+	RefundPending int64 `dynamodbav:"refund_pending,omitempty"`
 	// Captures are the Razorpay payments this payment received, one entry
 	// each, oldest first (a Razorpay invoice can be paid in parts).
 	Captures []Capture `dynamodbav:"captures,omitempty"`
@@ -348,7 +348,7 @@ type Payment struct {
 	// cancel the payment's link (written before the call): a sweep that
 	// finds the link cancelled does not count that as a missed webhook.
 	CancelRequestedAt *time.Time        `dynamodbav:"cancel_requested_at,omitempty"`
-	Attempts          int               `dynamodbav:"attempts"`
+	Attempts          int               `dynamodbav:"attempts,omitempty"`
 	Metadata          map[string]string `dynamodbav:"metadata"`
 	SucceededAt       *time.Time        `dynamodbav:"succeeded_at,omitempty"`
 	FailedAt          *time.Time        `dynamodbav:"failed_at,omitempty"`

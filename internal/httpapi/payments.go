@@ -124,12 +124,22 @@ func (p *Payments) refund(ctx context.Context, r *Request) (Response, error) {
 	return Response{Status: http.StatusAccepted, Body: RefundView(res.Refund)}, nil
 }
 
-// PaymentView is a payment as the API shows it (seed 001's shape).
+// PaymentView is a payment as the API shows it (seed 001's shape). Its
+// metadata shows razorpay_payment_link_id (the link, gateway_tracking_id)
+// and razorpay_payment_id (the last Razorpay payment received,
+// gateway_payment_id) from those fields, which are not stored twice: a
+// paid payment's item stays under 1 KB, the unit DynamoDB bills a write in.
 func PaymentView(p billing.Payment) map[string]any {
 	cur := money.MustCurrency(p.Currency)
 	md := map[string]string{}
 	for k, v := range p.Metadata {
 		md[k] = v
+	}
+	if strings.HasPrefix(p.GatewayTrackingID, "plink_") {
+		md["razorpay_payment_link_id"] = p.GatewayTrackingID
+	}
+	if p.GatewayPaymentID != "" {
+		md["razorpay_payment_id"] = p.GatewayPaymentID
 	}
 	return map[string]any{
 		"id": p.ID, "payment_status": p.PaymentStatus, "payment_url": nullable(p.PaymentURL),

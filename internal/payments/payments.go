@@ -480,10 +480,6 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	expected := pay.Version
 	pay.Version++
 	pay.GatewayTrackingID, pay.PaymentURL, pay.UpdatedAt, pay.ClaimedUntil = link.ID, link.ShortURL, s.now(), nil
-	if pay.Metadata == nil {
-		pay.Metadata = map[string]string{}
-	}
-	pay.Metadata["razorpay_payment_link_id"] = link.ID
 	if err := s.Store.UpdatePayment(ctx, sc, pay, expected); err != nil {
 		if apperr.HasCode(err, apperr.CodeConcurrentUpdate) { // a webhook moved it already: show the current state
 			return s.Store.Payment(ctx, sc, pay.ID)

@@ -622,10 +622,6 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 			pay.SucceededAt = &now
 		}
 		pay.UpdatedAt = now
-		if pay.Metadata == nil {
-			pay.Metadata = map[string]string{}
-		}
-		pay.Metadata["razorpay_payment_id"] = rp.ID
 
 		inv := t.inv
 		expectedInv := inv.Version
