@@ -9,10 +9,12 @@ package relay
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ids"
 )
 
 // SyncQueue enqueues sync requests.
@@ -34,11 +36,26 @@ func str(img map[string]events.DynamoDBAttributeValue, name string) string {
 	return v.String()
 }
 
+// scope is the tenant and environment of a record: from its key
+// (S#<tenant>#<environment>#<id>, how internal/dynamo keys an entity), or,
+// for an item written before invoices and customers stopped carrying
+// copies of them, its tenant_id and environment_id attributes.
+func scope(rec events.DynamoDBEventRecord) (tenant, env string) {
+	if pk, ok := rec.Change.Keys["PK"]; ok && pk.DataType() == events.DataTypeString {
+		parts := strings.Split(pk.String(), "#")
+		if len(parts) == 4 && parts[0] == "S" && ids.Valid(ids.Tenant, parts[1]) && ids.Valid(ids.Environment, parts[2]) {
+			return parts[1], parts[2]
+		}
+	}
+	return str(rec.Change.NewImage, "tenant_id"), str(rec.Change.NewImage, "environment_id")
+}
+
 // Request maps one stream record to the sync it asks for, if any.
 func Request(rec events.DynamoDBEventRecord) (billing.SyncRequest, bool) {
 	img := rec.Change.NewImage
 	old := rec.Change.OldImage
-	req := billing.SyncRequest{TenantID: str(img, "tenant_id"), EnvironmentID: str(img, "environment_id"), ID: str(img, "id")}
+	tenant, env := scope(rec)
+	req := billing.SyncRequest{TenantID: tenant, EnvironmentID: env, ID: str(img, "id")}
 	if req.TenantID == "" || req.EnvironmentID == "" || req.ID == "" {
 		return req, false
 	}

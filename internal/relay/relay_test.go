@@ -110,3 +110,37 @@ func TestFailureReportsTheSequenceNumberToRetryFrom(t *testing.T) {
 		t.Fatalf("sent %d", len(q.got))
 	}
 }
+
+// TestScopeFromTheKeyOrTheOlderCopies: invoices and customers no longer
+// carry tenant_id/environment_id copies (the samples have none): the scope
+// is read from the record's key. An item written before that still
+// carries them and is relayed from them when its key does not read as
+// ours; a record with neither is not relayed.
+func TestScopeFromTheKeyOrTheOlderCopies(t *testing.T) {
+	t.Parallel()
+	rec := load(t, "invoice-finalized.json").Records[0]
+	if _, ok := rec.Change.NewImage["tenant_id"]; ok {
+		t.Fatal("the sample still carries tenant_id")
+	}
+	req, ok := Request(rec)
+	if !ok || req.TenantID != "tnt_01jh0000000000000000000000" || req.EnvironmentID != "env_01jh0000000000000000000001" {
+		t.Fatalf("from the key: %+v %v", req, ok)
+	}
+	older := load(t, "invoice-finalized.json").Records[0]
+	older.Change.Keys = map[string]events.DynamoDBAttributeValue{"PK": events.NewStringAttribute("legacy"), "SK": events.NewStringAttribute("A")}
+	older.Change.NewImage["tenant_id"] = events.NewStringAttribute("tnt_01jh0000000000000000000007")
+	older.Change.NewImage["environment_id"] = events.NewStringAttribute("env_01jh0000000000000000000008")
+	if req, ok := Request(older); !ok || req.TenantID != "tnt_01jh0000000000000000000007" || req.EnvironmentID != "env_01jh0000000000000000000008" {
+		t.Fatalf("from the copies: %+v %v", req, ok)
+	}
+	delete(older.Change.NewImage, "tenant_id")
+	if req, ok := Request(older); ok {
+		t.Fatalf("a record with no readable scope was relayed: %+v", req)
+	}
+	// A key of another shape (a ref, an id with '#') is not read as a scope.
+	odd := load(t, "invoice-finalized.json").Records[0]
+	odd.Change.Keys["PK"] = events.NewStringAttribute("S#tnt_01jh0000000000000000000000#env_01jh0000000000000000000001#RZP#inv_x")
+	if req, ok := Request(odd); ok {
+		t.Fatalf("a key of another shape gave a scope: %+v", req)
+	}
+}
