@@ -10,6 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/localstack"
@@ -27,6 +31,27 @@ func (s *stack) within(d time.Duration, what string, f func() bool) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatalf("%s: not within %s", what, d)
+}
+
+// eventsDrained reports whether the razorpay-events queue holds no message,
+// visible or being handled, at two reads a second apart: the reconciler has
+// handled (and deleted) everything queued before the call.
+func (s *stack) eventsDrained() bool {
+	s.t.Helper()
+	empty := func() bool {
+		out, err := s.st.Deps.SQS.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{QueueUrl: aws.String(s.st.Deps.Config.EventsQueueURL),
+			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible}})
+		if err != nil {
+			s.t.Fatalf("queue attributes: %v", err)
+		}
+		return out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessages)] == "0" &&
+			out.Attributes[string(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible)] == "0"
+	}
+	if !empty() {
+		return false
+	}
+	time.Sleep(time.Second)
+	return empty()
 }
 
 // openLink makes a finalized invoice of amount rupees and its payment link.
@@ -201,7 +226,7 @@ func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 		h, _ := c.Body["webhook"].(map[string]any)
 		return h["last_received_at"] != nil
 	})
-	time.Sleep(2 * interval) // the reconciler drains the replay
+	s.within(2*interval, "the reconciler drained the replay", s.eventsDrained)
 	if after := s.moneyState(payIDs, invIDs); after != before {
 		t.Fatalf("the replay changed the money:\nbefore\n%s\nafter\n%s", before, after)
 	}
