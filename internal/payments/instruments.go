@@ -155,15 +155,25 @@ func (s *Service) cancelLink(ctx context.Context, sc billing.Scope, gw Instrumen
 // was Razorbill's own, not a payment_link.cancelled webhook that never
 // came (refreshLink).
 func (s *Service) markCancelRequested(ctx context.Context, sc billing.Scope, payID string) error {
+	return s.updatePayment(ctx, sc, payID, func(p *billing.Payment) {
+		now := s.now()
+		p.CancelRequestedAt = &now
+	})
+}
+
+// updatePayment applies change to payment payID as stored and writes it if
+// nobody wrote the payment meanwhile; after a lost race it reads it again
+// and applies change anew (6 tries).
+func (s *Service) updatePayment(ctx context.Context, sc billing.Scope, payID string, change func(p *billing.Payment)) error {
 	for attempt := 0; ; attempt++ {
 		p, err := s.Store.Payment(ctx, sc, payID)
 		if err != nil {
 			return err
 		}
-		now := s.now()
-		ep := p.Version
-		p.Version, p.CancelRequestedAt = p.Version+1, &now
-		err = s.Store.UpdatePayment(ctx, sc, p, ep)
+		expected := p.Version
+		change(&p)
+		p.Version = expected + 1
+		err = s.Store.UpdatePayment(ctx, sc, p, expected)
 		if err == nil || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || attempt == 5 {
 			return err
 		}

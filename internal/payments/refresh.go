@@ -234,22 +234,12 @@ func failedEntity(p razorpay.Payment) map[string]any {
 
 // rememberLinkStatus records Razorpay's final link status on a payment.
 func (s *Service) rememberLinkStatus(ctx context.Context, sc billing.Scope, payID, status string) error {
-	for attempt := 0; ; attempt++ {
-		p, err := s.Store.Payment(ctx, sc, payID)
-		if err != nil {
-			return err
-		}
-		expected := p.Version
-		p.Version++
+	return s.updatePayment(ctx, sc, payID, func(p *billing.Payment) {
 		if p.Metadata == nil {
 			p.Metadata = map[string]string{}
 		}
 		p.Metadata[linkStatusKey], p.UpdatedAt = status, s.now()
-		err = s.Store.UpdatePayment(ctx, sc, p, expected)
-		if err == nil || !apperr.HasCode(err, apperr.CodeConcurrentUpdate) || attempt == 5 {
-			return err
-		}
-	}
+	})
 }
 
 // refreshRazorpayInvoice: one GET /v1/invoices/{id}; a paid invoice's
