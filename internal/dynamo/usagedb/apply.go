@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,6 +17,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/ttlmap"
 	"github.com/razorbill/razorbill/internal/usage"
 )
 
@@ -450,27 +450,22 @@ func distinct(evs []usage.Event) []usage.Event {
 // knownUniques remembers UNIQUE_COUNT value items a store knows exist: a
 // transaction of its own wrote them, or its read found them. Such an item
 // is never deleted, so one remembered is neither read nor written again;
-// one not remembered is read as before. Bounded: when full it starts over.
-type knownUniques struct {
-	mu    sync.Mutex
-	items map[string]struct{}
-}
+// one not remembered is read as before. Bounded: a ttlmap whose entries
+// never expire, so when full it starts over.
+type knownUniques struct{ m ttlmap.Map[string, struct{}] }
 
 // maxKnownUniques bounds the items remembered (a few MB of keys).
 const maxKnownUniques = 1 << 16
 
+// rememberedUntil is every entry's expiry, and the zero time the "now" it
+// is compared with: a remembered item does not expire.
+var rememberedUntil = time.Unix(1<<40, 0)
+
 func (k *knownUniques) has(item string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	_, ok := k.items[item]
+	_, ok := k.m.Get(item, time.Time{})
 	return ok
 }
 
 func (k *knownUniques) add(item string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.items == nil || len(k.items) >= maxKnownUniques {
-		k.items = make(map[string]struct{})
-	}
-	k.items[item] = struct{}{}
+	k.m.Put(item, struct{}{}, rememberedUntil, time.Time{}, maxKnownUniques)
 }
