@@ -18,31 +18,57 @@ import (
 	"github.com/razorbill/razorbill/internal/usage"
 )
 
-// putCounter records the partition key of every item the store's
-// transactions write, by entity.
-type putCounter struct {
+// txCounter records what the store asks of DynamoDB: the partition key of
+// every item its successful transactions put, by entity; the items of its
+// cancelled transactions; and the keys of every BatchGetItem (each a
+// strongly consistent read of an item under 4 KB: 1 RRU, found or not).
+type txCounter struct {
 	usagedb.API
-	mu   sync.Mutex
-	puts map[string][]string // entity → partition keys written
+	mu        sync.Mutex
+	puts      map[string][]string // entity → partition keys written
+	cancelled int                 // items of cancelled transactions
+	readKeys  int
 }
 
-func (c *putCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func newTxCounter(api usagedb.API) *txCounter {
+	return &txCounter{API: api, puts: map[string][]string{}}
+}
+
+func (c *txCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := c.API.TransactWriteItems(ctx, in, o...)
-	if err == nil {
-		c.mu.Lock()
-		for _, it := range in.TransactItems {
-			if it.Put == nil {
-				continue
-			}
-			e, _ := it.Put.Item[schema.AttrEntity].(*types.AttributeValueMemberS)
-			pk, _ := it.Put.Item[schema.AttrPK].(*types.AttributeValueMemberS)
-			if e != nil && pk != nil {
-				c.puts[e.Value] = append(c.puts[e.Value], pk.Value)
-			}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err != nil {
+		c.cancelled += len(in.TransactItems)
+		return out, err
+	}
+	for _, it := range in.TransactItems {
+		if it.Put == nil {
+			continue
 		}
-		c.mu.Unlock()
+		e, _ := it.Put.Item[schema.AttrEntity].(*types.AttributeValueMemberS)
+		pk, _ := it.Put.Item[schema.AttrPK].(*types.AttributeValueMemberS)
+		if e != nil && pk != nil {
+			c.puts[e.Value] = append(c.puts[e.Value], pk.Value)
+		}
 	}
 	return out, err
+}
+
+func (c *txCounter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	c.mu.Lock()
+	for _, ka := range in.RequestItems {
+		c.readKeys += len(ka.Keys)
+	}
+	c.mu.Unlock()
+	return c.API.BatchGetItem(ctx, in, o...)
+}
+
+// written is how many items of entity successful transactions put.
+func (c *txCounter) written(entity string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.puts[entity])
 }
 
 // TestHotCustomerWritesSpreadOverPartitions: one customer's events in one
@@ -60,7 +86,7 @@ func TestHotCustomerWritesSpreadOverPartitions(t *testing.T) {
 	env := testenv.AWS(t)
 	r := newRigEnv(env)
 	ctx := context.Background()
-	counter := &putCounter{API: env.DynamoDB, puts: map[string][]string{}}
+	counter := newTxCounter(env.DynamoDB)
 	store := usagedb.New(counter, env.Table(), 0)
 	r.store, r.svc.Store = store, store
 	c := r.customer(t, "acct-hot")

@@ -4,58 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
-	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/testenv"
 	"github.com/razorbill/razorbill/internal/usage"
 )
-
-// costCounter counts what the store asks of DynamoDB: the items of the
-// transactions that succeeded, by entity, the items of cancelled ones, and
-// the keys of every BatchGetItem (each a strongly consistent read of an
-// item under 4 KB: 1 RRU, found or not).
-type costCounter struct {
-	usagedb.API
-	mu        sync.Mutex
-	written   map[string]int // entity → items written by successful transactions
-	cancelled int            // items of cancelled transactions
-	readKeys  int
-}
-
-func (c *costCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	out, err := c.API.TransactWriteItems(ctx, in, o...)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err != nil {
-		c.cancelled += len(in.TransactItems)
-		return out, err
-	}
-	for _, it := range in.TransactItems {
-		if it.Put == nil {
-			continue
-		}
-		if e, ok := it.Put.Item[schema.AttrEntity].(*types.AttributeValueMemberS); ok {
-			c.written[e.Value]++
-		}
-	}
-	return out, err
-}
-
-func (c *costCounter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	c.mu.Lock()
-	for _, ka := range in.RequestItems {
-		c.readKeys += len(ka.Keys)
-	}
-	c.mu.Unlock()
-	return c.API.BatchGetItem(ctx, in, o...)
-}
 
 // TestAggregatorItemsPerEvent measures the aggregator's DynamoDB work per
 // event for batches like docs/benchmarks.md §7's: stream batches of 500
@@ -88,7 +43,7 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 	env := testenv.AWS(t)
 	r := newRigEnv(env)
 	ctx := context.Background()
-	counter := &costCounter{API: env.DynamoDB, written: map[string]int{}}
+	counter := newTxCounter(env.DynamoDB)
 	store := usagedb.New(counter, env.Table(), 0)
 	r.store, r.svc.Store = store, store
 	calls := r.meter(t, usage.Meter{Name: "API calls", EventName: "api_call", Aggregation: usage.Count})
@@ -148,9 +103,9 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 		apply(batch(func(string) string { return fmt.Sprintf("user-%03d", rng.IntN(200)) }))
 	}
 	events := float64(batches * perBatch)
-	timeline := float64(counter.written[usagedb.EntityTimeline]) / events
-	bucket := float64(counter.written[usagedb.EntityBucket]) / events
-	unique := float64(counter.written[usagedb.EntityUnique]) / events
+	timeline := float64(counter.written(usagedb.EntityTimeline)) / events
+	bucket := float64(counter.written(usagedb.EntityBucket)) / events
+	unique := float64(counter.written(usagedb.EntityUnique)) / events
 	reads := float64(counter.readKeys) / events
 	// §7's prices: $0.625 per million WRU, $0.125 per million RRU; every item
 	// here is under 1 KB, 2 WRU in a transaction; plus usage-ingest's guard
@@ -171,7 +126,7 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 	// A batch whose users were all seen that hour (as most are once a
 	// customer has sent a few hundred events in it): no UNIQUE_COUNT item
 	// written, and none read (the store wrote them).
-	readKeys, uniq := counter.readKeys, counter.written[usagedb.EntityUnique]
+	readKeys, uniq := counter.readKeys, counter.written(usagedb.EntityUnique)
 	evs := batch(func(cust string) string {
 		if len(sent[cust]) == 0 {
 			t.Fatalf("%s sent no api_call before", cust)
@@ -180,19 +135,19 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 	})
 	apply(evs)
 	steadyReads := float64(counter.readKeys-readKeys) / perBatch
-	t.Logf("a batch of users seen before: %.2f keys read per event, %d UNIQUE_COUNT items written", steadyReads, counter.written[usagedb.EntityUnique]-uniq)
+	t.Logf("a batch of users seen before: %.2f keys read per event, %d UNIQUE_COUNT items written", steadyReads, counter.written(usagedb.EntityUnique)-uniq)
 	if steadyReads > 0.3 {
 		t.Errorf("a batch of users seen before read %.2f keys per event, want ≤ 0.3", steadyReads)
 	}
 	// That batch delivered again: one cancelled transaction finds its
 	// events counted; the rest of the batch is read first and left out.
-	written, cancelled, readKeys := counter.written[usagedb.EntityTimeline]+counter.written[usagedb.EntityBucket]+counter.written[usagedb.EntityUnique],
+	written, cancelled, readKeys := counter.written(usagedb.EntityTimeline)+counter.written(usagedb.EntityBucket)+counter.written(usagedb.EntityUnique),
 		counter.cancelled, counter.readKeys
 	res, err := store.Apply(ctx, r.sc, ms, evs)
 	if err != nil || res.Counted != 0 || res.Duplicates != perBatch {
 		t.Fatalf("redelivered batch: %+v %v, want %d duplicates", res, err, perBatch)
 	}
-	if w := counter.written[usagedb.EntityTimeline] + counter.written[usagedb.EntityBucket] + counter.written[usagedb.EntityUnique] - written; w != 0 {
+	if w := counter.written(usagedb.EntityTimeline) + counter.written(usagedb.EntityBucket) + counter.written(usagedb.EntityUnique) - written; w != 0 {
 		t.Fatalf("a redelivered batch wrote %d items", w)
 	}
 	if c := counter.cancelled - cancelled; c > 100 {
