@@ -32,9 +32,7 @@ type Cache struct {
 type cacheKey struct{ sealed, aad string }
 
 // NewCache caches what o opens for CacheTTL.
-func NewCache(o Opener) *Cache {
-	return &Cache{Opener: o}
-}
+func NewCache(o Opener) *Cache { return &Cache{Opener: o} }
 
 func (c *Cache) now() time.Time {
 	if c.Now != nil {
