@@ -204,7 +204,7 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 		tx := false
 		switch p := in.Parameters.(type) {
 		case *dynamodb.PutItemInput:
-			op, written, sizeWRU = "PutItem", []string{pkOf(p.Item)}, kbUnits(testenv.ItemSize(p.Item))
+			op, written, sizeWRU = "PutItem", []string{pkOf(p.Item)}, startedKB(testenv.ItemSize(p.Item))
 		case *dynamodb.UpdateItemInput:
 			op, written, sizeWRU = "UpdateItem", []string{pkOf(p.Key)}, 1
 		case *dynamodb.DeleteItemInput:
@@ -215,7 +215,7 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 				switch {
 				case x.Put != nil:
 					written = append(written, pkOf(x.Put.Item))
-					sizeWRU += 2 * kbUnits(testenv.ItemSize(x.Put.Item))
+					sizeWRU += 2 * startedKB(testenv.ItemSize(x.Put.Item))
 				case x.Update != nil:
 					written = append(written, pkOf(x.Update.Key))
 					sizeWRU += 2
@@ -296,9 +296,6 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 		return out, md, err
 	}), middleware.After)
 }
-
-// kbUnits is the write units of an item of size bytes (1 per started KB).
-func kbUnits(size int) float64 { return float64((size + 1023) / 1024) }
 
 // keyKind names what a usagedb partition key holds.
 func keyKind(pk string) string {
