@@ -33,7 +33,6 @@ type Store interface {
 	CreatePayment(ctx context.Context, sc billing.Scope, p billing.Payment) error
 	UpdatePayment(ctx context.Context, sc billing.Scope, p billing.Payment, expected int64) error
 	SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs map[string]string) error
-	PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID string) error
 	ListPayments(ctx context.Context, sc billing.Scope, destinationID string, opt billing.ListOptions) (billing.Page[billing.Payment], error)
 	// Applied reads the reconciler's marker for a Razorpay payment (or
 	// "failed:<id>"): whether it was applied already.
@@ -474,9 +473,8 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 		}
 		return pay, s.linkFailed(ctx, sc, pay, err)
 	}
-	if err := s.Store.PutRef(ctx, sc, link.ID, pay.ID); err != nil {
-		return pay, err
-	}
+	// No ref item maps the link to the payment: the link's reference_id is
+	// the payment's id, and webhooks carry it (reconcile.findTarget).
 	expected := pay.Version
 	pay.Version++
 	pay.GatewayTrackingID, pay.PaymentURL, pay.UpdatedAt, pay.ClaimedUntil = link.ID, link.ShortURL, s.now(), nil

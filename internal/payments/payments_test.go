@@ -553,3 +553,22 @@ func (f *fixture) rawLink(id string, v any) {
 	}
 	f.t.Fatalf("no link %s", id)
 }
+
+// A link's reference_id is its payment's id, and it is the only map from
+// the link to the payment: no ref item is written for it (one write fewer
+// per link; the reconciler and the receiver read the reference_id that
+// every payment_link event carries).
+func TestALinksReferenceIDIsItsOnlyMapToThePayment(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	p, err := f.svc.Create(f.ctx, f.sc, req(f.invoice()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := f.link(p.GatewayTrackingID); l.ReferenceID != p.ID {
+		t.Fatalf("link %s has reference_id %q, want %s", l.ID, l.ReferenceID, p.ID)
+	}
+	if ours, ok, err := f.store.Ref(f.ctx, f.sc, p.GatewayTrackingID); err != nil || ok {
+		t.Fatalf("a ref item maps the link to %q (%v)", ours, err)
+	}
+}

@@ -3,6 +3,7 @@ package reconcile_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -311,6 +312,39 @@ func TestACancelledPaymentStaysCancelled(t *testing.T) {
 	f.apply(failed("pay_LATEFAIL1", 3000, "INR", notesOf(pay)))
 	if _, p = f.state(inv, pay); p.PaymentStatus != billing.PaymentCancelled {
 		t.Fatalf("a cancelled payment became %s (%s)", p.PaymentStatus, p.ErrorCode)
+	}
+}
+
+// TestAClosedLinkThatIsNotThePaymentsOwnIsParked: links are matched by
+// their reference_id (no ref item is stored for a link). A
+// payment_link.expired for a link whose reference_id names our payment but
+// which is not that payment's link (only a link made outside Razorbill can
+// be) is parked and changes nothing; the payment's own link closes it.
+func TestAClosedLinkThatIsNotThePaymentsOwnIsParked(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv, pay, plink := f.invoice("INR", 3000)
+	if _, ok, err := f.store.Ref(f.ctx, f.sc, plink); err != nil || ok {
+		t.Fatalf("a ref item for the link: %v %v", ok, err)
+	}
+	expired := func(link string) string {
+		return envelope("payment_link.expired", map[string]any{"payment_link": entity(map[string]any{"id": link, "entity": "payment_link", "amount": 3000,
+			"amount_paid": 0, "currency": "INR", "status": "expired", "notes": map[string]string{}, "reference_id": pay.ID})})
+	}
+	if resp := f.sqs(expired("plink_NOTOURS0001")); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("not parked: %+v", resp)
+	}
+	i, p := f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentPending || i.OpenPaymentID != pay.ID {
+		t.Fatalf("another link's expiry changed the payment: %s, invoice held by %q", p.PaymentStatus, i.OpenPaymentID)
+	}
+	if parked := f.parked(); len(parked) != 1 || !strings.Contains(parked[0].Reason, plink) {
+		t.Fatalf("parked: %+v", parked)
+	}
+	f.apply(expired(plink))
+	i, p = f.state(inv, pay)
+	if p.PaymentStatus != billing.PaymentFailed || p.ErrorCode != "payment_link_expired" || i.OpenPaymentID != "" {
+		t.Fatalf("its own link's expiry: %s %s, invoice held by %q", p.PaymentStatus, p.ErrorCode, i.OpenPaymentID)
 	}
 }
 

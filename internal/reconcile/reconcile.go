@@ -381,9 +381,12 @@ type target struct {
 }
 
 // findTarget matches an event to our payment and invoice. Server-side
-// references come first: the payment link (its id, then its reference_id,
-// which is our payment id), the Razorpay payment, the refunded payment and
-// the Razorpay invoice, each mapped to ours by a stored ref. Only when none
+// references come first: the payment link's reference_id (our payment id:
+// Razorbill sets it and Razorpay keeps it unique per account, so no ref
+// item is stored for a link; a closed link that is not the payment's own
+// is unmatched, see applyLinkClosed, and money on one is confirmed at
+// Razorpay, see inDoubt), the Razorpay payment, the refunded payment and the Razorpay
+// invoice, each mapped to ours by a stored ref. Only when none
 // of them is known are the Razorbill ids in the notes used, and the target
 // is marked byNotes. A Razorpay order is not looked up: Razorbill stores no
 // ref for one (a payment link's order exists only once someone opens the
@@ -400,8 +403,8 @@ func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev
 	var t target
 	payID, invID := "", ""
 	lookups := []string{}
-	if ev.PaymentLink != nil {
-		lookups = append(lookups, ev.PaymentLink.ID)
+	if ev.PaymentLink != nil && ids.Valid(ids.Payment, ev.PaymentLink.ReferenceID) {
+		payID = ev.PaymentLink.ReferenceID // set by us when the link was created
 	}
 	if ev.Payment != nil {
 		lookups = append(lookups, ev.Payment.ID)
@@ -420,9 +423,6 @@ func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev
 		if ok && strings.HasPrefix(ours, ids.Payment) {
 			payID = ours
 		}
-	}
-	if payID == "" && ev.PaymentLink != nil && ids.Valid(ids.Payment, ev.PaymentLink.ReferenceID) {
-		payID = ev.PaymentLink.ReferenceID // set by us when the link was created
 	}
 	// A Razorpay invoice synced from ours (paid at its short_url).
 	rzInv := ""
@@ -846,6 +846,11 @@ func (r *Reconciler) applyLinkClosed(ctx context.Context, sc billing.Scope, ev r
 		}
 		if !t.has {
 			return unmatched("%s for %s matches no Razorbill payment", ev.Name, ev.PaymentLink.ID)
+		}
+		if own := t.pay.GatewayTrackingID; strings.HasPrefix(own, "plink_") && own != ev.PaymentLink.ID {
+			// Razorpay keeps reference_id unique per account: only a link
+			// made outside Razorbill with our payment id as its reference gets here.
+			return unmatched("%s for %s names payment %s, whose link is %s", ev.Name, ev.PaymentLink.ID, t.pay.ID, own)
 		}
 		return r.closePayment(ctx, sc, t, strings.ReplaceAll(ev.Name, ".", "_"), "the payment link "+strings.TrimPrefix(ev.Name, "payment_link."))
 	})

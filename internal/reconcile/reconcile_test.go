@@ -108,10 +108,24 @@ func (f *fixture) invoiceWithIDs(invID, payID, currency string, due int64) (bill
 	expected := inv.Version
 	inv.Version++
 	inv.OpenPaymentID = pay.ID
-	if err := f.store.SavePaymentAndInvoice(f.ctx, f.sc, pay, 0, inv, expected, map[string]string{plink: pay.ID}); err != nil {
+	// As in production, no ref item maps the link: its reference_id is the
+	// payment's id (linkPaid reads it from linkRefs, as Razorpay sends it).
+	if err := f.store.SavePaymentAndInvoice(f.ctx, f.sc, pay, 0, inv, expected, nil); err != nil {
 		f.t.Fatal(err)
 	}
+	linkRefs.Store(plink, pay.ID)
 	return inv, pay, plink
+}
+
+// linkRefs is each fixture link's reference_id (plink → our payment id),
+// which Razorbill sets when it creates a link and Razorpay repeats in every
+// payment_link event; a payer cannot change it (unlike a payment's notes).
+var linkRefs sync.Map
+
+func linkRef(plink string) string {
+	ref, _ := linkRefs.Load(plink)
+	s, _ := ref.(string)
+	return s
 }
 
 func entity(v map[string]any) map[string]any { return map[string]any{"entity": v} }
@@ -136,7 +150,7 @@ func captured(rzpPay string, amount int64, cur string, notes map[string]string) 
 
 func linkPaid(plink, rzpPay string, amount int64, cur string, notes map[string]string) string {
 	return envelope("payment_link.paid", map[string]any{
-		"payment_link": entity(map[string]any{"id": plink, "entity": "payment_link", "amount": amount, "amount_paid": amount, "currency": cur, "status": "paid", "notes": notes, "short_url": "https://rzp.io/i/x", "reference_id": notes["razorbill_payment_id"]}),
+		"payment_link": entity(map[string]any{"id": plink, "entity": "payment_link", "amount": amount, "amount_paid": amount, "currency": cur, "status": "paid", "notes": notes, "short_url": "https://rzp.io/i/x", "reference_id": linkRef(plink)}),
 		"order":        entity(map[string]any{"id": "order_" + rzpPay[4:], "entity": "order", "amount": amount, "amount_paid": amount, "currency": cur, "status": "paid", "notes": []any{}}),
 		"payment":      entity(paymentEntity(rzpPay, amount, cur, "captured", notes)),
 	})
@@ -213,11 +227,11 @@ func TestCapturedAndLinkPaidCountOnce(t *testing.T) {
 	}
 }
 
-func TestLinkPaidAloneIsMatchedByLinkId(t *testing.T) {
+func TestLinkPaidAloneIsMatchedByItsReferenceID(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	inv, pay, plink := f.invoice("JPY", 500)
-	f.apply(linkPaid(plink, "pay_B1", 500, "JPY", nil)) // no notes: matched by the link id
+	f.apply(linkPaid(plink, "pay_B1", 500, "JPY", nil)) // no notes: matched by the link's reference_id
 	i, _ := f.state(inv, pay)
 	if i.AmountPaid != 500 || i.PaymentStatus != billing.PaymentSucceeded {
 		t.Fatalf("invoice: %+v", i)

@@ -59,18 +59,16 @@ func TestEventsOfOneInvoiceShareOneGroup(t *testing.T) {
 		map[string]string{"pay_RZgroup1": pay.ID}); err != nil {
 		t.Fatal(err)
 	}
-	for rz, ours := range map[string]string{"inv_RZgroup1": inv, "plink_RZgroup1": pay.ID} {
-		if err := f.store.PutRef(ctx, f.sc, rz, ours); err != nil {
-			t.Fatal(err)
-		}
+	if err := f.store.PutRef(ctx, f.sc, "inv_RZgroup1", inv); err != nil {
+		t.Fatal(err)
 	}
 	bodies := []string{
 		// payment.captured at the synced invoice's short_url: only invoice_id names it
 		`{"entity":"event","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"pay_RZgroup1","amount":7000,"currency":"INR","status":"captured","order_id":"order_RZ1","invoice_id":"inv_RZgroup1","notes":[]}}},"created_at":1795400000}`,
 		// invoice.paid: the invoice's notes name ours
 		`{"entity":"event","event":"invoice.paid","contains":["invoice","payment"],"payload":{"invoice":{"entity":{"id":"inv_RZgroup1","notes":{"razorbill_invoice_id":"` + inv + `"}}},"payment":{"entity":{"id":"pay_RZgroup1","invoice_id":"inv_RZgroup1","notes":[]}}},"created_at":1795400001}`,
-		// payment_link.expired of a link without notes: link → payment → invoice
-		`{"entity":"event","event":"payment_link.expired","contains":["payment_link"],"payload":{"payment_link":{"entity":{"id":"plink_RZgroup1","notes":[]}}},"created_at":1795400002}`,
+		// payment_link.expired of a link without notes: its reference_id (our payment, no ref item) → invoice
+		`{"entity":"event","event":"payment_link.expired","contains":["payment_link"],"payload":{"payment_link":{"entity":{"id":"plink_RZgroup1","reference_id":"` + pay.ID + `","notes":[]}}},"created_at":1795400002}`,
 		// refund.processed: refunded Razorpay payment → payment → invoice
 		`{"entity":"event","event":"refund.processed","contains":["refund"],"payload":{"refund":{"entity":{"id":"rfnd_RZ1","payment_id":"pay_RZgroup1","amount":100,"notes":[]}}},"created_at":1795400003}`,
 	}

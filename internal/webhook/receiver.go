@@ -325,9 +325,10 @@ func jsonReason(err error) string {
 }
 
 // groupKey is our invoice id for the event: from the notes, else from one
-// or two reads of the refs the payment-link creator, the invoice syncer and
-// the reconciler store (Razorpay invoice → our invoice; payment link,
-// Razorpay payment → our payment, whose destination is the invoice). When
+// or two reads: a payment link's reference_id is our payment, whose
+// destination is the invoice; the refs the invoice syncer and the
+// reconciler store map a Razorpay invoice to ours and a Razorpay payment
+// to our payment. When
 // nothing is found (or the read fails) it falls back to GroupKey.
 func (r *Receiver) groupKey(ctx context.Context, sc billing.Scope, e Envelope) string {
 	if id := e.note("razorbill_invoice_id"); ids.Valid(ids.Invoice, id) {
@@ -364,10 +365,8 @@ func (r *Receiver) ourInvoice(ctx context.Context, sc billing.Scope, e Envelope)
 	} else if id := e.note("razorbill_payment_id"); ids.Valid(ids.Payment, id) {
 		payID = id
 	} else {
-		rzID := ""
-		if l, ok := e.Payload["payment_link"]; ok && l.Entity.ID != "" {
-			rzID = l.Entity.ID
-		} else if rf, ok := e.Payload["refund"]; ok && rf.Entity.PaymentID != "" {
+		rzID := "" // (a link Razorbill made names its payment by reference_id: no ref item maps a link)
+		if rf, ok := e.Payload["refund"]; ok && rf.Entity.PaymentID != "" {
 			rzID = rf.Entity.PaymentID
 		} else if p, ok := e.Payload["payment"]; ok && p.Entity.ID != "" {
 			rzID = p.Entity.ID
