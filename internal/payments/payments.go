@@ -264,7 +264,7 @@ func (s *Service) create(ctx context.Context, sc billing.Scope, in CreateInput) 
 					}
 					return pay, err
 				}
-				return s.createLink(ctx, sc, conn, taken, inv)
+				return s.createLink(ctx, sc, conn, taken, inv, nil)
 			}
 			return pay, linkExists(inv.ID, open)
 		}
@@ -339,7 +339,7 @@ func (s *Service) create(ctx context.Context, sc billing.Scope, in CreateInput) 
 		return pay, nil
 	}
 	inv.Version = expected + 1
-	return s.createLink(ctx, sc, conn, pay, inv)
+	return s.createLink(ctx, sc, conn, pay, inv, &cus)
 }
 
 // afterLostClaim answers a request that lost the race for the invoice.
@@ -400,15 +400,20 @@ func (s *Service) checkInvoice(inv billing.Invoice, in CreateInput) (money.Curre
 	return cur, amount, nil
 }
 
-// createLink calls Razorpay for a claimed PENDING payment and stores the link.
-func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing.Connection, pay billing.Payment, inv billing.Invoice) (billing.Payment, error) {
+// createLink calls Razorpay for a claimed PENDING payment and stores the
+// link. cus is the payment's customer as the request read (and synced) it;
+// nil: read it.
+func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing.Connection, pay billing.Payment, inv billing.Invoice, cus *billing.Customer) (billing.Payment, error) {
 	cr, err := rzsync.Credentials(ctx, s.Secrets, conn)
 	if err != nil {
 		return pay, err
 	}
-	cus, err := s.Store.Customer(ctx, sc, pay.CustomerID)
-	if err != nil {
-		return pay, err
+	if cus == nil {
+		c, err := s.Store.Customer(ctx, sc, pay.CustomerID)
+		if err != nil {
+			return pay, err
+		}
+		cus = &c
 	}
 	cur := money.MustCurrency(pay.Currency)
 	rzAmount, err := money.ToRazorpay(pay.Amount, cur)
@@ -422,7 +427,7 @@ func (s *Service) createLink(ctx context.Context, sc billing.Scope, conn billing
 	if latest := s.now().Add(MaxLinkExpiry); expire.After(latest) {
 		expire = latest // Razorpay refuses expire_by beyond 6 months after creation
 	}
-	rzc := rzsync.CustomerFields(cus) // only what Razorpay accepts
+	rzc := rzsync.CustomerFields(*cus) // only what Razorpay accepts
 	notifyEmail, notifySMS, reminders := linkSettings(conn)
 	in := razorpay.PaymentLinkInput{
 		Amount: rzAmount, Currency: cur.Code, ReferenceID: pay.ID,

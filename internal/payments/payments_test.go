@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -570,5 +571,43 @@ func TestALinksReferenceIDIsItsOnlyMapToThePayment(t *testing.T) {
 	}
 	if ours, ok, err := f.store.Ref(f.ctx, f.sc, p.GatewayTrackingID); err != nil || ok {
 		t.Fatalf("a ref item maps the link to %q (%v)", ours, err)
+	}
+}
+
+// customerReads counts the service's reads of customers.
+type customerReads struct {
+	*dynamo.Store
+	n atomic.Int64
+}
+
+func (c *customerReads) Customer(ctx context.Context, sc billing.Scope, id string) (billing.Customer, error) {
+	c.n.Add(1)
+	return c.Store.Customer(ctx, sc, id)
+}
+
+// A payment request reads its customer once: the link is made from the
+// customer the request read (and synced), not from a second read.
+func TestAPaymentRequestReadsItsCustomerOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	inv := f.invoice()
+	if _, err := f.syncer.SyncCustomer(f.ctx, f.sc, inv.CustomerID); err != nil {
+		t.Fatal(err)
+	}
+	reads := &customerReads{Store: f.store}
+	f.svc.Store = reads
+	p, err := f.svc.Create(f.ctx, f.sc, req(inv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, raw := range f.sim.Objects(f.acct.KeyID).PaymentLinks {
+		found = found || strings.Contains(string(raw), p.GatewayTrackingID) && strings.Contains(string(raw), `"email":"ravi@example.com"`)
+	}
+	if !found {
+		t.Fatalf("link %s does not carry the customer's email", p.GatewayTrackingID)
+	}
+	if n := reads.n.Load(); n != 1 {
+		t.Fatalf("the customer was read %d times, want 1", n)
 	}
 }
