@@ -20,12 +20,15 @@ import (
 	"github.com/razorbill/razorbill/internal/razorpaysim"
 )
 
-// within polls f for at most d.
+// within polls f for at most d, and logs how long it took (on a loaded
+// machine that is where a slow run shows its time).
 func (s *stack) within(d time.Duration, what string, f func() bool) {
 	s.t.Helper()
-	deadline := time.Now().Add(d)
+	began := time.Now()
+	deadline := began.Add(d)
 	for time.Now().Before(deadline) {
 		if f() {
+			s.t.Logf("%s: %s", what, time.Since(began).Round(100*time.Millisecond))
 			return
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -106,11 +109,13 @@ func TestSweeperAppliesEverythingWhenWebhooksNeverCome(t *testing.T) {
 	var payIDs, invIDs []string
 	type pl struct{ inv, pay resp }
 	var all []pl
+	began := time.Now()
 	for i := 0; i < paid+failed+expired; i++ {
 		inv, pay := s.openLink(fmt.Sprintf("sw-%d", i), 100+i)
 		all = append(all, pl{inv, pay})
 		payIDs, invIDs = append(payIDs, pay.s("id")), append(invIDs, inv.s("id"))
 	}
+	t.Logf("%d invoices with links: %s", len(all), time.Since(began).Round(100*time.Millisecond))
 	rzPay := map[string]string{}
 	failCode := map[string]string{}
 	for i, x := range all {
