@@ -62,6 +62,10 @@ type Options struct {
 	// SweepInterval is how often the gateway-sweeper runs (default
 	// RAZORBILL_SWEEP_INTERVAL, else 30 s; negative: never).
 	SweepInterval time.Duration
+	// SweepTimeout is the gateway-sweeper's invocation timeout for the
+	// messages it takes off gateway-sweep (default the queue's consumer
+	// timeout, as in AWS; tests shorten it to make a sweep run out of time).
+	SweepTimeout time.Duration
 	// PeriodCloseInterval is how often the period-close runs (default
 	// RAZORBILL_PERIOD_CLOSE_INTERVAL, else 10 s; negative: never).
 	PeriodCloseInterval time.Duration
@@ -179,9 +183,13 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 		if q == schema.RazorpayEvents && opt.ReconcilerBatches > 0 {
 			batches = opt.ReconcilerBatches
 		}
+		timeout := time.Duration(q.ConsumerTimeoutSeconds) * time.Second
+		if q == schema.GatewaySweep && opt.SweepTimeout > 0 {
+			timeout = opt.SweepTimeout
+		}
 		s.run(func() error {
 			return lambdahost.PollSQS(runCtx, sqsc, url, h, lambdahost.SQSOptions{WaitSeconds: wait, FunctionName: name, Logger: d.Log,
-				FunctionTimeout: time.Duration(q.ConsumerTimeoutSeconds) * time.Second, Concurrency: batches, VisibilityTimeout: opt.VisibilityTimeout})
+				FunctionTimeout: timeout, Concurrency: batches, VisibilityTimeout: opt.VisibilityTimeout})
 		})
 	}
 	poll("payment-reconciler", opt.Resources.Queue(schema.RazorpayEvents).URL, d.Reconciler().HandleSQS, schema.RazorpayEvents)

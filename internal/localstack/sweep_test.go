@@ -18,6 +18,7 @@ import (
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/localstack"
 	"github.com/razorbill/razorbill/internal/razorpaysim"
+	"github.com/razorbill/razorbill/internal/schema"
 )
 
 // within polls f for at most d, and logs how long it took (on a loaded
@@ -320,5 +321,54 @@ func TestSweepCostIsOpenInstrumentsNotInvoices(t *testing.T) {
 	t.Logf("sweep of %d paid invoices + %d open links: %d Razorpay calls (%d link fetches), %d instruments, %s", closed, open, calls, links, res.Swept, took)
 	if calls != open || res.Swept != open || res.Missed != 0 {
 		t.Fatalf("one sweep made %d Razorpay calls over %d instruments (missed %d); want %d", calls, res.Swept, res.Missed, open)
+	}
+}
+
+// A sweep with more open instruments than one invocation can pull (here a
+// gateway-sweeper invocation of 6 s, which leaves it 1 s before its 5 s
+// margin) queues its own continuation on gateway-sweep and the next
+// invocation goes on after the last link it pulled: every paid link is
+// applied by one scheduled sweep, with webhooks off. (Before, the sweep
+// stopped at the deadline and the next run started again from the first
+// open instrument, so the rest were never pulled.)
+func TestASweepThatRunsOutOfTimeContinuesInAnotherInvocation(t *testing.T) {
+	t.Parallel()
+	const links = 30
+	var queueURL string
+	s := start(t, func(o *localstack.Options) {
+		o.SweepInterval, o.SweepTimeout = time.Hour, 6*time.Second
+		queueURL = o.Resources.Queue(schema.GatewaySweep).URL
+	})
+	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
+		t.Fatal(err)
+	}
+	var pays []resp
+	for i := 0; i < links; i++ {
+		_, pay := s.openLink(fmt.Sprintf("cont-%d", i), 100+i)
+		if _, err := s.st.Sim.PayPaymentLink(pay.s("gateway_tracking_id"), razorpaysim.PayOptions{Method: "upi"}); err != nil {
+			t.Fatal(err)
+		}
+		pays = append(pays, pay)
+	}
+	// One scheduled run: the fan-out queues this environment once.
+	if n, err := s.st.Deps.Sweeper(queueURL, nil).FanOut(context.Background()); err != nil || n != 1 {
+		t.Fatalf("fan-out: %d environments, %v", n, err)
+	}
+	s.within(3*time.Minute, "every paid link applied by one sweep and its continuations", func() bool {
+		for _, p := range pays {
+			if s.call("GET", "/api/v1/payments/"+p.s("id"), nil).s("payment_status") != "SUCCEEDED" {
+				return false
+			}
+		}
+		return true
+	})
+	if n := strings.Count(s.logs.String(), "the sweep ran out of time; it continues in another invocation"); n == 0 {
+		t.Fatal("the sweep never ran out of time: the test did not exercise a continuation")
+	} else {
+		t.Logf("%d continuations for %d links", n, links)
+	}
+	hook, _ := s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200).Body["webhook"].(map[string]any)
+	if hook["missed_events"] != float64(links) {
+		t.Fatalf("missed events %v, want %d (each link once)", hook["missed_events"], links)
 	}
 }

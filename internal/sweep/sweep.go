@@ -12,6 +12,8 @@ package sweep
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -67,10 +69,12 @@ const (
 	MetricSwept     = schema.MetricSwept
 )
 
-// Message is one environment to sweep.
+// Message is one environment to sweep. After, when set, continues a
+// sweep that ran out of time: the open instruments after that id.
 type Message struct {
 	TenantID      string `json:"tenant_id"`
 	EnvironmentID string `json:"environment_id"`
+	After         string `json:"after,omitempty"`
 }
 
 // Result is one environment's sweep.
@@ -79,6 +83,11 @@ type Result struct {
 	Missed    int  // effects applied that no webhook had applied
 	Throttled bool // Razorpay answered 429: the rest waits for the next run
 	Failed    int  // instruments whose pull failed (retried next run)
+	// ResumeAfter is set when the invocation's time ran out before the
+	// last open instrument: the sweep continues after this id (HandleSQS
+	// queues that continuation, so an environment with more open
+	// instruments than one invocation can pull is still swept whole).
+	ResumeAfter string
 }
 
 func (s *Sweeper) now() time.Time {
@@ -139,7 +148,14 @@ func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 			s.Log.ErrorContext(ctx, "not a sweep message; dropped", "message_id", rec.MessageId)
 			continue
 		}
-		if _, err := s.SweepEnvironment(ctx, billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}); err != nil {
+		sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
+		res, err := s.sweep(ctx, sc, m.After)
+		if err == nil && res.ResumeAfter != "" && s.Queue != nil {
+			if err = s.Queue.Send(ctx, continuation(sc, res.ResumeAfter)); err == nil {
+				s.Log.WarnContext(ctx, "the sweep ran out of time; it continues in another invocation", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "swept", res.Swept, "after", res.ResumeAfter)
+			}
+		}
+		if err != nil {
 			s.Log.ErrorContext(ctx, "sweep failed; it will be retried", "message_id", rec.MessageId, "error", err.Error())
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 		}
@@ -147,16 +163,39 @@ func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 	return resp, nil
 }
 
+// continuation is the message that sweeps an environment's open
+// instruments after the id after. Its deduplication id is the cursor's, so
+// a redelivered message that ran out of time at the same place queues it
+// once.
+func continuation(sc billing.Scope, after string) queue.Message {
+	body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: after})
+	group := sc.TenantID + "." + sc.EnvironmentID
+	dedup := group + ".after." + after
+	if len(dedup) > 128 { // SQS's limit for a deduplication id
+		sum := sha256.Sum256([]byte(dedup))
+		dedup = hex.EncodeToString(sum[:])
+	}
+	return queue.Message{Body: string(body), GroupID: group, DedupID: dedup}
+}
+
 // pageSize is how many open ids are read per index query.
 const pageSize = 100
 
 // SweepEnvironment pulls every open instrument of one environment. A 429
 // from Razorpay (after the client's own backoff) ends the sweep for this
-// run; another instrument's failure is logged and the sweep goes on.
+// run; another instrument's failure is logged and the sweep goes on. Near
+// the invocation's deadline it stops with Result.ResumeAfter set (HandleSQS
+// queues the rest; called directly, the rest waits for the next run).
 func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Result, error) {
+	return s.sweep(ctx, sc, "")
+}
+
+// sweep pulls the open instruments of one environment after the id after
+// ("" from the first). When the invocation's deadline is near it stops and
+// sets ResumeAfter to the last instrument it pulled.
+func (s *Sweeper) sweep(ctx context.Context, sc billing.Scope, after string) (Result, error) {
 	var res Result
 	var missed []time.Time
-	after := ""
 	defer func() { s.emit(sc, res) }()
 	var refresh func(ctx context.Context, id string) (int, error)
 	for {
@@ -164,8 +203,14 @@ func (s *Sweeper) SweepEnvironment(ctx context.Context, sc billing.Scope) (Resul
 		if err != nil {
 			return res, err
 		}
-		for _, id := range ids {
-			if deadlineNear(ctx) {
+		for i, id := range ids {
+			if s.deadlineNear(ctx) {
+				if res.Swept > 0 { // (no progress at all: the next scheduled run starts again)
+					res.ResumeAfter = after
+					if i > 0 {
+						res.ResumeAfter = ids[i-1]
+					}
+				}
 				return res, s.record(ctx, sc, missed)
 			}
 			if refresh == nil {
@@ -214,9 +259,9 @@ func (s *Sweeper) record(ctx context.Context, sc billing.Scope, missed []time.Ti
 	return s.Store.RecordMissedWebhooks(ctx, sc, missed, s.now())
 }
 
-func deadlineNear(ctx context.Context) bool {
+func (s *Sweeper) deadlineNear(ctx context.Context) bool {
 	d, ok := ctx.Deadline()
-	return ok && time.Until(d) < 5*time.Second
+	return ok && d.Sub(s.now()) < 5*time.Second
 }
 
 // emit writes one CloudWatch embedded-metric-format line: the missed

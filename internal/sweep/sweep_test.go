@@ -139,3 +139,89 @@ func TestHandleSQSReportsFailedEnvironments(t *testing.T) {
 		t.Fatalf("%+v %v", out, err)
 	}
 }
+
+// clockRefresher is a refresher whose every pull takes a second of the
+// sweeper's clock and applies what it found missed.
+type clockRefresher struct {
+	fakeRefresher
+	now *time.Time
+}
+
+func (c *clockRefresher) OpenRefresher(ctx context.Context, sc billing.Scope) (func(context.Context, string) (int, error), error) {
+	pull, _ := c.fakeRefresher.OpenRefresher(ctx, sc)
+	return func(ctx context.Context, id string) (int, error) {
+		*c.now = c.now.Add(time.Second)
+		n, err := pull(ctx, id)
+		delete(c.missed, id) // applied now: a second pull finds nothing missed, as the real one does
+		return n, err
+	}, nil
+}
+
+// An environment with more open instruments than one invocation can pull:
+// the sweep stops 5 s before the invocation's deadline and queues a
+// continuation after the last instrument it pulled, which sweeps the rest;
+// every instrument is pulled once. (It used to stop there, and the next
+// run started again from the first, so the tail was never pulled.)
+func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
+	st := &fakeStore{}
+	for i := 0; i < 250; i++ {
+		st.open = append(st.open, fmt.Sprintf("pay_%04d", i))
+	}
+	deadline := time.Now().Add(time.Hour)
+	now := deadline.Add(-60 * time.Second) // 60 s left, a second per pull: the 57th would start 4 s before it
+	rf := &clockRefresher{fakeRefresher: fakeRefresher{missed: map[string]int{"pay_0010": 1, "pay_0100": 1}}, now: &now}
+	q := &fakeQueue{}
+	s := &Sweeper{Store: st, Refresher: rf, Queue: q, Log: quiet(), Now: func() time.Time { return now }}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	handle := func(body string) {
+		t.Helper()
+		resp, err := s.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: body}}})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("%+v %v", resp, err)
+		}
+	}
+	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
+	if len(rf.seen) != 56 || rf.seen[55] != "pay_0055" || len(q.sent) != 1 {
+		t.Fatalf("first invocation pulled %d (last %v), queued %d", len(rf.seen), rf.seen[len(rf.seen)-1:], len(q.sent))
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(q.sent[0].Body), &m); err != nil || m != (Message{TenantID: "tnt_1", EnvironmentID: "env_1", After: "pay_0055"}) {
+		t.Fatalf("continuation %s: %v", q.sent[0].Body, err)
+	}
+	if q.sent[0].GroupID != "tnt_1.env_1" || q.sent[0].DedupID == "" {
+		t.Fatalf("continuation %+v: want the environment's group and a deduplication id", q.sent[0])
+	}
+	if len(st.missed) != 1 {
+		t.Fatalf("missed events recorded before stopping: %d, want 1", len(st.missed))
+	}
+
+	// The same message redelivered stops at the same place: the same
+	// deduplication id, so SQS keeps one continuation.
+	now = deadline.Add(-60 * time.Second)
+	rf.seen = nil
+	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
+	if len(q.sent) != 2 || q.sent[1].DedupID != q.sent[0].DedupID {
+		t.Fatalf("redelivered: %+v", q.sent)
+	}
+
+	// The continuation, in an invocation of its own, pulls the rest.
+	now = deadline.Add(-10 * time.Minute)
+	rf.seen = nil
+	handle(q.sent[0].Body)
+	if len(rf.seen) != 194 || rf.seen[0] != "pay_0056" || rf.seen[193] != "pay_0249" || len(q.sent) != 2 {
+		t.Fatalf("continuation pulled %d (%v … %v), queued %d", len(rf.seen), rf.seen[:1], rf.seen[len(rf.seen)-1:], len(q.sent))
+	}
+	if len(st.missed) != 2 {
+		t.Fatalf("missed events recorded: %d, want 2", len(st.missed))
+	}
+
+	// No time for even one pull: nothing is queued (the next scheduled run
+	// starts again), so a sweep never queues itself without progress.
+	now = deadline.Add(-4 * time.Second)
+	rf.seen = nil
+	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
+	if len(rf.seen) != 0 || len(q.sent) != 2 {
+		t.Fatalf("without time: pulled %d, queued %d", len(rf.seen), len(q.sent))
+	}
+}
