@@ -160,10 +160,12 @@ func payReq(inv resp, amount any) map[string]any {
 		"payment_method_type": "PAYMENT_LINK", "process_payment": true, "payment_gateway": "razorpay", "success_url": "https://merchant.example/thanks?x=1"}
 }
 
-// eventually polls f until it is true or 15 s pass.
+// eventually polls f until it is true or 60 s pass: a bound on liveness,
+// not a speed target (with other packages' tests beside it, a period close
+// that takes 2 s alone was seen to miss a 15 s bound).
 func (s *stack) eventually(what string, f func() bool) {
 	s.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if f() {
 			return

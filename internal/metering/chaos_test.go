@@ -337,7 +337,9 @@ func TestUsageChaos(t *testing.T) {
 	for _, ev := range distinct {
 		want[custOf(ev, custs)]++
 	}
-	deadline := time.Now().Add(3 * time.Minute)
+	// a bound on liveness: under other packages' load, the last of 400
+	// events was seen counted just after a 3-minute bound
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		done := true
 		for _, c := range custs {
@@ -355,7 +357,7 @@ func TestUsageChaos(t *testing.T) {
 			db.mu.Lock()
 			t.Logf("faults: %v", db.count)
 			db.mu.Unlock()
-			t.Fatal("not every event was counted within 3 minutes")
+			t.Fatal("not every event was counted within 5 minutes")
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
