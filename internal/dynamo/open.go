@@ -140,3 +140,39 @@ func (s *Store) RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at [
 		return transient(err, "record missed webhooks")
 	}
 }
+
+// sweepCursorKey is where a sweep that ran out of time leaves its place.
+func sweepCursorKey(sc billing.Scope) key { return key{scopeKey(sc) + "#SWEEP", "CURSOR"} }
+
+// sweepCursor is the place of an environment's sweep that continues in
+// another invocation: the open instruments after After are still to pull
+// ("": the last continued sweep reached the end); At is when it was
+// written.
+type sweepCursor struct {
+	After string    `dynamodbav:"after"`
+	At    time.Time `dynamodbav:"at"`
+}
+
+// GetSweepCursor reads the environment's sweep cursor: the id a continued
+// sweep goes on after and when that was written ("" and the zero time
+// when none was ever written).
+func (s *Store) GetSweepCursor(ctx context.Context, sc billing.Scope) (after string, at time.Time, err error) {
+	var c sweepCursor
+	if _, err := s.get(ctx, sweepCursorKey(sc), &c); err != nil {
+		return "", time.Time{}, err
+	}
+	return c.After, c.At, nil
+}
+
+// PutSweepCursor writes the environment's sweep cursor: after each
+// continuation is queued, and with after "" once a continued sweep
+// reached the last open instrument (a Put, not a Delete: the
+// gateway-sweeper's role has no DeleteItem).
+func (s *Store) PutSweepCursor(ctx context.Context, sc billing.Scope, after string, at time.Time) error {
+	it, err := item(sweepCursorKey(sc), "sweep_cursor", sweepCursor{After: after, At: at.UTC()}, nil)
+	if err != nil {
+		return apperr.Wrap(err, apperr.Internal, "", "encode sweep cursor")
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	return transient(err, "put sweep cursor")
+}

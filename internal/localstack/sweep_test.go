@@ -367,6 +367,13 @@ func TestASweepThatRunsOutOfTimeContinuesInAnotherInvocation(t *testing.T) {
 	} else {
 		t.Logf("%d continuations for %d links", n, links)
 	}
+	// The continued sweep reached the end: its cursor is cleared, so the
+	// next scheduled run queues the environment again.
+	sc := billing.Scope{TenantID: s.dev.TenantID, EnvironmentID: s.dev.EnvironmentID}
+	s.within(time.Minute, "the sweep cursor cleared", func() bool {
+		after, at, err := s.st.Deps.Store.GetSweepCursor(context.Background(), sc)
+		return err == nil && after == "" && !at.IsZero()
+	})
 	hook, _ := s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200).Body["webhook"].(map[string]any)
 	if hook["missed_events"] != float64(links) {
 		t.Fatalf("missed events %v, want %d (each link once)", hook["missed_events"], links)

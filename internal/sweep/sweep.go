@@ -34,7 +34,18 @@ type Store interface {
 	ActiveConnections(ctx context.Context) ([]billing.Scope, error)
 	OpenItems(ctx context.Context, sc billing.Scope, startAfter string, limit int) ([]string, string, error)
 	RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at []time.Time, now time.Time) error
+	// GetSweepCursor and PutSweepCursor keep the place of a sweep that
+	// continues in another invocation ("" when none is continuing).
+	GetSweepCursor(ctx context.Context, sc billing.Scope) (after string, at time.Time, err error)
+	PutSweepCursor(ctx context.Context, sc billing.Scope, after string, at time.Time) error
 }
+
+// chainStale is how long a continued sweep may go without writing its
+// cursor before the schedule stops waiting for it and starts a new sweep
+// of the environment: longer than a continuation's redelivery after a
+// failed invocation (gateway-sweep's visibility timeout, 9 minutes) plus
+// an invocation.
+const chainStale = 15 * time.Minute
 
 // Refresher binds an environment's Razorpay key once
 // (payments.Service.OpenRefresher); the function it returns pulls one open
@@ -115,13 +126,28 @@ func (s *Sweeper) Handle(ctx context.Context, raw json.RawMessage) (any, error) 
 }
 
 // FanOut enqueues a sweep of every environment with an ACTIVE connection
-// (or, without a queue, sweeps each in turn). It answers how many.
+// whose last sweep is not still continuing (or, without a queue, sweeps
+// each in turn). It answers how many.
 func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
 	scopes, err := s.Store.ActiveConnections(ctx)
 	if err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, sc := range scopes {
+		// An environment whose sweep is still going on in continuations is
+		// not queued again: a second sweep from the first instrument would
+		// share its FIFO group and, where one sweep takes longer than the
+		// schedule's interval, the queue would only grow.
+		after, at, err := s.Store.GetSweepCursor(ctx, sc)
+		if err != nil {
+			return n, err
+		}
+		if after != "" && s.now().Sub(at) < chainStale {
+			s.Log.InfoContext(ctx, "environment not queued: its sweep continues", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "after", after)
+			continue
+		}
+		n++
 		if s.Queue == nil {
 			if _, err := s.SweepEnvironment(ctx, sc); err != nil {
 				s.Log.ErrorContext(ctx, "sweep failed", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", err.Error())
@@ -132,10 +158,10 @@ func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
 		group := sc.TenantID + "." + sc.EnvironmentID
 		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, s.now().UnixMilli())}
 		if err := s.Queue.Send(ctx, m); err != nil {
-			return 0, err
+			return n, err
 		}
 	}
-	return len(scopes), nil
+	return n, nil
 }
 
 // HandleSQS sweeps each message's environment; a message whose sweep
@@ -150,10 +176,18 @@ func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 		}
 		sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 		res, err := s.sweep(ctx, sc, m.After)
-		if err == nil && res.ResumeAfter != "" && s.Queue != nil {
-			if err = s.Queue.Send(ctx, continuation(sc, res.ResumeAfter)); err == nil {
+		switch {
+		case err != nil:
+		case res.ResumeAfter != "" && s.Queue != nil:
+			// the cursor first: FanOut skips the environment while it is fresh
+			if err = s.Store.PutSweepCursor(ctx, sc, res.ResumeAfter, s.now()); err == nil {
+				err = s.Queue.Send(ctx, continuation(sc, res.ResumeAfter))
+			}
+			if err == nil {
 				s.Log.WarnContext(ctx, "the sweep ran out of time; it continues in another invocation", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "swept", res.Swept, "after", res.ResumeAfter)
 			}
+		case m.After != "":
+			err = s.Store.PutSweepCursor(ctx, sc, "", s.now()) // the continued sweep is done
 		}
 		if err != nil {
 			s.Log.ErrorContext(ctx, "sweep failed; it will be retried", "message_id", rec.MessageId, "error", err.Error())

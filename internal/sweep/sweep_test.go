@@ -25,10 +25,29 @@ import (
 )
 
 type fakeStore struct {
-	scopes []billing.Scope
-	open   []string
-	missed []time.Time
-	err    error
+	scopes  []billing.Scope
+	open    []string
+	missed  []time.Time
+	err     error
+	cursors map[billing.Scope]cursor
+}
+
+type cursor struct {
+	after string
+	at    time.Time
+}
+
+func (f *fakeStore) GetSweepCursor(_ context.Context, sc billing.Scope) (string, time.Time, error) {
+	c := f.cursors[sc]
+	return c.after, c.at, nil
+}
+
+func (f *fakeStore) PutSweepCursor(_ context.Context, sc billing.Scope, after string, at time.Time) error {
+	if f.cursors == nil {
+		f.cursors = map[billing.Scope]cursor{}
+	}
+	f.cursors[sc] = cursor{after, at}
+	return nil
 }
 
 func (f *fakeStore) ActiveConnections(context.Context) ([]billing.Scope, error) { return f.scopes, nil }
@@ -192,6 +211,10 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	if q.sent[0].GroupID != "tnt_1.env_1" || q.sent[0].DedupID == "" {
 		t.Fatalf("continuation %+v: want the environment's group and a deduplication id", q.sent[0])
 	}
+	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
+	if c := st.cursors[sc]; c.after != "pay_0055" || !c.at.Equal(now) {
+		t.Fatalf("cursor %+v: want pay_0055 at the time the continuation was queued", c)
+	}
 	if len(st.missed) != 1 {
 		t.Fatalf("missed events recorded before stopping: %d, want 1", len(st.missed))
 	}
@@ -215,6 +238,9 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	if len(st.missed) != 2 {
 		t.Fatalf("missed events recorded: %d, want 2", len(st.missed))
 	}
+	if c := st.cursors[sc]; c.after != "" {
+		t.Fatalf("cursor after the continued sweep reached the end: %+v, want cleared", c)
+	}
 
 	// No time for even one pull: nothing is queued (the next scheduled run
 	// starts again), so a sweep never queues itself without progress.
@@ -223,5 +249,36 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
 	if len(rf.seen) != 0 || len(q.sent) != 2 {
 		t.Fatalf("without time: pulled %d, queued %d", len(rf.seen), len(q.sent))
+	}
+}
+
+// While an environment's sweep goes on in continuations (its cursor was
+// written within chainStale), the schedule does not queue it again: a
+// second sweep from the first instrument would share the FIFO group and,
+// where a sweep outlasts the interval, the queue would only grow. A chain
+// that stopped writing its cursor (its continuation lost) no longer holds
+// the schedule back, and neither does a finished one.
+func TestFanOutSkipsAnEnvironmentWhoseSweepContinues(t *testing.T) {
+	now := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
+	busy, stale, done, fresh := billing.Scope{TenantID: "t", EnvironmentID: "busy"}, billing.Scope{TenantID: "t", EnvironmentID: "stale"},
+		billing.Scope{TenantID: "t", EnvironmentID: "done"}, billing.Scope{TenantID: "t", EnvironmentID: "fresh"}
+	st := &fakeStore{scopes: []billing.Scope{busy, stale, done, fresh}, cursors: map[billing.Scope]cursor{
+		busy:  {"pay_0100", now.Add(-2 * time.Minute)},
+		stale: {"pay_0100", now.Add(-chainStale - time.Second)},
+		done:  {"", now.Add(-time.Minute)},
+	}}
+	q := &fakeQueue{}
+	s := &Sweeper{Store: st, Refresher: &fakeRefresher{}, Queue: q, Log: quiet(), Now: func() time.Time { return now }}
+	n, err := s.FanOut(context.Background())
+	if err != nil || n != 3 || len(q.sent) != 3 {
+		t.Fatalf("queued %d (%d sent), %v; want 3", n, len(q.sent), err)
+	}
+	for _, m := range q.sent {
+		if strings.Contains(m.Body, `"busy"`) {
+			t.Fatalf("queued the environment whose sweep continues: %s", m.Body)
+		}
+		if strings.Contains(m.Body, `"after"`) {
+			t.Fatalf("a scheduled sweep starts from the first instrument: %s", m.Body)
+		}
 	}
 }
