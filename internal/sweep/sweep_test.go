@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,18 +75,32 @@ func (f *fakeStore) RecordMissedWebhooks(_ context.Context, _ billing.Scope, at 
 	return nil
 }
 
+// fakeRefresher records the ids it pulled, in the order pulls began (a
+// sweep pulls a few at once).
 type fakeRefresher struct {
+	mu      sync.Mutex
 	opened  int
 	seen    []string
 	missed  map[string]int
 	errorOn map[string]error
 }
 
+// pulled is seen in id order (pulls of one group may begin in any order).
+func (f *fakeRefresher) pulled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Sorted(slices.Values(f.seen))
+}
+
 func (f *fakeRefresher) OpenRefresher(context.Context, billing.Scope) (func(context.Context, string) (int, error), error) {
 	f.opened++
 	return func(_ context.Context, id string) (int, error) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		f.seen = append(f.seen, id)
-		return f.missed[id], f.errorOn[id]
+		n := f.missed[id]
+		delete(f.missed, id) // applied now: a second pull finds nothing missed, as the real one does
+		return n, f.errorOn[id]
 	}, nil
 }
 
@@ -109,7 +125,7 @@ func TestSweepPagesThroughEveryOpenItem(t *testing.T) {
 	if err != nil || res.Swept != 250 || res.Missed != 3 || res.Failed != 1 || res.Throttled {
 		t.Fatalf("%+v %v", res, err)
 	}
-	if len(rf.seen) != 250 || rf.seen[249] != "pay_0249" || len(st.missed) != 3 || rf.opened != 1 {
+	if seen := rf.pulled(); len(seen) != 250 || seen[249] != "pay_0249" || len(st.missed) != 3 || rf.opened != 1 {
 		t.Fatalf("seen %d, missed recorded %d", len(rf.seen), len(st.missed))
 	}
 	var line map[string]any
@@ -118,14 +134,19 @@ func TestSweepPagesThroughEveryOpenItem(t *testing.T) {
 	}
 }
 
+// A 429 stops the sweep after the group of pulls it came in (they run
+// side by side): no further group starts.
 func TestSweepStopsAt429(t *testing.T) {
-	st := &fakeStore{open: []string{"pay_1", "pay_2", "pay_3", "pay_4"}}
+	st := &fakeStore{}
+	for i := 1; i <= 10; i++ {
+		st.open = append(st.open, fmt.Sprintf("pay_%02d", i))
+	}
 	throttled := apperr.E(apperr.Throttled, razorpay.CodeThrottled, "Razorpay is rate limiting requests")
-	rf := &fakeRefresher{missed: map[string]int{"pay_1": 1}, errorOn: map[string]error{"pay_2": throttled}}
+	rf := &fakeRefresher{missed: map[string]int{"pay_01": 1}, errorOn: map[string]error{"pay_02": throttled}}
 	s := &Sweeper{Store: st, Refresher: rf, Log: quiet()}
 	res, err := s.SweepEnvironment(context.Background(), billing.Scope{TenantID: "t", EnvironmentID: "e"})
-	if err != nil || !res.Throttled || res.Swept != 2 || len(rf.seen) != 2 {
-		t.Fatalf("%+v %v seen %v", res, err, rf.seen)
+	if seen := rf.pulled(); err != nil || !res.Throttled || res.Swept != pullsAtOnce || len(seen) != pullsAtOnce || seen[pullsAtOnce-1] != "pay_04" {
+		t.Fatalf("%+v %v seen %v", res, err, seen)
 	}
 	if len(st.missed) != 1 {
 		t.Fatal("what was applied before the 429 must still be recorded")
@@ -160,19 +181,40 @@ func TestHandleSQSReportsFailedEnvironments(t *testing.T) {
 }
 
 // clockRefresher is a refresher whose every pull takes a second of the
-// sweeper's clock and applies what it found missed.
+// sweeper's clock.
 type clockRefresher struct {
 	fakeRefresher
-	now *time.Time
+	clock *fakeClock
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func (c *fakeClock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
 }
 
 func (c *clockRefresher) OpenRefresher(ctx context.Context, sc billing.Scope) (func(context.Context, string) (int, error), error) {
 	pull, _ := c.fakeRefresher.OpenRefresher(ctx, sc)
 	return func(ctx context.Context, id string) (int, error) {
-		*c.now = c.now.Add(time.Second)
-		n, err := pull(ctx, id)
-		delete(c.missed, id) // applied now: a second pull finds nothing missed, as the real one does
-		return n, err
+		c.clock.advance(time.Second)
+		return pull(ctx, id)
 	}, nil
 }
 
@@ -187,10 +229,12 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 		st.open = append(st.open, fmt.Sprintf("pay_%04d", i))
 	}
 	deadline := time.Now().Add(time.Hour)
-	now := deadline.Add(-60 * time.Second) // 60 s left, a second per pull: the 57th would start 4 s before it
-	rf := &clockRefresher{fakeRefresher: fakeRefresher{missed: map[string]int{"pay_0010": 1, "pay_0100": 1}}, now: &now}
+	// 60 s left, a second per pull, four pulls at once: the 15th group of
+	// four would start 4 s before it
+	clock := &fakeClock{now: deadline.Add(-60 * time.Second)}
+	rf := &clockRefresher{fakeRefresher: fakeRefresher{missed: map[string]int{"pay_0010": 1, "pay_0100": 1}}, clock: clock}
 	q := &fakeQueue{}
-	s := &Sweeper{Store: st, Refresher: rf, Queue: q, Log: quiet(), Now: func() time.Time { return now }}
+	s := &Sweeper{Store: st, Refresher: rf, Queue: q, Log: quiet(), Now: clock.Now}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	handle := func(body string) {
@@ -201,8 +245,8 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 		}
 	}
 	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
-	if len(rf.seen) != 56 || rf.seen[55] != "pay_0055" || len(q.sent) != 1 {
-		t.Fatalf("first invocation pulled %d (last %v), queued %d", len(rf.seen), rf.seen[len(rf.seen)-1:], len(q.sent))
+	if seen := rf.pulled(); len(seen) != 56 || seen[0] != "pay_0000" || seen[55] != "pay_0055" || len(q.sent) != 1 {
+		t.Fatalf("first invocation pulled %d (last %v), queued %d", len(seen), seen[len(seen)-1:], len(q.sent))
 	}
 	var m Message
 	if err := json.Unmarshal([]byte(q.sent[0].Body), &m); err != nil || m != (Message{TenantID: "tnt_1", EnvironmentID: "env_1", After: "pay_0055"}) {
@@ -212,7 +256,7 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 		t.Fatalf("continuation %+v: want the environment's group and a deduplication id", q.sent[0])
 	}
 	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
-	if c := st.cursors[sc]; c.after != "pay_0055" || !c.at.Equal(now) {
+	if c := st.cursors[sc]; c.after != "pay_0055" || !c.at.Equal(clock.Now()) {
 		t.Fatalf("cursor %+v: want pay_0055 at the time the continuation was queued", c)
 	}
 	if len(st.missed) != 1 {
@@ -221,7 +265,7 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 
 	// The same message redelivered stops at the same place: the same
 	// deduplication id, so SQS keeps one continuation.
-	now = deadline.Add(-60 * time.Second)
+	clock.set(deadline.Add(-60 * time.Second))
 	rf.seen = nil
 	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
 	if len(q.sent) != 2 || q.sent[1].DedupID != q.sent[0].DedupID {
@@ -229,11 +273,11 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	}
 
 	// The continuation, in an invocation of its own, pulls the rest.
-	now = deadline.Add(-10 * time.Minute)
+	clock.set(deadline.Add(-10 * time.Minute))
 	rf.seen = nil
 	handle(q.sent[0].Body)
-	if len(rf.seen) != 194 || rf.seen[0] != "pay_0056" || rf.seen[193] != "pay_0249" || len(q.sent) != 2 {
-		t.Fatalf("continuation pulled %d (%v … %v), queued %d", len(rf.seen), rf.seen[:1], rf.seen[len(rf.seen)-1:], len(q.sent))
+	if seen := rf.pulled(); len(seen) != 194 || seen[0] != "pay_0056" || seen[193] != "pay_0249" || len(q.sent) != 2 {
+		t.Fatalf("continuation pulled %d (%v … %v), queued %d", len(seen), seen[:1], seen[len(seen)-1:], len(q.sent))
 	}
 	if len(st.missed) != 2 {
 		t.Fatalf("missed events recorded: %d, want 2", len(st.missed))
@@ -244,7 +288,7 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 
 	// No time for even one pull: nothing is queued (the next scheduled run
 	// starts again), so a sweep never queues itself without progress.
-	now = deadline.Add(-4 * time.Second)
+	clock.set(deadline.Add(-4 * time.Second))
 	rf.seen = nil
 	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
 	if len(rf.seen) != 0 || len(q.sent) != 2 {
