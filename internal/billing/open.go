@@ -100,3 +100,27 @@ func PruneMissed(ts []time.Time, now time.Time, limit int) []time.Time {
 	}
 	return out
 }
+
+// SweepCursor is where an environment's gateway sweep stands (package
+// sweep): a sweep of one environment may take several invocations.
+type SweepCursor struct {
+	// After: the open instruments after this id are still to pull ("":
+	// from the first).
+	After string
+	State string
+	// At is when the cursor was written; an older write never replaces it.
+	At time.Time
+}
+
+// The states of a SweepCursor.
+const (
+	// SweepRunning: a sweep of the environment is queued or continuing in
+	// another invocation; the schedule does not queue it again while the
+	// cursor is fresh.
+	SweepRunning = "running"
+	// SweepWaiting: Razorpay throttled the sweep at After; the next
+	// scheduled run goes on from there.
+	SweepWaiting = "waiting"
+	// SweepDone: the last sweep reached the last open instrument.
+	SweepDone = "done"
+)

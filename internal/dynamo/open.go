@@ -141,38 +141,39 @@ func (s *Store) RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at [
 	}
 }
 
-// sweepCursorKey is where a sweep that ran out of time leaves its place.
+// sweepCursorKey is where an environment's gateway sweep keeps its place.
 func sweepCursorKey(sc billing.Scope) key { return key{scopeKey(sc) + "#SWEEP", "CURSOR"} }
 
-// sweepCursor is the place of an environment's sweep that continues in
-// another invocation: the open instruments after After are still to pull
-// ("": the last continued sweep reached the end); At is when it was
-// written.
-type sweepCursor struct {
-	After string    `dynamodbav:"after"`
-	At    time.Time `dynamodbav:"at"`
+type sweepCursorItem struct {
+	After string `dynamodbav:"after"`
+	State string `dynamodbav:"state"`
+	AtMS  int64  `dynamodbav:"at_ms"` // a number, so the condition below compares times
 }
 
-// GetSweepCursor reads the environment's sweep cursor: the id a continued
-// sweep goes on after and when that was written ("" and the zero time
+// GetSweepCursor reads the environment's sweep cursor (the zero cursor
 // when none was ever written).
-func (s *Store) GetSweepCursor(ctx context.Context, sc billing.Scope) (after string, at time.Time, err error) {
-	var c sweepCursor
-	if _, err := s.get(ctx, sweepCursorKey(sc), &c); err != nil {
-		return "", time.Time{}, err
+func (s *Store) GetSweepCursor(ctx context.Context, sc billing.Scope) (billing.SweepCursor, error) {
+	var c sweepCursorItem
+	ok, err := s.get(ctx, sweepCursorKey(sc), &c)
+	if err != nil || !ok {
+		return billing.SweepCursor{}, err
 	}
-	return c.After, c.At, nil
+	return billing.SweepCursor{After: c.After, State: c.State, At: time.UnixMilli(c.AtMS).UTC()}, nil
 }
 
-// PutSweepCursor writes the environment's sweep cursor: after each
-// continuation is queued, and with after "" once a continued sweep
-// reached the last open instrument (a Put, not a Delete: the
-// gateway-sweeper's role has no DeleteItem).
-func (s *Store) PutSweepCursor(ctx context.Context, sc billing.Scope, after string, at time.Time) error {
-	it, err := item(sweepCursorKey(sc), "sweep_cursor", sweepCursor{After: after, At: at.UTC()}, nil)
+// PutSweepCursor writes the environment's sweep cursor unless the stored
+// one was written later (the schedule's "running" mark must not replace
+// what the sweep it queued wrote since; that is no error).
+func (s *Store) PutSweepCursor(ctx context.Context, sc billing.Scope, c billing.SweepCursor) error {
+	it, err := item(sweepCursorKey(sc), "sweep_cursor", sweepCursorItem{After: c.After, State: c.State, AtMS: c.At.UnixMilli()}, nil)
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode sweep cursor")
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+		ConditionExpression:       aws.String("attribute_not_exists(at_ms) OR at_ms <= :at"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":at": n(c.At.UnixMilli())}})
+	if conditionFailed(err) {
+		return nil
+	}
 	return transient(err, "put sweep cursor")
 }

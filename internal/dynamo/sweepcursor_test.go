@@ -11,9 +11,11 @@ import (
 	"github.com/razorbill/razorbill/internal/testenv"
 )
 
-// The sweep cursor of an environment: none at first, then the place and
-// time each continuation writes, cleared ("") when the continued sweep
-// reaches the end; one environment's cursor is not another's.
+// The sweep cursor of an environment on DynamoDB Local: none at first;
+// then what each write says, except that a write older than the stored
+// cursor changes nothing (the schedule's "running" mark landing after the
+// sweep it queued had written "done"); one environment's cursor is not
+// another's.
 func TestSweepCursorPerEnvironment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -21,23 +23,34 @@ func TestSweepCursorPerEnvironment(t *testing.T) {
 	store := dynamo.New(env.DynamoDB, env.Table())
 	a := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	b := billing.Scope{TenantID: a.TenantID, EnvironmentID: ids.New(ids.Environment)}
-	if after, at, err := store.GetSweepCursor(ctx, a); err != nil || after != "" || !at.IsZero() {
-		t.Fatalf("before any sweep: %q %v %v", after, at, err)
+	get := func(sc billing.Scope) billing.SweepCursor {
+		t.Helper()
+		c, err := store.GetSweepCursor(ctx, sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	put := func(sc billing.Scope, c billing.SweepCursor) {
+		t.Helper()
+		if err := store.PutSweepCursor(ctx, sc, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := get(a); c != (billing.SweepCursor{}) {
+		t.Fatalf("before any sweep: %+v", c)
 	}
 	t1 := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
-	if err := store.PutSweepCursor(ctx, a, "pay_0055", t1); err != nil {
-		t.Fatal(err)
+	put(a, billing.SweepCursor{After: "pay_0055", State: billing.SweepRunning, At: t1})
+	if c := get(a); c.After != "pay_0055" || c.State != billing.SweepRunning || !c.At.Equal(t1) {
+		t.Fatalf("after a continuation: %+v", c)
 	}
-	if after, at, err := store.GetSweepCursor(ctx, a); err != nil || after != "pay_0055" || !at.Equal(t1) {
-		t.Fatalf("after a continuation: %q %v %v", after, at, err)
+	if c := get(b); c != (billing.SweepCursor{}) {
+		t.Fatalf("another environment: %+v", c)
 	}
-	if after, _, err := store.GetSweepCursor(ctx, b); err != nil || after != "" {
-		t.Fatalf("another environment: %q %v", after, err)
-	}
-	if err := store.PutSweepCursor(ctx, a, "", t1.Add(time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if after, at, err := store.GetSweepCursor(ctx, a); err != nil || after != "" || !at.Equal(t1.Add(time.Minute)) {
-		t.Fatalf("after the end: %q %v %v", after, at, err)
+	put(a, billing.SweepCursor{State: billing.SweepDone, At: t1.Add(time.Minute)})
+	put(a, billing.SweepCursor{State: billing.SweepRunning, At: t1.Add(30 * time.Second)}) // older: kept out
+	if c := get(a); c.State != billing.SweepDone || c.After != "" || !c.At.Equal(t1.Add(time.Minute)) {
+		t.Fatalf("after the end and an older write: %+v", c)
 	}
 }

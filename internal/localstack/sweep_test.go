@@ -324,39 +324,46 @@ func TestSweepCostIsOpenInstrumentsNotInvoices(t *testing.T) {
 	}
 }
 
-// A sweep with more open instruments than one invocation can pull (here a
-// gateway-sweeper invocation of 5.6 s, which leaves it 0.6 s before its
-// 5 s margin: a few groups of four pulls) queues its own continuation on
-// gateway-sweep and the next invocation goes on after the last link it
-// pulled: every paid link is applied, with webhooks off. (The schedule
-// runs every 20 s only as a backstop for an invocation so starved that it
-// pulled nothing; it skips the environment while its sweep continues.) (Before, the sweep
-// stopped at the deadline and the next run started again from the first
-// open instrument, so the rest were never pulled.)
+// A sweep with more open instruments than one invocation can pull queues
+// its own continuation on gateway-sweep, and the next invocation goes on
+// after the last link it pulled. Here Razorpay answers each link fetch in
+// 300 ms and an invocation has 6 s, 1 s before its 5 s margin: a few
+// groups of four pulls. 20 unpaid links (they stay open) come first in the
+// open index, the 4 paid ones last: a sweep that started again from the
+// first open instrument each run (as it used to) would never reach them.
+// Every paid link is applied, with webhooks off. (The schedule runs every
+// 20 s only as a backstop for an invocation so starved it pulled nothing;
+// it skips the environment while its sweep is running.)
 func TestASweepThatRunsOutOfTimeContinuesInAnotherInvocation(t *testing.T) {
 	t.Parallel()
-	const links = 40
+	const unpaid, paid = 20, 4
 	var queueURL string
 	s := start(t, func(o *localstack.Options) {
-		o.SweepInterval, o.SweepTimeout = 20*time.Second, 5600*time.Millisecond
+		o.SweepInterval, o.SweepTimeout = 20*time.Second, 6*time.Second
 		queueURL = o.Resources.Queue(schema.GatewaySweep).URL
 	})
 	if err := s.st.Sim.SetWebhookEnabled(s.dev.KeyID, false); err != nil {
 		t.Fatal(err)
 	}
 	var pays []resp
-	for i := 0; i < links; i++ {
+	for i := 0; i < unpaid+paid; i++ {
 		_, pay := s.openLink(fmt.Sprintf("cont-%d", i), 100+i)
-		if _, err := s.st.Sim.PayPaymentLink(pay.s("gateway_tracking_id"), razorpaysim.PayOptions{Method: "upi"}); err != nil {
-			t.Fatal(err)
+		if i >= unpaid {
+			if _, err := s.st.Sim.PayPaymentLink(pay.s("gateway_tracking_id"), razorpaysim.PayOptions{Method: "upi"}); err != nil {
+				t.Fatal(err)
+			}
+			pays = append(pays, pay)
 		}
-		pays = append(pays, pay)
 	}
+	if err := s.st.Sim.InjectFault(razorpaysim.Fault{Kind: razorpaysim.FaultSlow, DelayMS: 300, Method: "GET", Path: "/v1/payment_links/*", Count: 10000}); err != nil {
+		t.Fatal(err)
+	}
+	fetches := s.st.Sim.Calls("GET", "/v1/payment_links/*")
 	// A scheduled run now: the fan-out queues this environment once.
 	if n, err := s.st.Deps.Sweeper(queueURL, nil).FanOut(context.Background()); err != nil || n != 1 {
 		t.Fatalf("fan-out: %d environments, %v", n, err)
 	}
-	s.within(3*time.Minute, "every paid link applied by the sweep and its continuations", func() bool {
+	s.within(3*time.Minute, "the paid links, last in the open index, applied by the sweep's continuations", func() bool {
 		for _, p := range pays {
 			if s.call("GET", "/api/v1/payments/"+p.s("id"), nil).s("payment_status") != "SUCCEEDED" {
 				return false
@@ -364,20 +371,20 @@ func TestASweepThatRunsOutOfTimeContinuesInAnotherInvocation(t *testing.T) {
 		}
 		return true
 	})
-	if n := strings.Count(s.logs.String(), "the sweep ran out of time; it continues in another invocation"); n == 0 {
+	n := strings.Count(s.logs.String(), "the sweep ran out of time; it continues in another invocation")
+	t.Logf("%d continuations, %d link fetches for %d open links", n, s.st.Sim.Calls("GET", "/v1/payment_links/*")-fetches, unpaid+paid)
+	if n == 0 {
 		t.Fatal("the sweep never ran out of time: the test did not exercise a continuation")
-	} else {
-		t.Logf("%d continuations for %d links", n, links)
 	}
-	// The continued sweep reached the end: its cursor is cleared, so the
-	// next scheduled run queues the environment again.
+	// The continued sweep reached the end: its cursor says done, so the
+	// next scheduled run queues the environment again, from the first.
 	sc := billing.Scope{TenantID: s.dev.TenantID, EnvironmentID: s.dev.EnvironmentID}
-	s.within(time.Minute, "the sweep cursor cleared", func() bool {
-		after, at, err := s.st.Deps.Store.GetSweepCursor(context.Background(), sc)
-		return err == nil && after == "" && !at.IsZero()
+	s.within(time.Minute, "the sweep cursor done", func() bool {
+		c, err := s.st.Deps.Store.GetSweepCursor(context.Background(), sc)
+		return err == nil && c.State == billing.SweepDone
 	})
 	hook, _ := s.must(s.call("GET", "/api/v1/connections/razorpay", nil), 200).Body["webhook"].(map[string]any)
-	if hook["missed_events"] != float64(links) {
-		t.Fatalf("missed events %v, want %d (each link once)", hook["missed_events"], links)
+	if hook["missed_events"] != float64(paid) {
+		t.Fatalf("missed events %v, want %d (each paid link once)", hook["missed_events"], paid)
 	}
 }

@@ -346,6 +346,27 @@ func TestAClosedLinkThatIsNotThePaymentsOwnIsParked(t *testing.T) {
 	if p.PaymentStatus != billing.PaymentFailed || p.ErrorCode != "payment_link_expired" || i.OpenPaymentID != "" {
 		t.Fatalf("its own link's expiry: %s %s, invoice held by %q", p.PaymentStatus, p.ErrorCode, i.OpenPaymentID)
 	}
+
+	// A payment whose instrument is a Razorpay invoice has no link at all:
+	// a link event naming it is parked too.
+	inv2, pay2, _ := f.invoice("INR", 3000)
+	ep := pay2.Version
+	pay2.Version++
+	pay2.GatewayTrackingID, pay2.PaymentURL = "inv_RZNOLINK0001", "https://rzp.io/i/inv"
+	if err := f.store.UpdatePayment(f.ctx, f.sc, pay2, ep); err != nil {
+		t.Fatal(err)
+	}
+	body := envelope("payment_link.cancelled", map[string]any{"payment_link": entity(map[string]any{"id": "plink_NOTOURS0002", "entity": "payment_link", "amount": 3000,
+		"amount_paid": 0, "currency": "INR", "status": "cancelled", "notes": map[string]string{}, "reference_id": pay2.ID})})
+	if resp := f.sqs(body); len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("not parked: %+v", resp)
+	}
+	if i2, p2 := f.state(inv2, pay2); p2.PaymentStatus != billing.PaymentPending || i2.OpenPaymentID != pay2.ID {
+		t.Fatalf("a link event closed a payment with no link: %s, invoice held by %q", p2.PaymentStatus, i2.OpenPaymentID)
+	}
+	if parked := f.parked(); len(parked) != 2 {
+		t.Fatalf("parked: %d events, want 2", len(parked))
+	}
 }
 
 // TestAnExpiredPartPaidRazorpayInvoiceFreesTheInvoice: after part of a

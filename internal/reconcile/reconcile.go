@@ -847,9 +847,12 @@ func (r *Reconciler) applyLinkClosed(ctx context.Context, sc billing.Scope, ev r
 		if !t.has {
 			return unmatched("%s for %s matches no Razorbill payment", ev.Name, ev.PaymentLink.ID)
 		}
-		if own := t.pay.GatewayTrackingID; strings.HasPrefix(own, "plink_") && own != ev.PaymentLink.ID {
+		if own := t.pay.GatewayTrackingID; own != "" && own != ev.PaymentLink.ID {
 			// Razorpay keeps reference_id unique per account: only a link
-			// made outside Razorbill with our payment id as its reference gets here.
+			// made outside Razorbill with our payment id as its reference
+			// gets here (the payment's instrument is another link, or a
+			// Razorpay invoice). An empty one is a link made at Razorpay
+			// and not stored yet: its own.
 			return unmatched("%s for %s names payment %s, whose link is %s", ev.Name, ev.PaymentLink.ID, t.pay.ID, own)
 		}
 		return r.closePayment(ctx, sc, t, strings.ReplaceAll(ev.Name, ".", "_"), "the payment link "+strings.TrimPrefix(ev.Name, "payment_link."))

@@ -35,17 +35,17 @@ type Store interface {
 	ActiveConnections(ctx context.Context) ([]billing.Scope, error)
 	OpenItems(ctx context.Context, sc billing.Scope, startAfter string, limit int) ([]string, string, error)
 	RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at []time.Time, now time.Time) error
-	// GetSweepCursor and PutSweepCursor keep the place of a sweep that
-	// continues in another invocation ("" when none is continuing).
-	GetSweepCursor(ctx context.Context, sc billing.Scope) (after string, at time.Time, err error)
-	PutSweepCursor(ctx context.Context, sc billing.Scope, after string, at time.Time) error
+	// GetSweepCursor and PutSweepCursor keep where an environment's sweep
+	// stands (PutSweepCursor never replaces a cursor written later).
+	GetSweepCursor(ctx context.Context, sc billing.Scope) (billing.SweepCursor, error)
+	PutSweepCursor(ctx context.Context, sc billing.Scope, c billing.SweepCursor) error
 }
 
-// chainStale is how long a continued sweep may go without writing its
-// cursor before the schedule stops waiting for it and starts a new sweep
-// of the environment: longer than a continuation's redelivery after a
-// failed invocation (gateway-sweep's visibility timeout, 9 minutes) plus
-// an invocation.
+// chainStale is how long an environment's sweep may stay "running"
+// without writing its cursor before the schedule stops waiting for it and
+// queues the environment again (from the cursor): longer than a message's
+// redelivery after a failed invocation (gateway-sweep's visibility
+// timeout, 9 minutes) plus an invocation.
 const chainStale = 15 * time.Minute
 
 // Refresher binds an environment's Razorpay key once
@@ -95,10 +95,12 @@ type Result struct {
 	Missed    int  // effects applied that no webhook had applied
 	Throttled bool // Razorpay answered 429: the rest waits for the next run
 	Failed    int  // instruments whose pull failed (retried next run)
-	// ResumeAfter is set when the invocation's time ran out before the
-	// last open instrument: the sweep continues after this id (HandleSQS
-	// queues that continuation, so an environment with more open
-	// instruments than one invocation can pull is still swept whole).
+	// ResumeAfter is where the sweep stopped before the last open
+	// instrument: the invocation's time ran out (HandleSQS queues a
+	// continuation after this id, so an environment with more open
+	// instruments than one invocation can pull is still swept whole), or
+	// Razorpay throttled it (the next scheduled run goes on from here; ""
+	// when that was the first group).
 	ResumeAfter string
 }
 
@@ -136,37 +138,60 @@ func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, sc := range scopes {
-		// An environment whose sweep is still going on in continuations is
-		// not queued again: a second sweep from the first instrument would
-		// share its FIFO group and, where one sweep takes longer than the
-		// schedule's interval, the queue would only grow.
-		after, at, err := s.Store.GetSweepCursor(ctx, sc)
-		if err != nil {
-			return n, err
-		}
-		if after != "" && s.now().Sub(at) < chainStale {
-			s.Log.InfoContext(ctx, "environment not queued: its sweep continues", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "after", after)
-			continue
-		}
-		n++
 		if s.Queue == nil {
+			n++
 			if _, err := s.SweepEnvironment(ctx, sc); err != nil {
 				s.Log.ErrorContext(ctx, "sweep failed", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", err.Error())
 			}
 			continue
 		}
-		body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID})
+		from, ok := s.startAt(ctx, sc)
+		if !ok {
+			continue
+		}
+		n++
+		now := s.now()
+		body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: from})
 		group := sc.TenantID + "." + sc.EnvironmentID
-		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, s.now().UnixMilli())}
+		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, now.UnixMilli())}
 		if err := s.Queue.Send(ctx, m); err != nil {
 			return n, err
+		}
+		// Queued: running from now (unless the sweep already wrote since).
+		if err := s.Store.PutSweepCursor(ctx, sc, billing.SweepCursor{After: from, State: billing.SweepRunning, At: now}); err != nil {
+			s.Log.WarnContext(ctx, "sweep cursor not written; the next run may queue the environment again", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", err.Error())
 		}
 	}
 	return n, nil
 }
 
+// startAt is where the schedule's sweep of an environment starts: not
+// queued at all while a sweep of it is running (queued or continuing, its
+// cursor fresh) — a second sweep would share its FIFO group and, where a
+// sweep outlasts the schedule's interval, the queue would only grow; after
+// a 429 (or a running sweep gone quiet) from its cursor; else from the
+// first open instrument. A cursor that cannot be read does not hold the
+// environment back.
+func (s *Sweeper) startAt(ctx context.Context, sc billing.Scope) (string, bool) {
+	c, err := s.Store.GetSweepCursor(ctx, sc)
+	switch {
+	case err != nil:
+		s.Log.WarnContext(ctx, "sweep cursor not read; sweeping from the first instrument", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "error", err.Error())
+		return "", true
+	case c.State == billing.SweepRunning && s.now().Sub(c.At) < chainStale:
+		s.Log.InfoContext(ctx, "environment not queued: its sweep is still running", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "after", c.After)
+		return "", false
+	case c.State == billing.SweepRunning || c.State == billing.SweepWaiting:
+		return c.After, true
+	}
+	return "", true
+}
+
 // HandleSQS sweeps each message's environment; a message whose sweep
-// failed (storage) is reported failed and redelivered.
+// failed (storage) is reported failed and redelivered. It leaves the
+// environment's cursor running with a continuation queued when the
+// invocation ran out of time, waiting where Razorpay throttled it, or
+// done.
 func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
 	for _, rec := range ev.Records {
@@ -177,18 +202,8 @@ func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 		}
 		sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 		res, err := s.sweep(ctx, sc, m.After)
-		switch {
-		case err != nil:
-		case res.ResumeAfter != "" && s.Queue != nil:
-			// the cursor first: FanOut skips the environment while it is fresh
-			if err = s.Store.PutSweepCursor(ctx, sc, res.ResumeAfter, s.now()); err == nil {
-				err = s.Queue.Send(ctx, continuation(sc, res.ResumeAfter))
-			}
-			if err == nil {
-				s.Log.WarnContext(ctx, "the sweep ran out of time; it continues in another invocation", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "swept", res.Swept, "after", res.ResumeAfter)
-			}
-		case m.After != "":
-			err = s.Store.PutSweepCursor(ctx, sc, "", s.now()) // the continued sweep is done
+		if err == nil {
+			err = s.afterSweep(ctx, sc, rec.MessageId, res)
 		}
 		if err != nil {
 			s.Log.ErrorContext(ctx, "sweep failed; it will be retried", "message_id", rec.MessageId, "error", err.Error())
@@ -198,19 +213,36 @@ func (s *Sweeper) HandleSQS(ctx context.Context, ev events.SQSEvent) (events.SQS
 	return resp, nil
 }
 
-// continuation is the message that sweeps an environment's open
-// instruments after the id after. Its deduplication id is the cursor's, so
-// a redelivered message that ran out of time at the same place queues it
-// once.
-func continuation(sc billing.Scope, after string) queue.Message {
-	body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: after})
-	group := sc.TenantID + "." + sc.EnvironmentID
-	dedup := group + ".after." + after
-	if len(dedup) > 128 { // SQS's limit for a deduplication id
-		sum := sha256.Sum256([]byte(dedup))
-		dedup = hex.EncodeToString(sum[:])
+// afterSweep records where the sweep of message messageID stopped and
+// queues its continuation when it ran out of time.
+func (s *Sweeper) afterSweep(ctx context.Context, sc billing.Scope, messageID string, res Result) error {
+	now := s.now()
+	switch {
+	case res.Throttled:
+		return s.Store.PutSweepCursor(ctx, sc, billing.SweepCursor{After: res.ResumeAfter, State: billing.SweepWaiting, At: now})
+	case res.ResumeAfter != "" && s.Queue != nil:
+		// the cursor first: the schedule does not queue the environment while it is fresh
+		if err := s.Store.PutSweepCursor(ctx, sc, billing.SweepCursor{After: res.ResumeAfter, State: billing.SweepRunning, At: now}); err != nil {
+			return err
+		}
+		if err := s.Queue.Send(ctx, continuation(sc, messageID, res.ResumeAfter)); err != nil {
+			return err
+		}
+		s.Log.WarnContext(ctx, "the sweep ran out of time; it continues in another invocation", "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "swept", res.Swept, "after", res.ResumeAfter)
+		return nil
 	}
-	return queue.Message{Body: string(body), GroupID: group, DedupID: dedup}
+	return s.Store.PutSweepCursor(ctx, sc, billing.SweepCursor{State: billing.SweepDone, At: now})
+}
+
+// continuation is the message that sweeps an environment's open
+// instruments after the id after, queued by the sweep of message
+// messageID. Its deduplication id is that message's and the place's: a
+// redelivery of the message that stops at the same place queues it once;
+// another sweep that happens to stop there queues its own.
+func continuation(sc billing.Scope, messageID, after string) queue.Message {
+	body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: after})
+	sum := sha256.Sum256([]byte(messageID + "\x00" + after))
+	return queue.Message{Body: string(body), GroupID: sc.TenantID + "." + sc.EnvironmentID, DedupID: hex.EncodeToString(sum[:])}
 }
 
 // pageSize is how many open ids are read per index query.
@@ -283,6 +315,12 @@ func (s *Sweeper) sweep(ctx context.Context, sc billing.Scope, after string) (Re
 				}
 			}
 			if stop {
+				if res.Throttled { // the next run goes on from this group
+					res.ResumeAfter = after
+					if at > 0 {
+						res.ResumeAfter = ids[at-1]
+					}
+				}
 				return res, s.record(ctx, sc, missed)
 			}
 		}

@@ -27,29 +27,12 @@ import (
 )
 
 type fakeStore struct {
+	mu      sync.Mutex
 	scopes  []billing.Scope
 	open    []string
 	missed  []time.Time
 	err     error
-	cursors map[billing.Scope]cursor
-}
-
-type cursor struct {
-	after string
-	at    time.Time
-}
-
-func (f *fakeStore) GetSweepCursor(_ context.Context, sc billing.Scope) (string, time.Time, error) {
-	c := f.cursors[sc]
-	return c.after, c.at, nil
-}
-
-func (f *fakeStore) PutSweepCursor(_ context.Context, sc billing.Scope, after string, at time.Time) error {
-	if f.cursors == nil {
-		f.cursors = map[billing.Scope]cursor{}
-	}
-	f.cursors[sc] = cursor{after, at}
-	return nil
+	cursors map[billing.Scope]billing.SweepCursor
 }
 
 func (f *fakeStore) ActiveConnections(context.Context) ([]billing.Scope, error) { return f.scopes, nil }
@@ -75,8 +58,25 @@ func (f *fakeStore) RecordMissedWebhooks(_ context.Context, _ billing.Scope, at 
 	return nil
 }
 
-// fakeRefresher records the ids it pulled, in the order pulls began (a
-// sweep pulls a few at once).
+func (f *fakeStore) GetSweepCursor(_ context.Context, sc billing.Scope) (billing.SweepCursor, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.cursors[sc], nil
+}
+
+// PutSweepCursor keeps a cursor written later, as the store does.
+func (f *fakeStore) PutSweepCursor(_ context.Context, sc billing.Scope, c billing.SweepCursor) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cursors == nil {
+		f.cursors = map[billing.Scope]billing.SweepCursor{}
+	}
+	if old, ok := f.cursors[sc]; !ok || !old.At.After(c.At) {
+		f.cursors[sc] = c
+	}
+	return nil
+}
+
 type fakeRefresher struct {
 	mu      sync.Mutex
 	opened  int
@@ -219,32 +219,40 @@ func (c *clockRefresher) OpenRefresher(ctx context.Context, sc billing.Scope) (f
 }
 
 // An environment with more open instruments than one invocation can pull:
-// the sweep stops 5 s before the invocation's deadline and queues a
-// continuation after the last instrument it pulled, which sweeps the rest;
-// every instrument is pulled once. (It used to stop there, and the next
-// run started again from the first, so the tail was never pulled.)
+// the sweep stops 5 s before the invocation's deadline, records its place
+// (running) and queues a continuation after the last instrument it pulled,
+// which sweeps the rest and marks the cursor done; every instrument is
+// pulled once. (It used to stop there, and the next run started again
+// from the first, so the tail was never pulled.)
 func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	st := &fakeStore{}
 	for i := 0; i < 250; i++ {
 		st.open = append(st.open, fmt.Sprintf("pay_%04d", i))
 	}
-	deadline := time.Now().Add(time.Hour)
-	// 60 s left, a second per pull, four pulls at once: the 15th group of
-	// four would start 4 s before it
-	clock := &fakeClock{now: deadline.Add(-60 * time.Second)}
+	t0 := time.Now().Add(time.Hour)
+	clock := &fakeClock{now: t0}
 	rf := &clockRefresher{fakeRefresher: fakeRefresher{missed: map[string]int{"pay_0010": 1, "pay_0100": 1}}, clock: clock}
 	q := &fakeQueue{}
 	s := &Sweeper{Store: st, Refresher: rf, Queue: q, Log: quiet(), Now: clock.Now}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	handle := func(body string) {
+	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
+	// handle is one invocation starting at start with budget to its deadline.
+	handle := func(id, body string, start time.Time, budget time.Duration) {
 		t.Helper()
-		resp, err := s.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m", Body: body}}})
+		clock.set(start)
+		rf.mu.Lock()
+		rf.seen = nil
+		rf.mu.Unlock()
+		ctx, cancel := context.WithDeadline(context.Background(), start.Add(budget))
+		defer cancel()
+		resp, err := s.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: id, Body: body}}})
 		if err != nil || len(resp.BatchItemFailures) != 0 {
 			t.Fatalf("%+v %v", resp, err)
 		}
 	}
-	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
+	first := `{"tenant_id":"tnt_1","environment_id":"env_1"}`
+	// 60 s to the deadline, a second per pull, four pulls at once: the 15th
+	// group of four would start 4 s before it
+	handle("m1", first, t0, 60*time.Second)
 	if seen := rf.pulled(); len(seen) != 56 || seen[0] != "pay_0000" || seen[55] != "pay_0055" || len(q.sent) != 1 {
 		t.Fatalf("first invocation pulled %d (last %v), queued %d", len(seen), seen[len(seen)-1:], len(q.sent))
 	}
@@ -255,61 +263,100 @@ func TestASweepOutOfTimeIsContinuedWhereItStopped(t *testing.T) {
 	if q.sent[0].GroupID != "tnt_1.env_1" || q.sent[0].DedupID == "" {
 		t.Fatalf("continuation %+v: want the environment's group and a deduplication id", q.sent[0])
 	}
-	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
-	if c := st.cursors[sc]; c.after != "pay_0055" || !c.at.Equal(clock.Now()) {
-		t.Fatalf("cursor %+v: want pay_0055 at the time the continuation was queued", c)
+	if c := st.cursors[sc]; c.After != "pay_0055" || c.State != billing.SweepRunning || !c.At.Equal(clock.Now()) {
+		t.Fatalf("cursor %+v: want running after pay_0055, written when the continuation was queued", c)
 	}
 	if len(st.missed) != 1 {
 		t.Fatalf("missed events recorded before stopping: %d, want 1", len(st.missed))
 	}
 
-	// The same message redelivered stops at the same place: the same
-	// deduplication id, so SQS keeps one continuation.
-	clock.set(deadline.Add(-60 * time.Second))
-	rf.seen = nil
-	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
-	if len(q.sent) != 2 || q.sent[1].DedupID != q.sent[0].DedupID {
-		t.Fatalf("redelivered: %+v", q.sent)
+	// The same message redelivered (same message id) stops at the same
+	// place: the same deduplication id, so SQS keeps one continuation.
+	// Another sweep stopping there has its own: SQS would otherwise drop
+	// it as a duplicate of the first.
+	handle("m1", first, t0.Add(time.Minute), 60*time.Second)
+	handle("m2", first, t0.Add(2*time.Minute), 60*time.Second)
+	if len(q.sent) != 3 || q.sent[1].DedupID != q.sent[0].DedupID || q.sent[2].DedupID == q.sent[0].DedupID {
+		t.Fatalf("dedup ids: redelivery %q, another sweep %q, first %q", q.sent[1].DedupID, q.sent[2].DedupID, q.sent[0].DedupID)
 	}
 
 	// The continuation, in an invocation of its own, pulls the rest.
-	clock.set(deadline.Add(-10 * time.Minute))
-	rf.seen = nil
-	handle(q.sent[0].Body)
-	if seen := rf.pulled(); len(seen) != 194 || seen[0] != "pay_0056" || seen[193] != "pay_0249" || len(q.sent) != 2 {
+	handle("m3", q.sent[0].Body, t0.Add(3*time.Minute), 10*time.Minute)
+	if seen := rf.pulled(); len(seen) != 194 || seen[0] != "pay_0056" || seen[193] != "pay_0249" || len(q.sent) != 3 {
 		t.Fatalf("continuation pulled %d (%v … %v), queued %d", len(seen), seen[:1], seen[len(seen)-1:], len(q.sent))
 	}
 	if len(st.missed) != 2 {
 		t.Fatalf("missed events recorded: %d, want 2", len(st.missed))
 	}
-	if c := st.cursors[sc]; c.after != "" {
-		t.Fatalf("cursor after the continued sweep reached the end: %+v, want cleared", c)
+	if c := st.cursors[sc]; c.State != billing.SweepDone || c.After != "" {
+		t.Fatalf("cursor after the continued sweep reached the end: %+v, want done", c)
 	}
 
-	// No time for even one pull: nothing is queued (the next scheduled run
-	// starts again), so a sweep never queues itself without progress.
-	clock.set(deadline.Add(-4 * time.Second))
-	rf.seen = nil
-	handle(`{"tenant_id":"tnt_1","environment_id":"env_1"}`)
-	if len(rf.seen) != 0 || len(q.sent) != 2 {
-		t.Fatalf("without time: pulled %d, queued %d", len(rf.seen), len(q.sent))
+	// No time for even one pull: nothing is queued, so a sweep never
+	// queues itself without progress; the cursor says done (the next
+	// scheduled run starts again).
+	handle("m4", first, t0.Add(20*time.Minute), 4*time.Second)
+	if len(rf.seen) != 0 || len(q.sent) != 3 || st.cursors[sc].State != billing.SweepDone {
+		t.Fatalf("without time: pulled %d, queued %d, cursor %+v", len(rf.seen), len(q.sent), st.cursors[sc])
 	}
 }
 
-// While an environment's sweep goes on in continuations (its cursor was
-// written within chainStale), the schedule does not queue it again: a
-// second sweep from the first instrument would share the FIFO group and,
-// where a sweep outlasts the interval, the queue would only grow. A chain
-// that stopped writing its cursor (its continuation lost) no longer holds
-// the schedule back, and neither does a finished one.
-func TestFanOutSkipsAnEnvironmentWhoseSweepContinues(t *testing.T) {
+// A 429 inside a continued sweep keeps its place: the cursor waits at the
+// group before the throttled one, and the next scheduled run goes on from
+// there rather than from the first instrument (which would leave the
+// tail of a large environment unswept whenever Razorpay throttles at
+// about the same depth).
+func TestAThrottledSweepGoesOnFromWhereItStopped(t *testing.T) {
+	st := &fakeStore{}
+	for i := 0; i < 40; i++ {
+		st.open = append(st.open, fmt.Sprintf("pay_%04d", i))
+	}
+	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
+	st.scopes = []billing.Scope{sc}
+	throttled := apperr.E(apperr.Throttled, razorpay.CodeThrottled, "Razorpay is rate limiting requests")
+	rf := &fakeRefresher{errorOn: map[string]error{"pay_0026": throttled}}
+	q := &fakeQueue{}
+	clock := &fakeClock{now: time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)}
+	s := &Sweeper{Store: st, Refresher: rf, Queue: q, Log: quiet(), Now: clock.Now}
+	// a continuation after pay_0009: groups 0010–13, …, 0022–25, then
+	// 0026–29 meets the 429
+	resp, err := s.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m1", Body: `{"tenant_id":"tnt_1","environment_id":"env_1","after":"pay_0009"}`}}})
+	if err != nil || len(resp.BatchItemFailures) != 0 || len(q.sent) != 0 {
+		t.Fatalf("%+v %v, queued %d", resp, err, len(q.sent))
+	}
+	if c := st.cursors[sc]; c.State != billing.SweepWaiting || c.After != "pay_0025" {
+		t.Fatalf("cursor %+v: want waiting after pay_0025", c)
+	}
+	// The next scheduled run queues the environment from there.
+	delete(rf.errorOn, "pay_0026")
+	clock.set(clock.Now().Add(5 * time.Minute))
+	if n, err := s.FanOut(context.Background()); err != nil || n != 1 || len(q.sent) != 1 {
+		t.Fatalf("fan-out: %d %v, queued %d", n, err, len(q.sent))
+	}
+	var m Message
+	if err := json.Unmarshal([]byte(q.sent[0].Body), &m); err != nil || m.After != "pay_0025" {
+		t.Fatalf("scheduled sweep %s: want it to start after pay_0025", q.sent[0].Body)
+	}
+	if c := st.cursors[sc]; c.State != billing.SweepRunning || c.After != "pay_0025" {
+		t.Fatalf("cursor after queueing: %+v, want running", c)
+	}
+}
+
+// While an environment's sweep is running (queued or continuing, its
+// cursor written within chainStale), the schedule does not queue it again:
+// a second sweep from the first instrument would share the FIFO group and,
+// where a sweep outlasts the interval, the queue would only grow. A
+// running sweep gone quiet (its message lost) no longer holds it back and
+// is taken up from its cursor; a finished one starts from the first
+// instrument; and the schedule marks what it queued running.
+func TestFanOutSkipsAnEnvironmentWhoseSweepIsRunning(t *testing.T) {
 	now := time.Date(2026, 12, 6, 5, 0, 0, 0, time.UTC)
 	busy, stale, done, fresh := billing.Scope{TenantID: "t", EnvironmentID: "busy"}, billing.Scope{TenantID: "t", EnvironmentID: "stale"},
 		billing.Scope{TenantID: "t", EnvironmentID: "done"}, billing.Scope{TenantID: "t", EnvironmentID: "fresh"}
-	st := &fakeStore{scopes: []billing.Scope{busy, stale, done, fresh}, cursors: map[billing.Scope]cursor{
-		busy:  {"pay_0100", now.Add(-2 * time.Minute)},
-		stale: {"pay_0100", now.Add(-chainStale - time.Second)},
-		done:  {"", now.Add(-time.Minute)},
+	st := &fakeStore{scopes: []billing.Scope{busy, stale, done, fresh}, cursors: map[billing.Scope]billing.SweepCursor{
+		busy:  {After: "pay_0100", State: billing.SweepRunning, At: now.Add(-2 * time.Minute)},
+		stale: {After: "pay_0200", State: billing.SweepRunning, At: now.Add(-chainStale - time.Second)},
+		done:  {State: billing.SweepDone, At: now.Add(-time.Minute)},
 	}}
 	q := &fakeQueue{}
 	s := &Sweeper{Store: st, Refresher: &fakeRefresher{}, Queue: q, Log: quiet(), Now: func() time.Time { return now }}
@@ -318,11 +365,31 @@ func TestFanOutSkipsAnEnvironmentWhoseSweepContinues(t *testing.T) {
 		t.Fatalf("queued %d (%d sent), %v; want 3", n, len(q.sent), err)
 	}
 	for _, m := range q.sent {
-		if strings.Contains(m.Body, `"busy"`) {
-			t.Fatalf("queued the environment whose sweep continues: %s", m.Body)
+		var msg Message
+		if err := json.Unmarshal([]byte(m.Body), &msg); err != nil {
+			t.Fatal(err)
 		}
-		if strings.Contains(m.Body, `"after"`) {
-			t.Fatalf("a scheduled sweep starts from the first instrument: %s", m.Body)
+		switch msg.EnvironmentID {
+		case "busy":
+			t.Fatalf("queued the environment whose sweep is running: %s", m.Body)
+		case "stale":
+			if msg.After != "pay_0200" {
+				t.Fatalf("the quiet sweep is not taken up from its cursor: %s", m.Body)
+			}
+		default:
+			if msg.After != "" {
+				t.Fatalf("a new sweep starts from the first instrument: %s", m.Body)
+			}
 		}
+	}
+	for _, sc := range []billing.Scope{stale, done, fresh} {
+		if c := st.cursors[sc]; c.State != billing.SweepRunning || !c.At.Equal(now) {
+			t.Fatalf("%s: cursor %+v, want running from now", sc.EnvironmentID, c)
+		}
+	}
+	// a second tick a minute later queues none of them
+	now = now.Add(time.Minute)
+	if n, err := s.FanOut(context.Background()); err != nil || n != 0 || len(q.sent) != 3 {
+		t.Fatalf("second tick: queued %d, %v", n, err)
 	}
 }
