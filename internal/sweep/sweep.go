@@ -151,9 +151,7 @@ func (s *Sweeper) FanOut(ctx context.Context) (int, error) {
 		}
 		n++
 		now := s.now()
-		body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: from})
-		group := sc.TenantID + "." + sc.EnvironmentID
-		m := queue.Message{Body: string(body), GroupID: group, DedupID: fmt.Sprintf("%s.%d", group, now.UnixMilli())}
+		m := sweepMessage(sc, from, fmt.Sprintf("%s.%d", groupID(sc), now.UnixMilli()))
 		if err := s.Queue.Send(ctx, m); err != nil {
 			return n, err
 		}
@@ -240,10 +238,18 @@ func (s *Sweeper) afterSweep(ctx context.Context, sc billing.Scope, messageID st
 // redelivery of the message that stops at the same place queues it once;
 // another sweep that happens to stop there queues its own.
 func continuation(sc billing.Scope, messageID, after string) queue.Message {
-	body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: after})
 	sum := sha256.Sum256([]byte(messageID + "\x00" + after))
-	return queue.Message{Body: string(body), GroupID: sc.TenantID + "." + sc.EnvironmentID, DedupID: hex.EncodeToString(sum[:])}
+	return sweepMessage(sc, after, hex.EncodeToString(sum[:]))
 }
+
+// sweepMessage is the gateway-sweep message that sweeps an environment
+// from after, in the environment's FIFO group (its sweeps never overlap).
+func sweepMessage(sc billing.Scope, after, dedupID string) queue.Message {
+	body, _ := json.Marshal(Message{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, After: after})
+	return queue.Message{Body: string(body), GroupID: groupID(sc), DedupID: dedupID}
+}
+
+func groupID(sc billing.Scope) string { return sc.TenantID + "." + sc.EnvironmentID }
 
 // pageSize is how many open ids are read per index query.
 const pageSize = 100
@@ -271,12 +277,13 @@ func (s *Sweeper) sweep(ctx context.Context, sc billing.Scope, after string) (Re
 			return res, err
 		}
 		for at := 0; at < len(ids); at += pullsAtOnce {
+			before := after // the last id before this group
+			if at > 0 {
+				before = ids[at-1]
+			}
 			if s.deadlineNear(ctx) {
 				if res.Swept > 0 { // (no progress at all: the next scheduled run starts again)
-					res.ResumeAfter = after
-					if at > 0 {
-						res.ResumeAfter = ids[at-1]
-					}
+					res.ResumeAfter = before
 				}
 				return res, s.record(ctx, sc, missed)
 			}
@@ -316,10 +323,7 @@ func (s *Sweeper) sweep(ctx context.Context, sc billing.Scope, after string) (Re
 			}
 			if stop {
 				if res.Throttled { // the next run goes on from this group
-					res.ResumeAfter = after
-					if at > 0 {
-						res.ResumeAfter = ids[at-1]
-					}
+					res.ResumeAfter = before
 				}
 				return res, s.record(ctx, sc, missed)
 			}
