@@ -29,6 +29,7 @@ import (
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 )
 
 // Deps are the adapters a function may use.
@@ -41,7 +42,7 @@ type Deps struct {
 	Store  *dynamo.Store
 	Box    *secrets.Box
 	Sync   queue.SyncPublisher
-	Events *queue.Sender
+	Events *sqsjson.Sender
 	HTTP   *http.Client
 
 	rzp        *razorpay.Client
@@ -80,7 +81,9 @@ func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writ
 		d.Sync = queue.SyncPublisher{Customers: queue.NewSender(d.SQS, cfg.CustomerSyncURL), Invoices: queue.NewSender(d.SQS, cfg.InvoiceSyncURL)}
 	}
 	if cfg.EventsQueueURL != "" {
-		d.Events = queue.NewSender(d.SQS, cfg.EventsQueueURL)
+		if d.Events, err = sqsjson.New(d.AWS, cfg.EventsQueueURL); err != nil {
+			return nil, err
+		}
 	}
 	if need&config.NeedSecrets != 0 {
 		if cfg.LocalKeyFile != "" {

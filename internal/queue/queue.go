@@ -12,6 +12,7 @@ import (
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 )
 
 // API is the part of the SQS client used.
@@ -29,12 +30,9 @@ type Sender struct {
 func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url} }
 
 // Message is one message. GroupID and DedupID are required on FIFO queues
-// and ignored on standard ones.
-type Message struct {
-	Body    string
-	GroupID string
-	DedupID string
-}
+// and ignored on standard ones. (sqsjson.Message: the webhook receiver
+// sends with internal/sqsjson and links no SQS client.)
+type Message = sqsjson.Message
 
 // Send enqueues m. A failure is Transient: the caller answers 5xx (a webhook
 // is then redelivered by Razorpay) or returns the record as a batch failure.

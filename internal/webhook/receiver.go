@@ -27,7 +27,7 @@ import (
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
-	"github.com/razorbill/razorbill/internal/queue"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 	"github.com/razorbill/razorbill/internal/webhooksig"
 )
 
@@ -55,7 +55,7 @@ type RefStore interface {
 
 // Publisher queues events.
 type Publisher interface {
-	Send(ctx context.Context, m queue.Message) error
+	Send(ctx context.Context, m sqsjson.Message) error
 }
 
 // Receiver is the webhook-receiver handler.
@@ -158,7 +158,7 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	}
 	key := r.groupKey(ctx, sc, env)
 	group := GroupID(sc, key)
-	if err := r.Queue.Send(ctx, queue.Message{Body: string(b), GroupID: group, DedupID: dedupID(sc, dedup)}); err != nil {
+	if err := r.Queue.Send(ctx, sqsjson.Message{Body: string(b), GroupID: group, DedupID: dedupID(sc, dedup)}); err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
 	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)

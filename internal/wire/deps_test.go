@@ -28,7 +28,7 @@ func TestEachFunctionLinksOnlyItsAdapters(t *testing.T) {
 	local := []string{mod + "internal/app", mod + "internal/razorpaysim", mod + "internal/localstack", mod + "internal/lambdahost", mod + "internal/localaws", mod + "internal/testenv"}
 	razorpay := []string{rzpSDK, mod + "internal/razorpay"}
 	cases := map[string][]string{
-		"webhook-receiver":     cat(razorpay, []string{mod + "internal/httpapi", mod + "internal/rzsync", ssm}),
+		"webhook-receiver":     cat(razorpay, []string{mod + "internal/httpapi", mod + "internal/rzsync", ssm, sqs, mod + "internal/queue"}), // it sends with internal/sqsjson
 		"stream-relay":         cat(razorpay, []string{kms, dynamodb, ssm, mod + "internal/secrets", mod + "internal/dynamo"}),
 		"payment-reconciler":   {sqs, ssm, mod + "internal/httpapi", mod + "internal/payments"},
 		"customer-syncer":      {sqs, ssm, mod + "internal/httpapi", mod + "internal/payments", mod + "internal/reconcile"},

@@ -7,13 +7,11 @@ package webhookreceiver
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
-	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/secrets"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 	"github.com/razorbill/razorbill/internal/webhook"
 	"github.com/razorbill/razorbill/internal/wire/ledger"
 )
@@ -38,6 +36,9 @@ func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 		return nil, err
 	}
 	store := ledger.Store(env)
-	events := queue.NewSender(sqs.NewFromConfig(env.AWS), env.Config.EventsQueueURL)
+	events, err := sqsjson.New(env.AWS, env.Config.EventsQueueURL)
+	if err != nil {
+		return nil, err
+	}
 	return &webhook.Receiver{Store: webhook.NewTrustCache(dynamo.WebhookTrust{Store: store}), Refs: store, Secrets: secrets.NewCache(box), Queue: events, Log: env.Log}, nil
 }
