@@ -28,12 +28,12 @@ import (
 	"github.com/razorbill/razorbill/internal/lambdahost"
 	"github.com/razorbill/razorbill/internal/money"
 	"github.com/razorbill/razorbill/internal/payments"
-	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/razorpaysim"
 	"github.com/razorbill/razorbill/internal/reconcile"
 	"github.com/razorbill/razorbill/internal/rzsync"
 	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 	"github.com/razorbill/razorbill/internal/testenv"
 	"github.com/razorbill/razorbill/internal/webhook"
 )
@@ -259,7 +259,12 @@ func newHarness(t *testing.T, cfg settings) *harness {
 	h.rz = razorpay.NewClient(razorpay.Config{BaseURL: vars["RAZORPAY_BASE_URL"], Logger: d.Log, AttemptTimeout: 1500 * time.Millisecond})
 
 	// The functions, wired as app wires them, with the faulty adapters.
-	events := queue.NewSender(&faultySQS{inner: d.SQS, f: h.f}, d.Config.EventsQueueURL)
+	sqsCfg := d.AWS
+	sqsCfg.HTTPClient = &faultySQS{inner: &http.Client{Timeout: 10 * time.Second}, f: h.f}
+	events, err := sqsjson.New(sqsCfg, d.Config.EventsQueueURL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	receiver := &webhook.Receiver{Store: h.faulty, Refs: h.faulty, Secrets: d.Box, Queue: events, Log: d.Log}
 	rec := &reconcile.Reconciler{Store: h.faulty, Gateway: h.rz, Secrets: d.Box, Log: d.Log}
 	syncer := &rzsync.Syncer{Store: h.faulty, Gateway: h.rz, Secrets: d.Box}

@@ -2,8 +2,10 @@ package chaos_test
 
 import (
 	"context"
-	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -12,11 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go"
 
 	"github.com/razorbill/razorbill/internal/dynamo"
-	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -251,28 +250,34 @@ func (d *faultyDDB) raceInvoice(ctx context.Context, in *dynamodb.TransactWriteI
 	return false
 }
 
-// faultySQS is the receiver's SQS client with send failures: half refused
-// before anything is queued, half after SQS accepted the message (the
-// answer was lost), rate of all sends.
+// faultySQS is the HTTP client under the receiver's SQS sender
+// (internal/sqsjson) with send failures: half refused with SQS's 503
+// ServiceUnavailable before reaching the queue, half queued with the answer
+// lost (a timeout). sqsjson tries both again, as it does in AWS; a message
+// queued twice has one deduplication id, so SQS keeps one.
 type faultySQS struct {
-	inner queue.API
+	inner aws.HTTPClient
 	f     *faults
 }
 
-func (q *faultySQS) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
-	if !q.f.roll("sqs SendMessage", q.f.rate) {
-		return q.inner.SendMessage(ctx, in, opts...)
+func (q *faultySQS) Do(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("X-Amz-Target") != "AmazonSQS.SendMessage" || !q.f.roll("sqs SendMessage", q.f.rate) {
+		return q.inner.Do(req)
 	}
 	if q.f.intn(2) == 0 {
 		q.f.count("sqs: SendMessage refused (ServiceUnavailable)")
-		return nil, &smithy.GenericAPIError{Code: "AWS.SimpleQueueService.ServiceUnavailable", Message: "Service is unavailable", Fault: smithy.FaultServer}
+		body := `{"__type":"com.amazonaws.sqs#ServiceUnavailable","message":"Service is unavailable"}`
+		return &http.Response{StatusCode: http.StatusServiceUnavailable, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}},
+			Body: io.NopCloser(strings.NewReader(body)), Request: req}, nil
 	}
-	out, err := q.inner.SendMessage(ctx, in, opts...)
+	resp, err := q.inner.Do(req)
 	if err != nil {
-		return out, err
+		return nil, err
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 	q.f.count("sqs: SendMessage queued, answer lost (timeout)")
-	return nil, fmt.Errorf("send message: %w", context.DeadlineExceeded)
+	return nil, &url.Error{Op: "Post", URL: req.URL.String(), Err: context.DeadlineExceeded}
 }
 
 // razorpayFaultKinds are the simulator faults armed before Razorpay calls.

@@ -2,6 +2,7 @@ package localstack_test
 
 import (
 	"context"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
@@ -55,6 +57,28 @@ func (r *callRecorder) note(fn string, actions ...string) {
 	for _, a := range actions {
 		r.seen[fn][a] = true
 	}
+}
+
+// wrap records the SQS calls a function makes outside the SDK (the
+// webhook receiver's internal/sqsjson send), from the request's
+// X-Amz-Target; SDK calls pass here too and are noted again, to no effect.
+func (r *callRecorder) wrap(next aws.HTTPClient) aws.HTTPClient {
+	return recordingClient{next: next, r: r}
+}
+
+type recordingClient struct {
+	next aws.HTTPClient
+	r    *callRecorder
+}
+
+func (c recordingClient) Do(req *http.Request) (*http.Response, error) {
+	if op, ok := strings.CutPrefix(req.Header.Get("X-Amz-Target"), "AmazonSQS."); ok {
+		if lc, ok := lambdacontext.FromContext(req.Context()); ok {
+			_, fn, _ := strings.Cut(lc.InvokedFunctionArn, ":function:")
+			c.r.note(fn, "sqs:"+strings.TrimSuffix(op, "Batch"))
+		}
+	}
+	return c.next.Do(req)
 }
 
 func (r *callRecorder) middleware(stack *middleware.Stack) error {
@@ -122,7 +146,11 @@ func (r *callRecorder) check(t *testing.T) {
 func TestTheRecorderSeesEachFunctionsCalls(t *testing.T) {
 	t.Parallel()
 	rec := newCallRecorder()
-	s := start(t, func(o *localstack.Options) { o.APIOptions = append(o.APIOptions, rec.middleware) })
+	s := start(t, func(o *localstack.Options) {
+		o.APIOptions = append(o.APIOptions, rec.middleware)
+		outer := o.WrapHTTP // start's recorder, which checks every test's calls
+		o.WrapHTTP = func(c aws.HTTPClient) aws.HTTPClient { return rec.wrap(outer(c)) }
+	})
 	inv := s.finalized(s.customer("acct-rec", "rec@example.com"), "inr")
 	p := s.must(s.call("POST", "/api/v1/payments", payReq(inv, 100)), 201)
 	if _, err := s.st.Sim.PayPaymentLink(p.s("gateway_tracking_id"), razorpaysim.PayOptions{}); err != nil {

@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/smithy-go/middleware"
 
@@ -59,6 +61,10 @@ type Options struct {
 	// APIOptions are added to every AWS client's middleware stack (tests
 	// record which function makes which call).
 	APIOptions []func(*middleware.Stack) error
+	// WrapHTTP, when set, wraps the HTTP client every AWS call of the
+	// functions goes through: the SDK clients' and internal/sqsjson's (the
+	// webhook receiver's send, which no SDK middleware sees).
+	WrapHTTP func(aws.HTTPClient) aws.HTTPClient
 	// SweepInterval is how often the gateway-sweeper runs (default
 	// RAZORBILL_SWEEP_INTERVAL, else 30 s; negative: never).
 	SweepInterval time.Duration
@@ -140,6 +146,13 @@ func Start(ctx context.Context, opt Options) (*Stack, error) {
 	env["RAZORBILL_LOG_LEVEL"] = opt.LogLevel
 	awsCfg := localaws.AWSConfig(ctx, opt.Endpoints)
 	awsCfg.APIOptions = append(awsCfg.APIOptions, opt.APIOptions...)
+	if opt.WrapHTTP != nil {
+		base := awsCfg.HTTPClient
+		if base == nil {
+			base = awshttp.NewBuildableClient()
+		}
+		awsCfg.HTTPClient = opt.WrapHTTP(base)
+	}
 	d, err := app.LoadWithAWS(ctx, func(k string) string { return env[k] }, opt.LogOutput,
 		config.NeedTable|config.NeedEventsQueue|config.NeedSyncQueues|config.NeedRazorpay|config.NeedSecrets|config.NeedAdmin|config.NeedWebhooks, &awsCfg)
 	if err != nil {

@@ -78,6 +78,7 @@ func start(t *testing.T, tweak ...func(*localstack.Options)) *stack {
 	// Every call a function makes must be one its IAM role allows.
 	rec := newCallRecorder()
 	opt.APIOptions = append(opt.APIOptions, rec.middleware)
+	opt.WrapHTTP = rec.wrap
 	for _, f := range tweak {
 		f(&opt)
 	}

@@ -18,9 +18,10 @@
 // SigV4 signer gets the same Authorization header, the body decodes to the
 // same fields the SDK client sends, and it talks to the SQS emulator.
 //
-// The request goes to the queue URL's scheme and host (SQS accepts the JSON
-// protocol at the queue's own endpoint), so the local stack's emulator
-// needs no separate endpoint setting.
+// The request goes where the SDK's SQS client would send it: the config's
+// BaseEndpoint, else an SQS endpoint one of its ConfigSources names (the
+// local stack's emulator or a metering proxy), else the queue URL's scheme
+// and host (https://sqs.<region>.amazonaws.com for a queue in AWS).
 package sqsjson
 
 import (
@@ -109,9 +110,15 @@ func New(cfg aws.Config, queueURL string) (*Sender, error) {
 	if cfg.HTTPClient != nil {
 		doer = cfg.HTTPClient
 	}
+	endpoint := &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}
+	if base, err := configuredEndpoint(cfg); err != nil {
+		return nil, err
+	} else if base != nil {
+		endpoint = base
+	}
 	return &Sender{
 		queueURL: queueURL,
-		endpoint: &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"},
+		endpoint: endpoint,
 		fifo:     strings.HasSuffix(u.Path, ".fifo"),
 		region:   cfg.Region,
 		creds:    cfg.Credentials,
@@ -120,6 +127,49 @@ func New(cfg aws.Config, queueURL string) (*Sender, error) {
 		Attempts: 3,
 		Backoff:  50 * time.Millisecond,
 	}, nil
+}
+
+// serviceEndpoints is what the SDK asks a config source for a service's
+// endpoint (AWS_ENDPOINT_URL_<SERVICE>; the local stack's emulators).
+type serviceEndpoints interface {
+	GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
+}
+
+// configuredEndpoint is the SQS endpoint cfg sets, if any: BaseEndpoint,
+// else the first config source that names one for "SQS".
+func configuredEndpoint(cfg aws.Config) (*url.URL, error) {
+	raw := aws.ToString(cfg.BaseEndpoint)
+	if raw == "" {
+		for _, src := range cfg.ConfigSources {
+			p, ok := src.(serviceEndpoints)
+			if !ok {
+				continue
+			}
+			v, found, err := p.GetServiceBaseEndpoint(context.Background(), "SQS")
+			if err != nil {
+				return nil, fmt.Errorf("sqsjson: SQS endpoint: %w", err)
+			}
+			if found && v != "" {
+				raw = v
+				break
+			}
+		}
+	}
+	if raw == "" {
+		return nil, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("sqsjson: SQS endpoint %q is not an http(s) URL", raw)
+	}
+	path := u.Path
+	if path == "" {
+		path = "/"
+	}
+	if path != "/" {
+		return nil, fmt.Errorf("sqsjson: SQS endpoint %q has a path; only scheme and host are used", raw)
+	}
+	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}, nil
 }
 
 // Error is SQS's answer to a request it refused, or the reason no answer

@@ -376,3 +376,55 @@ func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
 }
+
+type endpointSource map[string]string
+
+func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, id string) (string, bool, error) {
+	v, ok := e[id]
+	return v, ok, nil
+}
+
+// TestItSendsWhereTheSDKClientWould: the config's BaseEndpoint first, then
+// an SQS endpoint a config source names (the local stack's emulator, the
+// benchmark's metering proxy), else the queue URL's host; the request is
+// signed for the host it goes to.
+func TestItSendsWhereTheSDKClientWould(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*aws.Config)
+		host string
+	}{
+		{"the queue URL", func(*aws.Config) {}, "sqs.ap-south-1.amazonaws.com"},
+		{"BaseEndpoint", func(c *aws.Config) {
+			c.BaseEndpoint = aws.String("http://127.0.0.1:4566")
+			c.ConfigSources = []any{endpointSource{"SQS": "http://other:1"}}
+		}, "127.0.0.1:4566"},
+		{"a config source", func(c *aws.Config) {
+			c.ConfigSources = []any{"not a source", endpointSource{"DynamoDB": "http://ddb:1"}, endpointSource{"SQS": "http://proxy:9324"}}
+		}, "proxy:9324"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &capture{}
+			cfg := config("", c)
+			tc.edit(&cfg)
+			s, err := sqsjson.New(cfg, fifoURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Send(context.Background(), sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"}); err != nil {
+				t.Fatal(err)
+			}
+			if c.req.URL.Host != tc.host || c.req.Host != tc.host || c.req.URL.Path != "/" {
+				t.Fatalf("sent to %s (Host %s), want %s/", c.req.URL, c.req.Host, tc.host)
+			}
+			if !strings.Contains(string(c.body), `"QueueUrl":"`+fifoURL+`"`) {
+				t.Fatalf("body %s does not name the queue", c.body)
+			}
+		})
+	}
+	cfg := config("", nil)
+	cfg.BaseEndpoint = aws.String("http://host:1/some/path")
+	if _, err := sqsjson.New(cfg, fifoURL); err == nil {
+		t.Fatal("an endpoint with a path accepted")
+	}
+}
