@@ -37,9 +37,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,9 +75,13 @@ type Sender struct {
 	http     Doer
 	// Now is the clock requests are signed with.
 	Now func() time.Time
-	// Attempts is how many times one Send tries (a network error, a 5xx or
-	// a throttling answer is tried again); at least 1.
+	// Attempts is how many times one Send tries (a network error, a try
+	// out of time, a 5xx or a throttling answer is tried again); at least 1.
 	Attempts int
+	// AttemptTimeout bounds one try (within the caller's deadline), so a
+	// stuck connection becomes another try before the webhook receiver's
+	// 5 s run out.
+	AttemptTimeout time.Duration
 	// Backoff is the pause before the second try, doubled before each
 	// further one.
 	Backoff time.Duration
@@ -91,13 +95,13 @@ type signingKey struct {
 	mac         hash.Hash // HMAC-SHA256 keyed with the derived key
 }
 
-// defaultHTTP is the client used when the aws.Config carries none: a
-// per-try deadline, so a stuck connection becomes a retry, not a hung
-// webhook.
-var defaultHTTP = &http.Client{Timeout: 10 * time.Second}
+// defaultHTTP is the client used when the aws.Config carries none (each
+// try's deadline is AttemptTimeout's context).
+var defaultHTTP = &http.Client{}
 
 // New returns a sender for the queue at queueURL, signing with cfg's region
-// and credentials and sending through cfg.HTTPClient (when set).
+// and credentials, sending through cfg.HTTPClient (when set) and trying
+// cfg.RetryMaxAttempts times (when set; else 3, the SDK's default).
 func New(cfg aws.Config, queueURL string) (*Sender, error) {
 	u, err := url.Parse(queueURL)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -115,18 +119,43 @@ func New(cfg aws.Config, queueURL string) (*Sender, error) {
 		return nil, err
 	} else if base != nil {
 		endpoint = base
+	} else if r := hostRegion(u.Host); r != "" && r != cfg.Region {
+		// Signed for one region and sent to another, every send would be
+		// refused (403), and the webhooks redelivered until Razorpay gives up.
+		return nil, fmt.Errorf("sqsjson: queue URL %q is in region %s, the AWS config's region is %s", queueURL, r, cfg.Region)
+	}
+	attempts := 3
+	if cfg.RetryMaxAttempts > 0 {
+		attempts = cfg.RetryMaxAttempts
 	}
 	return &Sender{
-		queueURL: queueURL,
-		endpoint: endpoint,
-		fifo:     strings.HasSuffix(u.Path, ".fifo"),
-		region:   cfg.Region,
-		creds:    cfg.Credentials,
-		http:     doer,
-		Now:      time.Now,
-		Attempts: 3,
-		Backoff:  50 * time.Millisecond,
+		queueURL:       queueURL,
+		endpoint:       endpoint,
+		fifo:           strings.HasSuffix(u.Path, ".fifo"),
+		region:         cfg.Region,
+		creds:          cfg.Credentials,
+		http:           doer,
+		Now:            time.Now,
+		Attempts:       attempts,
+		AttemptTimeout: 1500 * time.Millisecond,
+		Backoff:        50 * time.Millisecond,
 	}, nil
+}
+
+// hostRegion is the region of an SQS host in AWS (sqs.<region>.amazonaws.com,
+// .amazonaws.com.cn, or the legacy <region>.queue.amazonaws.com), else "".
+func hostRegion(host string) string {
+	if r, ok := strings.CutPrefix(host, "sqs."); ok {
+		for _, suffix := range []string{".amazonaws.com", ".amazonaws.com.cn"} {
+			if r, ok := strings.CutSuffix(r, suffix); ok && r != "" && !strings.Contains(r, ".") {
+				return r
+			}
+		}
+	}
+	if r, ok := strings.CutSuffix(host, ".queue.amazonaws.com"); ok && r != "" && !strings.Contains(r, ".") {
+		return r
+	}
+	return ""
 }
 
 // serviceEndpoints is what the SDK asks a config source for a service's
@@ -135,11 +164,15 @@ type serviceEndpoints interface {
 	GetServiceBaseEndpoint(ctx context.Context, sdkID string) (string, bool, error)
 }
 
-// configuredEndpoint is the SQS endpoint cfg sets, if any: BaseEndpoint,
-// else the first config source that names one for "SQS".
+// configuredEndpoint is the SQS endpoint cfg sets, if any, chosen as the
+// SDK's SQS client chooses (service/sqs resolveBaseEndpoint): BaseEndpoint,
+// replaced by the first config source that names one for "SQS" unless
+// AWS_ENDPOINT_URL is set and AWS_ENDPOINT_URL_SQS is not.
 func configuredEndpoint(cfg aws.Config) (*url.URL, error) {
 	raw := aws.ToString(cfg.BaseEndpoint)
-	if raw == "" {
+	_, global := os.LookupEnv("AWS_ENDPOINT_URL")
+	_, service := os.LookupEnv("AWS_ENDPOINT_URL_SQS")
+	if !global || service {
 		for _, src := range cfg.ConfigSources {
 			p, ok := src.(serviceEndpoints)
 			if !ok {
@@ -222,6 +255,7 @@ func (s *Sender) send(ctx context.Context, m Message) (string, error) {
 		if err == nil {
 			return id, nil
 		}
+		// ctx done: no further try (a try's own timeout is not ctx's).
 		var e *Error
 		if !errors.As(err, &e) || !e.Retry || try >= s.Attempts || ctx.Err() != nil {
 			return "", err
@@ -273,6 +307,11 @@ var (
 )
 
 func (s *Sender) sendOnce(ctx context.Context, body []byte, bodyMD5 string) (string, error) {
+	if s.AttemptTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, s.AttemptTimeout)
+		defer cancel()
+	}
 	if s.creds == nil {
 		return "", &Error{Message: "no credentials in the AWS config"}
 	}
@@ -290,25 +329,26 @@ func (s *Sender) sendOnce(ctx context.Context, body []byte, bodyMD5 string) (str
 	if creds.SessionToken != "" {
 		h["X-Amz-Security-Token"] = []string{creds.SessionToken}
 	}
+	u := *s.endpoint // a Doer may change the request's URL; s.endpoint stays
 	req := (&http.Request{
 		Method:        http.MethodPost,
-		URL:           s.endpoint,
-		Host:          s.endpoint.Host,
+		URL:           &u,
+		Host:          u.Host,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
 		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
+		// net/http sends the request again on a pooled connection the server
+		// had closed, if it can rewind the body.
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}).WithContext(ctx)
 	resp, err := s.http.Do(req)
 	if err != nil {
-		retry := !errors.Is(err, context.Canceled)
-		var ne net.Error
-		if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, io.ErrUnexpectedEOF) {
-			retry = ctx.Err() == nil
-		}
-		return "", &Error{Message: err.Error(), Retry: retry, Err: err}
+		// Any transport error, this try's timeout included, is worth another
+		// try; send stops when the caller's context is done.
+		return "", &Error{Message: err.Error(), Retry: true, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -322,19 +362,22 @@ func (s *Sender) sendOnce(ctx context.Context, body []byte, bodyMD5 string) (str
 		MD5OfMessageBody string
 		MessageID        string `json:"MessageId"`
 	}
+	// A 200 means SQS stored a message: what is wrong with its answer is not
+	// tried again (the SDK checks the MD5 once, after its retries, too).
 	if err := json.Unmarshal(raw, &out); err != nil || out.MessageID == "" {
-		return "", &Error{Status: resp.StatusCode, Message: fmt.Sprintf("unreadable answer %.200q", raw), Retry: true}
+		return "", &Error{Status: resp.StatusCode, Message: fmt.Sprintf("unreadable answer %.200q", raw)}
 	}
-	// SQS returns the MD5 of the body it stored; the SDK checks it too.
+	// SQS returns the MD5 of the body it stored.
 	if !strings.EqualFold(out.MD5OfMessageBody, bodyMD5) {
-		return "", &Error{Status: resp.StatusCode, Message: fmt.Sprintf("MD5OfMessageBody %q does not match the body sent", out.MD5OfMessageBody), Retry: true}
+		return "", &Error{Status: resp.StatusCode, Message: fmt.Sprintf("MD5OfMessageBody %q does not match the body sent", out.MD5OfMessageBody)}
 	}
 	return out.MessageID, nil
 }
 
 // answerError reads SQS's error answer: {"__type": "com.amazonaws.sqs#Code",
-// "message": "…"}; the x-amzn-query-error header, when present, names the
-// code too.
+// "message": "…"} (a ":…" suffix of the type dropped); the
+// X-Amzn-Query-Error and X-Amzn-ErrorType headers name the code when the
+// body does not.
 func answerError(resp *http.Response, raw []byte) *Error {
 	var body struct {
 		Type    string `json:"__type"`
@@ -343,6 +386,10 @@ func answerError(resp *http.Response, raw []byte) *Error {
 	}
 	_ = json.Unmarshal(raw, &body)
 	code := body.Type
+	if code == "" {
+		code = resp.Header.Get("X-Amzn-ErrorType")
+	}
+	code, _, _ = strings.Cut(code, ":")
 	if i := strings.LastIndexByte(code, '#'); i >= 0 {
 		code = code[i+1:]
 	}
@@ -356,12 +403,20 @@ func answerError(resp *http.Response, raw []byte) *Error {
 	if msg == "" {
 		msg = fmt.Sprintf("%.200q", raw)
 	}
-	retry := resp.StatusCode >= 500
-	switch code {
-	case "ThrottlingException", "RequestThrottled", "RequestThrottledException", "ServiceUnavailable", "InternalError", "KmsThrottled":
-		retry = true
-	}
+	retry := resp.StatusCode >= 500 || retryableCodes[code]
+
 	return &Error{Status: resp.StatusCode, Code: code, Message: msg, Retry: retry}
+}
+
+// retryableCodes are the SDK's retryable and throttling error codes
+// (aws/retry) and SQS's own throttling and unavailability codes.
+var retryableCodes = map[string]bool{
+	"RequestTimeout": true, "RequestTimeoutException": true, "Throttling": true, "ThrottlingException": true,
+	"ThrottledException": true, "RequestThrottledException": true, "TooManyRequestsException": true,
+	"ProvisionedThroughputExceededException": true, "TransactionInProgressException": true, "RequestLimitExceeded": true,
+	"BandwidthLimitExceeded": true, "LimitExceededException": true, "RequestThrottled": true, "SlowDown": true,
+	"PriorRequestNotComplete": true, "EC2ThrottledException": true, "ServiceUnavailable": true, "InternalError": true,
+	"InternalFailure": true, "KmsThrottled": true, "AWS.SimpleQueueService.ServiceUnavailable": true,
 }
 
 const amzDateLayout = "20060102T150405Z"

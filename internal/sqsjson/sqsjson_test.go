@@ -8,10 +8,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,57 +65,59 @@ func config(token string, doer aws.HTTPClient) aws.Config {
 // TestSignedAsTheSDKSignsIt: for the request Send builds, the SDK's own
 // SigV4 signer (given the same credentials, time, region, service and
 // payload hash) computes the same Authorization header, with and without
-// a session token, across a day boundary (the derived key is kept per day)
-// and after the secret changes.
+// a session token. One Sender makes every request, so its kept signing key
+// is used again within a day and derived anew across midnight and after
+// the secret changes.
 func TestSignedAsTheSDKSignsIt(t *testing.T) {
 	ctx := context.Background()
+	c := &capture{}
+	var current aws.Credentials
+	cfg := config("", c)
+	cfg.Credentials = aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) { return current, nil })
+	s, err := sqsjson.New(cfg, fifoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 	for _, tc := range []struct {
 		name, token, secret string
 		at                  time.Time
 	}{
-		{"session token", "IQoJb3JpZ2luX2VjEXAMPLE//token+with/slashes=", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time.Date(2026, 12, 6, 23, 59, 59, 0, time.UTC)},
-		{"next day", "IQoJb3JpZ2luX2VjEXAMPLE//token+with/slashes=", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time.Date(2026, 12, 7, 0, 0, 1, 0, time.UTC)},
-		{"no token", "", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", time.Date(2026, 12, 7, 0, 0, 2, 0, time.UTC)},
+		{"session token", "IQoJb3JpZ2luX2VjEXAMPLE//token+with/slashes=", secret, time.Date(2026, 12, 6, 23, 59, 58, 0, time.UTC)},
+		{"the same day's key again", "IQoJb3JpZ2luX2VjEXAMPLE//token+with/slashes=", secret, time.Date(2026, 12, 6, 23, 59, 59, 0, time.UTC)},
+		{"next day", "IQoJb3JpZ2luX2VjEXAMPLE//token+with/slashes=", secret, time.Date(2026, 12, 7, 0, 0, 1, 0, time.UTC)},
+		{"no token", "", secret, time.Date(2026, 12, 7, 0, 0, 2, 0, time.UTC)},
 		{"rotated secret", "another", "bWFkZS11cC1zZWNyZXQtZm9yLXRoZS10ZXN0", time.Date(2026, 12, 7, 0, 0, 3, 0, time.UTC)},
+		{"back to the first secret", "", secret, time.Date(2026, 12, 7, 0, 0, 4, 0, time.UTC)},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			c := &capture{}
-			cfg := config(tc.token, c)
-			cfg.Credentials = credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", tc.secret, tc.token)
-			s, err := sqsjson.New(cfg, fifoURL)
-			if err != nil {
-				t.Fatal(err)
+		current = aws.Credentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: tc.secret, SessionToken: tc.token}
+		s.Now = func() time.Time { return tc.at }
+		if err := s.Send(ctx, sqsjson.Message{Body: `{"event":"payment.captured","note":"quote \" and \\ backslash"}`, GroupID: "ten/env/inv_1", DedupID: "d1"}); err != nil {
+			t.Fatal(tc.name, err)
+		}
+		got := c.req.Header.Get("Authorization")
+		if got == "" || c.req.Header.Get("X-Amz-Date") != tc.at.Format("20060102T150405Z") {
+			t.Fatalf("%s: headers %v", tc.name, c.req.Header)
+		}
+		if tok := c.req.Header.Get("X-Amz-Security-Token"); tok != tc.token {
+			t.Fatalf("%s: security token %q, want %q", tc.name, tok, tc.token)
+		}
+		// The same request, signed by the SDK.
+		again, err := http.NewRequest(http.MethodPost, "https://sqs.ap-south-1.amazonaws.com/", bytes.NewReader(c.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range c.req.Header {
+			if k != "Authorization" && k != "X-Amz-Date" && k != "X-Amz-Security-Token" {
+				again.Header[k] = v
 			}
-			s.Now = func() time.Time { return tc.at }
-			if err := s.Send(ctx, sqsjson.Message{Body: `{"event":"payment.captured","note":"quote \" and \\ backslash"}`, GroupID: "ten/env/inv_1", DedupID: "d1"}); err != nil {
-				t.Fatal(err)
-			}
-			got := c.req.Header.Get("Authorization")
-			if got == "" || c.req.Header.Get("X-Amz-Date") != tc.at.Format("20060102T150405Z") {
-				t.Fatalf("headers %v", c.req.Header)
-			}
-			if tok := c.req.Header.Get("X-Amz-Security-Token"); tok != tc.token {
-				t.Fatalf("security token %q, want %q", tok, tc.token)
-			}
-			// The same request, signed by the SDK.
-			again, err := http.NewRequest(http.MethodPost, "https://sqs.ap-south-1.amazonaws.com/", bytes.NewReader(c.body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for k, v := range c.req.Header {
-				if k != "Authorization" && k != "X-Amz-Date" && k != "X-Amz-Security-Token" {
-					again.Header[k] = v
-				}
-			}
-			sum := sha256hex(c.body)
-			creds, _ := cfg.Credentials.Retrieve(ctx)
-			if err := v4.NewSigner().SignHTTP(ctx, creds, again, sum, "sqs", "ap-south-1", tc.at); err != nil {
-				t.Fatal(err)
-			}
-			if want := again.Header.Get("Authorization"); got != want {
-				t.Fatalf("Authorization\n got  %s\n want %s (the SDK's signer)", got, want)
-			}
-		})
+		}
+		if err := v4.NewSigner().SignHTTP(ctx, current, again, sha256hex(c.body), "sqs", "ap-south-1", tc.at); err != nil {
+			t.Fatal(err)
+		}
+		if want := again.Header.Get("Authorization"); got != want {
+			t.Fatalf("%s: Authorization\n got  %s\n want %s (the SDK's signer)", tc.name, got, want)
+		}
 	}
 }
 
@@ -202,15 +206,33 @@ func TestEscapingDecodesToTheSameString(t *testing.T) {
 }
 
 // answers is a test server answering each request with the next of its
-// answers (status, body); the last one repeats.
+// answers (status, body); the last one repeats. Status "drop" closes the
+// connection without an answer, "slow" answers 200 after 2 s, "400T" is a
+// 400 whose code is only in the X-Amzn-ErrorType header.
 func answers(t *testing.T, list ...[2]string) (*httptest.Server, *atomic.Int32) {
 	var n atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		i := int(n.Add(1)) - 1
 		a := list[min(i, len(list)-1)]
+		switch a[0] {
+		case "drop":
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		case "slow":
+			select {
+			case <-time.After(2 * time.Second):
+			case <-r.Context().Done():
+				return
+			}
+		case "400T":
+			w.Header().Set("X-Amzn-ErrorType", "ThrottlingException:http://internal.amazon.com/coral/com.amazon.coral.availability/")
+		}
 		status := 200
-		if a[0] != "200" {
-			status = map[string]int{"500": 500, "503": 503, "400": 400}[a[0]]
+		if a[0] != "200" && a[0] != "slow" {
+			status = map[string]int{"500": 500, "503": 503, "400": 400, "400T": 400}[a[0]]
 		}
 		body := a[1]
 		if status == 200 && body == "" {
@@ -244,7 +266,12 @@ func TestWhatIsTriedAgain(t *testing.T) {
 		{"a 500 then success", [][2]string{{"500", `{"__type":"com.amazonaws.sqs#InternalError","message":"x"}`}, {"200", ""}}, 2, true, ""},
 		{"throttled three times", [][2]string{{"400", `{"__type":"com.amazonaws.sqs#ThrottlingException","message":"slow down"}`}}, 3, false, "ThrottlingException"},
 		{"queue missing", [][2]string{{"400", `{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}`}}, 1, false, "QueueDoesNotExist"},
-		{"wrong MD5", [][2]string{{"200", `{"MD5OfMessageBody":"00000000000000000000000000000000","MessageId":"m"}`}}, 3, false, ""},
+		{"wrong MD5: stored, not sent again", [][2]string{{"200", `{"MD5OfMessageBody":"00000000000000000000000000000000","MessageId":"m"}`}}, 1, false, ""},
+		{"unreadable 200: not sent again", [][2]string{{"200", `<html>proxy</html>`}}, 1, false, ""},
+		{"a code named by X-Amzn-ErrorType", [][2]string{{"400T", `{"message":"x"}`}}, 3, false, "ThrottlingException"},
+		{"a type with a suffix", [][2]string{{"400", `{"__type":"com.amazonaws.sqs#QueueDoesNotExist:http://internal.amazon.com/","message":"x"}`}}, 1, false, "QueueDoesNotExist"},
+		{"a dropped connection then success", [][2]string{{"drop", ""}, {"200", ""}}, 2, true, ""},
+		{"a try out of time then success", [][2]string{{"slow", ""}, {"200", ""}}, 2, true, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, n := answers(t, tc.answers...)
@@ -253,6 +280,7 @@ func TestWhatIsTriedAgain(t *testing.T) {
 				t.Fatal(err)
 			}
 			s.Backoff = time.Millisecond
+			s.AttemptTimeout = 300 * time.Millisecond
 			err = s.Send(ctx, sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"})
 			if got := n.Load(); got != tc.tries {
 				t.Fatalf("%d tries, want %d", got, tc.tries)
@@ -279,15 +307,26 @@ func TestWhatIsTriedAgain(t *testing.T) {
 			t.Fatalf("err %v after %d requests", err, n.Load())
 		}
 	})
-	t.Run("a cancelled request is not tried again", func(t *testing.T) {
-		srv, n := answers(t, [2]string{"503", `{"__type":"ServiceUnavailable","message":"x"}`})
+	t.Run("a request cancelled in flight is not tried again", func(t *testing.T) {
+		srv, n := answers(t, [2]string{"slow", ""})
 		s, _ := sqsjson.New(config("", srv.Client()), srv.URL+"/000000000000/q.fifo")
-		s.Backoff = time.Hour
-		cctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		defer cancel()
+		s.AttemptTimeout = time.Minute
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(200*time.Millisecond, cancel)
 		start := time.Now()
-		if err := s.Send(cctx, sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"}); err == nil || n.Load() != 1 || time.Since(start) > 10*time.Second {
+		err := s.Send(cctx, sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"})
+		if err == nil || !errors.Is(err, context.Canceled) || n.Load() != 1 || time.Since(start) > 1500*time.Millisecond {
 			t.Fatalf("err %v after %d requests in %v", err, n.Load(), time.Since(start))
+		}
+	})
+	t.Run("the config's RetryMaxAttempts", func(t *testing.T) {
+		srv, n := answers(t, [2]string{"503", `{"__type":"ServiceUnavailable","message":"x"}`})
+		cfg := config("", srv.Client())
+		cfg.RetryMaxAttempts = 5
+		s, _ := sqsjson.New(cfg, srv.URL+"/000000000000/q.fifo")
+		s.Backoff = time.Millisecond
+		if err := s.Send(ctx, sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"}); err == nil || n.Load() != 5 {
+			t.Fatalf("err %v after %d requests, want 5", err, n.Load())
 		}
 	})
 }
@@ -384,41 +423,57 @@ func (e endpointSource) GetServiceBaseEndpoint(_ context.Context, id string) (st
 	return v, ok, nil
 }
 
-// TestItSendsWhereTheSDKClientWould: the config's BaseEndpoint first, then
-// an SQS endpoint a config source names (the local stack's emulator, the
-// benchmark's metering proxy), else the queue URL's host; the request is
-// signed for the host it goes to.
+// TestItSendsWhereTheSDKClientWould: for each way a config can name the
+// SQS endpoint, Send's request goes to the host the SDK's SQS client sends
+// the same message to (a config source's SQS endpoint over BaseEndpoint,
+// unless only AWS_ENDPOINT_URL is set; else the queue URL's own host in
+// the config's region), signed for that host.
 func TestItSendsWhereTheSDKClientWould(t *testing.T) {
+	ctx := context.Background()
 	for _, tc := range []struct {
-		name string
-		edit func(*aws.Config)
-		host string
+		name   string
+		edit   func(*aws.Config)
+		global bool // AWS_ENDPOINT_URL set, AWS_ENDPOINT_URL_SQS not
+		host   string
 	}{
-		{"the queue URL", func(*aws.Config) {}, "sqs.ap-south-1.amazonaws.com"},
-		{"BaseEndpoint", func(c *aws.Config) {
+		{"nothing configured", func(*aws.Config) {}, false, "sqs.ap-south-1.amazonaws.com"},
+		{"BaseEndpoint", func(c *aws.Config) { c.BaseEndpoint = aws.String("http://127.0.0.1:4566") }, false, "127.0.0.1:4566"},
+		{"a config source over BaseEndpoint", func(c *aws.Config) {
 			c.BaseEndpoint = aws.String("http://127.0.0.1:4566")
-			c.ConfigSources = []any{endpointSource{"SQS": "http://other:1"}}
-		}, "127.0.0.1:4566"},
-		{"a config source", func(c *aws.Config) {
 			c.ConfigSources = []any{"not a source", endpointSource{"DynamoDB": "http://ddb:1"}, endpointSource{"SQS": "http://proxy:9324"}}
-		}, "proxy:9324"},
+		}, false, "proxy:9324"},
+		{"AWS_ENDPOINT_URL alone keeps BaseEndpoint", func(c *aws.Config) {
+			c.BaseEndpoint = aws.String("http://127.0.0.1:4566")
+			c.ConfigSources = []any{endpointSource{"SQS": "http://proxy:9324"}}
+		}, true, "127.0.0.1:4566"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &capture{}
-			cfg := config("", c)
+			if tc.global {
+				t.Setenv("AWS_ENDPOINT_URL", "http://global:1")
+			}
+			ours, sdk := &capture{}, &capture{}
+			cfg := config("", ours)
 			tc.edit(&cfg)
 			s, err := sqsjson.New(cfg, fifoURL)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := s.Send(context.Background(), sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"}); err != nil {
+			if err := s.Send(ctx, sqsjson.Message{Body: "b", GroupID: "g", DedupID: "d"}); err != nil {
 				t.Fatal(err)
 			}
-			if c.req.URL.Host != tc.host || c.req.Host != tc.host || c.req.URL.Path != "/" {
-				t.Fatalf("sent to %s (Host %s), want %s/", c.req.URL, c.req.Host, tc.host)
+			cfg.HTTPClient = sdk
+			if _, err := sqs.NewFromConfig(cfg).SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(fifoURL), MessageBody: aws.String("b"),
+				MessageGroupId: aws.String("g"), MessageDeduplicationId: aws.String("d")}); err != nil {
+				t.Fatal(err)
 			}
-			if !strings.Contains(string(c.body), `"QueueUrl":"`+fifoURL+`"`) {
-				t.Fatalf("body %s does not name the queue", c.body)
+			if sdk.req.URL.Host != tc.host {
+				t.Fatalf("the SDK client sent to %s; this case expects %s", sdk.req.URL.Host, tc.host)
+			}
+			if ours.req.URL.Host != tc.host || ours.req.Host != tc.host || ours.req.URL.Path != "/" {
+				t.Fatalf("sent to %s (Host %s), the SDK client to %s", ours.req.URL, ours.req.Host, sdk.req.URL)
+			}
+			if !strings.Contains(string(ours.body), `"QueueUrl":"`+fifoURL+`"`) {
+				t.Fatalf("body %s does not name the queue", ours.body)
 			}
 		})
 	}
@@ -426,5 +481,68 @@ func TestItSendsWhereTheSDKClientWould(t *testing.T) {
 	cfg.BaseEndpoint = aws.String("http://host:1/some/path")
 	if _, err := sqsjson.New(cfg, fifoURL); err == nil {
 		t.Fatal("an endpoint with a path accepted")
+	}
+	// A queue in another region than the one requests are signed for.
+	for _, u := range []string{"https://sqs.us-east-1.amazonaws.com/1/q.fifo", "https://sqs.cn-north-1.amazonaws.com.cn/1/q.fifo", "https://eu-west-1.queue.amazonaws.com/1/q"} {
+		if _, err := sqsjson.New(config("", nil), u); err == nil || !strings.Contains(err.Error(), "region") {
+			t.Errorf("%s with region ap-south-1: %v", u, err)
+		}
+	}
+}
+
+// counting answers every SendMessage as SQS would, safely from many
+// goroutines.
+type counting struct{ n atomic.Int32 }
+
+func (c *counting) Do(r *http.Request) (*http.Response, error) {
+	c.n.Add(1)
+	b, err := io.ReadAll(r.Body)
+	if err != nil {
+		return nil, err
+	}
+	var in struct{ MessageBody string }
+	if err := json.Unmarshal(b, &in); err != nil {
+		return nil, err
+	}
+	sum := md5.Sum([]byte(in.MessageBody))
+	out := `{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"m"}`
+	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(out))}, nil
+}
+
+// TestOneSenderServesConcurrentInvocations: the local stack shares one
+// Sender between concurrent webhook invocations; under -race, sends from
+// many goroutines (across a change of day, which derives a new signing
+// key) all succeed.
+func TestOneSenderServesConcurrentInvocations(t *testing.T) {
+	c := &counting{}
+	s, err := sqsjson.New(config("tok", c), fifoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var day atomic.Int64
+	s.Now = func() time.Time {
+		return time.Date(2026, 12, 6, 23, 59, 59, 0, time.UTC).Add(time.Duration(day.Load()) * time.Second)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*25)
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				if i == 12 {
+					day.Store(2)
+				}
+				errs <- s.Send(context.Background(), sqsjson.Message{Body: fmt.Sprintf("event %d/%d", g, i), GroupID: "g", DedupID: fmt.Sprint(g, "-", i)})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.n.Load() != 8*25 {
+		t.Fatalf("%d requests, want %d", c.n.Load(), 8*25)
 	}
 }
