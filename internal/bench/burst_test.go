@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,17 @@ type phaseResult struct {
 	// during the phase (the functions', e.g. the reconciler confirming a
 	// payment matched by its notes); nil in results written before.
 	RazorpayCalls *int `json:"razorpay_calls,omitempty"`
+	// CPU is the CPU time the processes used from the first webhook due
+	// until every event was handled (webhook phases; nil before).
+	CPU *phaseCPU `json:"cpu,omitempty"`
+}
+
+// phaseCPU is user+sys CPU time, in ms, per process.
+type phaseCPU struct {
+	DynamoDBLocal float64 `json:"dynamodb_local_ms"`
+	SQSEmulator   float64 `json:"sqs_emulator_ms"`
+	GoProcess     float64 `json:"go_process_ms"` // the functions, the simulator, the senders, the metering proxy
+	Span          float64 `json:"span_ms"`       // the wall time it was measured over
 }
 
 type burstResult struct {
@@ -120,6 +132,34 @@ type burst struct {
 	sc     billing.Scope
 	res    burstResult
 	rzp    int // the simulator's /v1 calls when the phase began
+	// ddbPID, sqsPID: the emulators' processes (0 when not found: their
+	// CPU then reads 0).
+	ddbPID, sqsPID int
+}
+
+// cpu reads the emulators' and this process's CPU time so far.
+func (b *burst) cpu() [3]time.Duration {
+	return [3]time.Duration{procCPU(b.ddbPID), procCPU(b.sqsPID), selfCPU()}
+}
+
+// sqsEmulator is the pid of the SQS emulator listening at endpoint
+// (localaws.StartSQS passes its port in RAZORBILL_SQS_PORT), else 0.
+func sqsEmulator(endpoint string) int {
+	want := "RAZORBILL_SQS_PORT=" + endpoint[strings.LastIndexByte(endpoint, ':')+1:]
+	dirs, _ := os.ReadDir("/proc")
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		env, _ := os.ReadFile("/proc/" + d.Name() + "/environ")
+		for _, kv := range strings.Split(string(env), "\x00") {
+			if kv == want {
+				return pid
+			}
+		}
+	}
+	return 0
 }
 
 // sweepInterval is the local stack's: never when cfg.NoSweep.
@@ -185,6 +225,7 @@ func TestBurst(t *testing.T) {
 	defer logFile.Close()
 	logs := &logCounter{w: logFile}
 	b := &burst{t: t, meter: m, logs: logs, store: dynamo.New(env.DynamoDB, env.Table()),
+		ddbPID: listener(env.Endpoints.DynamoDB), sqsPID: sqsEmulator(env.Endpoints.SQS),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		res:    burstResult{Machine: thisMachine(), Settings: cfg}}
 
@@ -466,6 +507,7 @@ func (b *burst) webhooks(name string, ds []delivery, rate int) {
 	var retries atomic.Int64
 	var lastAck atomic.Int64 // ns after t0 of the last 200
 	interval := time.Second / time.Duration(rate)
+	cpu0 := b.cpu()
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for i := range ds {
@@ -521,6 +563,7 @@ func (b *burst) webhooks(name string, ds []delivery, rate int) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	cpu1, span := b.cpu(), time.Since(t0)
 	b.settle()
 	counts, deletes := b.meter.take()
 	lb, ll := b.logs.take()
@@ -529,8 +572,11 @@ func (b *burst) webhooks(name string, ds []delivery, rate int) {
 		applied = append(applied, at.Sub(t0))
 	}
 	ad := distOf(applied)
+	cpu := &phaseCPU{DynamoDBLocal: ms(cpu1[0] - cpu0[0]), SQSEmulator: ms(cpu1[1] - cpu0[1]), GoProcess: ms(cpu1[2] - cpu0[2]), Span: ms(span)}
 	b.res.Phases = append(b.res.Phases, &phaseResult{Name: name, Function: "webhook-receiver", Requests: len(ds), Retries: int(retries.Load()),
-		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll, RazorpayCalls: b.rzpCalls()})
+		Wall: ms(wall), Latency: distOf(lats), Applied: &ad, Counts: counts, LogBytes: lb, LogLines: ll, RazorpayCalls: b.rzpCalls(), CPU: cpu})
+	b.t.Logf("%s: CPU over %.1f s: DynamoDB Local %.1f s, SQS emulator %.1f s, this process %.1f s (2 CPUs give %.1f s)",
+		name, cpu.Span/1000, cpu.DynamoDBLocal/1000, cpu.SQSEmulator/1000, cpu.GoProcess/1000, 2*cpu.Span/1000)
 	b.t.Logf("%s: %d webhooks at %d/s acked in %s (p50 %.1f ms, p99 %.1f ms from the scheduled time), all applied %.0f ms after the first was due",
 		name, len(ds), rate, wall.Round(time.Millisecond), distOf(lats).P50, distOf(lats).P99, ad.Max)
 }

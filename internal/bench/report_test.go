@@ -577,6 +577,17 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	if capt != nil && capt.Retries > 0 {
 		p("\n%d POSTs of the burst were not acknowledged at the first attempt and were retried.\n", capt.Retries)
 	}
+	if capt != nil && capt.CPU != nil && capt.CPU.Span > 0 {
+		c := capt.CPU
+		total := c.DynamoDBLocal + c.SQSEmulator + c.GoProcess
+		p("\nCPU from the first %s webhook due until the last event was handled (%.1f s; 2 CPUs give %.1f CPU-seconds):\n", capt.Name, c.Span/1000, 2*c.Span/1000)
+		p("DynamoDB Local %.1f s, the SQS emulator %.1f s, the Go process (every function, the Razorpay simulator, the senders,\n", c.DynamoDBLocal/1000, c.SQSEmulator/1000)
+		p("the metering proxy) %.1f s: %.1f CPU-seconds in all, %.0f%% of what the machine had; per webhook %.2f ms of DynamoDB Local's CPU and %.2f ms of all.\n",
+			c.GoProcess/1000, total/1000, 100*total/(2*c.Span), c.DynamoDBLocal/float64(capt.Requests), total/float64(capt.Requests))
+		if total > 0 {
+			p("At that CPU per webhook, all %d webhooks need at least %.1f s on this machine's 2 CPUs (the goal: %.0f s).\n", capt.Requests, total/2000, 30.0)
+		}
+	}
 	p("\nChecks at the end (read straight from DynamoDB Local):\n\n")
 	for _, c := range bu.Checks {
 		p("- %s\n", c)
