@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -146,20 +146,7 @@ func (b *burst) cpu() [3]time.Duration {
 // (localaws.StartSQS passes its port in RAZORBILL_SQS_PORT), else 0.
 func sqsEmulator(endpoint string) int {
 	want := "RAZORBILL_SQS_PORT=" + endpoint[strings.LastIndexByte(endpoint, ':')+1:]
-	dirs, _ := os.ReadDir("/proc")
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(d.Name())
-		if err != nil {
-			continue
-		}
-		env, _ := os.ReadFile("/proc/" + d.Name() + "/environ")
-		for _, kv := range strings.Split(string(env), "\x00") {
-			if kv == want {
-				return pid
-			}
-		}
-	}
-	return 0
+	return findProcess("environ", func(env []string) bool { return slices.Contains(env, want) })
 }
 
 // sweepInterval is the local stack's: never when cfg.NoSweep.

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -599,18 +600,28 @@ func TestUsageBench(t *testing.T) {
 // started with -port N).
 func listener(endpoint string) int {
 	port := endpoint[strings.LastIndexByte(endpoint, ':')+1:]
+	return findProcess("cmdline", func(args []string) bool {
+		for i := 0; i+1 < len(args); i++ {
+			if args[i] == "-port" && args[i+1] == port && slices.ContainsFunc(args, func(a string) bool { return strings.Contains(a, "DynamoDBLocal") }) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// findProcess is the first process whose /proc/<pid>/<file> (cmdline or
+// environ: NUL-separated) is, split, what match wants; else 0.
+func findProcess(file string, match func(fields []string) bool) int {
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())
 		if err != nil {
 			continue
 		}
-		cmd, _ := os.ReadFile("/proc/" + d.Name() + "/cmdline")
-		args := strings.Split(string(cmd), "\x00")
-		for i := 0; i+1 < len(args); i++ {
-			if args[i] == "-port" && args[i+1] == port && strings.Contains(string(cmd), "DynamoDBLocal") {
-				return pid
-			}
+		b, _ := os.ReadFile("/proc/" + d.Name() + "/" + file)
+		if match(strings.Split(string(b), "\x00")) {
+			return pid
 		}
 	}
 	return 0
