@@ -59,9 +59,9 @@ func (r *callRecorder) note(fn string, actions ...string) {
 	}
 }
 
-// wrap records the SQS calls a function makes outside the SDK (the
-// webhook receiver's internal/sqsjson send), from the request's
-// X-Amz-Target; SDK calls pass here too and are noted again, to no effect.
+// wrap records every SQS call a function makes, from the request's
+// X-Amz-Target at the HTTP client: the SDK client's and the webhook
+// receiver's internal/sqsjson send, which no SDK middleware sees.
 func (r *callRecorder) wrap(next aws.HTTPClient) aws.HTTPClient {
 	return recordingClient{next: next, r: r}
 }
@@ -107,10 +107,6 @@ func (r *callRecorder) middleware(stack *middleware.Stack) error {
 			}
 		case svc == "DynamoDB":
 			r.note(fn, "dynamodb:"+op)
-		case svc == "SQS" && op == "SendMessageBatch":
-			r.note(fn, "sqs:SendMessage")
-		case svc == "SQS":
-			r.note(fn, "sqs:"+op)
 		}
 		return next.HandleInitialize(ctx, in)
 	}), middleware.After)

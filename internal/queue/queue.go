@@ -4,7 +4,6 @@ package queue
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -34,22 +33,19 @@ func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url}
 // sends with internal/sqsjson and links no SQS client.)
 type Message = sqsjson.Message
 
-// Send enqueues m. A failure is Transient: the caller answers 5xx (a webhook
-// is then redelivered by Razorpay) or returns the record as a batch failure.
+// Send enqueues m. A failure is sqsjson.SendFailed's (Transient).
 func (s *Sender) Send(ctx context.Context, m Message) error {
+	fifo := strings.HasSuffix(s.url, ".fifo")
+	if err := sqsjson.CheckFIFO(fifo, m); err != nil {
+		return err
+	}
 	in := &sqs.SendMessageInput{QueueUrl: &s.url, MessageBody: &m.Body}
-	if strings.HasSuffix(s.url, ".fifo") {
-		if m.GroupID == "" || m.DedupID == "" {
-			return apperr.E(apperr.Internal, "", "FIFO message needs a group and a deduplication id")
-		}
+	if fifo {
 		in.MessageGroupId = aws.String(m.GroupID)
 		in.MessageDeduplicationId = aws.String(m.DedupID)
 	}
 	if _, err := s.api.SendMessage(ctx, in); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the request was cancelled before the message was queued")
-		}
-		return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the message could not be queued; retry")
+		return sqsjson.SendFailed(err)
 	}
 	return nil
 }

@@ -195,11 +195,7 @@ func configuredEndpoint(cfg aws.Config) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("sqsjson: SQS endpoint %q is not an http(s) URL", raw)
 	}
-	path := u.Path
-	if path == "" {
-		path = "/"
-	}
-	if path != "/" {
+	if u.Path != "" && u.Path != "/" {
 		return nil, fmt.Errorf("sqsjson: SQS endpoint %q has a path; only scheme and host are used", raw)
 	}
 	return &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"}, nil
@@ -228,20 +224,35 @@ func (e *Error) Error() string {
 func (e *Error) Unwrap() error { return e.Err }
 
 // Send enqueues m, trying again (up to Attempts) on a network error, a 5xx
-// or a throttling answer. A failure is Transient (queue_unavailable), as
-// internal/queue's: the receiver answers 5xx and Razorpay delivers again;
-// the *Error is wrapped.
+// or a throttling answer. A failure is SendFailed's: the receiver answers
+// 5xx and Razorpay delivers again; the *Error is wrapped.
 func (s *Sender) Send(ctx context.Context, m Message) error {
-	if s.fifo && (m.GroupID == "" || m.DedupID == "") {
-		return apperr.E(apperr.Internal, "", "FIFO message needs a group and a deduplication id")
+	if err := CheckFIFO(s.fifo, m); err != nil {
+		return err
 	}
 	if _, err := s.send(ctx, m); err != nil {
-		if errors.Is(err, context.Canceled) {
-			return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the request was cancelled before the message was queued")
-		}
-		return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the message could not be queued; retry")
+		return SendFailed(err)
 	}
 	return nil
+}
+
+// CheckFIFO refuses a message for a FIFO queue without its group or
+// deduplication id (a bug in the caller, never sent).
+func CheckFIFO(fifo bool, m Message) error {
+	if fifo && (m.GroupID == "" || m.DedupID == "") {
+		return apperr.E(apperr.Internal, "", "FIFO message needs a group and a deduplication id")
+	}
+	return nil
+}
+
+// SendFailed is the error of a send that failed, whichever client made it:
+// Transient queue_unavailable, so the caller answers 5xx (a webhook is then
+// redelivered by Razorpay) or returns the record as a batch failure.
+func SendFailed(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the request was cancelled before the message was queued")
+	}
+	return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the message could not be queued; retry")
 }
 
 // send tries m up to Attempts times and returns SQS's message id.
@@ -273,7 +284,7 @@ func (s *Sender) send(ctx context.Context, m Message) (string, error) {
 
 // encode writes the SendMessage request body.
 func (s *Sender) encode(m Message) []byte {
-	n := len(s.queueURL) + len(m.GroupID) + len(m.DedupID) + 96
+	n := 96 // the field names and punctuation
 	for _, v := range [...]string{m.Body, s.queueURL, m.GroupID, m.DedupID} {
 		// Quotes and backslashes take one byte more; anything else escaped
 		// (control characters, invalid UTF-8) may grow the slice once.

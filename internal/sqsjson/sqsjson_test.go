@@ -34,9 +34,11 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 const fifoURL = "https://sqs.ap-south-1.amazonaws.com/123456789012/razorbill-razorpay-events.fifo"
 
-// capture answers every request as SQS would (the MD5 of the body sent)
-// and keeps the last one with its body.
+// capture answers every request as SQS would (the MD5 of the body sent),
+// safely from many goroutines, counts them and keeps the last one with its
+// body.
 type capture struct {
+	mu   sync.Mutex
 	req  *http.Request
 	body []byte
 	n    atomic.Int32
@@ -48,14 +50,25 @@ func (c *capture) Do(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.mu.Lock()
 	c.req, c.body = r, b
-	var in struct{ MessageBody string }
-	if err := json.Unmarshal(b, &in); err != nil {
+	c.mu.Unlock()
+	out, err := sqsAnswer(b)
+	if err != nil {
 		return nil, err
 	}
+	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(strings.NewReader(out))}, nil
+}
+
+// sqsAnswer is SQS's answer to a SendMessage request body: the MD5 of the
+// message body and a message id.
+func sqsAnswer(reqBody []byte) (string, error) {
+	var in struct{ MessageBody string }
+	if err := json.Unmarshal(reqBody, &in); err != nil {
+		return "", err
+	}
 	sum := md5.Sum([]byte(in.MessageBody))
-	out, _ := json.Marshal(map[string]string{"MD5OfMessageBody": hex.EncodeToString(sum[:]), "MessageId": "m-1", "SequenceNumber": "1"})
-	return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/x-amz-json-1.0"}}, Body: io.NopCloser(bytes.NewReader(out))}, nil
+	return `{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"m-1","SequenceNumber":"1"}`, nil
 }
 
 func config(token string, doer aws.HTTPClient) aws.Config {
@@ -237,10 +250,7 @@ func answers(t *testing.T, list ...[2]string) (*httptest.Server, *atomic.Int32) 
 		body := a[1]
 		if status == 200 && body == "" {
 			raw, _ := io.ReadAll(r.Body)
-			var in struct{ MessageBody string }
-			_ = json.Unmarshal(raw, &in)
-			sum := md5.Sum([]byte(in.MessageBody))
-			body = `{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"m-2"}`
+			body, _ = sqsAnswer(raw)
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")
 		w.WriteHeader(status)
@@ -490,31 +500,12 @@ func TestItSendsWhereTheSDKClientWould(t *testing.T) {
 	}
 }
 
-// counting answers every SendMessage as SQS would, safely from many
-// goroutines.
-type counting struct{ n atomic.Int32 }
-
-func (c *counting) Do(r *http.Request) (*http.Response, error) {
-	c.n.Add(1)
-	b, err := io.ReadAll(r.Body)
-	if err != nil {
-		return nil, err
-	}
-	var in struct{ MessageBody string }
-	if err := json.Unmarshal(b, &in); err != nil {
-		return nil, err
-	}
-	sum := md5.Sum([]byte(in.MessageBody))
-	out := `{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"m"}`
-	return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(out))}, nil
-}
-
 // TestOneSenderServesConcurrentInvocations: the local stack shares one
 // Sender between concurrent webhook invocations; under -race, sends from
 // many goroutines (across a change of day, which derives a new signing
 // key) all succeed.
 func TestOneSenderServesConcurrentInvocations(t *testing.T) {
-	c := &counting{}
+	c := &capture{}
 	s, err := sqsjson.New(config("tok", c), fifoURL)
 	if err != nil {
 		t.Fatal(err)
