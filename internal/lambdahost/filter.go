@@ -2,6 +2,7 @@ package lambdahost
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
 )
 
 // Filter is a compiled Lambda event filter pattern (the Pattern of one
@@ -106,11 +109,22 @@ func decodeJSON(b []byte) (any, error) {
 	return v, nil
 }
 
+// normalizeRecord is record as the filters see it: the value its JSON
+// encoding decodes to (numbers as json.Number). A DynamoDB stream record —
+// what every stream poll filters — is converted directly (streamRecordValue),
+// without the encode and decode.
 func normalizeRecord(record any) (map[string]any, error) {
 	var b []byte
 	switch r := record.(type) {
 	case map[string]any:
 		return r, nil
+	case events.DynamoDBEventRecord:
+		return streamRecordValue(r)
+	case *events.DynamoDBEventRecord:
+		if r != nil {
+			return streamRecordValue(*r)
+		}
+		b = []byte("null")
 	case json.RawMessage:
 		b = r
 	case []byte:
@@ -531,4 +545,123 @@ func toRat(v any) (*big.Rat, bool) {
 		return r.SetString(strconv.FormatFloat(n, 'g', -1, 64))
 	}
 	return nil, false
+}
+
+// streamRecordValue is what json.Marshal(r) decodes to (decodeJSON), built
+// from the struct: the field names of events.DynamoDBEventRecord's JSON
+// tags, Keys and images omitted when empty, attribute values as
+// DynamoDBAttributeValue.MarshalJSON writes them ({"S": …}, {"N": "…"}, B
+// in base64, …). TestStreamRecordValueIsItsJSON holds it to that.
+func streamRecordValue(r events.DynamoDBEventRecord) (map[string]any, error) {
+	at, err := json.Marshal(float64(r.Change.ApproximateCreationDateTime.UnixNano()) / 1e9)
+	if err != nil {
+		return nil, fmt.Errorf("filter: encode record: %w", err)
+	}
+	change := map[string]any{
+		"ApproximateCreationDateTime": json.Number(at),
+		"SequenceNumber":              r.Change.SequenceNumber,
+		"SizeBytes":                   json.Number(strconv.FormatInt(r.Change.SizeBytes, 10)),
+		"StreamViewType":              r.Change.StreamViewType,
+	}
+	for name, img := range map[string]map[string]events.DynamoDBAttributeValue{"Keys": r.Change.Keys, "NewImage": r.Change.NewImage, "OldImage": r.Change.OldImage} {
+		if len(img) > 0 {
+			v, err := attrMapValue(img)
+			if err != nil {
+				return nil, err
+			}
+			change[name] = v
+		}
+	}
+	m := map[string]any{
+		"awsRegion": r.AWSRegion, "dynamodb": change, "eventID": r.EventID, "eventName": r.EventName,
+		"eventSource": r.EventSource, "eventVersion": r.EventVersion, "eventSourceARN": r.EventSourceArn,
+	}
+	if u := r.UserIdentity; u != nil {
+		m["userIdentity"] = map[string]any{"type": u.Type, "principalId": u.PrincipalID}
+	}
+	return m, nil
+}
+
+func attrMapValue(img map[string]events.DynamoDBAttributeValue) (map[string]any, error) {
+	if img == nil {
+		return nil, nil
+	}
+	out := make(map[string]any, len(img))
+	for k, av := range img {
+		v, err := attrValue(av)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// attrValue is the decoded JSON of one attribute value; a nil list, set or
+// binary is JSON null, as json.Marshal writes it.
+func attrValue(av events.DynamoDBAttributeValue) (any, error) {
+	var v any
+	switch av.DataType() {
+	case events.DataTypeString:
+		return map[string]any{"S": av.String()}, nil
+	case events.DataTypeNumber:
+		return map[string]any{"N": av.Number()}, nil
+	case events.DataTypeBoolean:
+		return map[string]any{"BOOL": av.Boolean()}, nil
+	case events.DataTypeNull:
+		return map[string]any{"NULL": true}, nil
+	case events.DataTypeBinary:
+		if b := av.Binary(); b != nil {
+			v = base64.StdEncoding.EncodeToString(b)
+		}
+		return map[string]any{"B": v}, nil
+	case events.DataTypeStringSet:
+		return map[string]any{"SS": stringsValue(av.StringSet())}, nil
+	case events.DataTypeNumberSet:
+		return map[string]any{"NS": stringsValue(av.NumberSet())}, nil
+	case events.DataTypeBinarySet:
+		if bs := av.BinarySet(); bs != nil {
+			l := make([]any, len(bs))
+			for i, b := range bs {
+				if b != nil {
+					l[i] = base64.StdEncoding.EncodeToString(b)
+				}
+			}
+			v = l
+		}
+		return map[string]any{"BS": v}, nil
+	case events.DataTypeList:
+		if l := av.List(); l != nil {
+			out := make([]any, len(l))
+			for i, e := range l {
+				var err error
+				if out[i], err = attrValue(e); err != nil {
+					return nil, err
+				}
+			}
+			v = out
+		}
+		return map[string]any{"L": v}, nil
+	case events.DataTypeMap:
+		m, err := attrMapValue(av.Map())
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			v = m
+		}
+		return map[string]any{"M": v}, nil
+	}
+	return nil, fmt.Errorf("filter: encode record: attribute value of unknown type %v", av.DataType())
+}
+
+func stringsValue(ss []string) any {
+	if ss == nil {
+		return nil
+	}
+	l := make([]any, len(ss))
+	for i, s := range ss {
+		l[i] = s
+	}
+	return l
 }
