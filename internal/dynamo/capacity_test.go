@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -42,14 +44,34 @@ type metered struct {
 	billed   float64 // the table's units from item sizes
 	index    map[string]float64
 	writes   []string // one line per write call, for the log
-	reads    []string // the key of each GetItem
+	reads    []string // the key of each item read (GetItem, BatchGetItem)
+	requests []string // each read request: its operation and number of keys
 }
 
 func (m *metered) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
 	m.mu.Lock()
-	m.reads = append(m.reads, aws.ToString(attrString(in.Key["PK"]))+" "+aws.ToString(attrString(in.Key["SK"])))
+	m.reads = append(m.reads, keyString(in.Key))
+	m.requests = append(m.requests, "GetItem 1")
 	m.mu.Unlock()
 	return m.Client.GetItem(ctx, in, opts...)
+}
+
+func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+	m.mu.Lock()
+	n := 0
+	for _, ka := range in.RequestItems {
+		for _, k := range ka.Keys {
+			m.reads = append(m.reads, keyString(k))
+			n++
+		}
+	}
+	m.requests = append(m.requests, "BatchGetItem "+jsonOf(n))
+	m.mu.Unlock()
+	return m.Client.BatchGetItem(ctx, in, opts...)
+}
+
+func keyString(k map[string]types.AttributeValue) string {
+	return aws.ToString(attrString(k["PK"])) + " " + aws.ToString(attrString(k["SK"]))
 }
 
 func attrString(v types.AttributeValue) *string {
@@ -85,7 +107,7 @@ func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
 func (m *metered) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.reported, m.billed, m.index, m.writes, m.reads = 0, 0, map[string]float64{}, nil, nil
+	m.reported, m.billed, m.index, m.writes, m.reads, m.requests = 0, 0, map[string]float64{}, nil, nil, nil
 }
 
 // total is the table's units (from item sizes), DynamoDB Local's figure
@@ -252,7 +274,7 @@ func (f *capturedFixture) captured(t *testing.T) (body, rzpPaymentID string) {
 // (marker, ref, a 1.28 KB payment and a 1.02 KB invoice).
 const MaxCapturedWRU = 8
 
-// MaxCapturedReads is the GetItems of applying one payment.captured.
+// MaxCapturedReads is the items read applying one payment.captured.
 const MaxCapturedReads = 4
 
 // TestCapturedApplyWriteCapacity meters the writes of applying one
@@ -314,5 +336,64 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 	}
 	if table+index > MaxCapturedWRU {
 		t.Errorf("applying payment.captured cost %.1f WRU (table %.1f, indexes %.1f), more than %d", table+index, table, index, MaxCapturedWRU)
+	}
+}
+
+// TestACapturedWebhookIsReadInTwoRequests: the payment-reconciler reads
+// what applying a payment.captured needs — the connection, the Razorpay
+// payment's marker (absent), the payment and the invoice — in two
+// BatchGetItem requests instead of four GetItems, each item once, and a
+// payment_link.paid for the same payment after it (already applied) in one.
+func TestACapturedWebhookIsReadInTwoRequests(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newCapturedFixture(t, ctx)
+	body, rp := f.captured(t)
+	f.db.reset()
+	deliver := func(event, body string) {
+		t.Helper()
+		m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: event, EventID: ids.New("evt"),
+			ReceivedAt: time.Now().UTC(), Body: body})
+		resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: ids.New("msg"), Body: string(m),
+			Attributes: map[string]string{"MessageGroupId": f.inv.ID}}}})
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			t.Fatalf("%s: %v %v", event, resp.BatchItemFailures, err)
+		}
+	}
+	deliver("payment.captured", body)
+	f.db.mu.Lock()
+	reads, requests := append([]string(nil), f.db.reads...), append([]string(nil), f.db.requests...)
+	f.db.mu.Unlock()
+	inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID)
+	if err != nil || inv.AmountPaid != 50000 || inv.PaymentStatus != billing.PaymentSucceeded {
+		t.Fatalf("the capture was not applied: %+v %v", inv, err)
+	}
+	want := []string{"BatchGetItem 2", "BatchGetItem 2"}
+	if !slices.Equal(requests, want) {
+		t.Errorf("payment.captured: read requests %v, want %v (items %v)", requests, want, reads)
+	}
+	if len(reads) != MaxCapturedReads {
+		t.Errorf("payment.captured read %d items, want %d: %v", len(reads), MaxCapturedReads, reads)
+	}
+
+	f.db.reset()
+	var link map[string]any
+	_ = json.Unmarshal([]byte(body), &link)
+	link["event"] = "payment_link.paid"
+	link["payload"].(map[string]any)["payment_link"] = map[string]any{"entity": map[string]any{"id": f.pay.GatewayTrackingID, "entity": "payment_link",
+		"status": "paid", "amount": 50000, "amount_paid": 50000, "currency": "INR", "reference_id": f.pay.ID}}
+	b, _ := json.Marshal(link)
+	deliver("payment_link.paid", string(b))
+	f.db.mu.Lock()
+	reads, requests = append([]string(nil), f.db.reads...), append([]string(nil), f.db.requests...)
+	f.db.mu.Unlock()
+	if want := []string{"BatchGetItem 2"}; !slices.Equal(requests, want) {
+		t.Errorf("payment_link.paid after it: read requests %v, want %v (items %v)", requests, want, reads)
+	}
+	if inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID); err != nil || inv.AmountPaid != 50000 {
+		t.Fatalf("the payment was counted again: %+v %v", inv, err)
+	}
+	if _, ok, err := f.store.Applied(ctx, f.sc, rp); err != nil || !ok {
+		t.Fatalf("no marker for %s: %v %v", rp, ok, err)
 	}
 }

@@ -162,9 +162,9 @@ func cancelReasons(err error) []string {
 }
 
 func (s *Store) get(ctx context.Context, k key, out any) (bool, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	res, err := s.getItem(ctx, k)
 	if err != nil {
-		return false, transient(err, "get item")
+		return false, err
 	}
 	if res.Item == nil {
 		return false, nil
@@ -175,13 +175,26 @@ func (s *Store) get(ctx context.Context, k key, out any) (bool, error) {
 	return true, nil
 }
 
+// getItem reads the item at k with a consistent read: from a Prefetch on
+// ctx when one holds it, else with GetItem.
+func (s *Store) getItem(ctx context.Context, k key) (*dynamodb.GetItemOutput, error) {
+	if it, ok := s.prefetched(ctx, k); ok {
+		return &dynamodb.GetItemOutput{Item: it}, nil
+	}
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return nil, transient(err, "get item")
+	}
+	return res, nil
+}
+
 // getEntity reads the item at an entity key into out only when it is of the
 // given entity type: an id of another kind (an invoice id passed where a
 // customer is expected) reads as absent, never as a record of the wrong shape.
 func (s *Store) getEntity(ctx context.Context, k key, entity string, out any) (bool, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	res, err := s.getItem(ctx, k)
 	if err != nil {
-		return false, transient(err, "get item")
+		return false, err
 	}
 	if res.Item == nil {
 		return false, nil

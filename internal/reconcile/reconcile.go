@@ -219,9 +219,13 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	}
 	sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
-	conn, err := r.trusted(ctx, sc, m)
+	ev, perr := razorpay.ParseEvent([]byte(m.Body))
+	if perr == nil {
+		ctx = r.prefetch(ctx, sc, ev)
+	}
+	conn, err := r.trusted(ctx, sc, ev.AccountID)
 	if err == nil {
-		err = r.apply(ctx, sc, m, &conn)
+		err = r.applyParsed(ctx, sc, ev, perr, &conn)
 	}
 	if err == nil {
 		r.touch(ctx, sc, conn, m.ReceivedAt)
@@ -277,9 +281,10 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 		return e, nil
 	}
 	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body}
-	conn, aerr := r.trusted(ctx, sc, msg)
+	ev, perr := razorpay.ParseEvent([]byte(msg.Body))
+	conn, aerr := r.trusted(ctx, sc, ev.AccountID)
 	if aerr == nil {
-		aerr = r.apply(ctx, sc, msg, &conn)
+		aerr = r.applyParsed(ctx, sc, ev, perr, &conn)
 	}
 	var um *errUnmatched
 	if aerr != nil && !errors.As(aerr, &um) && apperr.Retryable(aerr) {
@@ -308,17 +313,14 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 // parked with the reason) and the event is of the connection's Razorpay
 // account. A connection without an account learns it from its first
 // verified event; a learnt or configured account is never overwritten here.
-func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, m billing.EventMessage) (billing.Connection, error) {
+// acct is the event's account_id ("" when its body could not be read).
+func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, acct string) (billing.Connection, error) {
 	conn, ok, err := r.Store.Connection(ctx, sc)
 	if err != nil {
 		return conn, err
 	}
 	if !ok || conn.Status != billing.ConnectionActive {
 		return conn, unmatched("the Razorpay connection of this environment is disabled; the event was not applied (PUT the connection again, then retry it)")
-	}
-	acct := ""
-	if ev, err := razorpay.ParseEvent([]byte(m.Body)); err == nil {
-		acct = ev.AccountID
 	}
 	switch {
 	case conn.AccountID != "" && acct != conn.AccountID:
@@ -349,12 +351,18 @@ func (r *Reconciler) Apply(ctx context.Context, sc billing.Scope, m billing.Even
 // does not read it again.
 func (r *Reconciler) apply(ctx context.Context, sc billing.Scope, m billing.EventMessage, conn *billing.Connection) error {
 	ev, err := razorpay.ParseEvent([]byte(m.Body))
-	if err != nil {
-		return unmatched("the event body could not be read: %v", err)
+	return r.applyParsed(ctx, sc, ev, err, conn)
+}
+
+// applyParsed is apply of the event its body parsed to (parseErr: it did not).
+func (r *Reconciler) applyParsed(ctx context.Context, sc billing.Scope, ev razorpay.Event, parseErr error, conn *billing.Connection) error {
+	if parseErr != nil {
+		return unmatched("the event body could not be read: %v", parseErr)
+	}
+	if isCapture(ev.Name) {
+		return r.applyCapture(ctx, sc, ev, conn)
 	}
 	switch ev.Name {
-	case "payment.captured", "payment_link.paid", "payment_link.partially_paid", "invoice.paid", "invoice.partially_paid":
-		return r.applyCapture(ctx, sc, ev, conn)
 	case "payment.failed":
 		return r.applyFailure(ctx, sc, ev)
 	case "payment.authorized":
@@ -367,6 +375,63 @@ func (r *Reconciler) apply(ctx context.Context, sc billing.Scope, m billing.Even
 		return r.applyRefund(ctx, sc, ev)
 	}
 	return nil // acknowledged and ignored
+}
+
+// isCapture reports the events that carry captured money (applyCapture).
+func isCapture(name string) bool {
+	switch name {
+	case "payment.captured", "payment_link.paid", "payment_link.partially_paid", "invoice.paid", "invoice.partially_paid":
+		return true
+	}
+	return false
+}
+
+// prefetcher is a store that reads several items in one request
+// (dynamo.Store.Prefetch).
+type prefetcher interface {
+	Prefetch(ctx context.Context, sc billing.Scope, p dynamo.Prefetch) context.Context
+}
+
+// prefetch reads a capture event's first two reads — the connection
+// (trusted) and the Razorpay payment's marker (applyCapture) — in one
+// request, when the store can. Other events read the connection alone.
+func (r *Reconciler) prefetch(ctx context.Context, sc billing.Scope, ev razorpay.Event) context.Context {
+	p, ok := r.Store.(prefetcher)
+	if !ok || !isCapture(ev.Name) || ev.Payment == nil || ev.Payment.ID == "" {
+		return ctx
+	}
+	return p.Prefetch(ctx, sc, dynamo.Prefetch{Connection: true, Markers: []string{ev.Payment.ID}})
+}
+
+// prefetchTarget reads, in one request, the payment and invoice that
+// findTarget will read one after the other for money not yet applied: the
+// payment a link's reference_id names (or, for a payment that is not a
+// Razorpay invoice's, its notes' razorbill_payment_id) and the invoice its
+// notes name. A guess findTarget does not follow (notes naming another
+// invoice than the payment's) is left unread in the batch; findTarget's
+// reads decide, as without it.
+func (r *Reconciler) prefetchTarget(ctx context.Context, sc billing.Scope, ev razorpay.Event) context.Context {
+	p, ok := r.Store.(prefetcher)
+	if !ok {
+		return ctx
+	}
+	payID, invID := "", ""
+	if ev.PaymentLink != nil && ids.Valid(ids.Payment, ev.PaymentLink.ReferenceID) {
+		payID = ev.PaymentLink.ReferenceID
+	}
+	razorpayInvoice := ev.Invoice != nil || (ev.Payment != nil && ev.Payment.InvoiceID != "")
+	for _, n := range eventNotes(ev) {
+		if id := n["razorbill_payment_id"]; payID == "" && !razorpayInvoice && ids.Valid(ids.Payment, id) {
+			payID = id
+		}
+		if id := n["razorbill_invoice_id"]; invID == "" && ids.Valid(ids.Invoice, id) {
+			invID = id
+		}
+	}
+	if payID == "" || invID == "" {
+		return ctx
+	}
+	return p.Prefetch(ctx, sc, dynamo.Prefetch{Entities: []string{payID, invID}})
 }
 
 // target is the payment and invoice an event is about.
@@ -556,6 +621,7 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 	if _, done, err := r.Store.Applied(ctx, sc, rp.ID); err != nil || done {
 		return err
 	}
+	ctx = r.prefetchTarget(ctx, sc, ev)
 	confirmed := false
 	// The marker was just read and is absent, so the first look-up skips
 	// it (the money transaction's condition on it still decides); after a
