@@ -71,9 +71,49 @@ func TestWritesArePricedFromTheLargerOfBeforeAndAfter(t *testing.T) {
 	if got := putUnits(put(100), nil, sizes); got != 2 {
 		t.Errorf("after a GetItem of the 1.5 KB item: %v units, want 2", got)
 	}
+	// A BatchGetItem of it whole does too (the reconciler's Prefetch).
+	sizes.learn("UpdateItem", key, nil, 200)
+	sizes.learn("BatchGetItem", []byte(`{"RequestItems":{"t":{"Keys":[{"PK":{"S":"p1"},"SK":{"S":"A"}}],"ConsistentRead":true}}}`),
+		[]byte(`{"Responses":{"t":[`+wireItem("p1", 1500)+`]},"UnprocessedKeys":{}}`), 200)
+	if got := putUnits(put(100), nil, sizes); got != 2 {
+		t.Errorf("after a BatchGetItem of the 1.5 KB item: %v units, want 2", got)
+	}
 	// A projected read is not the whole item: ignored.
 	sizes.learn("GetItem", []byte(`{"TableName":"t","Key":{"PK":{"S":"p1"},"SK":{"S":"A"}},"ProjectionExpression":"PK"}`), []byte(`{"Item":{"PK":{"S":"p1"}}}`), 200)
 	if got := putUnits(put(100), nil, sizes); got != 2 {
 		t.Errorf("after a projected GetItem: %v units, want 2", got)
+	}
+}
+
+// TestBatchGetsArePricedPerItem: a BatchGetItem costs what the keys would
+// cost read one by one — per started 4 KB of each item, 1 for a key with
+// no item, half for eventually consistent reads, nothing for a key handed
+// back unprocessed.
+func TestBatchGetsArePricedPerItem(t *testing.T) {
+	req := func(consistent bool, pks ...string) []byte {
+		keys := ""
+		for i, pk := range pks {
+			if i > 0 {
+				keys += ","
+			}
+			keys += `{"PK":{"S":"` + pk + `"},"SK":{"S":"A"}}`
+		}
+		c := "false"
+		if consistent {
+			c = "true"
+		}
+		return []byte(`{"RequestItems":{"t":{"Keys":[` + keys + `],"ConsistentRead":` + c + `}},"ReturnConsumedCapacity":"TOTAL"}`)
+	}
+	resp := `{"Responses":{"t":[` + wireItem("p1", 900) + `,` + wireItem("p2", 5000) + `]},"UnprocessedKeys":{},"ConsumedCapacity":[{"TableName":"t","CapacityUnits":2.5}]}`
+	// p1 (1 unit), p2 (over 4 KB: 2 units), p3 absent (1 unit).
+	if got := batchGetUnits(req(true, "p1", "p2", "p3"), []byte(resp)); got != 4 {
+		t.Errorf("consistent: %v units, want 4", got)
+	}
+	if got := batchGetUnits(req(false, "p1", "p2", "p3"), []byte(resp)); got != 2 {
+		t.Errorf("eventually consistent: %v units, want 2", got)
+	}
+	unprocessed := `{"Responses":{"t":[` + wireItem("p1", 900) + `]},"UnprocessedKeys":{"t":{"Keys":[{"PK":{"S":"p2"},"SK":{"S":"A"}}]}}}`
+	if got := batchGetUnits(req(true, "p1", "p2"), []byte(unprocessed)); got != 1 {
+		t.Errorf("one key unprocessed: %v units, want 1", got)
 	}
 }
