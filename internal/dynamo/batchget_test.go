@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/razorbill/razorbill/internal/apperr"
+	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -78,4 +80,50 @@ func TestBatchGetAsksAgainForUnprocessedKeysAndKeepsOrder(t *testing.T) {
 	if len(db.calls) != 3 {
 		t.Errorf("%d BatchGetItem calls %v, want 3 (two keys answered per call)", len(db.calls), db.calls)
 	}
+}
+
+// TestPrefetchLeavesUnprocessedKeysToTheirGetItem: Prefetch makes one
+// BatchGetItem request and does not ask again; the key DynamoDB handed back
+// unprocessed is read with its own GetItem when asked for, the keys it
+// answered (present or absent) are not.
+func TestPrefetchLeavesUnprocessedKeysToTheirGetItem(t *testing.T) {
+	sc := billing.Scope{TenantID: "tnt_1", EnvironmentID: "env_1"}
+	db := &unprocessingDB{items: map[string]map[string]types.AttributeValue{}}
+	conn := connKey(sc).av()
+	conn["key_id"] = str("rzp_test_x")
+	db.items[connKey(sc).pk] = conn
+	gets := &countingGets{unprocessingDB: db}
+	s := New(gets, "t")
+	// Asked in this order: connection (answered), marker (answered: absent),
+	// payment (the third key: handed back unprocessed).
+	ctx := s.Prefetch(context.Background(), sc, Prefetch{Connection: true, Markers: []string{"pay_A"}, Entities: []string{"pay_01"}})
+	if len(db.calls) != 1 {
+		t.Fatalf("%d BatchGetItem requests, want 1", len(db.calls))
+	}
+	if c, ok, err := s.Connection(ctx, sc); err != nil || !ok || c.KeyID != "rzp_test_x" {
+		t.Fatalf("Connection = %+v %v %v", c, ok, err)
+	}
+	if _, ok, err := s.Applied(ctx, sc, "pay_A"); err != nil || ok {
+		t.Fatalf("Applied = %v %v", ok, err)
+	}
+	if gets.n != 0 {
+		t.Fatalf("%d GetItems for answered keys", gets.n)
+	}
+	if _, err := s.Payment(ctx, sc, "pay_01"); !apperr.Is(err, apperr.NotFound) {
+		t.Fatalf("Payment: %v", err)
+	}
+	if gets.n != 1 {
+		t.Fatalf("the unprocessed key was read with %d GetItems, want 1", gets.n)
+	}
+}
+
+// countingGets answers GetItem from unprocessingDB's items and counts them.
+type countingGets struct {
+	*unprocessingDB
+	n int
+}
+
+func (c *countingGets) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.n++
+	return &dynamodb.GetItemOutput{Item: c.items[in.Key[schema.AttrPK].(*types.AttributeValueMemberS).Value]}, nil
 }

@@ -397,3 +397,72 @@ func TestACapturedWebhookIsReadInTwoRequests(t *testing.T) {
 		t.Fatalf("no marker for %s: %v %v", rp, ok, err)
 	}
 }
+
+// racingStore is the store with another writer changing the invoice just
+// before the reconciler's first money transaction, which so loses its
+// version race.
+type racingStore struct {
+	*dynamo.Store
+	raced bool
+}
+
+func (s *racingStore) ApplyMoney(ctx context.Context, sc billing.Scope, m dynamo.Marker, p billing.Payment, expectedPayment int64, inv billing.Invoice, expectedInvoice int64, refs ...map[string]string) error {
+	if !s.raced {
+		s.raced = true
+		cur, err := s.Invoice(context.Background(), sc, inv.ID)
+		if err != nil {
+			return err
+		}
+		expected := cur.Version
+		cur.Version++
+		cur.Metadata = map[string]string{"po": "PO-7"}
+		if err := s.UpdateInvoice(context.Background(), sc, cur, expected); err != nil {
+			return err
+		}
+	}
+	return s.Store.ApplyMoney(ctx, sc, m, p, expectedPayment, inv, expectedInvoice, refs...)
+}
+
+// TestARetryAfterALostRaceReadsAfresh: when the money transaction loses a
+// version race, the next attempt reads the payment and the invoice from
+// the table with GetItems — not from the first attempt's BatchGetItem — so
+// it applies the money once, on the invoice as the other writer left it.
+func TestARetryAfterALostRaceReadsAfresh(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newCapturedFixture(t, ctx)
+	body, _ := f.captured(t)
+	racing := &racingStore{Store: f.store}
+	f.rec.Store = racing
+	f.db.reset()
+	m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: "payment.captured", EventID: ids.New("evt"),
+		ReceivedAt: time.Now().UTC(), Body: body})
+	resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: ids.New("msg"), Body: string(m),
+		Attributes: map[string]string{"MessageGroupId": f.inv.ID}}}})
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("%v %v", resp.BatchItemFailures, err)
+	}
+	if !racing.raced {
+		t.Fatal("the race was not run")
+	}
+	f.db.mu.Lock()
+	requests := append([]string(nil), f.db.requests...)
+	f.db.mu.Unlock()
+	// connection + marker; payment + invoice; the racer's invoice read; the
+	// retry's marker (as the Razorpay payment's ref), payment and invoice,
+	// each from the table.
+	f.db.mu.Lock()
+	reads := append([]string(nil), f.db.reads...)
+	f.db.mu.Unlock()
+	want := []string{"BatchGetItem 2", "BatchGetItem 2", "GetItem 1", "GetItem 1", "GetItem 1", "GetItem 1"}
+	if !slices.Equal(requests, want) {
+		t.Errorf("read requests %v, want %v", requests, want)
+	}
+	if len(reads) == 8 && (reads[6] != reads[2] || reads[7] != reads[3]) {
+		t.Errorf("the retry read %v, want the payment and invoice again (%v)", reads[6:], reads[2:4])
+	}
+	inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID)
+	if err != nil || inv.AmountPaid != 50000 || inv.PaymentStatus != billing.PaymentSucceeded || inv.Metadata["po"] != "PO-7" {
+		t.Fatalf("invoice after the retry: %+v %v", inv, err)
+	}
+}

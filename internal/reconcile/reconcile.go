@@ -621,15 +621,17 @@ func (r *Reconciler) applyCapture(ctx context.Context, sc billing.Scope, ev razo
 	if _, done, err := r.Store.Applied(ctx, sc, rp.ID); err != nil || done {
 		return err
 	}
-	ctx = r.prefetchTarget(ctx, sc, ev)
+	// The first attempt reads the payment and invoice in one request; an
+	// attempt after a lost race reads them afresh.
+	first := r.prefetchTarget(ctx, sc, ev)
 	confirmed := false
 	// The marker was just read and is absent, so the first look-up skips
 	// it (the money transaction's condition on it still decides); after a
 	// lost race it is read again.
 	unmarked := rp.ID
 	return retry(func() error {
-		t, err := r.findTargetKnowing(ctx, sc, ev, unmarked)
-		unmarked = ""
+		t, err := r.findTargetKnowing(first, sc, ev, unmarked)
+		unmarked, first = "", ctx
 		if err != nil {
 			return err
 		}
