@@ -139,7 +139,7 @@ bench: tools
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestInitTime$$' -count=1 -timeout 10m -v ./internal/bench/
 	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestBurst$$' -count=1 -timeout 20m -v ./internal/bench/
 	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestUsageBench$$' -count=1 -timeout 30m -v ./internal/bench/
-	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestDynamoDBLocalCeiling$$' -count=1 -timeout 10m -v ./internal/bench/
+	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^(TestDynamoDBLocalCeiling|TestDynamoDBLocalBatchReads)$$' -count=1 -timeout 10m -v ./internal/bench/
 	$(EMULATORS) env RAZORBILL_BENCH=1 $(GO) test -run '^TestPeriodCloseBench$$' -count=1 -timeout 30m -v ./internal/bench/
 	RAZORBILL_BENCH=1 $(GO) test -run '^TestReport$$' -count=1 -v ./internal/bench/
 

@@ -250,9 +250,10 @@ var functionSpecs = []fnSpec{
 		Name:        "payment-reconciler",
 		Description: "Applies each Razorpay payment to its invoice exactly once (razorpay-events.fifo)",
 		MemoryMB:    256, Timeout: consumerTimeout(schema.RazorpayEvents),
-		// No Query and no DeleteItem: it reads by key, writes whole items and
+		// No Query and no DeleteItem: it reads by key (one item, or the few a
+		// capture needs in one BatchGetItem), writes whole items and
 		// transactions of Puts, and stamps the connection (UpdateItem).
-		Table: tableGet | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
+		Table: tableGet | tableBatchGet | tablePut | tableUpdate, Key: decryptKey, Razorpay: true,
 		Consumes: queueRef(schema.RazorpayEvents), BatchSize: 10,
 	},
 	{

@@ -987,9 +987,10 @@ var minimumTableActions = map[string][]string{
 	"payment-link-creator": {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	// reads the connection and refs/payments for the FIFO group; writes nothing.
 	"webhook-receiver": {"dynamodb:GetItem"},
-	// reads by key, writes items and Put transactions, stamps the
+	// reads by key (a capture's connection, marker, payment and invoice in
+	// BatchGetItems), writes items and Put transactions, stamps the
 	// connection's last webhook (UpdateItem); no lists.
-	"payment-reconciler": {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	"payment-reconciler": {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	// reads by key and writes whole items; no lists.
 	"customer-syncer": {"dynamodb:GetItem", "dynamodb:PutItem"},
 	// also lists a synced customer's waiting invoices (Query on an index,

@@ -6,10 +6,15 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
@@ -116,5 +121,104 @@ func TestDynamoDBLocalCeiling(t *testing.T) {
 		if ph.Puts == 0 || ph.Errors > ph.Puts/100 {
 			t.Errorf("%d in flight: %d puts, %d errors: not a measurement of accepted writes", ph.InFlight, ph.Puts, ph.Errors)
 		}
+	}
+}
+
+// TestDynamoDBLocalBatchReads measures what DynamoDB Local spends on reading
+// two items in one BatchGetItem against two GetItems and one GetItem
+// (consistent reads, as the store makes them) — the payment-reconciler reads
+// a capture's items in pairs (dynamo.Store.Prefetch) — on a table of 20,000
+// items of about 900 bytes, from 8 goroutines, 3,000 of each after a round
+// of the same to warm the JVM. It logs the CPU per operation and writes
+// batchreads.json.
+func TestDynamoDBLocalBatchReads(t *testing.T) {
+	gate(t)
+	env := testenv.AWS(t)
+	pid := listener(env.Endpoints.DynamoDB)
+	if pid == 0 {
+		t.Fatalf("no DynamoDB Local process listens at %s", env.Endpoints.DynamoDB)
+	}
+	ctx := context.Background()
+	table := env.Table()
+	const items, ops, workers = 20000, 3000, 8
+	keyOf := func(i int) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: fmt.Sprintf("S#tnt_bench#env_bench#pay_%06d", i%items)},
+			"SK": &types.AttributeValueMemberS{Value: "A"}}
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < items; i += workers {
+				it := keyOf(i)
+				it["pad"] = &types.AttributeValueMemberS{Value: strings.Repeat("x", 800)}
+				if _, err := env.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: &table, Item: it}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	get := func(i int) error {
+		_, err := env.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, Key: keyOf(i), ConsistentRead: aws.Bool(true)})
+		return err
+	}
+	kinds := []struct {
+		Name string
+		do   func(i int) error
+	}{
+		{"two GetItems", func(i int) error {
+			if err := get(i); err != nil {
+				return err
+			}
+			return get(i + 1)
+		}},
+		{"one BatchGetItem of two", func(i int) error {
+			_, err := env.DynamoDB.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+				table: {Keys: []map[string]types.AttributeValue{keyOf(i), keyOf(i + 1)}, ConsistentRead: aws.Bool(true)}}})
+			return err
+		}},
+		{"one GetItem", get},
+	}
+	type result struct {
+		Name         string  `json:"name"`
+		Seconds      float64 `json:"seconds"`
+		JVMCPUPerOp  float64 `json:"jvm_cpu_per_op_ms"`
+		SelfCPUPerOp float64 `json:"self_cpu_per_op_ms"`
+	}
+	var results []result
+	for round := range 2 {
+		for _, k := range kinds {
+			jvm0, self0, t0 := procCPU(pid), selfCPU(), time.Now()
+			var wg sync.WaitGroup
+			for w := range workers {
+				wg.Go(func() {
+					for i := w; i < ops; i += workers {
+						if err := k.do(i * 7); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				})
+			}
+			wg.Wait()
+			r := result{Name: k.Name, Seconds: time.Since(t0).Seconds(),
+				JVMCPUPerOp: float64(procCPU(pid)-jvm0) / float64(time.Millisecond) / ops, SelfCPUPerOp: float64(selfCPU()-self0) / float64(time.Millisecond) / ops}
+			if round == 1 {
+				results = append(results, r)
+				t.Logf("%-24s %d in %.1f s: DynamoDB Local %.3f ms CPU each, this process %.3f ms", r.Name, ops, r.Seconds, r.JVMCPUPerOp, r.SelfCPUPerOp)
+			}
+		}
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	out, err := json.MarshalIndent(map[string]any{"machine": thisMachine(), "at": time.Now().UTC().Format(time.RFC3339), "loadavg": string(load), "results": results}, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(resultsDir, "batchreads.json"), out, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

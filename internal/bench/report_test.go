@@ -416,7 +416,7 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("RAZORBILL_BENCH=1 go test -run '^TestInitTime$' -count=1 -v ./internal/bench/  # §4\n")
 	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^TestBurst$' -count=1 -timeout 20m -v ./internal/bench/       # §3, §5\n")
 	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^TestUsageBench$' -count=1 -timeout 30m -v ./internal/bench/  # §7\n")
-	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^TestDynamoDBLocalCeiling$' -count=1 -timeout 10m -v ./internal/bench/  # §7, DynamoDB Local alone\n")
+	p("go run ./internal/localaws/cmd/emulators -- env RAZORBILL_BENCH=1 \\\n  go test -run '^(TestDynamoDBLocalCeiling|TestDynamoDBLocalBatchReads)$' -count=1 -timeout 10m -v ./internal/bench/  # §7, §3: DynamoDB Local alone\n")
 	p("RAZORBILL_BENCH=1 go test -run '^TestReport$' -count=1 ./internal/bench/     # writes the generated parts, §6\n```\n\n")
 	p("`make test` runs none of them: the micro-benchmarks need `-bench`, the\n")
 	p("`internal/bench` tests skip without `RAZORBILL_BENCH=1`.\n\n")

@@ -28,7 +28,7 @@ var grantedActions = map[string][]string{
 	"api":                  {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage"},
 	"payment-link-creator": {"dynamodb:BatchGetItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"webhook-receiver":     {"dynamodb:GetItem", "sqs:SendMessage"},
-	"payment-reconciler":   {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+	"payment-reconciler":   {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 	"customer-syncer":      {"dynamodb:GetItem", "dynamodb:PutItem"},
 	"invoice-syncer":       {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"},
 	"stream-relay":         {"sqs:SendMessage"},
@@ -161,6 +161,9 @@ func TestTheRecorderSeesEachFunctionsCalls(t *testing.T) {
 		if !rec.seen[fn][want] {
 			t.Errorf("%s: %s not recorded (seen %v)", fn, want, rec.seen[fn])
 		}
+	}
+	if !rec.seen["payment-reconciler"]["dynamodb:BatchGetItem"] { // a capture's reads (reconcile.prefetch)
+		t.Errorf("payment-reconciler: BatchGetItem not recorded (seen %v)", rec.seen["payment-reconciler"])
 	}
 	if rec.seen["webhook-receiver"]["sqs:SendMessage"] != true {
 		t.Errorf("webhook-receiver: SendMessage not recorded (seen %v)", rec.seen["webhook-receiver"])
