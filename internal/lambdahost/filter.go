@@ -553,7 +553,7 @@ func toRat(v any) (*big.Rat, bool) {
 // DynamoDBAttributeValue.MarshalJSON writes them ({"S": …}, {"N": "…"}, B
 // in base64, …). TestStreamRecordValueIsItsJSON holds it to that.
 func streamRecordValue(r events.DynamoDBEventRecord) (map[string]any, error) {
-	at, err := json.Marshal(float64(r.Change.ApproximateCreationDateTime.UnixNano()) / 1e9)
+	at, err := r.Change.ApproximateCreationDateTime.MarshalJSON() // what json.Marshal writes for it
 	if err != nil {
 		return nil, fmt.Errorf("filter: encode record: %w", err)
 	}
