@@ -104,6 +104,13 @@ func (m *metered) add(op string, billed float64, ccs ...types.ConsumedCapacity) 
 
 func jsonOf(v any) string { b, _ := json.Marshal(v); return string(b) }
 
+// readLog is the items read and the read requests since reset.
+func (m *metered) readLog() (reads, requests []string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.reads...), append([]string(nil), m.requests...)
+}
+
 func (m *metered) reset() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -242,6 +249,19 @@ func newCapturedFixture(t *testing.T, ctx context.Context) *capturedFixture {
 	return f
 }
 
+// deliver hands the reconciler one queued event, as the SQS poller does,
+// and fails the test unless it is done.
+func (f *capturedFixture) deliver(t *testing.T, event, body string) {
+	t.Helper()
+	m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: event, EventID: ids.New("evt"),
+		ReceivedAt: time.Now().UTC(), Body: body})
+	resp, err := f.rec.HandleSQS(context.Background(), events.SQSEvent{Records: []events.SQSMessage{{MessageId: ids.New("msg"), Body: string(m),
+		Attributes: map[string]string{"MessageGroupId": f.inv.ID}}}})
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		t.Fatalf("%s: %v %v", event, resp.BatchItemFailures, err)
+	}
+}
+
 // captured is a payment.captured webhook body for a payment of this
 // fixture's link, paid at the simulator.
 func (f *capturedFixture) captured(t *testing.T) (body, rzpPaymentID string) {
@@ -290,9 +310,7 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 		t.Fatal(err)
 	}
 	table, reported, index := f.db.total()
-	f.db.mu.Lock()
-	reads := append([]string(nil), f.db.reads...)
-	f.db.mu.Unlock()
+	reads, _ := f.db.readLog()
 	for _, w := range f.db.writes {
 		t.Log(w)
 	}
@@ -350,20 +368,8 @@ func TestACapturedWebhookIsReadInTwoRequests(t *testing.T) {
 	f := newCapturedFixture(t, ctx)
 	body, rp := f.captured(t)
 	f.db.reset()
-	deliver := func(event, body string) {
-		t.Helper()
-		m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: event, EventID: ids.New("evt"),
-			ReceivedAt: time.Now().UTC(), Body: body})
-		resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: ids.New("msg"), Body: string(m),
-			Attributes: map[string]string{"MessageGroupId": f.inv.ID}}}})
-		if err != nil || len(resp.BatchItemFailures) > 0 {
-			t.Fatalf("%s: %v %v", event, resp.BatchItemFailures, err)
-		}
-	}
-	deliver("payment.captured", body)
-	f.db.mu.Lock()
-	reads, requests := append([]string(nil), f.db.reads...), append([]string(nil), f.db.requests...)
-	f.db.mu.Unlock()
+	f.deliver(t, "payment.captured", body)
+	reads, requests := f.db.readLog()
 	inv, err := f.store.Invoice(ctx, f.sc, f.inv.ID)
 	if err != nil || inv.AmountPaid != 50000 || inv.PaymentStatus != billing.PaymentSucceeded {
 		t.Fatalf("the capture was not applied: %+v %v", inv, err)
@@ -383,10 +389,8 @@ func TestACapturedWebhookIsReadInTwoRequests(t *testing.T) {
 	link["payload"].(map[string]any)["payment_link"] = map[string]any{"entity": map[string]any{"id": f.pay.GatewayTrackingID, "entity": "payment_link",
 		"status": "paid", "amount": 50000, "amount_paid": 50000, "currency": "INR", "reference_id": f.pay.ID}}
 	b, _ := json.Marshal(link)
-	deliver("payment_link.paid", string(b))
-	f.db.mu.Lock()
-	reads, requests = append([]string(nil), f.db.reads...), append([]string(nil), f.db.requests...)
-	f.db.mu.Unlock()
+	f.deliver(t, "payment_link.paid", string(b))
+	reads, requests = f.db.readLog()
 	if want := []string{"BatchGetItem 2"}; !slices.Equal(requests, want) {
 		t.Errorf("payment_link.paid after it: read requests %v, want %v (items %v)", requests, want, reads)
 	}
@@ -435,25 +439,14 @@ func TestARetryAfterALostRaceReadsAfresh(t *testing.T) {
 	racing := &racingStore{Store: f.store}
 	f.rec.Store = racing
 	f.db.reset()
-	m, _ := json.Marshal(billing.EventMessage{TenantID: f.sc.TenantID, EnvironmentID: f.sc.EnvironmentID, Event: "payment.captured", EventID: ids.New("evt"),
-		ReceivedAt: time.Now().UTC(), Body: body})
-	resp, err := f.rec.HandleSQS(ctx, events.SQSEvent{Records: []events.SQSMessage{{MessageId: ids.New("msg"), Body: string(m),
-		Attributes: map[string]string{"MessageGroupId": f.inv.ID}}}})
-	if err != nil || len(resp.BatchItemFailures) > 0 {
-		t.Fatalf("%v %v", resp.BatchItemFailures, err)
-	}
+	f.deliver(t, "payment.captured", body)
 	if !racing.raced {
 		t.Fatal("the race was not run")
 	}
-	f.db.mu.Lock()
-	requests := append([]string(nil), f.db.requests...)
-	f.db.mu.Unlock()
+	reads, requests := f.db.readLog()
 	// connection + marker; payment + invoice; the racer's invoice read; the
 	// retry's marker (as the Razorpay payment's ref), payment and invoice,
 	// each from the table.
-	f.db.mu.Lock()
-	reads := append([]string(nil), f.db.reads...)
-	f.db.mu.Unlock()
 	want := []string{"BatchGetItem 2", "BatchGetItem 2", "GetItem 1", "GetItem 1", "GetItem 1", "GetItem 1"}
 	if !slices.Equal(requests, want) {
 		t.Errorf("read requests %v, want %v", requests, want)
