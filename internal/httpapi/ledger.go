@@ -313,7 +313,11 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	}
 	view := l.connectionView(c)
 	if generated != "" {
-		view["webhook_secret_generated"] = generated // scrubbed from Idempotency-Key records (withoutSecrets)
+		// Shown this once, in full, where a client looks for it (api.md:
+		// "generates one and returns it once") and under its own name; both
+		// are scrubbed from Idempotency-Key records (withoutSecrets).
+		view["webhook_secret"] = generated
+		view["webhook_secret_generated"] = generated
 	}
 	return Response{Status: status, Body: view}, nil
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,9 +45,68 @@ func (h *Plans) Routes() []Route {
 }
 
 type planInput struct {
-	Name     string              `json:"name"`
-	Currency string              `json:"currency"`
-	Charges  []pricing.ChargeDoc `json:"charges"`
+	Name     string     `json:"name"`
+	Currency string     `json:"currency"`
+	Charges  []chargeIn `json:"charges"`
+}
+
+// chargeIn is pricing.ChargeDoc as a request carries it: its amounts and
+// quantities may be JSON strings or numbers (api.md), kept as their exact
+// text.
+type chargeIn struct {
+	Type          string   `json:"type"`
+	DisplayName   string   `json:"display_name"`
+	Amount        Decimal  `json:"amount"`
+	Period        string   `json:"period"`
+	MeterID       string   `json:"meter_id"`
+	Model         string   `json:"model"`
+	UnitAmount    Decimal  `json:"unit_amount"`
+	PackageSize   Decimal  `json:"package_size"`
+	PackageAmount Decimal  `json:"package_amount"`
+	Tiers         []tierIn `json:"tiers"`
+	TaxRate       Decimal  `json:"tax_rate"`
+	SACCode       string   `json:"sac_code"`
+}
+
+// tierIn is pricing.TierDoc as a request carries it; up_to null (or
+// absent) is the last tier.
+type tierIn struct {
+	UpTo       *Decimal `json:"up_to"`
+	UnitAmount Decimal  `json:"unit_amount"`
+	FlatAmount Decimal  `json:"flat_amount"`
+}
+
+// charges checks the decimals' JSON types and converts the charges.
+func charges(in []chargeIn) ([]pricing.ChargeDoc, error) {
+	out := make([]pricing.ChargeDoc, len(in))
+	for i, c := range in {
+		f := func(name string) string { return fmt.Sprintf("charges[%d].%s", i, name) }
+		for name, d := range map[string]Decimal{"amount": c.Amount, "unit_amount": c.UnitAmount, "package_size": c.PackageSize, "package_amount": c.PackageAmount, "tax_rate": c.TaxRate} {
+			if err := d.Check(f(name), false); err != nil {
+				return nil, err
+			}
+		}
+		doc := pricing.ChargeDoc{Type: c.Type, DisplayName: c.DisplayName, Amount: c.Amount.Text, Period: c.Period, MeterID: c.MeterID, Model: c.Model,
+			UnitAmount: c.UnitAmount.Text, PackageSize: c.PackageSize.Text, PackageAmount: c.PackageAmount.Text, TaxRate: c.TaxRate.Text, SACCode: c.SACCode}
+		for j, t := range c.Tiers {
+			tf := func(name string) string { return f(fmt.Sprintf("tiers[%d].%s", j, name)) }
+			for name, d := range map[string]Decimal{"unit_amount": t.UnitAmount, "flat_amount": t.FlatAmount} {
+				if err := d.Check(tf(name), false); err != nil {
+					return nil, err
+				}
+			}
+			td := pricing.TierDoc{UnitAmount: t.UnitAmount.Text, FlatAmount: t.FlatAmount.Text}
+			if t.UpTo != nil && t.UpTo.Set {
+				if err := t.UpTo.Check(tf("up_to"), false); err != nil {
+					return nil, err
+				}
+				td.UpTo = &t.UpTo.Text
+			}
+			doc.Tiers = append(doc.Tiers, td)
+		}
+		out[i] = doc
+	}
+	return out, nil
 }
 
 func planView(p pricing.PlanVersion) map[string]any {
@@ -66,6 +126,10 @@ func (h *Plans) version(ctx context.Context, r *Request, id string, version int)
 	if err := Decode(r.Body, &in); err != nil {
 		return pricing.PlanVersion{}, err
 	}
+	docs, err := charges(in.Charges)
+	if err != nil {
+		return pricing.PlanVersion{}, err
+	}
 	ms, err := h.Meters.Meters(ctx, r.Scope)
 	if err != nil {
 		return pricing.PlanVersion{}, err
@@ -74,7 +138,7 @@ func (h *Plans) version(ctx context.Context, r *Request, id string, version int)
 	for _, m := range ms {
 		active[m.ID] = m.Status == usage.MeterActive
 	}
-	p := pricing.PlanVersion{ID: id, Version: version, Name: in.Name, Currency: in.Currency, Charges: in.Charges, CreatedAt: h.now().UTC()}
+	p := pricing.PlanVersion{ID: id, Version: version, Name: in.Name, Currency: in.Currency, Charges: docs, CreatedAt: h.now().UTC()}
 	if err := p.Validate(func(id string) bool { return active[id] }); err != nil {
 		return p, err
 	}

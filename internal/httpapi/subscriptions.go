@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -84,14 +85,36 @@ func subscriptionView(s pricing.Subscription, now time.Time) map[string]any {
 }
 
 type subscriptionInput struct {
-	CustomerID    string             `json:"customer_id"`
-	PlanID        string             `json:"plan_id"`
-	PlanVersion   int                `json:"plan_version"`
-	Start         Time               `json:"start"`
-	BillingPeriod string             `json:"billing_period"`
-	AnchorDay     int                `json:"anchor_day"`
-	TrialEnd      Time               `json:"trial_end"`
-	Coupon        *pricing.CouponDoc `json:"coupon"`
+	CustomerID    string    `json:"customer_id"`
+	PlanID        string    `json:"plan_id"`
+	PlanVersion   int       `json:"plan_version"`
+	Start         Time      `json:"start"`
+	BillingPeriod string    `json:"billing_period"`
+	AnchorDay     int       `json:"anchor_day"`
+	TrialEnd      Time      `json:"trial_end"`
+	Coupon        *couponIn `json:"coupon"`
+}
+
+// couponIn is pricing.CouponDoc as a request carries it: percent_off and
+// amount_off may be JSON strings or numbers (api.md), kept as their text.
+type couponIn struct {
+	PercentOff Decimal `json:"percent_off"`
+	AmountOff  Decimal `json:"amount_off"`
+	Duration   string  `json:"duration"`
+	Periods    int     `json:"periods"`
+}
+
+// doc checks the decimals' JSON types and converts the coupon (nil: none).
+func (c *couponIn) doc() (*pricing.CouponDoc, error) {
+	if c == nil {
+		return nil, nil
+	}
+	for name, d := range map[string]Decimal{"coupon.percent_off": c.PercentOff, "coupon.amount_off": c.AmountOff} {
+		if err := d.Check(name, false); err != nil {
+			return nil, err
+		}
+	}
+	return &pricing.CouponDoc{PercentOff: c.PercentOff.Text, AmountOff: c.AmountOff.Text, Duration: c.Duration, Periods: c.Periods}, nil
 }
 
 func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error) {
@@ -104,6 +127,10 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 			return Response{}, err
 		}
 	}
+	coupon, err := in.Coupon.doc()
+	if err != nil {
+		return Response{}, err
+	}
 	if !ids.Valid(ids.Customer, in.CustomerID) {
 		return Response{}, apperr.InvalidField("validation_failed", "customer_id", "customer_id must be a customer id (cus_…)")
 	}
@@ -111,8 +138,8 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 		return Response{}, apperr.InvalidField("validation_failed", "plan_id", "plan_id must be a plan id (pln_…)")
 	}
 	if _, err := h.Customers.Customer(ctx, r.Scope, in.CustomerID); err != nil {
-		if apperr.Is(err, apperr.NotFound) {
-			return Response{}, apperr.InvalidField("validation_failed", "customer_id", "no customer %s in this environment", in.CustomerID)
+		if apperr.Is(err, apperr.NotFound) { // as for an invoice's customer: 404, naming the field
+			return Response{}, &apperr.Error{Kind: apperr.NotFound, Code: "not_found", Field: "customer_id", Message: fmt.Sprintf("customer %s was not found", in.CustomerID)}
 		}
 		return Response{}, err
 	}
@@ -129,7 +156,7 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 		start = h.now()
 	}
 	sub := pricing.Subscription{ID: ids.New(ids.Subscription), CustomerID: in.CustomerID, PlanID: plan.ID, PlanVersion: plan.Version,
-		Start: start, BillingPeriod: strings.ToUpper(in.BillingPeriod), AnchorDay: in.AnchorDay, TrialEnd: in.TrialEnd.Ptr(), Coupon: in.Coupon,
+		Start: start, BillingPeriod: strings.ToUpper(in.BillingPeriod), AnchorDay: in.AnchorDay, TrialEnd: in.TrialEnd.Ptr(), Coupon: coupon,
 		Status: pricing.SubActive, CreatedAt: h.now(), Version: 1}
 	if err := sub.ValidateNew(cur); err != nil {
 		return Response{}, err
@@ -149,11 +176,11 @@ func (h *Subscriptions) create(ctx context.Context, r *Request) (Response, error
 }
 
 // requestedPlan reads the plan version a request names (0: the latest);
-// one that does not exist is the request's fault: 400 on plan_id.
+// one that does not exist is 404 on plan_id, as a missing customer is.
 func (h *Subscriptions) requestedPlan(ctx context.Context, sc billing.Scope, id string, version int) (pricing.PlanVersion, error) {
 	plan, err := h.Store.Plan(ctx, sc, id, version)
 	if apperr.Is(err, apperr.NotFound) {
-		return plan, apperr.InvalidField("validation_failed", "plan_id", "%s", apperr.As(err).Message)
+		return plan, &apperr.Error{Kind: apperr.NotFound, Code: "not_found", Field: "plan_id", Message: apperr.As(err).Message}
 	}
 	return plan, err
 }

@@ -2,6 +2,8 @@ package httpapi_test
 
 import (
 	"context"
+	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,6 +12,8 @@ import (
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
+	"github.com/razorbill/razorbill/internal/logx"
+	"github.com/razorbill/razorbill/internal/metering"
 	"github.com/razorbill/razorbill/internal/pricing"
 )
 
@@ -126,4 +130,112 @@ func TestSubscriptionChangesRetryAConcurrentUpdate(t *testing.T) {
 	if after := stored(); after.Status != pricing.SubActive || !after.CancelAt.Equal(*s.CancelAt) || after.Steps != s.Steps+5 {
 		t.Fatalf("after the refused cancel: stored %+v, before it %+v", after, s)
 	}
+}
+
+// TestPlansAndCouponsTakeNumbers: api.md — "requests accept a JSON string
+// or number for amounts and quantities, and never lose precision". A
+// plan's charges (amounts, package size, tiers, tax rate) and a coupon's
+// percent_off may be JSON numbers and are kept as their exact text; a value
+// of another JSON type is 400 on its field. A subscription naming a
+// customer or plan that does not exist is 404 on that field, as an invoice
+// naming a missing customer is.
+func TestPlansAndCouponsTakeNumbers(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	plans := plandb.New(a.env.DynamoDB, a.env.Table())
+	meters := usagedb.New(a.env.DynamoDB, a.env.Table(), 24*time.Hour)
+	a.rt.Add((&httpapi.Plans{Store: plans, Meters: meters}).Routes()...)
+	a.rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.store}).Routes()...)
+	a.rt.Add((&httpapi.Meters{Service: &metering.Service{Store: meters, Customers: a.store, Log: logx.New(io.Discard, "error")}}).Routes()...)
+	acme := a.tenant("Acme")
+	c := acme.c()
+	m := a.do(c, "POST", "/api/v1/meters", map[string]any{"name": "API calls", "event_name": "api_call", "aggregation": "COUNT"})
+	a.expect(m, 201, "")
+	plan := a.do(c, "POST", "/api/v1/plans", map[string]any{"name": "Growth", "currency": "inr", "charges": []any{
+		map[string]any{"type": "FIXED", "display_name": "Platform fee", "amount": 4999.5, "period": "MONTHLY", "tax_rate": 18},
+		map[string]any{"type": "USAGE", "display_name": "Bundles", "meter_id": m.str("id"), "model": "PACKAGE", "package_size": 1000, "package_amount": 25},
+		map[string]any{"type": "USAGE", "display_name": "API calls", "meter_id": m.str("id"), "model": "TIERED_GRADUATED", "tiers": []any{
+			map[string]any{"up_to": 100000, "unit_amount": 0, "flat_amount": 10}, map[string]any{"up_to": nil, "unit_amount": 0.0015}}}}})
+	a.expect(plan, 201, "")
+	charges := plan.Body["charges"].([]any)
+	fixed, pkg, tiered := charges[0].(map[string]any), charges[1].(map[string]any), charges[2].(map[string]any)
+	tiers := tiered["tiers"].([]any)
+	t0, t1 := tiers[0].(map[string]any), tiers[1].(map[string]any)
+	for what, got := range map[string]any{"amount 4999.5": fixed["amount"], "tax_rate 18": fixed["tax_rate"], "package_size 1000": pkg["package_size"],
+		"package_amount 25": pkg["package_amount"], "up_to 100000": t0["up_to"], "flat_amount 10": t0["flat_amount"], "unit_amount 0.0015": t1["unit_amount"]} {
+		if want := what[strings.IndexByte(what, ' ')+1:]; got != want {
+			t.Errorf("%s: answered %#v, want the string %q", what, got, want)
+		}
+	}
+	if t1["up_to"] != nil {
+		t.Errorf("the last tier's up_to: %#v, want null", t1["up_to"])
+	}
+	for field, v := range map[string]any{"charges[0].amount": true, "charges[0].tax_rate": map[string]any{}} {
+		charge := map[string]any{"type": "FIXED", "display_name": "Fee", "amount": "10", "period": "MONTHLY"}
+		charge[field[len("charges[0]."):]] = v
+		r := a.do(c, "POST", "/api/v1/plans", map[string]any{"name": "Bad", "currency": "inr", "charges": []any{charge}})
+		a.expect(r, 400, "validation_failed")
+		if r.str("error", "field") != field {
+			t.Errorf("%s = %v: %s", field, v, r.Raw)
+		}
+	}
+
+	cus := a.do(c, "POST", "/api/v1/customers", map[string]any{"name": "Ravi", "email": "ravi@example.com"})
+	a.expect(cus, 201, "")
+	sub := a.do(c, "POST", "/api/v1/subscriptions", map[string]any{"customer_id": cus.str("id"), "plan_id": plan.str("id"),
+		"coupon": map[string]any{"percent_off": 12.5, "duration": "ONCE"}})
+	a.expect(sub, 201, "")
+	if got := sub.str("coupon", "percent_off"); got != "12.5" {
+		t.Errorf("coupon percent_off: %q, want \"12.5\" (%s)", got, sub.Raw)
+	}
+	r := a.do(c, "POST", "/api/v1/subscriptions", map[string]any{"customer_id": cus.str("id"), "plan_id": plan.str("id"),
+		"coupon": map[string]any{"percent_off": "ten", "duration": "ONCE"}})
+	a.expect(r, 400, "")
+	for field, body := range map[string]map[string]any{
+		"customer_id": {"customer_id": "cus_01jzzzzzzzzzzzzzzzzzzzzzzz", "plan_id": plan.str("id")},
+		"plan_id":     {"customer_id": cus.str("id"), "plan_id": "pln_01jzzzzzzzzzzzzzzzzzzzzzzz"},
+	} {
+		r := a.do(c, "POST", "/api/v1/subscriptions", body)
+		a.expect(r, 404, "not_found")
+		if r.str("error", "field") != field {
+			t.Errorf("a missing %s: %s", field, r.Raw)
+		}
+	}
+}
+
+// TestMetersPageLikeEveryList: GET /api/v1/meters takes limit and
+// starting_after and answers newest first with has_more (api.md's Lists).
+func TestMetersPageLikeEveryList(t *testing.T) {
+	t.Parallel()
+	a := newAPI(t)
+	meters := usagedb.New(a.env.DynamoDB, a.env.Table(), 24*time.Hour)
+	a.rt.Add((&httpapi.Meters{Service: &metering.Service{Store: meters, Customers: a.store, Log: logx.New(io.Discard, "error")}}).Routes()...)
+	c := a.tenant("Acme").c()
+	var made []string
+	for _, name := range []string{"calls", "tokens", "users"} {
+		r := a.do(c, "POST", "/api/v1/meters", map[string]any{"name": name, "event_name": name, "aggregation": "COUNT"})
+		a.expect(r, 201, "")
+		made = append(made, r.str("id"))
+	}
+	ids := func(r resp) []string {
+		var out []string
+		for _, m := range r.Body["data"].([]any) {
+			out = append(out, m.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	first := a.do(c, "GET", "/api/v1/meters?limit=2", nil)
+	a.expect(first, 200, "")
+	if got := ids(first); len(got) != 2 || got[0] != made[2] || got[1] != made[1] || first.Body["has_more"] != true {
+		t.Fatalf("first page: %v, want [%s %s] and has_more (%s)", got, made[2], made[1], first.Raw)
+	}
+	next := a.do(c, "GET", "/api/v1/meters?limit=2&starting_after="+made[1], nil)
+	a.expect(next, 200, "")
+	if got := ids(next); len(got) != 1 || got[0] != made[0] || next.Body["has_more"] != false {
+		t.Fatalf("second page: %v, want [%s], no more (%s)", got, made[0], next.Raw)
+	}
+	if all := a.do(c, "GET", "/api/v1/meters", nil); len(ids(all)) != 3 || all.Body["has_more"] != false {
+		t.Fatalf("default page: %s", all.Raw)
+	}
+	a.expect(a.do(c, "GET", "/api/v1/meters?limit=101", nil), 400, "validation_failed")
 }

@@ -55,11 +55,19 @@ func TestWebhookSecretIsLongOrGenerated(t *testing.T) {
 		t.Fatalf("field: %s", r.Raw)
 	}
 	delete(put, "webhook_secret")
-	r = a.do(acme.sb(), "PUT", "/api/v1/connections/razorpay", put)
+	r = a.do(acme.sb(), "PUT", "/api/v1/connections/razorpay", put, "Idempotency-Key", "conn-1")
 	a.expect(r, 201, "")
 	gen := r.str("webhook_secret_generated")
 	if len(gen) < billing.MinWebhookSecretLen {
 		t.Fatalf("no generated secret: %s", r.Raw)
+	}
+	// In full where api.md's client looks for it, this once.
+	if r.str("webhook_secret") != gen {
+		t.Fatalf("webhook_secret %q, want the generated secret: %s", r.str("webhook_secret"), r.Raw)
+	}
+	// A replay of the request does not show it again.
+	if replay := a.do(acme.sb(), "PUT", "/api/v1/connections/razorpay", put, "Idempotency-Key", "conn-1"); strings.Contains(replay.Raw, gen) {
+		t.Fatalf("the replay shows the generated secret: %s", replay.Raw)
 	}
 	if a.webhookStatus(acme, gen, "evt_gen") != 200 {
 		t.Fatal("the generated secret does not verify webhooks")

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sort"
 	"time"
 
 	"github.com/razorbill/razorbill/internal/apperr"
@@ -68,16 +69,31 @@ func (h *Meters) create(ctx context.Context, r *Request) (Response, error) {
 	return Response{Status: http.StatusCreated, Body: meterView(m)}, nil
 }
 
+// list pages through the environment's meters like every list: newest
+// first, limit (default 20) and starting_after (meter ids sort by creation).
 func (h *Meters) list(ctx context.Context, r *Request) (Response, error) {
+	opt, err := listOptions(r)
+	if err != nil {
+		return Response{}, err
+	}
 	ms, err := h.Service.Store.Meters(ctx, r.Scope)
 	if err != nil {
 		return Response{}, err
 	}
-	data := make([]any, 0, len(ms))
-	for i := len(ms) - 1; i >= 0; i-- { // newest first
-		data = append(data, meterView(ms[i]))
+	sort.Slice(ms, func(i, j int) bool { return ms[i].ID > ms[j].ID })
+	data := make([]any, 0, min(len(ms), opt.Limit))
+	more := false
+	for _, m := range ms {
+		if opt.StartingAfter != "" && m.ID >= opt.StartingAfter {
+			continue
+		}
+		if len(data) == opt.Limit {
+			more = true
+			break
+		}
+		data = append(data, meterView(m))
 	}
-	return Response{Body: map[string]any{"data": data, "has_more": false}}, nil
+	return Response{Body: map[string]any{"data": data, "has_more": more}}, nil
 }
 
 func (h *Meters) get(ctx context.Context, r *Request) (Response, error) {

@@ -28,10 +28,10 @@ func TestUsageEventsBecomeUsageEndToEnd(t *testing.T) {
 	// Events for acct-42 before the customer exists.
 	one := map[string]any{"event_id": "evt-1", "event_name": "api_call", "customer_external_id": "acct-42", "timestamp": ts(2 * time.Hour),
 		"properties": map[string]any{"tokens": "1500.25", "region": "ap-south-1"}}
-	if r := s.must(s.call("POST", "/api/v1/events", one), 202); r.s("status") != "accepted" {
+	if r := s.must(s.call("POST", "/api/v1/events", one), 202); r.s("status") != "ACCEPTED" {
 		t.Fatalf("first event: %s", r.Raw)
 	}
-	if r := s.must(s.call("POST", "/api/v1/events", one), 202); r.s("status") != "duplicate" {
+	if r := s.must(s.call("POST", "/api/v1/events", one), 202); r.s("status") != "DUPLICATE" {
 		t.Fatalf("repeat: %s", r.Raw)
 	}
 	cus := s.customer("acct-42", "usage@example.com")

@@ -82,11 +82,12 @@ func (s *Service) CreateMeter(ctx context.Context, sc billing.Scope, m usage.Met
 	return m, s.Store.CreateMeter(ctx, sc, m)
 }
 
-// Outcome of one ingested event.
+// Outcome of one ingested event, as POST /api/v1/events answers it
+// (api.md: statuses are UPPER_CASE).
 const (
-	Accepted  = "accepted"
-	Duplicate = "duplicate"
-	Rejected  = "rejected"
+	Accepted  = "ACCEPTED"
+	Duplicate = "DUPLICATE"
+	Rejected  = "REJECTED"
 )
 
 // Result is one event's outcome; Err is set when Rejected.

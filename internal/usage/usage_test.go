@@ -110,9 +110,21 @@ func TestValidateMeter(t *testing.T) {
 			t.Errorf("%s: got %v", field, ae)
 		}
 	}
-	withProp := Meter{Name: "x", EventName: "a", Aggregation: Count, Property: "p"}
-	if ae := apperr.As(ValidateMeter(&withProp)); ae == nil || ae.Field != "property" {
-		t.Errorf("COUNT with a property: %v", ae)
+	// A COUNT meter may name a property (api.md's example names one beside
+	// every aggregation): kept, not read; a property key that is not valid
+	// is still refused.
+	withProp := Meter{Name: "x", EventName: "a", Aggregation: Count, Property: "tokens"}
+	if err := ValidateMeter(&withProp); err != nil || withProp.Property != "tokens" {
+		t.Errorf("COUNT with a property: %v (%+v)", err, withProp)
+	}
+	badProp := Meter{Name: "x", EventName: "a", Aggregation: Count, Property: "to\x01kens"}
+	if ae := apperr.As(ValidateMeter(&badProp)); ae == nil || ae.Field != "property" {
+		t.Errorf("COUNT with a control character in its property: %v", ae)
+	}
+	// Its events need not carry the property to be counted.
+	withProp.ID, withProp.Status = "mtr_count", MeterActive
+	if _, err := (Rules{Now: t0, Meters: []Meter{withProp}}).Check(Input{EventID: "e1", EventName: "a", CustomerExternalID: "c", Timestamp: "2026-12-05T11:00:00Z"}); err != nil {
+		t.Errorf("an event without the COUNT meter's property: %v", err)
 	}
 }
 

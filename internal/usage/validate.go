@@ -51,8 +51,13 @@ func ValidateMeter(m *Meter) error {
 		return apperr.InvalidField("validation_failed", "aggregation", "aggregation must be one of %s", strings.Join(Aggregations, ", "))
 	}
 	if m.Aggregation == Count {
+		// A COUNT meter counts events and reads no property; one given with
+		// it (api.md's meter example names one beside every aggregation) is
+		// kept and shown, if it is a valid key, and not read.
 		if m.Property != "" {
-			return apperr.InvalidField("validation_failed", "property", "a COUNT meter counts events and reads no property; leave property out")
+			if err := checkPropertyKey("property", m.Property); err != nil {
+				return apperr.InvalidField("validation_failed", "property", "%s", err.Error())
+			}
 		}
 	} else if err := checkPropertyKey("property", m.Property); err != nil {
 		return apperr.InvalidField("validation_failed", "property", "%s needs the property it reads: %s", m.Aggregation, err.Error())
