@@ -561,7 +561,12 @@ func (s *Service) linkFailed(ctx context.Context, sc billing.Scope, pay billing.
 			break
 		}
 	}
-	return (&apperr.Error{Kind: apperr.Permanent, Code: "razorpay_link_creation_failed", Message: "Razorpay refused to create the payment link: " + desc, Err: cause}).
+	refused := desc
+	var api *razorpay.APIError
+	if errors.As(cause, &api) && api.Code != "" && api.Description != "" {
+		refused = api.Summary() // api.md: Razorpay's error code and description
+	}
+	return (&apperr.Error{Kind: apperr.Permanent, Code: "razorpay_link_creation_failed", Message: "Razorpay refused to create the payment link: " + refused, Err: cause}).
 		WithDetails(map[string]any{"payment_id": pay.ID})
 }
 

@@ -611,3 +611,34 @@ func TestAPaymentRequestReadsItsCustomerOnce(t *testing.T) {
 		t.Fatalf("the customer was read %d times, want 1", n)
 	}
 }
+
+// refusingLinks is the real client except that Razorpay refuses every
+// payment link as it refuses one it finds invalid (400 BAD_REQUEST_ERROR).
+type refusingLinks struct{ *razorpay.Client }
+
+func (refusingLinks) CreatePaymentLink(context.Context, razorpay.Credentials, razorpay.PaymentLinkInput) (razorpay.PaymentLink, error) {
+	return razorpay.PaymentLink{}, &apperr.Error{Kind: apperr.Permanent, Code: razorpay.CodeBadRequest, Message: "BAD_REQUEST_ERROR: The customer contact is invalid",
+		Err: &razorpay.APIError{Status: 400, Code: "BAD_REQUEST_ERROR", Description: "The customer contact is invalid", Op: "create payment link"}}
+}
+
+// TestARefusedLinkNamesRazorpaysCodeAndDescription: api.md — "502 Razorpay
+// refused or failed (with Razorpay's error code and description in
+// message)". The payment is FAILED with the code and description stored
+// apart, and the invoice is free for another try.
+func TestARefusedLinkNamesRazorpaysCodeAndDescription(t *testing.T) {
+	f := newFixture(t)
+	f.svc.Gateway = refusingLinks{f.client}
+	inv := f.invoice()
+	_, err := f.svc.Create(f.ctx, f.sc, req(inv))
+	e := apperr.As(err)
+	if e == nil || e.Code != "razorpay_link_creation_failed" || e.Message != "Razorpay refused to create the payment link: BAD_REQUEST_ERROR: The customer contact is invalid" {
+		t.Fatalf("got %v", err)
+	}
+	page, err := f.svc.List(f.ctx, f.sc, inv.ID, billing.ListOptions{Limit: 5})
+	if err != nil || len(page.Data) != 1 {
+		t.Fatalf("payments of the invoice: %+v %v", page, err)
+	}
+	if p := page.Data[0]; p.PaymentStatus != billing.PaymentFailed || p.ErrorCode != "BAD_REQUEST_ERROR" || p.ErrorMessage != "The customer contact is invalid" {
+		t.Fatalf("the refused payment: %+v", p)
+	}
+}

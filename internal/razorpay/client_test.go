@@ -157,6 +157,10 @@ func TestPaymentAndRefundAgainstSimulator(t *testing.T) {
 	if api.Status != 400 || api.Code != "BAD_REQUEST_ERROR" || !strings.Contains(api.Description, "greater than") {
 		t.Fatalf("over-refund: %+v", api)
 	}
+	// api.md: a refusal's message carries Razorpay's error code and description.
+	if msg := apperr.PublicMessage(err); msg != "BAD_REQUEST_ERROR: "+api.Description {
+		t.Fatalf("over-refund message %q, want Razorpay's code and description", msg)
+	}
 	full, err := e.c.Refund(ctx(t), e.cr, p.ID, razorpay.RefundInput{IdempotencyKey: "ref_rb_0003"})
 	if err != nil || full.Amount != 30000 {
 		t.Fatalf("a full refund of the rest: %+v %v", full, err)

@@ -31,6 +31,19 @@ type APIError struct {
 	Err         error         // transport failure, when Status is 0
 }
 
+// Summary is Razorpay's error code and description as a message shows
+// them (api.md: a 502 carries both): "BAD_REQUEST_ERROR: The amount must be
+// at least INR 1.00", or the description alone when there is no code.
+func (e *APIError) Summary() string {
+	if e.Code == "" {
+		return e.Description
+	}
+	if e.Description == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Description
+}
+
 func (e *APIError) Error() string {
 	var b strings.Builder
 	b.WriteString("razorpay")
@@ -137,8 +150,8 @@ func classify(op string, status int, body []byte) *apperr.Error {
 		}
 	case status >= 400:
 		e.Kind, e.Code, e.Field = apperr.Permanent, CodeBadRequest, api.Field
-		e.Message = api.Description
-		if e.Message == "" {
+		e.Message = api.Summary()
+		if api.Description == "" {
 			e.Message = fmt.Sprintf("Razorpay refused the request (HTTP %d)", status)
 		}
 	default:
