@@ -135,7 +135,8 @@ func TestSubscriptionChangesRetryAConcurrentUpdate(t *testing.T) {
 // TestPlansAndCouponsTakeNumbers: api.md — "requests accept a JSON string
 // or number for amounts and quantities, and never lose precision". A
 // plan's charges (amounts, package size, tiers, tax rate) and a coupon's
-// percent_off may be JSON numbers and are kept as their exact text; a value
+// percent_off may be JSON numbers and are kept exactly (money shown with the
+// currency's exponent, "4999.5" → "4999.50"); a value
 // of another JSON type is 400 on its field. A subscription naming a
 // customer or plan that does not exist is 404 on that field, as an invoice
 // naming a missing customer is.
@@ -161,8 +162,9 @@ func TestPlansAndCouponsTakeNumbers(t *testing.T) {
 	fixed, pkg, tiered := charges[0].(map[string]any), charges[1].(map[string]any), charges[2].(map[string]any)
 	tiers := tiered["tiers"].([]any)
 	t0, t1 := tiers[0].(map[string]any), tiers[1].(map[string]any)
-	for what, got := range map[string]any{"amount 4999.5": fixed["amount"], "tax_rate 18": fixed["tax_rate"], "package_size 1000": pkg["package_size"],
-		"package_amount 25": pkg["package_amount"], "up_to 100000": t0["up_to"], "flat_amount 10": t0["flat_amount"], "unit_amount 0.0015": t1["unit_amount"]} {
+	// Money is shown with the currency's exponent; other decimals as sent.
+	for what, got := range map[string]any{"amount 4999.50": fixed["amount"], "tax_rate 18": fixed["tax_rate"], "package_size 1000": pkg["package_size"],
+		"package_amount 25.00": pkg["package_amount"], "up_to 100000": t0["up_to"], "flat_amount 10.00": t0["flat_amount"], "unit_amount 0.0015": t1["unit_amount"]} {
 		if want := what[strings.IndexByte(what, ' ')+1:]; got != want {
 			t.Errorf("%s: answered %#v, want the string %q", what, got, want)
 		}

@@ -50,6 +50,17 @@ type TierDoc struct {
 	FlatAmount string  `dynamodbav:"flat_amount,omitempty" json:"flat_amount,omitempty"`
 }
 
+// moneyText is an amount of cur as money is shown: with the currency's
+// exponent ("4999" INR → "4999.00"). An amount with more decimals than that
+// (a package or tier price below the minor unit) keeps them: it is padded,
+// never rounded.
+func moneyText(d decimal.Decimal, cur money.Currency) string {
+	if -d.Exponent() > int32(cur.Exponent) {
+		return d.String()
+	}
+	return d.StringFixed(int32(cur.Exponent))
+}
+
 func field(i int, name string) string { return fmt.Sprintf("charges[%d].%s", i, name) }
 
 func decimalField(f, s string, required bool) (decimal.Decimal, error) {
@@ -151,6 +162,7 @@ func (c *ChargeDoc) normalize(i int, cur money.Currency, meterExists func(string
 			return out, invalid(field(i, "type"), "a FIXED charge has an amount, not a meter or a model")
 		}
 		out.Amount = a
+		c.Amount = moneyText(a, cur) // "4999" is shown "4999.00" (api.md: money has the currency's exponent)
 	case Usage:
 		if c.MeterID == "" || !meterExists(c.MeterID) {
 			return out, invalid(field(i, "meter_id"), "%s %q is not a meter of this environment", field(i, "meter_id"), c.MeterID)
@@ -163,7 +175,9 @@ func (c *ChargeDoc) normalize(i int, cur money.Currency, meterExists func(string
 			pr.UnitAmount, err = decimalField(field(i, "unit_amount"), c.UnitAmount, true)
 		case Package:
 			if pr.PackageSize, err = decimalField(field(i, "package_size"), c.PackageSize, true); err == nil {
-				pr.PackageAmount, err = decimalField(field(i, "package_amount"), c.PackageAmount, true)
+				if pr.PackageAmount, err = decimalField(field(i, "package_amount"), c.PackageAmount, true); err == nil {
+					c.PackageAmount = moneyText(pr.PackageAmount, cur)
+				}
 			}
 		case TieredGraduated, TieredVolume:
 			for j, t := range c.Tiers {
@@ -180,6 +194,9 @@ func (c *ChargeDoc) normalize(i int, cur money.Currency, meterExists func(string
 				}
 				if tier.FlatAmount, err = decimalField(field(i, fmt.Sprintf("tiers[%d].flat_amount", j)), t.FlatAmount, false); err != nil {
 					return out, err
+				}
+				if t.FlatAmount != "" {
+					c.Tiers[j].FlatAmount = moneyText(tier.FlatAmount, cur)
 				}
 				pr.Tiers = append(pr.Tiers, tier)
 			}
