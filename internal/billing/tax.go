@@ -61,15 +61,14 @@ type TaxSettingsInput struct {
 
 // BuildTaxSettings validates in and returns the settings it describes. The
 // state may be left out when the GSTIN is given: the GSTIN's first two
-// digits name it. When both are given they must name the same state.
+// digits name it. When both are given they must name the same state. When
+// neither is, the settings name no supplier state, as the defaults do (an
+// environment that only sets auto_finalize or default_rate).
 func BuildTaxSettings(in TaxSettingsInput) (TaxSettings, error) {
 	t := DefaultTaxSettings()
 	g, st, err := normalizeGSTINAndState(in.GSTIN, in.State, "gstin", "state")
 	if err != nil {
 		return TaxSettings{}, err
-	}
-	if st == "" {
-		return TaxSettings{}, apperr.InvalidField("validation_failed", "state", "state is required (a two-letter state or union territory code such as KA), or give a gstin, whose first two digits name the state")
 	}
 	t.GSTIN, t.State = g, st
 	if in.DefaultRate != nil {

@@ -118,6 +118,10 @@ func TestBuildTaxSettings(t *testing.T) {
 		"rate 100":                     {TaxSettingsInput{State: "DL", DefaultRate: ptr("100.00")}, TaxSettings{State: "DL", DefaultRate: "100", AutoFinalize: true}},
 		"rate 0.25":                    {TaxSettingsInput{State: "DL", DefaultRate: ptr("0.25")}, TaxSettings{State: "DL", DefaultRate: "0.25", AutoFinalize: true}},
 		"trailing zeros past 2 places": {TaxSettingsInput{State: "DL", DefaultRate: ptr("5.000")}, TaxSettings{State: "DL", DefaultRate: "5", AutoFinalize: true}},
+		// No GSTIN and no state: the defaults' (no supplier state), with what
+		// is set — an environment that only turns auto-finalize off.
+		"nothing":                {TaxSettingsInput{}, DefaultTaxSettings()},
+		"only auto_finalize off": {TaxSettingsInput{AutoFinalize: ptr(false)}, TaxSettings{DefaultRate: "18", AutoFinalize: false}},
 	} {
 		got, err := BuildTaxSettings(tc.in)
 		if err != nil || got != tc.want {
@@ -131,7 +135,6 @@ func TestBuildTaxSettingsRefuses(t *testing.T) {
 		in                TaxSettingsInput
 		code, field, text string
 	}{
-		"nothing":             {TaxSettingsInput{}, "validation_failed", "state", "state is required"},
 		"state mismatch":      {TaxSettingsInput{GSTIN: gstinKA, State: "MH"}, "gstin_state_mismatch", "state", "registered in KA (Karnataka; state code 29)"},
 		"unknown state":       {TaxSettingsInput{State: "XX"}, "invalid_state", "state", `"XX" is not a two-letter`},
 		"state name":          {TaxSettingsInput{State: "Karnataka"}, "invalid_state", "state", "KA"},

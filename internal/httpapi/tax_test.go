@@ -55,7 +55,6 @@ func TestTaxSettingsRoutes(t *testing.T) {
 		"rate with 3 decimals":        {map[string]any{"state": "KA", "default_rate": 18.125}, "validation_failed", "default_rate"},
 		"rate of another type":        {map[string]any{"state": "KA", "default_rate": true}, "validation_failed", "default_rate"},
 		"unknown state":               {map[string]any{"state": "XY"}, "invalid_state", "state"},
-		"no state, no gstin":          {map[string]any{"default_rate": "18"}, "validation_failed", "state"},
 		"auto_finalize not a boolean": {`{"state": "KA", "auto_finalize": "no"}`, "", "auto_finalize"},
 		"unknown field":               {`{"state": "KA", "gst_rate": "18"}`, "", ""},
 	} {
@@ -97,6 +96,13 @@ func TestTaxSettingsRoutes(t *testing.T) {
 	a.expect(r, 200, "")
 	if r.str("gstin") != gstinMH || r.str("state") != "MH" || r.str("default_rate") != "12.5" {
 		t.Fatalf("state from gstin: %s", r.Raw)
+	}
+	// An environment without a GSTIN turns auto-finalize off alone: no
+	// supplier state, as before its first PUT.
+	r = a.do(c, "PUT", taxPath(acme.prod), map[string]any{"auto_finalize": false})
+	a.expect(r, 200, "")
+	if r.Body["gstin"] != nil || r.Body["state"] != nil || r.str("default_rate") != "18" || r.Body["auto_finalize"] != false {
+		t.Fatalf("auto_finalize alone: %s", r.Raw)
 	}
 }
 
