@@ -125,7 +125,12 @@ func classify(op string, status int, body []byte) *apperr.Error {
 	}
 	switch {
 	case status == http.StatusUnauthorized:
-		e.Kind, e.Code = apperr.Unauthorized, CodeInvalidCredentials
+		// Razorpay refused the connection's key: a 502 to our client (api.md:
+		// "502 Razorpay refused"), never the 401 that would say the client's
+		// own API key is bad. Its kind stays Unauthorized for the callers
+		// that decide on it; saving a connection checks the keys first and
+		// answers 400 on key_secret (httpapi).
+		e.Kind, e.Code, e.Status = apperr.Unauthorized, CodeInvalidCredentials, http.StatusBadGateway
 		e.Message = "Razorpay rejected the key id and key secret"
 		if api.Description != "" {
 			e.Message += ": " + api.Description

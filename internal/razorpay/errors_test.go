@@ -46,6 +46,11 @@ func TestClassify(t *testing.T) {
 			if e.Kind != c.kind || e.Code != c.code || e.Field != c.field || !strings.Contains(e.Message, c.msg) {
 				t.Fatalf("got kind %v code %s field %q message %q", e.Kind, e.Code, e.Field, e.Message)
 			}
+			// api.md: a refusal reaches our client as 502, never as the 401
+			// that would say its own API key is bad.
+			if c.status == 401 && apperr.HTTPStatus(e) != 502 {
+				t.Fatalf("Razorpay's 401 answers our client %d, want 502", apperr.HTTPStatus(e))
+			}
 			var api *APIError
 			if !errors.As(e, &api) || api.Status != c.status || api.Op != "create invoice" {
 				t.Fatalf("cause %#v", e.Err)
