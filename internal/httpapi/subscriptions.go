@@ -388,7 +388,7 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 	b := composed.Bill
 	lines := make([]any, len(b.Lines))
 	for i, l := range b.Lines {
-		v := map[string]any{"type": l.Type, "display_name": l.DisplayName, "description": l.Description, "quantity": l.Quantity.String(),
+		v := map[string]any{"type": l.Type, "price_type": l.Type, "display_name": l.DisplayName, "description": l.Description, "quantity": l.Quantity.String(),
 			"unit_amount": nil, "amount": money.Format(l.Amount, cur), "discount": money.Format(l.Discount, cur), "tax_rate": l.TaxRate.String(),
 			"sac_code": l.SACCode, "meter_id": nil, "period_start": l.Period.Start.Format(time.RFC3339), "period_end": l.Period.End.Format(time.RFC3339)}
 		if l.UnitAmount != nil {
@@ -406,5 +406,8 @@ func (h *Subscriptions) upcoming(ctx context.Context, r *Request) (Response, err
 	return Response{Body: map[string]any{"object": "upcoming_invoice", "subscription_id": sub.ID, "customer_id": sub.CustomerID,
 		"currency": strings.ToLower(cur.Code), "period_start": period.Start.Format(time.RFC3339), "period_end": period.End.Format(time.RFC3339),
 		"usage_through": usageTo.Format(time.RFC3339), "lines": lines, "subtotal": money.Format(b.Subtotal, cur), "discount": money.Format(b.Discount, cur),
-		"tax_lines": taxes, "total": money.Format(b.Total, cur)}}, nil
+		"tax_lines": taxes, "total": money.Format(b.Total, cur),
+		// The names an invoice uses (api.md's Invoices and Tax sections):
+		// line_items (each with price_type) and amount_due (= total).
+		"line_items": lines, "amount_due": money.Format(b.Total, cur)}}, nil
 }

@@ -45,6 +45,11 @@ func TestUpcomingInvoiceFromUsage(t *testing.T) {
 	if up.s("total") != "5904.72" || len(up.Body["tax_lines"].([]any)) != 2 || up.Body["tax_lines"].([]any)[0].(map[string]any)["amount"] != "450.36" {
 		t.Fatalf("upcoming invoice: %s", up.Raw)
 	}
+	// An invoice's names too: line_items (with price_type) and amount_due.
+	if items, ok := up.Body["line_items"].([]any); !ok || len(items) != len(up.Body["lines"].([]any)) || up.s("amount_due") != "5904.72" ||
+		items[0].(map[string]any)["price_type"] != items[0].(map[string]any)["type"] {
+		t.Fatalf("upcoming invoice as an invoice names it: %s", up.Raw)
+	}
 	// A plan change at the period's end: the preview bills this period's
 	// usage on the old plan and the next period's fee on the new one.
 	scale := s.must(s.call("POST", "/api/v1/plans", map[string]any{"name": "Scale", "currency": "inr", "charges": []any{
