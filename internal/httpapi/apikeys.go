@@ -158,8 +158,7 @@ func withoutSecrets(body []byte) []byte {
 		switch t := x.(type) {
 		case map[string]any:
 			for k, val := range t {
-				if s, ok := val.(string); ok && (k == "key" && strings.HasPrefix(s, "rbk_") || k == "webhook_secret_generated" ||
-					k == "webhook_secret" && strings.HasPrefix(s, "whsec_")) { // a generated secret in full; a hint starts "…"
+				if s, ok := val.(string); ok && (k == "key" && strings.HasPrefix(s, "rbk_") || k == "webhook_secret_generated") {
 					t[k] = nil
 					t["note"] = "the secret was shown only once, in the first response; this is a replay"
 					continue

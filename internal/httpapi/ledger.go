@@ -313,10 +313,10 @@ func (l *Ledger) putConnection(ctx context.Context, r *Request) (Response, error
 	}
 	view := l.connectionView(c)
 	if generated != "" {
-		// Shown this once, in full, where a client looks for it (api.md:
-		// "generates one and returns it once") and under its own name; both
-		// are scrubbed from Idempotency-Key records (withoutSecrets).
-		view["webhook_secret"] = generated
+		// Shown this once (api.md: "generates one and returns it once") in
+		// its own field: webhook_secret stays the masked hint, as api.md has
+		// every response show secrets. Scrubbed from Idempotency-Key records
+		// (withoutSecrets).
 		view["webhook_secret_generated"] = generated
 	}
 	return Response{Status: status, Body: view}, nil
