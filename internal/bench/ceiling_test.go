@@ -2,10 +2,8 @@ package bench_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,16 +105,7 @@ func TestDynamoDBLocalCeiling(t *testing.T) {
 			inFlight, puts, el, ph.PutsPerSecond, errs, ph.JVMCPUPerPutMS, ph.JVMBoundPerSecond, ph.SelfCPUPerPutMS)
 		phases = append(phases, ph)
 	}
-	out, err := json.MarshalIndent(map[string]any{"machine": thisMachine(), "at": time.Now().UTC().Format(time.RFC3339), "phases": phases}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(resultsDir, "ceiling.json"), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeResult(t, "ceiling.json", map[string]any{"machine": thisMachine(), "at": time.Now().UTC().Format(time.RFC3339), "phases": phases})
 	for _, ph := range phases {
 		if ph.Puts == 0 || ph.Errors > ph.Puts/100 {
 			t.Errorf("%d in flight: %d puts, %d errors: not a measurement of accepted writes", ph.InFlight, ph.Puts, ph.Errors)
@@ -211,14 +200,5 @@ func TestDynamoDBLocalBatchReads(t *testing.T) {
 		}
 	}
 	load, _ := os.ReadFile("/proc/loadavg")
-	out, err := json.MarshalIndent(map[string]any{"machine": thisMachine(), "at": time.Now().UTC().Format(time.RFC3339), "loadavg": string(load), "results": results}, "", "  ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(resultsDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(resultsDir, "batchreads.json"), out, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeResult(t, "batchreads.json", map[string]any{"machine": thisMachine(), "at": time.Now().UTC().Format(time.RFC3339), "loadavg": string(load), "results": results})
 }

@@ -360,10 +360,8 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 			return nil, transient(err, "batch get")
 		}
 		for _, it := range res.Responses[s.table] {
-			pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)
-			sk, _ := it[schema.AttrSK].(*types.AttributeValueMemberS)
-			if pk != nil && sk != nil {
-				if i, ok := at[key{pk.Value, sk.Value}]; ok {
+			if k := keyOf(it); k != (key{}) {
+				if i, ok := at[k]; ok {
 					out[i] = it
 				}
 			}

@@ -77,7 +77,7 @@ func (s *Store) Prefetch(ctx context.Context, sc billing.Scope, p Prefetch) cont
 		delete(snap.items, keyOf(k))
 	}
 	for _, it := range res.Responses[s.table] {
-		if k := keyOf(it); snap.items[k] == nil {
+		if k := keyOf(it); k != (key{}) {
 			if _, asked := snap.items[k]; asked { // not handed back unprocessed
 				snap.items[k] = it
 			}

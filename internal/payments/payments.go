@@ -563,7 +563,7 @@ func (s *Service) linkFailed(ctx context.Context, sc billing.Scope, pay billing.
 	}
 	refused := desc
 	var api *razorpay.APIError
-	if errors.As(cause, &api) && api.Code != "" && api.Description != "" {
+	if errors.As(cause, &api) && api.Description != "" {
 		refused = api.Summary() // api.md: Razorpay's error code and description
 	}
 	return (&apperr.Error{Kind: apperr.Permanent, Code: "razorpay_link_creation_failed", Message: "Razorpay refused to create the payment link: " + refused, Err: cause}).

@@ -219,14 +219,7 @@ func (r *Reconciler) handleMessage(ctx context.Context, rec events.SQSMessage) e
 	}
 	sc := billing.Scope{TenantID: m.TenantID, EnvironmentID: m.EnvironmentID}
 	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID, "event", m.Event, "event_id", m.EventID)
-	ev, perr := razorpay.ParseEvent([]byte(m.Body))
-	if perr == nil {
-		ctx = r.prefetch(ctx, sc, ev)
-	}
-	conn, err := r.trusted(ctx, sc, ev.AccountID)
-	if err == nil {
-		err = r.applyParsed(ctx, sc, ev, perr, &conn)
-	}
+	conn, err := r.trustAndApply(ctx, sc, m)
 	if err == nil {
 		r.touch(ctx, sc, conn, m.ReceivedAt)
 		return nil
@@ -281,11 +274,7 @@ func (r *Reconciler) Retry(ctx context.Context, sc billing.Scope, id string) (bi
 		return e, nil
 	}
 	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: e.EventID, Event: e.Event, ReceivedAt: e.ReceivedAt, Body: e.Body}
-	ev, perr := razorpay.ParseEvent([]byte(msg.Body))
-	conn, aerr := r.trusted(ctx, sc, ev.AccountID)
-	if aerr == nil {
-		aerr = r.applyParsed(ctx, sc, ev, perr, &conn)
-	}
+	_, aerr := r.trustAndApply(ctx, sc, msg)
 	var um *errUnmatched
 	if aerr != nil && !errors.As(aerr, &um) && apperr.Retryable(aerr) {
 		return e, aerr
@@ -339,6 +328,21 @@ func (r *Reconciler) trusted(ctx context.Context, sc billing.Scope, acct string)
 		}
 	}
 	return conn, nil
+}
+
+// trustAndApply parses m's event once, checks it against the environment's
+// connection (trusted) and applies it, a capture's first reads made in one
+// request (prefetch); it returns the connection trusted read.
+func (r *Reconciler) trustAndApply(ctx context.Context, sc billing.Scope, m billing.EventMessage) (billing.Connection, error) {
+	ev, perr := razorpay.ParseEvent([]byte(m.Body))
+	if perr == nil {
+		ctx = r.prefetch(ctx, sc, ev)
+	}
+	conn, err := r.trusted(ctx, sc, ev.AccountID)
+	if err == nil {
+		err = r.applyParsed(ctx, sc, ev, perr, &conn)
+	}
+	return conn, err
 }
 
 // Apply applies one event.
@@ -419,14 +423,9 @@ func (r *Reconciler) prefetchTarget(ctx context.Context, sc billing.Scope, ev ra
 	if ev.PaymentLink != nil && ids.Valid(ids.Payment, ev.PaymentLink.ReferenceID) {
 		payID = ev.PaymentLink.ReferenceID
 	}
-	razorpayInvoice := ev.Invoice != nil || (ev.Payment != nil && ev.Payment.InvoiceID != "")
-	for _, n := range eventNotes(ev) {
-		if id := n["razorbill_payment_id"]; payID == "" && !razorpayInvoice && ids.Valid(ids.Payment, id) {
-			payID = id
-		}
-		if id := n["razorbill_invoice_id"]; invID == "" && ids.Valid(ids.Invoice, id) {
-			invID = id
-		}
+	notePay, invID := noteIDs(ev)
+	if razorpayInvoice := ev.Invoice != nil || (ev.Payment != nil && ev.Payment.InvoiceID != ""); payID == "" && !razorpayInvoice {
+		payID = notePay
 	}
 	if payID == "" || invID == "" {
 		return ctx
@@ -506,14 +505,7 @@ func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev
 		}
 	}
 	if payID == "" && invID == "" {
-		for _, n := range eventNotes(ev) {
-			if id := n["razorbill_payment_id"]; payID == "" && ids.Valid(ids.Payment, id) {
-				payID = id
-			}
-			if id := n["razorbill_invoice_id"]; invID == "" && ids.Valid(ids.Invoice, id) {
-				invID = id
-			}
-		}
+		payID, invID = noteIDs(ev)
 		t.byNotes = payID != "" || invID != ""
 	}
 	if payID != "" {
@@ -555,6 +547,21 @@ func (r *Reconciler) findTargetKnowing(ctx context.Context, sc billing.Scope, ev
 		}
 	}
 	return t, nil
+}
+
+// noteIDs are the first valid Razorbill payment and invoice ids among the
+// notes of the event's entities (a payer can set notes: findTarget uses
+// them last).
+func noteIDs(ev razorpay.Event) (payID, invID string) {
+	for _, n := range eventNotes(ev) {
+		if id := n["razorbill_payment_id"]; payID == "" && ids.Valid(ids.Payment, id) {
+			payID = id
+		}
+		if id := n["razorbill_invoice_id"]; invID == "" && ids.Valid(ids.Invoice, id) {
+			invID = id
+		}
+	}
+	return payID, invID
 }
 
 // eventNotes are the notes of every entity the event carries.
