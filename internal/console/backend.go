@@ -84,7 +84,7 @@ func (c *Console) call(ctx context.Context, s session, method, path string, quer
 	return nil
 }
 
-// obj is a decoded JSON object, as templates read it ({{.field}}).
+// obj is a decoded JSON object, as the views read it (get).
 type obj = map[string]any
 
 // list is a decoded list answer.

@@ -3,8 +3,9 @@
 // action is a request to the same API routes (dispatched in process, with
 // the signed-in key), so validation, Idempotency-Key and error codes are the
 // API's; the console only renders the JSON answers and puts each error next
-// to its field. Templates and assets are embedded; no JavaScript is needed
-// (a small script adds copy buttons).
+// to its field. Pages are written by Go code (views.go; html.go says how
+// values are escaped), assets are embedded; no JavaScript is needed (a
+// small script adds copy buttons).
 package console
 
 import (
@@ -12,8 +13,6 @@ import (
 	"context"
 	"embed"
 	"encoding/base64"
-	"html/template"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -25,9 +24,6 @@ import (
 
 // Prefix is where the console is served.
 const Prefix = "/console"
-
-//go:embed templates/*.html
-var templateFS embed.FS
 
 //go:embed static
 var staticFS embed.FS
@@ -57,10 +53,6 @@ type Console struct {
 	// (about 0.2 ms; issue 17's init time).
 	muxOnce sync.Once
 	mux     *http.ServeMux
-	// pages are parsed at the first page served, not when the api
-	// function starts (its init time: issue 17).
-	pagesOnce sync.Once
-	pages     map[string]*template.Template
 }
 
 // New builds a console.
@@ -75,43 +67,6 @@ func New(opt Options) *Console {
 		opt.Log = slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil))
 	}
 	return &Console{opt: opt}
-}
-
-func parsePages() map[string]*template.Template {
-	funcs := template.FuncMap{
-		"str":  str,
-		"json": prettyJSON,
-		"fieldErr": func(e *apiError, field string) string {
-			if e != nil && e.Field == field {
-				return e.Message
-			}
-			return ""
-		},
-		"lower": strings.ToLower,
-		// nonzero reports whether a decimal amount is not zero.
-		"nonzero": func(v any) bool { return strings.ContainsAny(str(v), "123456789") },
-		// ferr is the error of field, next to its input (id "<field>-error").
-		"ferr": func(e *apiError, field string) template.HTML {
-			if e == nil || e.Field != field {
-				return ""
-			}
-			return template.HTML(`<p class="field-error" id="` + template.HTMLEscapeString(field) + `-error" role="alert">` + template.HTMLEscapeString(e.Message) + `</p>`) //nolint:gosec // both parts escaped
-		},
-	}
-	base := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
-	names, err := fs.Glob(templateFS, "templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	pages := map[string]*template.Template{}
-	for _, n := range names {
-		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" {
-			continue
-		}
-		pages[name] = template.Must(template.Must(base.Clone()).ParseFS(templateFS, n))
-	}
-	return pages
 }
 
 // Handle answers an API Gateway event: the event becomes an *http.Request

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// page is what every template gets.
+// page is what every view gets.
 type page struct {
 	Title  string
 	Nav    string // the active navigation entry
@@ -141,9 +141,8 @@ func newIdem() string {
 }
 
 func (c *Console) render(w http.ResponseWriter, status int, name string, p page) {
-	c.pagesOnce.Do(func() { c.pages = parsePages() })
-	t, ok := c.pages[name]
-	if !ok {
+	v := viewOf(name)
+	if v == nil {
 		http.Error(w, "no such page", http.StatusInternalServerError)
 		return
 	}
@@ -158,9 +157,11 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, p page)
 		p.Idem = newIdem()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	d := &doc{b: make([]byte, 0, 8<<10)}
+	layout(d, p, v)
 	w.WriteHeader(status)
-	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
-		c.opt.Log.Error("console: render failed", "page", name, "error", err.Error())
+	if _, err := w.Write(d.b); err != nil {
+		c.opt.Log.Error("console: writing the page failed", "page", name, "error", err.Error())
 	}
 }
 
