@@ -18,10 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
@@ -45,13 +44,10 @@ type Deps struct {
 	Events *sqsjson.Sender
 	HTTP   *http.Client
 
-	rzp        *razorpay.Client
-	keysOnce   sync.Once
-	keys       *secrets.Cache
-	ssm        *ssm.Client
-	adminMu    sync.Mutex
-	adminToken string
-	adminAt    time.Time
+	rzp      *razorpay.Client
+	keysOnce sync.Once
+	keys     *secrets.Cache
+	admin    *secrets.AdminToken
 }
 
 // Load reads the configuration from getenv and builds the adapters need asks for.
@@ -78,7 +74,9 @@ func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writ
 		d.Store = dynamo.New(d.DDB, cfg.Table)
 	}
 	if cfg.CustomerSyncURL != "" && cfg.InvoiceSyncURL != "" {
-		d.Sync = queue.SyncPublisher{Customers: queue.NewSender(d.SQS, cfg.CustomerSyncURL), Invoices: queue.NewSender(d.SQS, cfg.InvoiceSyncURL)}
+		if d.Sync, err = queue.NewSyncPublisher(d.AWS, cfg.CustomerSyncURL, cfg.InvoiceSyncURL); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.EventsQueueURL != "" {
 		if d.Events, err = sqsjson.New(d.AWS, cfg.EventsQueueURL); err != nil {
@@ -93,36 +91,25 @@ func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writ
 			}
 			d.Box = secrets.NewBox(kek)
 		} else {
-			d.Box = secrets.NewBox(secrets.KMSKEK{Client: kms.NewFromConfig(d.AWS), KeyID: cfg.KMSKeyID})
+			k, err := awsjson.NewKMS(d.AWS)
+			if err != nil {
+				return nil, err
+			}
+			d.Box = secrets.NewBox(secrets.KMSKEK{Client: k, KeyID: cfg.KMSKeyID})
 		}
 	}
-	if cfg.AdminTokenParam != "" {
-		d.ssm = ssm.NewFromConfig(d.AWS)
+	d.admin = &secrets.AdminToken{Value: cfg.AdminToken, Param: cfg.AdminTokenParam}
+	if cfg.AdminToken == "" && cfg.AdminTokenParam != "" {
+		if d.admin.SSM, err = awsjson.NewSSM(d.AWS); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }
 
 // AdminToken returns the bootstrap admin token: from the environment in the
 // local stack, from an SSM SecureString (cached five minutes) in AWS.
-func (d *Deps) AdminToken(ctx context.Context) (string, error) {
-	if d.Config.AdminToken != "" {
-		return d.Config.AdminToken, nil
-	}
-	if d.ssm == nil {
-		return "", nil
-	}
-	d.adminMu.Lock()
-	defer d.adminMu.Unlock()
-	if d.adminToken != "" && time.Since(d.adminAt) < 5*time.Minute {
-		return d.adminToken, nil
-	}
-	out, err := d.ssm.GetParameter(ctx, &ssm.GetParameterInput{Name: &d.Config.AdminTokenParam, WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return "", fmt.Errorf("read admin token parameter: %w", err)
-	}
-	d.adminToken, d.adminAt = aws.ToString(out.Parameter.Value), time.Now()
-	return d.adminToken, nil
-}
+func (d *Deps) AdminToken(ctx context.Context) (string, error) { return d.admin.Get(ctx) }
 
 // NewAPIRouter is the api function's handler: tenants, keys, the
 // connection, customers and invoices.

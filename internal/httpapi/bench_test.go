@@ -15,8 +15,6 @@ import (
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
-	"github.com/razorbill/razorbill/internal/queue"
-	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/testenv"
 )
@@ -53,7 +51,7 @@ func newBenchAPI(b *testing.B) *benchAPI {
 	}
 	rt := httpapi.NewRouter(store, store, func(context.Context) (string, error) { return adminToken, nil }, logx.New(io.Discard, "info"), nil)
 	ledger := &httpapi.Ledger{Store: store, Sealer: secrets.NewBox(kek), Verifier: fakeVerifier{},
-		Sync:           queue.SyncPublisher{Customers: queue.NewSender(env.SQS, env.QueueURL(schema.CustomerSync)), Invoices: queue.NewSender(env.SQS, env.QueueURL(schema.InvoiceSync))},
+		Sync:           env.SyncPublisher(),
 		WebhookBaseURL: "https://hooks.example.test"}
 	rt.Add(ledger.Routes()...)
 	a.rt = rt

@@ -10,8 +10,6 @@ import (
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
-	"github.com/razorbill/razorbill/internal/queue"
-	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
 )
 
@@ -96,7 +94,7 @@ func TestSyncFlagsFollowTheConnection(t *testing.T) {
 	}
 	rt := httpapi.NewRouter(a.store, a.store, func(context.Context) (string, error) { return adminToken, nil }, logx.New(io.Discard, "error"), nil)
 	rt.Add((&httpapi.Ledger{Store: connectionDown{a.store}, Sealer: secrets.NewBox(kek), Verifier: fakeVerifier{},
-		Sync: queue.SyncPublisher{Customers: queue.NewSender(a.env.SQS, a.env.QueueURL(schema.CustomerSync)), Invoices: queue.NewSender(a.env.SQS, a.env.QueueURL(schema.InvoiceSync))}}).Routes()...)
+		Sync: a.env.SyncPublisher()}).Routes()...)
 	down := &api{t: t, rt: rt, env: a.env, store: a.store}
 	r := down.do(c, "POST", "/api/v1/customers", map[string]any{"external_id": "flags-down", "name": "N", "email": "down@example.com"})
 	down.expect(r, 201, "")

@@ -27,7 +27,6 @@ import (
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
-	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
 	"github.com/razorbill/razorbill/internal/testenv"
@@ -66,7 +65,7 @@ func newAPI(t *testing.T) *api {
 	log := logx.New(io.Discard, "error")
 	rt := httpapi.NewRouter(store, store, func(context.Context) (string, error) { return adminToken, nil }, log, nil)
 	ledger := &httpapi.Ledger{Store: store, Sealer: secrets.NewBox(kek), Verifier: fakeVerifier{},
-		Sync:           queue.SyncPublisher{Customers: queue.NewSender(env.SQS, env.QueueURL(schema.CustomerSync)), Invoices: queue.NewSender(env.SQS, env.QueueURL(schema.InvoiceSync))},
+		Sync:           env.SyncPublisher(),
 		WebhookBaseURL: "https://hooks.example.test"}
 	rt.Add(ledger.Routes()...)
 	return &api{t: t, rt: rt, env: env, store: store}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/logx"
-	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/razorpay"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/secrets"
@@ -21,7 +20,7 @@ import (
 // key) as the API.
 func (a *api) receiver() *webhook.Receiver {
 	kek, _ := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
-	return &webhook.Receiver{Store: a.store, Secrets: secrets.NewBox(kek), Queue: queue.NewSender(a.env.SQS, a.env.QueueURL(schema.RazorpayEvents)),
+	return &webhook.Receiver{Store: a.store, Secrets: secrets.NewBox(kek), Queue: a.env.Sender(schema.RazorpayEvents),
 		Log: logx.New(io.Discard, "error")}
 }
 

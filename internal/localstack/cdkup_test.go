@@ -1,17 +1,17 @@
 package localstack_test
 
 import (
-	"context"
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go/middleware"
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/localstack"
@@ -23,21 +23,33 @@ type relaySends struct {
 	got []billing.SyncRequest
 }
 
-func (r *relaySends) middleware(stack *middleware.Stack) error {
-	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("RecordRelaySends", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-		lc, ok := lambdacontext.FromContext(ctx)
-		if m, isSend := in.Parameters.(*sqs.SendMessageInput); ok && isSend && awsmiddleware.GetOperationName(ctx) == "SendMessage" &&
-			strings.HasSuffix(lc.InvokedFunctionArn, ":function:stream-relay") {
-			var req billing.SyncRequest
-			if m.MessageBody != nil && json.Unmarshal([]byte(*m.MessageBody), &req) == nil {
+// wrap records, at the HTTP client every function sends through, the
+// SendMessage requests the stream relay makes (internal/sqsjson: no SDK
+// middleware sees them).
+func (r *relaySends) wrap(next aws.HTTPClient) aws.HTTPClient {
+	return doerFunc(func(req *http.Request) (*http.Response, error) {
+		lc, ok := lambdacontext.FromContext(req.Context())
+		if ok && req.Header.Get("X-Amz-Target") == "AmazonSQS.SendMessage" && strings.HasSuffix(lc.InvokedFunctionArn, ":function:stream-relay") {
+			body, err := io.ReadAll(req.Body)
+			if err != nil {
+				return nil, err
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
+			var in struct{ MessageBody string }
+			var sr billing.SyncRequest
+			if json.Unmarshal(body, &in) == nil && json.Unmarshal([]byte(in.MessageBody), &sr) == nil {
 				r.mu.Lock()
-				r.got = append(r.got, req)
+				r.got = append(r.got, sr)
 				r.mu.Unlock()
 			}
 		}
-		return next.HandleInitialize(ctx, in)
-	}), middleware.After)
+		return next.Do(req)
+	})
 }
+
+type doerFunc func(*http.Request) (*http.Response, error)
+
+func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
 
 func (r *relaySends) ids() []string {
 	r.mu.Lock()
@@ -59,7 +71,10 @@ func (r *relaySends) ids() []string {
 func TestSyncOffRecordsStayInTheTable(t *testing.T) {
 	t.Parallel()
 	sends := &relaySends{}
-	s := start(t, func(o *localstack.Options) { o.APIOptions = append(o.APIOptions, sends.middleware) })
+	s := start(t, func(o *localstack.Options) {
+		outer := o.WrapHTTP // start's recorder, which checks every test's calls
+		o.WrapHTTP = func(c aws.HTTPClient) aws.HTTPClient { return sends.wrap(outer(c)) }
+	})
 	// Bootstrap's connection: ON_DEMAND, outbound sync off.
 	offCus := s.customer("sync-off", "off@example.com")
 	offInv := s.finalized(offCus, "inr")

@@ -1,59 +1,47 @@
-// Package queue sends Razorbill's messages to SQS.
+// Package queue sends Razorbill's messages to SQS, with internal/sqsjson
+// (SendMessage over SQS's JSON protocol; no SDK client is linked: issue 17).
 package queue
 
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/sqsjson"
 )
 
-// API is the part of the SQS client used.
-type API interface {
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
-}
-
-// Sender sends to one queue.
-type Sender struct {
-	api API
-	url string
-}
-
-// NewSender returns a sender for the queue at url.
-func NewSender(api API, url string) *Sender { return &Sender{api: api, url: url} }
+// Sender sends to one queue; a failed send is sqsjson.SendFailed's
+// (Transient).
+type Sender = sqsjson.Sender
 
 // Message is one message. GroupID and DedupID are required on FIFO queues
-// and ignored on standard ones. (sqsjson.Message: the webhook receiver
-// sends with internal/sqsjson and links no SQS client.)
+// and ignored on standard ones.
 type Message = sqsjson.Message
 
-// Send enqueues m. A failure is sqsjson.SendFailed's (Transient).
-func (s *Sender) Send(ctx context.Context, m Message) error {
-	fifo := strings.HasSuffix(s.url, ".fifo")
-	if err := sqsjson.CheckFIFO(fifo, m); err != nil {
-		return err
-	}
-	in := &sqs.SendMessageInput{QueueUrl: &s.url, MessageBody: &m.Body}
-	if fifo {
-		in.MessageGroupId = aws.String(m.GroupID)
-		in.MessageDeduplicationId = aws.String(m.DedupID)
-	}
-	if _, err := s.api.SendMessage(ctx, in); err != nil {
-		return sqsjson.SendFailed(err)
-	}
-	return nil
-}
+// NewSender returns a sender for the queue at url, signing with cfg's
+// region and credentials.
+func NewSender(cfg aws.Config, url string) (*Sender, error) { return sqsjson.New(cfg, url) }
 
 // SyncPublisher puts sync requests on the customer-sync and invoice-sync queues.
 type SyncPublisher struct {
 	Customers *Sender
 	Invoices  *Sender
+}
+
+// NewSyncPublisher returns the publisher for the two sync queues' URLs.
+func NewSyncPublisher(cfg aws.Config, customersURL, invoicesURL string) (SyncPublisher, error) {
+	c, err := NewSender(cfg, customersURL)
+	if err != nil {
+		return SyncPublisher{}, err
+	}
+	i, err := NewSender(cfg, invoicesURL)
+	if err != nil {
+		return SyncPublisher{}, err
+	}
+	return SyncPublisher{Customers: c, Invoices: i}, nil
 }
 
 // EnqueueSync sends req to the queue of its kind.

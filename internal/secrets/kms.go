@@ -2,14 +2,12 @@ package secrets
 
 import (
 	"context"
-
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 )
 
-// KMSAPI is the part of the KMS client the wrapper uses.
+// KMSAPI is the part of KMS the wrapper uses (awsjson.KMSClient).
 type KMSAPI interface {
-	Encrypt(ctx context.Context, in *kms.EncryptInput, opts ...func(*kms.Options)) (*kms.EncryptOutput, error)
-	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
+	Encrypt(ctx context.Context, keyID string, plaintext []byte, encryptionContext map[string]string) ([]byte, error)
+	Decrypt(ctx context.Context, keyID string, blob []byte, encryptionContext map[string]string) ([]byte, error)
 }
 
 // KMSKEK wraps data keys with a KMS key; the record binding travels as the
@@ -21,26 +19,18 @@ type KMSKEK struct {
 
 // Wrap implements KeyWrapper.
 func (k KMSKEK) Wrap(ctx context.Context, dk []byte, aad string) ([]byte, error) {
-	out, err := k.Client.Encrypt(ctx, &kms.EncryptInput{KeyId: &k.KeyID, Plaintext: dk, EncryptionContext: map[string]string{"record": aad}})
-	if err != nil {
-		return nil, err
-	}
-	return out.CiphertextBlob, nil
+	return k.Client.Encrypt(ctx, k.KeyID, dk, map[string]string{"record": aad})
 }
 
 // Unwrap implements KeyWrapper.
 func (k KMSKEK) Unwrap(ctx context.Context, wrapped []byte, aad string) ([]byte, error) {
-	out, err := k.Client.Decrypt(ctx, &kms.DecryptInput{KeyId: &k.KeyID, CiphertextBlob: wrapped, EncryptionContext: map[string]string{"record": aad}})
-	if err != nil {
-		return nil, err
-	}
-	return out.Plaintext, nil
+	return k.Client.Decrypt(ctx, k.KeyID, wrapped, map[string]string{"record": aad})
 }
 
 // BoxFor is the Box a function uses: sealed with the local key file's key
 // when localKeyFile is set (the local stack), else with the KMS key keyID
-// through client.
-func BoxFor(localKeyFile string, client KMSAPI, keyID string) (*Box, error) {
+// through the client kms returns (called only then).
+func BoxFor(localKeyFile string, kms func() (KMSAPI, error), keyID string) (*Box, error) {
 	if localKeyFile != "" {
 		kek, err := LoadOrCreateLocalKEK(localKeyFile)
 		if err != nil {
@@ -48,5 +38,9 @@ func BoxFor(localKeyFile string, client KMSAPI, keyID string) (*Box, error) {
 		}
 		return NewBox(kek), nil
 	}
-	return NewBox(KMSKEK{Client: client, KeyID: keyID}), nil
+	c, err := kms()
+	if err != nil {
+		return nil, err
+	}
+	return NewBox(KMSKEK{Client: c, KeyID: keyID}), nil
 }

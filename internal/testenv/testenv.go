@@ -37,7 +37,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/localaws"
+	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/schema"
+	"github.com/razorbill/razorbill/internal/sqsjson"
 )
 
 // The variables that point the tests at already running emulators.
@@ -211,4 +213,18 @@ func AWS(t testing.TB) *Env {
 	}
 	e.Resources = res
 	return e
+}
+
+// Sender is a sender to queue q, as the functions send (internal/sqsjson).
+func (e *Env) Sender(q schema.Queue) *sqsjson.Sender {
+	s, err := sqsjson.New(e.Config, e.QueueURL(q))
+	if err != nil {
+		panic(fmt.Sprintf("testenv: sender for %s: %v", q.LogicalName, err))
+	}
+	return s
+}
+
+// SyncPublisher publishes to the customer-sync and invoice-sync queues.
+func (e *Env) SyncPublisher() queue.SyncPublisher {
+	return queue.SyncPublisher{Customers: e.Sender(schema.CustomerSync), Invoices: e.Sender(schema.InvoiceSync)}
 }

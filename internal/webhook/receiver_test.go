@@ -49,7 +49,7 @@ func newFixture(t *testing.T) *fixture {
 	kek, _ := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
 	box := secrets.NewBox(kek)
 	f := &fixture{t: t, env: env, store: store, box: box, sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}}
-	f.recv = &webhook.Receiver{Store: dynamo.WebhookTrust{Store: store}, Secrets: box, Queue: queue.NewSender(env.SQS, env.QueueURL(schema.RazorpayEvents)), Log: logx.New(io.Discard, "error")}
+	f.recv = &webhook.Receiver{Store: dynamo.WebhookTrust{Store: store}, Secrets: box, Queue: env.Sender(schema.RazorpayEvents), Log: logx.New(io.Discard, "error")}
 	f.connect(secret, "")
 	return f
 }

@@ -2,14 +2,12 @@
 // open-instruments index and the ledger), the secrets box (KMS) that opens
 // connections' key secrets, Razorpay (the payments service that refreshes
 // one instrument and applies what Razorpay shows) and, when its URL is set,
-// the gateway-sweep queue (SQS). It links no SSM client, no HTTP router and
+// the gateway-sweep queue (SQS, through internal/sqsjson). It links no SSM client, no HTTP router and
 // not the default AWS credential chain.
 package gatewaysweeper
 
 import (
 	"io"
-
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/queue"
@@ -38,7 +36,11 @@ func Load(getenv func(string) string, logOut, metrics io.Writer) (*sweep.Sweeper
 	svc := paysvc.Service(env, store, secrets.NewCache(box), rzpclient.New(env))
 	s := &sweep.Sweeper{Store: store, Refresher: svc, Log: env.Log, Metrics: metrics}
 	if url := getenv(schema.GatewaySweep.EnvVar); url != "" {
-		s.Queue = queue.NewSender(sqs.NewFromConfig(env.AWS), url)
+		q, err := queue.NewSender(env.AWS, url)
+		if err != nil {
+			return nil, err
+		}
+		s.Queue = q
 	}
 	return s, nil
 }

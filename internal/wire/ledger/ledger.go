@@ -1,15 +1,15 @@
 // Package ledger builds what every function that reads the table and opens
-// connection secrets shares: the DynamoDB store and the secrets box (KMS, or
-// the local key file). The stream relay, which needs neither, does not
-// import it.
+// connection secrets shares: the DynamoDB store and the secrets box (KMS
+// through internal/awsjson, or the local key file). The stream relay, which
+// needs neither, does not import it.
 package ledger
 
 import (
 	"io"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
@@ -23,7 +23,7 @@ func Store(env lambdaenv.Env) *dynamo.Store {
 
 // Box opens and seals connection secrets with the configured key.
 func Box(env lambdaenv.Env) (*secrets.Box, error) {
-	return secrets.BoxFor(env.Config.LocalKeyFile, kms.NewFromConfig(env.AWS), env.Config.KMSKeyID)
+	return secrets.BoxFor(env.Config.LocalKeyFile, func() (secrets.KMSAPI, error) { return awsjson.NewKMS(env.AWS) }, env.Config.KMSKeyID)
 }
 
 // Load reads the function's environment (lambdaenv.Load with need) and

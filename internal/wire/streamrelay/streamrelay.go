@@ -1,12 +1,10 @@
 // Package streamrelay wires the stream-relay function: the two sync queues
-// (SQS) and nothing else — no DynamoDB client (the records arrive in the
+// (SQS, through internal/sqsjson) and nothing else — no DynamoDB client (the records arrive in the
 // event), no secrets, no Razorpay.
 package streamrelay
 
 import (
 	"io"
-
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
@@ -23,7 +21,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*relay.Relay, error) {
 	if err != nil {
 		return nil, err
 	}
-	q := sqs.NewFromConfig(env.AWS)
-	sync := queue.SyncPublisher{Customers: queue.NewSender(q, env.Config.CustomerSyncURL), Invoices: queue.NewSender(q, env.Config.InvoiceSyncURL)}
+	sync, err := queue.NewSyncPublisher(env.AWS, env.Config.CustomerSyncURL, env.Config.InvoiceSyncURL)
+	if err != nil {
+		return nil, err
+	}
 	return &relay.Relay{Queue: sync, Log: env.Log}, nil
 }
