@@ -137,8 +137,8 @@ func appendEscaped(b []byte, s string) []byte {
 }
 
 // truth is a value's truth as a template's if and with read it: nil, false,
-// "", a zero number and an empty list or object are false (a json.Number is
-// a string: "0" is true).
+// "" and an empty list or object are false. Answers are decoded with
+// UseNumber: a number is a json.Number, a string, so "0" is true.
 func truth(x any) bool {
 	switch t := x.(type) {
 	case nil:
@@ -149,10 +149,6 @@ func truth(x any) bool {
 		return t != ""
 	case json.Number:
 		return t != ""
-	case float64:
-		return t != 0
-	case int:
-		return t != 0
 	case []any:
 		return len(t) > 0
 	case []obj:
