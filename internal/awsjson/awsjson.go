@@ -154,11 +154,25 @@ func New(cfg aws.Config, svc Service, fallback *url.URL) (*Client, error) {
 // Endpoint is where the client sends (scheme and host).
 func (c *Client) Endpoint() string { return c.endpoint.Scheme + "://" + c.endpoint.Host }
 
-// dnsSuffix is the DNS suffix of a region's partition: .amazonaws.com.cn
-// in China, else .amazonaws.com (GovCloud's regions use it too).
+// partitionSuffixes are the DNS suffixes of the partitions whose regions
+// do not use .amazonaws.com, by region prefix (the SDK's partitions.json:
+// aws-cn, aws-eusc, aws-iso-b, aws-iso-f, aws-iso, aws-iso-e; "us-isob-"
+// and "us-isof-" before "us-iso-"). GovCloud's regions use .amazonaws.com.
+var partitionSuffixes = []struct{ prefix, suffix string }{
+	{"cn-", ".amazonaws.com.cn"},
+	{"eusc-", ".amazonaws.eu"},
+	{"us-isob-", ".sc2s.sgov.gov"},
+	{"us-isof-", ".csp.hci.ic.gov"},
+	{"us-iso-", ".c2s.ic.gov"},
+	{"eu-isoe-", ".cloud.adc-e.uk"},
+}
+
+// dnsSuffix is the DNS suffix of a region's partition.
 func dnsSuffix(region string) string {
-	if strings.HasPrefix(region, "cn-") {
-		return ".amazonaws.com.cn"
+	for _, p := range partitionSuffixes {
+		if strings.HasPrefix(region, p.prefix) {
+			return p.suffix
+		}
 	}
 	return ".amazonaws.com"
 }
@@ -374,9 +388,12 @@ func answerError(resp *http.Response, raw []byte) *Error {
 	if msg == "" {
 		msg = fmt.Sprintf("%.200q", raw)
 	}
-	retry := resp.StatusCode >= 500 || retryableCodes[code]
+	// the SDK's retryable statuses (aws/retry RetryableHTTPStatusCode)
+	retry := retryableStatus[resp.StatusCode] || retryableCodes[code]
 	return &Error{Status: resp.StatusCode, Code: code, Message: msg, Retry: retry}
 }
+
+var retryableStatus = map[int]bool{500: true, 502: true, 503: true, 504: true}
 
 // retryableCodes are the SDK's retryable and throttling error codes
 // (aws/retry), SQS's own throttling and unavailability codes and KMS's

@@ -225,6 +225,8 @@ func TestErrorsAreTriedAgainAsTheSDKWould(t *testing.T) {
 		{"access denied: not tried again", []answer{{400, `{"__type":"AccessDeniedException","Message":"User is not authorized"}`}}, 1, "AccessDeniedException"},
 		{"a disabled key: not tried again", []answer{{400, `{"__type":"com.amazonaws.kms#DisabledException","message":"x"}`}}, 1, "DisabledException"},
 		{"an unreadable 200: not tried again", []answer{{200, `<html>`}}, 1, ""},
+		{"a gateway timeout, then ok", []answer{{504, `<html>gateway</html>`}, ok}, 2, ""},
+		{"a 501: not tried again, as the SDK does not", []answer{{501, `{"__type":"NotImplemented","message":"x"}`}}, 1, "NotImplemented"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := &recorder{answers: tc.answers}
@@ -255,16 +257,25 @@ func TestErrorsAreTriedAgainAsTheSDKWould(t *testing.T) {
 func TestItSendsWhereTheSDKClientWould(t *testing.T) {
 	ctx := context.Background()
 	ok := answer{200, `{"CiphertextBlob":"` + b64([]byte("c")) + `"}`}
-	for _, tc := range []struct {
-		name  string
-		setup func(*aws.Config)
-		want  string
-	}{
-		{"regional", func(*aws.Config) {}, "kms.ap-south-1.amazonaws.com"},
-		{"BaseEndpoint", func(c *aws.Config) { c.BaseEndpoint = aws.String("http://127.0.0.1:4566") }, "127.0.0.1:4566"},
-	} {
+	type endpointCase struct {
+		name, region string
+		setup        func(*aws.Config)
+		want         string
+	}
+	cases := []endpointCase{
+		{"regional", "ap-south-1", func(*aws.Config) {}, "kms.ap-south-1.amazonaws.com"},
+		{"BaseEndpoint", "ap-south-1", func(c *aws.Config) { c.BaseEndpoint = aws.String("http://127.0.0.1:4566") }, "127.0.0.1:4566"},
+	}
+	// every partition's regional endpoint (the SDK's partitions.json)
+	for region, want := range map[string]string{"us-east-1": "kms.us-east-1.amazonaws.com", "cn-north-1": "kms.cn-north-1.amazonaws.com.cn",
+		"us-gov-west-1": "kms.us-gov-west-1.amazonaws.com", "us-iso-east-1": "kms.us-iso-east-1.c2s.ic.gov",
+		"us-isob-east-1": "kms.us-isob-east-1.sc2s.sgov.gov", "eu-isoe-west-1": "kms.eu-isoe-west-1.cloud.adc-e.uk",
+		"us-isof-south-1": "kms.us-isof-south-1.csp.hci.ic.gov", "eusc-de-east-1": "kms.eusc-de-east-1.amazonaws.eu"} {
+		cases = append(cases, endpointCase{region, region, func(*aws.Config) {}, want})
+	}
+	for _, tc := range cases {
 		ours, sdk := &recorder{answers: []answer{ok}}, &recorder{answers: []answer{ok}}
-		c1, c2 := cfgWith(ours, "ap-south-1"), cfgWith(sdk, "ap-south-1")
+		c1, c2 := cfgWith(ours, tc.region), cfgWith(sdk, tc.region)
 		tc.setup(&c1)
 		tc.setup(&c2)
 		k, err := awsjson.NewKMS(c1)

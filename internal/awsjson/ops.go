@@ -3,6 +3,7 @@ package awsjson
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -19,8 +20,15 @@ func NewKMS(cfg aws.Config) (*KMSClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.AttemptTimeout = callerAttemptTimeout
 	return &KMSClient{c: c}, nil
 }
+
+// callerAttemptTimeout bounds one try of a KMS or SSM call. The SDK's
+// clients have no per-try limit (only the caller's deadline); New's 1.5 s
+// is for the webhook receiver's 5 s. 5 s is far above these calls'
+// latency and still turns a stuck connection into another try.
+const callerAttemptTimeout = 5 * time.Second
 
 // Client is the underlying JSON-protocol client (its tries and clock).
 func (k *KMSClient) Client() *Client { return k.c }
@@ -77,6 +85,7 @@ func NewSSM(cfg aws.Config) (*SSMClient, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.AttemptTimeout = callerAttemptTimeout
 	return &SSMClient{c: c}, nil
 }
 
