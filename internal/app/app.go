@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
@@ -84,25 +83,12 @@ func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writ
 		}
 	}
 	if need&config.NeedSecrets != 0 {
-		if cfg.LocalKeyFile != "" {
-			kek, err := secrets.LoadOrCreateLocalKEK(cfg.LocalKeyFile)
-			if err != nil {
-				return nil, err
-			}
-			d.Box = secrets.NewBox(kek)
-		} else {
-			k, err := awsjson.NewKMS(d.AWS)
-			if err != nil {
-				return nil, err
-			}
-			d.Box = secrets.NewBox(secrets.KMSKEK{Client: k, KeyID: cfg.KMSKeyID})
-		}
-	}
-	d.admin = &secrets.AdminToken{Value: cfg.AdminToken, Param: cfg.AdminTokenParam}
-	if cfg.AdminToken == "" && cfg.AdminTokenParam != "" {
-		if d.admin.SSM, err = awsjson.NewSSM(d.AWS); err != nil {
+		if d.Box, err = secrets.BoxFor(cfg.LocalKeyFile, secrets.AWSKMS(d.AWS), cfg.KMSKeyID); err != nil {
 			return nil, err
 		}
+	}
+	if d.admin, err = secrets.NewAdminToken(d.AWS, cfg.AdminToken, cfg.AdminTokenParam); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

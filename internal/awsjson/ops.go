@@ -16,12 +16,22 @@ type KMSClient struct{ c *Client }
 
 // NewKMS returns a KMS client for cfg's region (or the endpoint cfg names).
 func NewKMS(cfg aws.Config) (*KMSClient, error) {
-	c, err := New(cfg, KMS, nil)
+	c, err := newCaller(cfg, KMS)
+	if err != nil {
+		return nil, err
+	}
+	return &KMSClient{c: c}, nil
+}
+
+// newCaller is a client of svc at its regional (or configured) endpoint
+// whose tries are bounded by callerAttemptTimeout.
+func newCaller(cfg aws.Config, svc Service) (*Client, error) {
+	c, err := New(cfg, svc, nil)
 	if err != nil {
 		return nil, err
 	}
 	c.AttemptTimeout = callerAttemptTimeout
-	return &KMSClient{c: c}, nil
+	return c, nil
 }
 
 // callerAttemptTimeout bounds one try of a KMS or SSM call. The SDK's
@@ -81,11 +91,10 @@ type SSMClient struct{ c *Client }
 
 // NewSSM returns an SSM client for cfg's region (or the endpoint cfg names).
 func NewSSM(cfg aws.Config) (*SSMClient, error) {
-	c, err := New(cfg, SSM, nil)
+	c, err := newCaller(cfg, SSM)
 	if err != nil {
 		return nil, err
 	}
-	c.AttemptTimeout = callerAttemptTimeout
 	return &SSMClient{c: c}, nil
 }
 

@@ -219,7 +219,7 @@ func errorView(d *doc, p page) {
 `)
 }
 
-// statusSelect writes the <option>s of statuses, the current one selected.
+// statusOptions writes the <option>s of statuses, the current one selected.
 func statusOptions(d *doc, p page) {
 	cur := p.Form.Get("status")
 	statuses, _ := p.Data["statuses"].([]string)

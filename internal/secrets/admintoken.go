@@ -5,6 +5,10 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/razorbill/razorbill/internal/awsjson"
 )
 
 // ParameterReader reads an SSM parameter (awsjson.SSMClient).
@@ -23,6 +27,20 @@ type AdminToken struct {
 	mu     sync.Mutex
 	at     time.Time
 	cached string
+}
+
+// NewAdminToken is the admin token of value, else of the SSM parameter
+// param read through cfg's SSM (internal/awsjson), else none.
+func NewAdminToken(cfg aws.Config, value, param string) (*AdminToken, error) {
+	t := &AdminToken{Value: value, Param: param}
+	if value == "" && param != "" {
+		ssm, err := awsjson.NewSSM(cfg)
+		if err != nil {
+			return nil, err
+		}
+		t.SSM = ssm
+	}
+	return t, nil
 }
 
 // AdminTokenTTL is how long a token read from SSM is used before it is

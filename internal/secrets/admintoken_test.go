@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"github.com/razorbill/razorbill/internal/secrets"
 )
 
@@ -103,5 +105,23 @@ func TestBoxOverKMS(t *testing.T) {
 	}
 	if _, err := secrets.BoxFor(t.TempDir()+"/k", func() (secrets.KMSAPI, error) { made++; return f, nil }, "k"); err != nil || made != 1 {
 		t.Fatalf("local key: %v, %d clients", err, made)
+	}
+}
+
+// NewAdminToken makes an SSM client only for a parameter without a value,
+// and refuses a config it cannot sign for.
+func TestNewAdminToken(t *testing.T) {
+	cfg := aws.Config{Region: "ap-south-1"}
+	if tok, err := secrets.NewAdminToken(cfg, "local", "/p"); err != nil || tok.SSM != nil || tok.Value != "local" {
+		t.Fatalf("a value: %+v %v", tok, err)
+	}
+	if tok, err := secrets.NewAdminToken(cfg, "", ""); err != nil || tok.SSM != nil {
+		t.Fatalf("neither: %+v %v", tok, err)
+	}
+	if tok, err := secrets.NewAdminToken(cfg, "", "/razorbill/admin-token"); err != nil || tok.SSM == nil || tok.Param != "/razorbill/admin-token" {
+		t.Fatalf("a parameter: %+v %v", tok, err)
+	}
+	if _, err := secrets.NewAdminToken(aws.Config{}, "", "/p"); err == nil {
+		t.Fatal("a config without a region gave an SSM reader")
 	}
 }

@@ -2,6 +2,10 @@ package secrets
 
 import (
 	"context"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/razorbill/razorbill/internal/awsjson"
 )
 
 // KMSAPI is the part of KMS the wrapper uses (awsjson.KMSClient).
@@ -25,6 +29,11 @@ func (k KMSKEK) Wrap(ctx context.Context, dk []byte, aad string) ([]byte, error)
 // Unwrap implements KeyWrapper.
 func (k KMSKEK) Unwrap(ctx context.Context, wrapped []byte, aad string) ([]byte, error) {
 	return k.Client.Decrypt(ctx, k.KeyID, wrapped, map[string]string{"record": aad})
+}
+
+// AWSKMS makes the KMS client of cfg (internal/awsjson), for BoxFor.
+func AWSKMS(cfg aws.Config) func() (KMSAPI, error) {
+	return func() (KMSAPI, error) { return awsjson.NewKMS(cfg) }
 }
 
 // BoxFor is the Box a function uses: sealed with the local key file's key

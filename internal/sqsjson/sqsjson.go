@@ -70,9 +70,6 @@ func New(cfg aws.Config, queueURL string) (*Sender, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("sqsjson: queue URL %q is not an http(s) URL", queueURL)
 	}
-	if cfg.Region == "" {
-		return nil, errors.New("sqsjson: the AWS config has no region")
-	}
 	c, err := awsjson.New(cfg, awsjson.SQS, &url.URL{Scheme: u.Scheme, Host: u.Host, Path: "/"})
 	if err != nil {
 		return nil, fmt.Errorf("sqsjson: %w", err)

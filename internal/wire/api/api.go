@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
@@ -36,11 +35,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	if err != nil {
 		return nil, err
 	}
-	admin := &secrets.AdminToken{Value: cfg.AdminToken, Param: cfg.AdminTokenParam}
-	if admin.Value == "" && admin.Param != "" {
-		if admin.SSM, err = awsjson.NewSSM(a.Env.AWS); err != nil {
-			return nil, err
-		}
+	admin, err := secrets.NewAdminToken(a.Env.AWS, cfg.AdminToken, cfg.AdminTokenParam)
+	if err != nil {
+		return nil, err
 	}
 	rt := httpapi.NewRouter(a.Store, a.Store, admin.Get, a.Env.Log, nil)
 	rt.Mount(console.Prefix, console.New(console.Options{API: rt.Handle, Payments: a.Router().Handle,

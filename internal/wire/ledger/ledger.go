@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
@@ -23,7 +22,7 @@ func Store(env lambdaenv.Env) *dynamo.Store {
 
 // Box opens and seals connection secrets with the configured key.
 func Box(env lambdaenv.Env) (*secrets.Box, error) {
-	return secrets.BoxFor(env.Config.LocalKeyFile, func() (secrets.KMSAPI, error) { return awsjson.NewKMS(env.AWS) }, env.Config.KMSKeyID)
+	return secrets.BoxFor(env.Config.LocalKeyFile, secrets.AWSKMS(env.AWS), env.Config.KMSKeyID)
 }
 
 // Load reads the function's environment (lambdaenv.Load with need) and
