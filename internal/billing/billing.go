@@ -425,16 +425,6 @@ type SyncRequest struct {
 	Reason        string `json:"reason"` // manual, created, finalized, customer_synced
 }
 
-// EventMessage is a verified Razorpay webhook as the receiver queues it: the
-// raw body travels whole, so reconciliation never needs the request again.
-type EventMessage struct {
-	TenantID      string    `json:"tenant_id"`
-	EnvironmentID string    `json:"environment_id"`
-	EventID       string    `json:"event_id"`
-	Event         string    `json:"event"`
-	ReceivedAt    time.Time `json:"received_at"`
-	Body          string    `json:"body"`
-}
 
 // Gateway event statuses.
 const (

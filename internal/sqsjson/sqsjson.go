@@ -26,7 +26,6 @@ package sqsjson
 import (
 	"context"
 	"crypto/md5"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -34,13 +33,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/awsjson"
+	"github.com/razorbill/razorbill/internal/jsonw"
 )
 
 // Message is one message. GroupID and DedupID are required on FIFO queues
@@ -167,81 +166,14 @@ func (s *Sender) encode(m Message) []byte {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"MessageBody":`...)
-	b = appendString(b, m.Body)
+	b = jsonw.AppendString(b, m.Body)
 	if s.fifo {
 		b = append(b, `,"MessageDeduplicationId":`...)
-		b = appendString(b, m.DedupID)
+		b = jsonw.AppendString(b, m.DedupID)
 		b = append(b, `,"MessageGroupId":`...)
-		b = appendString(b, m.GroupID)
+		b = jsonw.AppendString(b, m.GroupID)
 	}
 	b = append(b, `,"QueueUrl":`...)
-	b = appendString(b, s.queueURL)
+	b = jsonw.AppendString(b, s.queueURL)
 	return append(b, '}')
-}
-
-// appendString appends v as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD, as encoding/json
-// does (without its HTML escaping, which JSON does not need).
-func appendString(b []byte, v string) []byte {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(v); {
-		// Eight bytes at a time while none needs a look: no control
-		// character, quote, backslash or byte of a multi-byte rune.
-		for i+8 <= len(v) && plain8(v[i:i+8]) {
-			i += 8
-		}
-		if i >= len(v) {
-			break
-		}
-		c := v[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, v[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(v[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, v[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, v[start:]...)
-	return append(b, '"')
-}
-
-// plain8 reports whether none of the 8 bytes of w is below 0x20, a quote, a
-// backslash or above 0x7f (the usual "has a byte less than / equal to"
-// word tricks).
-func plain8(w string) bool {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	x := binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(w), 8))
-	less := (x - ones*0x20) & ^x & highs
-	q := x ^ (ones * '"')
-	quote := (q - ones) & ^q & highs
-	bs := x ^ (ones * '\\')
-	backslash := (bs - ones) & ^bs & highs
-	return (less | quote | backslash | x&highs) == 0
 }

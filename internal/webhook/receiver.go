@@ -152,10 +152,10 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 		dedup = "sha256-" + hex.EncodeToString(h[:])
 	}
 	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: eventID, Event: env.Event, ReceivedAt: r.now(), Body: string(raw)}
-	b, err := json.Marshal(msg)
-	if err != nil {
-		return 0, "", apperr.Wrap(err, apperr.Internal, "", "encode message")
-	}
+	// The body parsed as an envelope: one JSON object, which the message
+	// carries as itself when nothing surrounds it.
+	object := len(raw) > 1 && raw[0] == '{' && raw[len(raw)-1] == '}'
+	b := msg.AppendJSON(make([]byte, 0, len(raw)+len(eventID)+len(env.Event)+192), object)
 	key := r.groupKey(ctx, sc, env)
 	group := GroupID(sc, key)
 	if err := r.Queue.Send(ctx, sqsjson.Message{Body: string(b), GroupID: group, DedupID: dedupID(sc, dedup)}); err != nil {

@@ -87,19 +87,34 @@ func (f *fixture) post(path, body string, headers map[string]string) events.Lamb
 
 func (f *fixture) queued() []billing.EventMessage {
 	f.t.Helper()
-	out, err := f.env.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.env.QueueURL(schema.RazorpayEvents)), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
-	if err != nil {
-		f.t.Fatal(err)
-	}
 	var msgs []billing.EventMessage
-	for _, m := range out.Messages {
+	for _, raw := range f.queuedRaw() {
 		var em billing.EventMessage
-		if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &em); err != nil {
+		if err := json.Unmarshal([]byte(raw), &em); err != nil {
 			f.t.Fatal(err)
 		}
 		msgs = append(msgs, em)
 	}
 	return msgs
+}
+
+// queuedRaw receives (and deletes) the queued messages' bodies as SQS
+// holds them.
+func (f *fixture) queuedRaw() []string {
+	f.t.Helper()
+	out, err := f.env.SQS.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(f.env.QueueURL(schema.RazorpayEvents)), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var raws []string
+	for _, m := range out.Messages {
+		raws = append(raws, aws.ToString(m.Body))
+		// Deleted, so the FIFO group's next message can be received.
+		if _, err := f.env.SQS.DeleteMessage(context.Background(), &sqs.DeleteMessageInput{QueueUrl: aws.String(f.env.QueueURL(schema.RazorpayEvents)), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+	return raws
 }
 
 const body = `{"entity":"event","account_id":"acc_x","event":"payment.captured","contains":["payment"],"payload":{"payment":{"entity":{"id":"pay_1","amount":10000,"currency":"INR","status":"captured","order_id":"order_1","notes":{"razorbill_invoice_id":"inv_1"}}}},"created_at":1795400000}`
@@ -122,6 +137,34 @@ func TestVerifiedEventIsQueuedWhole(t *testing.T) {
 	msgs := f.queued()
 	if len(msgs) != 1 || msgs[0].Body != body || msgs[0].Event != "payment.captured" || msgs[0].EventID != "evt_1" || msgs[0].TenantID != f.sc.TenantID {
 		t.Fatalf("queued: %+v", msgs)
+	}
+}
+
+// TestTheBodyTravelsAsItsJSONObject: the queued message holds the webhook's
+// body as its JSON object (not a string of it, escaped a second time by the
+// SendMessage), byte for byte as received, spacing included; a body with
+// whitespace around its object travels as a string. Both read back whole.
+func TestTheBodyTravelsAsItsJSONObject(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	spaced := strings.Replace(body, `"event":"payment.captured"`, `"event" :  "payment.captured"`, 1)
+	for _, c := range []struct{ body, form, event string }{{spaced, `"body":{`, "evt_obj"}, {"\n " + body + "\n", `"body":"\n `, "evt_str"}} {
+		h := signed(c.body, secret)
+		h["X-Razorpay-Event-Id"] = c.event
+		if resp := f.post(f.path(), c.body, h); resp.StatusCode != 200 {
+			t.Fatalf("status %d %s", resp.StatusCode, resp.Body)
+		}
+		raws := f.queuedRaw()
+		if len(raws) != 1 || !strings.Contains(raws[0], c.form) {
+			t.Fatalf("queued %q, want a message with %s", raws, c.form)
+		}
+		var em billing.EventMessage
+		if err := json.Unmarshal([]byte(raws[0]), &em); err != nil || em.Body != c.body || em.EventID != c.event {
+			t.Fatalf("read back %+v (%v), want the body %q", em, err, c.body)
+		}
+		if c.form == `"body":{` && !strings.Contains(raws[0], spaced) {
+			t.Fatalf("the body is not in the message byte for byte: %s", raws[0])
+		}
 	}
 }
 
