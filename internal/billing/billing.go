@@ -425,7 +425,6 @@ type SyncRequest struct {
 	Reason        string `json:"reason"` // manual, created, finalized, customer_synced
 }
 
-
 // Gateway event statuses.
 const (
 	GatewayEventUnmatched = "UNMATCHED"
