@@ -83,6 +83,9 @@ type Client struct {
 	region   string
 	creds    aws.CredentialsProvider
 	http     Doer
+	// rt is http's transport when http is a plain *http.Client (see
+	// transportOf), called directly; nil otherwise.
+	rt http.RoundTripper
 	// Now is the clock requests are signed with.
 	Now func() time.Time
 	// Attempts is how many times one Call tries (a network error, a try
@@ -143,12 +146,30 @@ func New(cfg aws.Config, svc Service, fallback *url.URL) (*Client, error) {
 		region:         cfg.Region,
 		creds:          cfg.Credentials,
 		http:           doer,
+		rt:             transportOf(doer),
 		Now:            time.Now,
 		Attempts:       attempts,
 		AttemptTimeout: 1500 * time.Millisecond,
 		Backoff:        50 * time.Millisecond,
 		contentType:    []string{svc.ContentType},
 	}, nil
+}
+
+// transportOf is the transport of a *http.Client that adds nothing to it —
+// no Timeout, cookie Jar or CheckRedirect — else nil. Client.Do would only
+// add its redirect bookkeeping, which copies every request's headers in
+// case a redirect comes; an AWS JSON-protocol service answers a POST with
+// 200 or an error, never a redirect (a 3xx would be an error answer here,
+// not followed). The Lambda functions' client is such a client.
+func transportOf(d Doer) http.RoundTripper {
+	hc, ok := d.(*http.Client)
+	if !ok || hc.Timeout != 0 || hc.Jar != nil || hc.CheckRedirect != nil {
+		return nil
+	}
+	if hc.Transport == nil {
+		return http.DefaultTransport
+	}
+	return hc.Transport
 }
 
 // Endpoint is where the client sends (scheme and host).
@@ -340,14 +361,19 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 		// had closed, if it can rewind the body.
 		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}).WithContext(ctx)
-	resp, err := c.http.Do(req)
+	var resp *http.Response
+	if c.rt != nil {
+		resp, err = c.rt.RoundTrip(req)
+	} else {
+		resp, err = c.http.Do(req)
+	}
 	if err != nil {
 		// Any transport error, this try's timeout included, is worth another
 		// try; Call stops when the caller's context is done.
 		return nil, fail(0, err.Error(), true, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	raw, err := readAnswer(resp, 1<<20)
 	if err != nil {
 		return nil, fail(resp.StatusCode, "reading the answer: "+err.Error(), true, err)
 	}
@@ -357,6 +383,21 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 		return nil, e
 	}
 	return raw, nil
+}
+
+// readAnswer reads resp's body, at most limit bytes: into one buffer of
+// its length when the answer gives one (net/http's transport holds the body
+// to it). A length of 0 is read to the end: a hand-made Response may leave
+// it unset.
+func readAnswer(resp *http.Response, limit int64) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= limit {
+		raw := make([]byte, n)
+		if _, err := io.ReadFull(resp.Body, raw); err != nil {
+			return nil, err
+		}
+		return raw, nil
+	}
+	return io.ReadAll(io.LimitReader(resp.Body, limit))
 }
 
 // answerError reads an error answer: {"__type": "com.amazonaws.sqs#Code",
@@ -422,8 +463,8 @@ func (c *Client) authorization(cr aws.Credentials, amzDate, target string, body 
 		signed = "content-length;content-type;host;x-amz-date;x-amz-security-token;x-amz-target"
 	}
 
-	b := make([]byte, 0, 512)
-	b = append(b, "POST\n/\n\ncontent-length:"...)
+	var buf [640]byte // the canonical request, on the stack unless a token is long
+	b := append(buf[:0], "POST\n/\n\ncontent-length:"...)
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\ncontent-type:"...)
 	b = append(b, c.svc.ContentType...)
@@ -443,9 +484,10 @@ func (c *Client) authorization(cr aws.Credentials, amzDate, target string, body 
 	b = hex.AppendEncode(b, payload[:])
 	crHash := sha256.Sum256(b)
 
-	scope := day + "/" + c.region + "/" + c.svc.Name + "/aws4_request"
-	sts := make([]byte, 0, 160)
-	sts = append(sts, "AWS4-HMAC-SHA256\n"...)
+	var scopeBuf [96]byte
+	scope := append(append(append(append(append(append(scopeBuf[:0], day...), '/'), c.region...), '/'), c.svc.Name...), "/aws4_request"...)
+	var stsBuf [192]byte
+	sts := append(stsBuf[:0], "AWS4-HMAC-SHA256\n"...)
 	sts = append(sts, amzDate...)
 	sts = append(sts, '\n')
 	sts = append(sts, scope...)

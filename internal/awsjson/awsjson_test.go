@@ -308,3 +308,45 @@ func b64(b []byte) string {
 	out, _ := json.Marshal(b)
 	return strings.Trim(string(out), `"`)
 }
+
+// transportFunc is an http.RoundTripper.
+type transportFunc func(*http.Request) (*http.Response, error)
+
+func (f transportFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestAPlainHTTPClientIsCalledThroughItsTransport: with an *http.Client that
+// adds nothing (no Timeout, Jar or CheckRedirect) the request goes to its
+// transport directly, and a redirect is an error answer, not followed;
+// with a redirect policy set, Client.Do is used, and the policy is called.
+func TestAPlainHTTPClientIsCalledThroughItsTransport(t *testing.T) {
+	ctx := context.Background()
+	var calls []string
+	rt := transportFunc(func(r *http.Request) (*http.Response, error) {
+		calls = append(calls, r.URL.Host)
+		if r.URL.Host != "kms.ap-south-1.amazonaws.com" {
+			return &http.Response{StatusCode: 200, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{"Plaintext":"` + b64([]byte("k")) + `"}`)), Request: r}, nil
+		}
+		return &http.Response{StatusCode: http.StatusTemporaryRedirect, Header: http.Header{"Location": {"https://elsewhere.example/"}},
+			Body: io.NopCloser(strings.NewReader("")), Request: r}, nil
+	})
+
+	k, err := awsjson.NewKMS(cfgWith(&http.Client{Transport: rt}, "ap-south-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = k.Decrypt(ctx, keyARN, []byte("blob"), nil)
+	var e *awsjson.Error
+	if !errors.As(err, &e) || e.Status != http.StatusTemporaryRedirect || len(calls) != 1 {
+		t.Fatalf("a plain client: %v after %v; want the 307 as an error, one call", err, calls)
+	}
+
+	calls = nil
+	policy := 0
+	hc := &http.Client{Transport: rt, CheckRedirect: func(*http.Request, []*http.Request) error { policy++; return nil }}
+	if k, err = awsjson.NewKMS(cfgWith(hc, "ap-south-1")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Decrypt(ctx, keyARN, []byte("blob"), nil); err != nil || policy != 1 || len(calls) != 2 {
+		t.Fatalf("a client with a redirect policy: %v, policy called %d times, calls %v; want Client.Do to follow it", err, policy, calls)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -140,25 +141,30 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if len(raw) > MaxBody {
 		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
 	}
-	headers := lower(req.Headers)
-	env, err := r.trusted(ctx, sc, raw, headers["x-razorpay-signature"])
+	env, err := r.trusted(ctx, sc, raw, header(req.Headers, "x-razorpay-signature"))
 	if err != nil {
 		return 0, "", err
 	}
-	eventID := headers["x-razorpay-event-id"]
+	eventID := header(req.Headers, "x-razorpay-event-id")
 	dedup := eventID
 	if dedup == "" {
 		h := sha256.Sum256(raw)
 		dedup = "sha256-" + hex.EncodeToString(h[:])
 	}
-	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: eventID, Event: env.Event, ReceivedAt: r.now(), Body: string(raw)}
+	text := req.Body // the body as a string: raw's bytes, without a copy when not base64
+	if req.IsBase64Encoded {
+		text = string(raw)
+	}
+	msg := billing.EventMessage{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, EventID: eventID, Event: env.Event, ReceivedAt: r.now(), Body: text}
 	// The body parsed as an envelope: one JSON object, which the message
 	// carries as itself when nothing surrounds it.
 	object := len(raw) > 1 && raw[0] == '{' && raw[len(raw)-1] == '}'
 	b := msg.AppendJSON(make([]byte, 0, len(raw)+len(eventID)+len(env.Event)+192), object)
 	key := r.groupKey(ctx, sc, env)
 	group := GroupID(sc, key)
-	if err := r.Queue.Send(ctx, sqsjson.Message{Body: string(b), GroupID: group, DedupID: dedupID(sc, dedup)}); err != nil {
+	// b is not written after this: the message's string shares its bytes.
+	m := sqsjson.Message{Body: unsafe.String(unsafe.SliceData(b), len(b)), GroupID: group, DedupID: dedupID(sc, dedup)}
+	if err := r.Queue.Send(ctx, m); err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
 	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
@@ -273,12 +279,18 @@ func (r *Receiver) verify(ctx context.Context, c billing.Connection, body []byte
 	return false, nil
 }
 
-func lower(h map[string]string) map[string]string {
-	out := make(map[string]string, len(h))
-	for k, v := range h {
-		out[strings.ToLower(k)] = v
+// header is the value of the header named name (lower case) in h, whose
+// names may be in any case: Lambda's function URLs give them in lower case.
+func header(h map[string]string, name string) string {
+	if v, ok := h[name]; ok {
+		return v
 	}
-	return out
+	for k, v := range h {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 func truncate(s string, n int) string {
