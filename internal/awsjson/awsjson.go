@@ -1,6 +1,6 @@
 // Package awsjson calls AWS services that speak the AWS JSON protocol
-// (SQS, KMS, SSM) with requests signed by Signature Version 4, without the
-// SDK's service clients.
+// (SQS, KMS, SSM, DynamoDB) with requests signed by Signature Version 4,
+// without the SDK's service clients.
 //
 // It exists for the functions' start (issue 17): linking an SDK service
 // client runs its package init, which builds the service's endpoint tables
@@ -8,8 +8,9 @@
 // start per client, docs/benchmarks.md §4), and builds its client (middleware
 // stack, endpoint rules) in the function's wiring. Razorbill calls three
 // operations of those three services: SQS SendMessage (internal/sqsjson),
-// KMS Encrypt and Decrypt (KMS) and SSM GetParameter (SSM). Only the
-// DynamoDB client stays the SDK's.
+// KMS Encrypt and Decrypt (KMS) and SSM GetParameter (SSM).
+// internal/ddbjson builds DynamoDB's item operations on it; the functions
+// still call DynamoDB through the SDK's client until they are moved to it.
 //
 // The wire shapes and the signing follow AWS's references: the JSON
 // protocol (https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html,
@@ -49,6 +50,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/smithy-go"
 )
 
 // Service is one AWS service's JSON protocol.
@@ -69,6 +71,8 @@ var (
 	SQS = Service{Name: "sqs", SDKID: "SQS", TargetPrefix: "AmazonSQS", ContentType: "application/x-amz-json-1.0"}
 	KMS = Service{Name: "kms", SDKID: "KMS", TargetPrefix: "TrentService", ContentType: "application/x-amz-json-1.1"}
 	SSM = Service{Name: "ssm", SDKID: "SSM", TargetPrefix: "AmazonSSM", ContentType: "application/x-amz-json-1.1"}
+	// DynamoDB is called through internal/ddbjson.
+	DynamoDB = Service{Name: "dynamodb", SDKID: "DynamoDB", TargetPrefix: "DynamoDB_20120810", ContentType: "application/x-amz-json-1.0"}
 )
 
 // Doer sends an HTTP request (aws.HTTPClient; *http.Client is one).
@@ -97,6 +101,15 @@ type Client struct {
 	// Backoff is the pause before the second try, doubled before each
 	// further one.
 	Backoff time.Duration
+	// MaxAnswer is the most bytes of an answer read (1 MiB by default).
+	MaxAnswer int64
+	// Verify, when set, checks every answer's headers and body before it is
+	// read (DynamoDB's X-Amz-Crc32); an answer it refuses is tried again.
+	Verify func(h http.Header, body []byte) error
+	// AcceptIdentity asks for answers uncompressed (Accept-Encoding:
+	// identity): net/http would otherwise ask for gzip and decompress, and
+	// a checksum of the body as sent could not be checked.
+	AcceptIdentity bool
 
 	contentType []string // the header value, shared by every request
 	targets     sync.Map // operation → its X-Amz-Target header value
@@ -109,6 +122,8 @@ type signingKey struct {
 	day, secret string
 	mac         hash.Hash // HMAC-SHA256 keyed with the derived key
 }
+
+var identity = []string{"identity"}
 
 // defaultHTTP is the client used when the aws.Config carries none (each
 // try's deadline is AttemptTimeout's context).
@@ -151,6 +166,7 @@ func New(cfg aws.Config, svc Service, fallback *url.URL) (*Client, error) {
 		Attempts:       attempts,
 		AttemptTimeout: 1500 * time.Millisecond,
 		Backoff:        50 * time.Millisecond,
+		MaxAnswer:      1 << 20,
 		contentType:    []string{svc.ContentType},
 	}, nil
 }
@@ -250,6 +266,26 @@ type Error struct {
 	Message     string
 	Retry       bool // worth another try: a network error, a 5xx, throttling
 	Err         error
+	// Body is the error answer as the service sent it (nil when none came).
+	Body []byte
+}
+
+// ErrorCode is the service's error code (smithy.APIError).
+func (e *Error) ErrorCode() string { return e.Code }
+
+// ErrorMessage is the service's message (smithy.APIError).
+func (e *Error) ErrorMessage() string { return e.Message }
+
+// ErrorFault is the side at fault (smithy.APIError): the server for a 5xx,
+// else the client (0 when unknown: no answer).
+func (e *Error) ErrorFault() smithy.ErrorFault {
+	switch {
+	case e.Status >= 500:
+		return smithy.FaultServer
+	case e.Status >= 400:
+		return smithy.FaultClient
+	}
+	return smithy.FaultUnknown
 }
 
 func (e *Error) Error() string {
@@ -337,7 +373,7 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 	}
 	target := c.targetOf(op)
 	now := c.Now().UTC()
-	h := make(http.Header, 5)
+	h := make(http.Header, 6)
 	amzDate := now.Format(amzDateLayout)
 	h["Authorization"] = []string{c.authorization(creds, amzDate, target[0], body)}
 	h["Content-Type"] = c.contentType
@@ -345,6 +381,9 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 	h["X-Amz-Target"] = target
 	if creds.SessionToken != "" {
 		h["X-Amz-Security-Token"] = []string{creds.SessionToken}
+	}
+	if c.AcceptIdentity {
+		h["Accept-Encoding"] = identity
 	}
 	u := *c.endpoint // a Doer may change the request's URL; c.endpoint stays
 	req := (&http.Request{
@@ -373,9 +412,14 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 		return nil, fail(0, err.Error(), true, err)
 	}
 	defer resp.Body.Close()
-	raw, err := readAnswer(resp, 1<<20)
+	raw, err := readAnswer(resp, c.MaxAnswer)
 	if err != nil {
 		return nil, fail(resp.StatusCode, "reading the answer: "+err.Error(), true, err)
+	}
+	if c.Verify != nil {
+		if err := c.Verify(resp.Header, raw); err != nil {
+			return nil, fail(resp.StatusCode, "the answer is damaged: "+err.Error(), true, err)
+		}
 	}
 	if resp.StatusCode != http.StatusOK {
 		e := answerError(resp, raw)
@@ -431,7 +475,7 @@ func answerError(resp *http.Response, raw []byte) *Error {
 	}
 	// the SDK's retryable statuses (aws/retry RetryableHTTPStatusCode)
 	retry := retryableStatus[resp.StatusCode] || retryableCodes[code]
-	return &Error{Status: resp.StatusCode, Code: code, Message: msg, Retry: retry}
+	return &Error{Status: resp.StatusCode, Code: code, Message: msg, Retry: retry, Body: raw}
 }
 
 var retryableStatus = map[int]bool{500: true, 502: true, 503: true, 504: true}

@@ -1,0 +1,212 @@
+// Package ddbjson calls DynamoDB's item operations — GetItem, PutItem,
+// UpdateItem, DeleteItem, Query, TransactWriteItems and BatchGetItem — over
+// its JSON protocol (AWS JSON 1.0, `X-Amz-Target: DynamoDB_20120810.<op>`),
+// signed with Signature Version 4 by internal/awsjson, without the SDK's
+// DynamoDB client.
+//
+// It exists for the functions' start and CPU (issue 17): linking the SDK's
+// DynamoDB client runs its package init, which builds its endpoint tables
+// (82 KB in 680 allocations, 0.4–0.7 ms of a function's start measured with
+// GODEBUG=inittrace=1, docs/benchmarks.md §4), and each of its calls runs
+// its middleware stack (a GetItem: 66.9 µs of CPU and 407 allocations,
+// docs/benchmarks.md §1).
+//
+// Inputs and outputs have the SDK's field names and member types
+// (service/dynamodb/types: AttributeValue, TransactWriteItem,
+// ConsumedCapacity, …), so a caller moves from the SDK's client by changing
+// the package of its input types. The wire shapes follow the DynamoDB API
+// reference (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/,
+// "Data Types" › AttributeValue; each operation's request and response
+// syntax; "Common Errors"). As the SDK's client does:
+//   - every answer's X-Amz-Crc32 (the CRC-32 of the body) is checked, and a
+//     damaged answer is tried again; answers are asked for uncompressed
+//     (Accept-Encoding: identity), so the checksum covers the body read;
+//   - a try has no time limit of its own (a write that committed and was
+//     tried again would fail its condition and be misreported);
+//   - ConditionalCheckFailedException and TransactionCanceledException come
+//     back as the SDK's exception types (with the item and the
+//     cancellation reasons), wrapped in an *awsjson.Error; every error
+//     answer is an *awsjson.Error, a smithy.APIError with DynamoDB's code.
+//
+// Its tests hold it to the SDK's client: the same operation, target and
+// body for the same input, the same output for the same answer, and both
+// against DynamoDB Local.
+package ddbjson
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/razorbill/razorbill/internal/awsjson"
+)
+
+// Client calls DynamoDB in one region.
+type Client struct {
+	*awsjson.Client // Now, Attempts and Backoff are its
+}
+
+// New returns a client signing with cfg's region and credentials, sending
+// through cfg.HTTPClient (when set) to cfg's DynamoDB endpoint (BaseEndpoint,
+// AWS_ENDPOINT_URL_DYNAMODB, else https://dynamodb.<region>.amazonaws.com)
+// and trying cfg.RetryMaxAttempts times (when set; else 3, the SDK's
+// default).
+func New(cfg aws.Config) (*Client, error) {
+	c, err := awsjson.New(cfg, awsjson.DynamoDB, nil)
+	if err != nil {
+		return nil, fmt.Errorf("ddbjson: %w", err)
+	}
+	c.AttemptTimeout = 0
+	c.MaxAnswer = 64 << 20 // a BatchGetItem returns up to 16 MB of items, more in JSON
+	c.AcceptIdentity = true
+	c.Verify = checkCRC32
+	return &Client{Client: c}, nil
+}
+
+// checkCRC32 checks the answer against its X-Amz-Crc32 header, if any.
+func checkCRC32(h http.Header, body []byte) error {
+	v := h.Get("X-Amz-Crc32")
+	if v == "" {
+		return nil
+	}
+	want, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return fmt.Errorf("X-Amz-Crc32 %q is not a number", v)
+	}
+	if got := crc32.ChecksumIEEE(body); got != uint32(want) {
+		return fmt.Errorf("the body's CRC-32 is %d, X-Amz-Crc32 says %d", got, want)
+	}
+	return nil
+}
+
+// call sends op's body and decodes the answer into out. An error answer
+// of the two codes callers look into is given the SDK's exception type.
+func (c *Client) call(ctx context.Context, op string, body []byte, encErr error, out any) error {
+	if encErr != nil {
+		return &awsjson.Error{Service: "dynamodb", Op: op, Message: "encoding the request: " + encErr.Error(), Err: encErr}
+	}
+	raw, err := c.Call(ctx, op, body)
+	if err != nil {
+		var e *awsjson.Error
+		if errors.As(err, &e) && e.Err == nil {
+			if x := exception(e.Code, e.Message, e.Body); x != nil {
+				e.Err = x
+			}
+		}
+		return err
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return &awsjson.Error{Service: "dynamodb", Op: op, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw), Err: err}
+	}
+	return nil
+}
+
+// decodeErr is the error of an answer whose attribute values do not decode.
+func decodeErr(op string, err error) error {
+	return &awsjson.Error{Service: "dynamodb", Op: op, Status: http.StatusOK, Message: "unreadable answer: " + err.Error(), Err: err}
+}
+
+// GetItem reads one item.
+func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
+	body, err := encodeGetItem(in)
+	var w wireGetItem
+	if err := c.call(ctx, "GetItem", body, err, &w); err != nil {
+		return nil, err
+	}
+	it, err := item(w.Item)
+	if err != nil {
+		return nil, decodeErr("GetItem", err)
+	}
+	return &GetItemOutput{Item: it, ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// PutItem writes one item.
+func (c *Client) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
+	body, err := encodePutItem(in)
+	var w wireAttributes
+	if err := c.call(ctx, "PutItem", body, err, &w); err != nil {
+		return nil, err
+	}
+	at, err := item(w.Attributes)
+	if err != nil {
+		return nil, decodeErr("PutItem", err)
+	}
+	return &PutItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// UpdateItem changes one item.
+func (c *Client) UpdateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
+	body, err := encodeUpdateItem(in)
+	var w wireAttributes
+	if err := c.call(ctx, "UpdateItem", body, err, &w); err != nil {
+		return nil, err
+	}
+	at, err := item(w.Attributes)
+	if err != nil {
+		return nil, decodeErr("UpdateItem", err)
+	}
+	return &UpdateItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// DeleteItem deletes one item.
+func (c *Client) DeleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
+	body, err := encodeDeleteItem(in)
+	var w wireAttributes
+	if err := c.call(ctx, "DeleteItem", body, err, &w); err != nil {
+		return nil, err
+	}
+	at, err := item(w.Attributes)
+	if err != nil {
+		return nil, decodeErr("DeleteItem", err)
+	}
+	return &DeleteItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// Query reads one page of a partition (of the table or an index).
+func (c *Client) Query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
+	body, err := encodeQuery(in)
+	var w wireQuery
+	if err := c.call(ctx, "Query", body, err, &w); err != nil {
+		return nil, err
+	}
+	its, err := items(w.Items)
+	if err != nil {
+		return nil, decodeErr("Query", err)
+	}
+	last, err := item(w.LastEvaluatedKey)
+	if err != nil {
+		return nil, decodeErr("Query", err)
+	}
+	return &QueryOutput{Items: its, Count: w.Count, ScannedCount: w.ScannedCount, LastEvaluatedKey: last, ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// TransactWriteItems writes up to 100 items, all or none.
+func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
+	body, err := encodeTransactWriteItems(in)
+	var w wireTransactWrite
+	if err := c.call(ctx, "TransactWriteItems", body, err, &w); err != nil {
+		return nil, err
+	}
+	return &TransactWriteItemsOutput{ConsumedCapacity: w.ConsumedCapacity}, nil
+}
+
+// BatchGetItem reads up to 100 items in one request; the keys DynamoDB did
+// not get to are in UnprocessedKeys.
+func (c *Client) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
+	body, err := encodeBatchGetItem(in)
+	var w wireBatchGet
+	if err := c.call(ctx, "BatchGetItem", body, err, &w); err != nil {
+		return nil, err
+	}
+	out, err := w.value()
+	if err != nil {
+		return nil, decodeErr("BatchGetItem", err)
+	}
+	return out, nil
+}
