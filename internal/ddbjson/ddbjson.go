@@ -43,6 +43,8 @@ import (
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/razorbill/razorbill/internal/awsjson"
 )
@@ -50,6 +52,8 @@ import (
 // Client calls DynamoDB in one region.
 type Client struct {
 	*awsjson.Client // Now, Attempts and Backoff are its
+	region          string
+	apiOptions      []func(*middleware.Stack) error
 }
 
 // New returns a client signing with cfg's region and credentials, sending
@@ -66,7 +70,43 @@ func New(cfg aws.Config) (*Client, error) {
 	c.MaxAnswer = 64 << 20 // a BatchGetItem returns up to 16 MB of items, more in JSON
 	c.AcceptIdentity = true
 	c.Verify = checkCRC32
-	return &Client{Client: c}, nil
+	return &Client{Client: c, region: cfg.Region, apiOptions: cfg.APIOptions}, nil
+}
+
+// observe calls call, through a middleware stack of cfg.APIOptions when the
+// config has any. The tests and benchmarks watch calls that way (operation,
+// input, output; the local stack's recorder, the benchmarks' meters), as
+// they watch the SDK's clients: the stack's Initialize step sees the
+// operation's input as Parameters and its output as Result, with the
+// service id and operation name in the context. Without APIOptions (the
+// deployed functions) there is no stack.
+func (c *Client) observe(ctx context.Context, op string, in any, call func(context.Context) (any, error)) (any, error) {
+	if len(c.apiOptions) == 0 {
+		return call(ctx)
+	}
+	stack := middleware.NewStack(op, func() any { return nil })
+	if err := stack.Initialize.Add(&awsmiddleware.RegisterServiceMetadata{ServiceID: "DynamoDB", SigningName: "dynamodb", Region: c.region, OperationName: op}, middleware.Before); err != nil {
+		return nil, err
+	}
+	// The handler's output reaches the Deserialize step as the raw
+	// response: it is the operation's result (the SDK's deserializer's job).
+	if err := stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("ddbjsonResult", func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+		out, md, err := next.HandleDeserialize(ctx, in)
+		out.Result = out.RawResponse
+		return out, md, err
+	}), middleware.After); err != nil {
+		return nil, err
+	}
+	for _, f := range c.apiOptions {
+		if err := f(stack); err != nil {
+			return nil, err
+		}
+	}
+	out, _, err := stack.HandleMiddleware(ctx, in, middleware.HandlerFunc(func(ctx context.Context, _ any) (any, middleware.Metadata, error) {
+		out, err := call(ctx)
+		return out, middleware.Metadata{}, err
+	}))
+	return out, err
 }
 
 // checkCRC32 checks the answer against its X-Amz-Crc32 header, if any.
@@ -114,6 +154,14 @@ func decodeErr(op string, err error) error {
 
 // GetItem reads one item.
 func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
+	out, err := c.observe(ctx, "GetItem", in, func(ctx context.Context) (any, error) { return c.getItem(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*GetItemOutput), nil
+}
+
+func (c *Client) getItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
 	body, err := encodeGetItem(in)
 	var w wireGetItem
 	if err := c.call(ctx, "GetItem", body, err, &w); err != nil {
@@ -128,6 +176,14 @@ func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput,
 
 // PutItem writes one item.
 func (c *Client) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
+	out, err := c.observe(ctx, "PutItem", in, func(ctx context.Context) (any, error) { return c.putItem(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*PutItemOutput), nil
+}
+
+func (c *Client) putItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
 	body, err := encodePutItem(in)
 	var w wireAttributes
 	if err := c.call(ctx, "PutItem", body, err, &w); err != nil {
@@ -142,6 +198,14 @@ func (c *Client) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput,
 
 // UpdateItem changes one item.
 func (c *Client) UpdateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
+	out, err := c.observe(ctx, "UpdateItem", in, func(ctx context.Context) (any, error) { return c.updateItem(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*UpdateItemOutput), nil
+}
+
+func (c *Client) updateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
 	body, err := encodeUpdateItem(in)
 	var w wireAttributes
 	if err := c.call(ctx, "UpdateItem", body, err, &w); err != nil {
@@ -156,6 +220,14 @@ func (c *Client) UpdateItem(ctx context.Context, in *UpdateItemInput) (*UpdateIt
 
 // DeleteItem deletes one item.
 func (c *Client) DeleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
+	out, err := c.observe(ctx, "DeleteItem", in, func(ctx context.Context) (any, error) { return c.deleteItem(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*DeleteItemOutput), nil
+}
+
+func (c *Client) deleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
 	body, err := encodeDeleteItem(in)
 	var w wireAttributes
 	if err := c.call(ctx, "DeleteItem", body, err, &w); err != nil {
@@ -170,6 +242,14 @@ func (c *Client) DeleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteIt
 
 // Query reads one page of a partition (of the table or an index).
 func (c *Client) Query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
+	out, err := c.observe(ctx, "Query", in, func(ctx context.Context) (any, error) { return c.query(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*QueryOutput), nil
+}
+
+func (c *Client) query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
 	body, err := encodeQuery(in)
 	var w wireQuery
 	if err := c.call(ctx, "Query", body, err, &w); err != nil {
@@ -188,6 +268,14 @@ func (c *Client) Query(ctx context.Context, in *QueryInput) (*QueryOutput, error
 
 // TransactWriteItems writes up to 100 items, all or none.
 func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
+	out, err := c.observe(ctx, "TransactWriteItems", in, func(ctx context.Context) (any, error) { return c.transactWriteItems(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*TransactWriteItemsOutput), nil
+}
+
+func (c *Client) transactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
 	body, err := encodeTransactWriteItems(in)
 	var w wireTransactWrite
 	if err := c.call(ctx, "TransactWriteItems", body, err, &w); err != nil {
@@ -199,6 +287,14 @@ func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsI
 // BatchGetItem reads up to 100 items in one request; the keys DynamoDB did
 // not get to are in UnprocessedKeys.
 func (c *Client) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
+	out, err := c.observe(ctx, "BatchGetItem", in, func(ctx context.Context) (any, error) { return c.batchGetItem(ctx, in) })
+	if err != nil {
+		return nil, err
+	}
+	return out.(*BatchGetItemOutput), nil
+}
+
+func (c *Client) batchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
 	body, err := encodeBatchGetItem(in)
 	var w wireBatchGet
 	if err := c.call(ctx, "BatchGetItem", body, err, &w); err != nil {

@@ -16,10 +16,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/ddbjson"
@@ -563,5 +565,37 @@ func TestAgainstDynamoDBLocal(t *testing.T) {
 	}
 	if after, err := c.GetItem(ctx, &ddbjson.GetItemInput{TableName: table, Key: k, ConsistentRead: aws.Bool(true)}); err != nil || after.Item != nil {
 		t.Fatalf("after the delete: %v %#v", err, after)
+	}
+}
+
+// TestAPIOptionsSeeEveryCall: a middleware from the config's APIOptions
+// (how the local stack and the benchmarks watch the functions' calls) sees
+// each call's service, operation, input and output, as with the SDK's
+// client; without APIOptions there is no stack to see.
+func TestAPIOptionsSeeEveryCall(t *testing.T) {
+	type seen struct {
+		svc, op string
+		in, out any
+	}
+	var got []seen
+	cfg := config(&recorder{answers: []answer{{200, `{"Item":{"PK":{"S":"x"}}}`, ""}}})
+	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("watch", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			got = append(got, seen{awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx), in.Parameters, out.Result})
+			return out, md, err
+		}), middleware.After)
+	})
+	c, err := ddbjson.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := &ddbjson.GetItemInput{TableName: aws.String("t"), Key: key()}
+	out, err := c.GetItem(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].svc != "DynamoDB" || got[0].op != "GetItem" || got[0].in != any(in) || got[0].out != any(out) {
+		t.Fatalf("the middleware saw %+v", got)
 	}
 }
