@@ -17,10 +17,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
@@ -35,7 +35,7 @@ type Deps struct {
 	Config *config.Config
 	Log    *slog.Logger
 	AWS    aws.Config
-	DDB    *dynamodb.Client
+	DDB    *ddbjson.Client
 	SQS    *sqs.Client
 	Store  *dynamo.Store
 	Box    *secrets.Box
@@ -67,7 +67,9 @@ func LoadWithAWS(ctx context.Context, getenv func(string) string, logOut io.Writ
 	} else if d.AWS, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return nil, fmt.Errorf("aws config: %w", err)
 	}
-	d.DDB = dynamodb.NewFromConfig(d.AWS)
+	if d.DDB, err = ddbjson.New(d.AWS); err != nil {
+		return nil, err
+	}
 	d.SQS = sqs.NewFromConfig(d.AWS)
 	if cfg.Table != "" {
 		d.Store = dynamo.New(d.DDB, cfg.Table)

@@ -6,11 +6,11 @@
 // client runs its package init, which builds the service's endpoint tables
 // (about 80–90 KB in some 700 allocations each: 0.3–0.6 ms of every cold
 // start per client, docs/benchmarks.md §4), and builds its client (middleware
-// stack, endpoint rules) in the function's wiring. Razorbill calls three
-// operations of those three services: SQS SendMessage (internal/sqsjson),
-// KMS Encrypt and Decrypt (KMS) and SSM GetParameter (SSM).
-// internal/ddbjson builds DynamoDB's item operations on it; the functions
-// still call DynamoDB through the SDK's client until they are moved to it.
+// stack, endpoint rules) in the function's wiring. Razorbill calls few
+// operations of these services: SQS SendMessage (internal/sqsjson), KMS
+// Encrypt and Decrypt (KMS), SSM GetParameter (SSM) and DynamoDB's seven
+// item operations (internal/ddbjson). No function links an SDK
+// service client (internal/wire's TestEachFunctionLinksOnlyItsAdapters).
 //
 // The wire shapes and the signing follow AWS's references: the JSON
 // protocol (https://smithy.io/2.0/aws/protocols/aws-json-1_0-protocol.html,

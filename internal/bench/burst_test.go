@@ -211,7 +211,7 @@ func TestBurst(t *testing.T) {
 	}
 	defer logFile.Close()
 	logs := &logCounter{w: logFile}
-	b := &burst{t: t, meter: m, logs: logs, store: dynamo.New(env.DynamoDB, env.Table()),
+	b := &burst{t: t, meter: m, logs: logs, store: dynamo.New(env.DDB, env.Table()),
 		ddbPID: listener(env.Endpoints.DynamoDB), sqsPID: sqsEmulator(env.Endpoints.SQS),
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}},
 		res:    burstResult{Machine: thisMachine(), Settings: cfg}}

@@ -49,7 +49,7 @@ type ceilingPhase struct {
 func TestDynamoDBLocalCeiling(t *testing.T) {
 	gate(t)
 	env := testenv.AWS(t)
-	store := usagedb.New(env.DynamoDB, env.Table(), 400*24*time.Hour)
+	store := usagedb.New(env.DDB, env.Table(), 400*24*time.Hour)
 	pid := listener(env.Endpoints.DynamoDB)
 	if pid == 0 {
 		t.Fatalf("no DynamoDB Local process listens at %s", env.Endpoints.DynamoDB)

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
@@ -76,7 +76,12 @@ func TestPeriodCloseBench(t *testing.T) {
 	workers := envInt(t, "RAZORBILL_BENCH_CLOSE_CONCURRENCY", 8)
 	env := testenv.AWS(t)
 	counter := &opCounter{ops: map[string]int{}}
-	db := dynamodb.NewFromConfig(env.Config, func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, counter.option) })
+	cfg := env.Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, counter.option)
+	db, err := ddbjson.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	sc := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	ledger, plans := dynamo.New(db, env.Table()), plandb.New(db, env.Table())

@@ -21,11 +21,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/localaws"
 	"github.com/razorbill/razorbill/internal/localstack"
@@ -204,13 +204,13 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 		var sizeWRU float64
 		tx := false
 		switch p := in.Parameters.(type) {
-		case *dynamodb.PutItemInput:
+		case *ddbjson.PutItemInput:
 			op, written, sizeWRU = "PutItem", []string{pkOf(p.Item)}, startedKB(testenv.ItemSize(p.Item))
-		case *dynamodb.UpdateItemInput:
+		case *ddbjson.UpdateItemInput:
 			op, written, sizeWRU = "UpdateItem", []string{pkOf(p.Key)}, 1
-		case *dynamodb.DeleteItemInput:
+		case *ddbjson.DeleteItemInput:
 			op, written, sizeWRU = "DeleteItem", []string{pkOf(p.Key)}, 1
-		case *dynamodb.TransactWriteItemsInput:
+		case *ddbjson.TransactWriteItemsInput:
 			op, tx = "TransactWriteItems", true
 			for _, x := range p.TransactItems {
 				switch {
@@ -225,32 +225,30 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 					sizeWRU += 2
 				}
 			}
-		case *dynamodb.GetItemInput:
+		case *ddbjson.GetItemInput:
 			op = "GetItem"
-		case *dynamodb.QueryInput:
+		case *ddbjson.QueryInput:
 			op = "Query"
-		case *dynamodb.BatchGetItemInput:
+		case *ddbjson.BatchGetItemInput:
 			op = "BatchGetItem"
-		case *dynamodb.BatchWriteItemInput:
-			op = "BatchWriteItem"
 		default:
 			return out, md, err
 		}
 		if err == nil {
 			switch r := out.Result.(type) {
-			case *dynamodb.PutItemOutput:
+			case *ddbjson.PutItemOutput:
 				units = capOf(r.ConsumedCapacity)
-			case *dynamodb.UpdateItemOutput:
+			case *ddbjson.UpdateItemOutput:
 				units = capOf(r.ConsumedCapacity)
-			case *dynamodb.DeleteItemOutput:
+			case *ddbjson.DeleteItemOutput:
 				units = capOf(r.ConsumedCapacity)
-			case *dynamodb.GetItemOutput:
+			case *ddbjson.GetItemOutput:
 				units = capOf(r.ConsumedCapacity)
-			case *dynamodb.QueryOutput:
+			case *ddbjson.QueryOutput:
 				units = capOf(r.ConsumedCapacity)
-			case *dynamodb.TransactWriteItemsOutput:
+			case *ddbjson.TransactWriteItemsOutput:
 				units = capsOf(r.ConsumedCapacity)
-			case *dynamodb.BatchGetItemOutput:
+			case *ddbjson.BatchGetItemOutput:
 				units = capsOf(r.ConsumedCapacity)
 			}
 		}
@@ -499,7 +497,7 @@ func TestUsageBench(t *testing.T) {
 	b.prefix = "S#" + sc.TenantID + "#" + sc.EnvironmentID
 	ctx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
-	b.watch = &watcher{store: usagedb.New(env.DynamoDB, env.Table(), 0), sc: sc, interval: time.Duration(cfg.PollMS) * time.Millisecond,
+	b.watch = &watcher{store: usagedb.New(env.DDB, env.Table(), 0), sc: sc, interval: time.Duration(cfg.PollMS) * time.Millisecond,
 		lats: map[*usageGroup][]time.Duration{}}
 	go b.watch.run(ctx)
 

@@ -12,9 +12,9 @@ import (
 	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
 )
@@ -81,7 +81,7 @@ func sortedCounts(m map[string]int) []countRow {
 	return out
 }
 
-func (f *faults) committed(in *dynamodb.TransactWriteItemsInput) {
+func (f *faults) committed(in *ddbjson.TransactWriteItemsInput) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, it := range in.TransactItems {
@@ -137,18 +137,18 @@ func (d *faultyDDB) before(op string) error {
 	}
 }
 
-func (d *faultyDDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (d *faultyDDB) GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error) {
 	if err := d.before("GetItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.GetItem(ctx, in, opts...)
+	return d.inner.GetItem(ctx, in)
 }
 
-func (d *faultyDDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (d *faultyDDB) PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error) {
 	if err := d.before("PutItem"); err != nil {
 		return nil, err
 	}
-	out, err := d.inner.PutItem(ctx, in, opts...)
+	out, err := d.inner.PutItem(ctx, in)
 	if err == nil && d.f.roll("dynamodb PutItem (after)", d.f.rate/5) {
 		d.f.count("dynamodb: InternalServerError after PutItem was written")
 		return nil, &types.InternalServerError{Message: aws.String("Internal server error")}
@@ -156,40 +156,40 @@ func (d *faultyDDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts
 	return out, err
 }
 
-func (d *faultyDDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (d *faultyDDB) UpdateItem(ctx context.Context, in *ddbjson.UpdateItemInput) (*ddbjson.UpdateItemOutput, error) {
 	if err := d.before("UpdateItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.UpdateItem(ctx, in, opts...)
+	return d.inner.UpdateItem(ctx, in)
 }
 
-func (d *faultyDDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (d *faultyDDB) DeleteItem(ctx context.Context, in *ddbjson.DeleteItemInput) (*ddbjson.DeleteItemOutput, error) {
 	if err := d.before("DeleteItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.DeleteItem(ctx, in, opts...)
+	return d.inner.DeleteItem(ctx, in)
 }
 
-func (d *faultyDDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (d *faultyDDB) Query(ctx context.Context, in *ddbjson.QueryInput) (*ddbjson.QueryOutput, error) {
 	if err := d.before("Query"); err != nil {
 		return nil, err
 	}
-	return d.inner.Query(ctx, in, opts...)
+	return d.inner.Query(ctx, in)
 }
 
-func (d *faultyDDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (d *faultyDDB) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	if err := d.before("BatchGetItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.BatchGetItem(ctx, in, opts...)
+	return d.inner.BatchGetItem(ctx, in)
 }
 
-func (d *faultyDDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (d *faultyDDB) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
 	if err := d.before("TransactWriteItems"); err != nil {
 		return nil, err
 	}
 	if !d.f.roll("dynamodb TransactWriteItems (race/ambiguous)", d.f.rate) {
-		return d.transact(ctx, in, opts...)
+		return d.transact(ctx, in)
 	}
 	switch d.f.intn(3) {
 	case 0:
@@ -204,9 +204,9 @@ func (d *faultyDDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 		if d.raceInvoice(ctx, in) {
 			d.f.count("dynamodb: racing writer bumped the invoice's version before the transaction")
 		}
-		return d.transact(ctx, in, opts...)
+		return d.transact(ctx, in)
 	default:
-		out, err := d.transact(ctx, in, opts...)
+		out, err := d.transact(ctx, in)
 		if err != nil {
 			return out, err
 		}
@@ -215,8 +215,8 @@ func (d *faultyDDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 	}
 }
 
-func (d *faultyDDB) transact(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	out, err := d.inner.TransactWriteItems(ctx, in, opts...)
+func (d *faultyDDB) transact(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
+	out, err := d.inner.TransactWriteItems(ctx, in)
 	if err == nil {
 		d.f.committed(in)
 	}
@@ -226,7 +226,7 @@ func (d *faultyDDB) transact(ctx context.Context, in *dynamodb.TransactWriteItem
 // raceInvoice is another writer winning the race for the transaction's
 // invoice: it moves the stored version on, so the transaction's version
 // condition fails for real.
-func (d *faultyDDB) raceInvoice(ctx context.Context, in *dynamodb.TransactWriteItemsInput) bool {
+func (d *faultyDDB) raceInvoice(ctx context.Context, in *ddbjson.TransactWriteItemsInput) bool {
 	for _, it := range in.TransactItems {
 		p := it.Put
 		// The store's versioned put: "#v = :v" (and "AND #e = :e", the entity check).
@@ -237,7 +237,7 @@ func (d *faultyDDB) raceInvoice(ctx context.Context, in *dynamodb.TransactWriteI
 		if ent == nil || ent.Value != "invoice" {
 			continue
 		}
-		_, err := d.inner.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		_, err := d.inner.UpdateItem(ctx, &ddbjson.UpdateItemInput{
 			TableName:                 aws.String(d.table),
 			Key:                       map[string]types.AttributeValue{schema.AttrPK: p.Item[schema.AttrPK], schema.AttrSK: p.Item[schema.AttrSK]},
 			UpdateExpression:          aws.String("SET #v = #v + :one"),

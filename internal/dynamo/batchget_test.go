@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -23,9 +23,9 @@ type unprocessingDB struct {
 	calls [][]string                                 // the PKs asked for, per call
 }
 
-func (d *unprocessingDB) BatchGetItem(_ context.Context, in *dynamodb.BatchGetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (d *unprocessingDB) BatchGetItem(_ context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	var asked []string
-	out := &dynamodb.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}, UnprocessedKeys: map[string]types.KeysAndAttributes{}}
+	out := &ddbjson.BatchGetItemOutput{Responses: map[string][]map[string]types.AttributeValue{}, UnprocessedKeys: map[string]types.KeysAndAttributes{}}
 	for table, ka := range in.RequestItems {
 		if len(ka.Keys) > batchGetMax {
 			return nil, fmt.Errorf("%d keys in one request", len(ka.Keys))
@@ -123,7 +123,7 @@ type countingGets struct {
 	n int
 }
 
-func (c *countingGets) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (c *countingGets) GetItem(_ context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error) {
 	c.n++
-	return &dynamodb.GetItemOutput{Item: c.items[in.Key[schema.AttrPK].(*types.AttributeValueMemberS).Value]}, nil
+	return &ddbjson.GetItemOutput{Item: c.items[in.Key[schema.AttrPK].(*types.AttributeValueMemberS).Value]}, nil
 }

@@ -12,10 +12,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
@@ -38,7 +38,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // that in a transaction. Only Puts are priced that way (the money path
 // writes nothing else); other writes are counted as DynamoDB Local reports.
 type metered struct {
-	*dynamodb.Client
+	*ddbjson.Client
 	mu       sync.Mutex
 	reported float64 // DynamoDB Local's table units
 	billed   float64 // the table's units from item sizes
@@ -48,15 +48,15 @@ type metered struct {
 	requests []string // each read request: its operation and number of keys
 }
 
-func (m *metered) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (m *metered) GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error) {
 	m.mu.Lock()
 	m.reads = append(m.reads, keyString(in.Key))
 	m.requests = append(m.requests, "GetItem 1")
 	m.mu.Unlock()
-	return m.Client.GetItem(ctx, in, opts...)
+	return m.Client.GetItem(ctx, in)
 }
 
-func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (m *metered) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	m.mu.Lock()
 	n := 0
 	for _, ka := range in.RequestItems {
@@ -67,7 +67,7 @@ func (m *metered) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInp
 	}
 	m.requests = append(m.requests, "BatchGetItem "+jsonOf(n))
 	m.mu.Unlock()
-	return m.Client.BatchGetItem(ctx, in, opts...)
+	return m.Client.BatchGetItem(ctx, in)
 }
 
 func keyString(k map[string]types.AttributeValue) string {
@@ -81,7 +81,7 @@ func attrString(v types.AttributeValue) *string {
 	return nil
 }
 
-func newMetered(c *dynamodb.Client) *metered { return &metered{Client: c, index: map[string]float64{}} }
+func newMetered(c *ddbjson.Client) *metered { return &metered{Client: c, index: map[string]float64{}} }
 
 func (m *metered) add(op string, billed float64, ccs ...types.ConsumedCapacity) {
 	m.mu.Lock()
@@ -132,7 +132,7 @@ func (m *metered) total() (billed, reported, index float64) {
 // started KB of the larger of the stored item and it.
 func (m *metered) putUnits(ctx context.Context, table string, it map[string]types.AttributeValue) float64 {
 	size := testenv.ItemSize(it)
-	old, err := m.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: &table, ConsistentRead: aws.Bool(true),
+	old, err := m.Client.GetItem(ctx, &ddbjson.GetItemInput{TableName: &table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{"PK": it["PK"], "SK": it["SK"]}})
 	if err == nil && old.Item != nil {
 		size = max(size, testenv.ItemSize(old.Item))
@@ -140,35 +140,35 @@ func (m *metered) putUnits(ctx context.Context, table string, it map[string]type
 	return float64((size + 1023) / 1024)
 }
 
-func (m *metered) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (m *metered) PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error) {
 	units := m.putUnits(ctx, aws.ToString(in.TableName), in.Item)
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityIndexes
-	out, err := m.Client.PutItem(ctx, in, opts...)
+	out, err := m.Client.PutItem(ctx, in)
 	if err == nil && out.ConsumedCapacity != nil {
 		m.add("PutItem", units, *out.ConsumedCapacity)
 	}
 	return out, err
 }
 
-func (m *metered) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (m *metered) UpdateItem(ctx context.Context, in *ddbjson.UpdateItemInput) (*ddbjson.UpdateItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityIndexes
-	out, err := m.Client.UpdateItem(ctx, in, opts...)
+	out, err := m.Client.UpdateItem(ctx, in)
 	if err == nil && out.ConsumedCapacity != nil {
 		m.add("UpdateItem", aws.ToFloat64(out.ConsumedCapacity.Table.CapacityUnits), *out.ConsumedCapacity)
 	}
 	return out, err
 }
 
-func (m *metered) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+func (m *metered) DeleteItem(ctx context.Context, in *ddbjson.DeleteItemInput) (*ddbjson.DeleteItemOutput, error) {
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityIndexes
-	out, err := m.Client.DeleteItem(ctx, in, opts...)
+	out, err := m.Client.DeleteItem(ctx, in)
 	if err == nil && out.ConsumedCapacity != nil {
 		m.add("DeleteItem", aws.ToFloat64(out.ConsumedCapacity.Table.CapacityUnits), *out.ConsumedCapacity)
 	}
 	return out, err
 }
 
-func (m *metered) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (m *metered) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
 	var units float64
 	for _, ti := range in.TransactItems {
 		if ti.Put == nil {
@@ -177,7 +177,7 @@ func (m *metered) TransactWriteItems(ctx context.Context, in *dynamodb.TransactW
 		units += 2 * m.putUnits(ctx, aws.ToString(ti.Put.TableName), ti.Put.Item)
 	}
 	in.ReturnConsumedCapacity = types.ReturnConsumedCapacityIndexes
-	out, err := m.Client.TransactWriteItems(ctx, in, opts...)
+	out, err := m.Client.TransactWriteItems(ctx, in)
 	if err == nil {
 		m.add("TransactWriteItems", units, out.ConsumedCapacity...)
 	}
@@ -202,7 +202,7 @@ type capturedFixture struct {
 func newCapturedFixture(t *testing.T, ctx context.Context) *capturedFixture {
 	t.Helper()
 	env := testenv.AWS(t)
-	db := newMetered(env.DynamoDB)
+	db := newMetered(env.DDB)
 	store := dynamo.New(db, env.Table())
 	sim := razorpaysim.New(razorpaysim.Options{ExpirySweep: -1})
 	srv := httptest.NewServer(sim)
@@ -329,13 +329,13 @@ func TestCapturedApplyWriteCapacity(t *testing.T) {
 	if ours, ok, err := f.store.Ref(ctx, f.sc, rp); err != nil || !ok || ours != f.pay.ID {
 		t.Fatalf("Ref(%s) = %q %v %v, want %s", rp, ours, ok, err, f.pay.ID)
 	}
-	refItem, err := f.db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.store.Table()), Key: map[string]types.AttributeValue{
+	refItem, err := f.db.Client.GetItem(ctx, &ddbjson.GetItemInput{TableName: aws.String(f.store.Table()), Key: map[string]types.AttributeValue{
 		"PK": &types.AttributeValueMemberS{Value: "S#" + f.sc.TenantID + "#" + f.sc.EnvironmentID + "#RZP#" + rp}, "SK": &types.AttributeValueMemberS{Value: "REF"}}})
 	if err != nil || refItem.Item != nil {
 		t.Fatalf("a ref item for %s was written: %v %v", rp, refItem.Item, err)
 	}
 	for _, k := range []string{f.pay.ID, f.inv.ID} {
-		res, err := f.db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(f.store.Table()), Key: map[string]types.AttributeValue{
+		res, err := f.db.Client.GetItem(ctx, &ddbjson.GetItemInput{TableName: aws.String(f.store.Table()), Key: map[string]types.AttributeValue{
 			"PK": &types.AttributeValueMemberS{Value: "S#" + f.sc.TenantID + "#" + f.sc.EnvironmentID + "#" + k}, "SK": &types.AttributeValueMemberS{Value: "A"}}})
 		if err != nil {
 			t.Fatal(err)

@@ -34,24 +34,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
 // API is the part of the DynamoDB client the store uses.
 type API interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error)
+	PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *ddbjson.UpdateItemInput) (*ddbjson.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *ddbjson.DeleteItemInput) (*ddbjson.DeleteItemOutput, error)
+	Query(ctx context.Context, in *ddbjson.QueryInput) (*ddbjson.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error)
+	BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error)
 }
 
 // Store is Razorbill's table.
@@ -59,6 +59,10 @@ type Store struct {
 	db    API
 	table string
 }
+
+// Client is the DynamoDB client the store calls (the plans and usage
+// stores share it).
+func (s *Store) Client() API { return s.db }
 
 // New returns a store over the named table.
 func New(db API, table string) *Store { return &Store{db: db, table: table} }
@@ -177,11 +181,11 @@ func (s *Store) get(ctx context.Context, k key, out any) (bool, error) {
 
 // getItem reads the item at k with a consistent read: from a Prefetch on
 // ctx when one holds it, else with GetItem.
-func (s *Store) getItem(ctx context.Context, k key) (*dynamodb.GetItemOutput, error) {
+func (s *Store) getItem(ctx context.Context, k key) (*ddbjson.GetItemOutput, error) {
 	if it, ok := s.prefetched(ctx, k); ok {
-		return &dynamodb.GetItemOutput{Item: it}, nil
+		return &ddbjson.GetItemOutput{Item: it}, nil
 	}
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, Key: k.av(), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return nil, transient(err, "get item")
 	}
@@ -215,7 +219,7 @@ func (s *Store) putVersioned(ctx context.Context, k key, entity string, v any, e
 		return apperr.Wrap(err, apperr.Internal, "", "encode item")
 	}
 	put := versionedPut(s.table, it, expected)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues})
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression, ExpressionAttributeNames: put.ExpressionAttributeNames, ExpressionAttributeValues: put.ExpressionAttributeValues})
 	if conditionFailed(err) {
 		return errStale
 	}
@@ -287,7 +291,7 @@ func (s *Store) query(ctx context.Context, index, pkAttr, pkVal, skAttr string, 
 	}
 	var start map[string]types.AttributeValue
 	for {
-		in := &dynamodb.QueryInput{
+		in := &ddbjson.QueryInput{
 			TableName: &s.table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
 			ScanIndexForward: aws.Bool(false),
@@ -354,7 +358,7 @@ func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeV
 	}
 	for retries := 0; len(pending) > 0; {
 		n := min(len(pending), batchGetMax)
-		res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+		res, err := s.db.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 			s.table: {Keys: pending[:n], ConsistentRead: aws.Bool(true)}}})
 		if err != nil {
 			return nil, transient(err, "batch get")

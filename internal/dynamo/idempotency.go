@@ -5,11 +5,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -33,7 +33,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, sc billing.Scope, k, reques
 	if err != nil {
 		return rec, false, apperr.Wrap(err, apperr.Internal, "", "encode idempotency record")
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it,
 		ConditionExpression:       aws.String("attribute_not_exists(PK) OR #ttl < :now OR (#st = :inprog AND in_progress_expiry < :now)"),
 		ExpressionAttributeNames:  map[string]string{"#ttl": schema.AttrTTL, "#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix()), ":inprog": str(IdemInProgress)},
@@ -57,7 +57,7 @@ func (s *Store) BeginIdempotent(ctx context.Context, sc billing.Scope, k, reques
 
 // CompleteIdempotent stores the response for key.
 func (s *Store) CompleteIdempotent(ctx context.Context, sc billing.Scope, k string, status int, body string) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: idemKey(sc, k).av(),
+	_, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: idemKey(sc, k).av(),
 		UpdateExpression:          aws.String("SET #st = :done, response_status = :rs, response_body = :rb"),
 		ExpressionAttributeNames:  map[string]string{"#st": "status"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":done": str(IdemCompleted), ":rs": n(int64(status)), ":rb": str(body)},
@@ -67,6 +67,6 @@ func (s *Store) CompleteIdempotent(ctx context.Context, sc billing.Scope, k stri
 
 // ReleaseIdempotent forgets key (a 5xx outcome is not stored).
 func (s *Store) ReleaseIdempotent(ctx context.Context, sc billing.Scope, k string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: idemKey(sc, k).av()})
+	_, err := s.db.DeleteItem(ctx, &ddbjson.DeleteItemInput{TableName: &s.table, Key: idemKey(sc, k).av()})
 	return transient(err, "idempotency release")
 }

@@ -6,11 +6,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -45,7 +45,7 @@ func (s *Store) CreateCustomer(ctx context.Context, sc billing.Scope, c billing.
 	if c.ExternalID != "" {
 		items = append(items, types.TransactWriteItem{Put: uniquePut(s.table, extKey(sc, c.ExternalID), map[string]types.AttributeValue{"customer_id": str(c.ID), schema.AttrEntity: str("unique")})})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); len(r) == 2 && r[1] == "ConditionalCheckFailed" {
 		existing, ok, gerr := s.CustomerByExternalID(ctx, sc, c.ExternalID)
 		if gerr != nil {
@@ -102,7 +102,7 @@ func (s *Store) ListCustomers(ctx context.Context, sc billing.Scope, opt billing
 
 // NextSequence increments and returns a per-environment counter.
 func (s *Store) NextSequence(ctx context.Context, sc billing.Scope, name string) (int64, error) {
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: seqKey(sc, name).av(),
+	res, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: seqKey(sc, name).av(),
 		UpdateExpression:          aws.String("ADD seq :one"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":one": n(1)},
 		ReturnValues:              types.ReturnValueUpdatedNew})
@@ -127,7 +127,7 @@ func (s *Store) CreateInvoice(ctx context.Context, sc billing.Scope, inv billing
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode invoice")
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: versionedPut(s.table, it, 0)},
 		s.InvoiceNumberPut(sc, inv.InvoiceNumber, inv.ID),
 	}})

@@ -21,7 +21,7 @@ func TestListPagesReadItemsFromTheTable(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	sc := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	cus := ids.New(ids.Customer)
 	var made []string // oldest first

@@ -17,11 +17,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -49,7 +49,7 @@ func connectionIndex(c billing.Connection) map[string]string {
 // (pay_, inv_ and rfd_ ids), oldest first, limit per page; next is "" on
 // the last page.
 func (s *Store) OpenItems(ctx context.Context, sc billing.Scope, startAfter string, limit int) (ids []string, next string, err error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
+	in := &ddbjson.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
 		KeyConditionExpression:    aws.String("#pk = :pk"),
 		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrGSI3PK, "#sk": schema.AttrGSI3SK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(openPK(sc))},
@@ -79,7 +79,7 @@ func (s *Store) ActiveConnections(ctx context.Context) ([]billing.Scope, error) 
 	var out []billing.Scope
 	var start map[string]types.AttributeValue
 	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
+		res, err := s.db.Query(ctx, &ddbjson.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
 			KeyConditionExpression:    aws.String("#pk = :pk"),
 			ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrGSI3PK, "#sk": schema.AttrGSI3SK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(activeConnectionsPK)},
@@ -129,7 +129,7 @@ func (s *Store) RecordMissedWebhooks(ctx context.Context, sc billing.Scope, at [
 			cond = "size(missed_webhooks) = :n"
 			vals[":n"] = n(int64(prev))
 		}
-		_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+		_, err = s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
 			UpdateExpression: aws.String("SET missed_webhooks = :l"), ConditionExpression: aws.String(cond), ExpressionAttributeValues: vals})
 		if conditionFailed(err) && attempt < 5 {
 			continue
@@ -169,7 +169,7 @@ func (s *Store) PutSweepCursor(ctx context.Context, sc billing.Scope, c billing.
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode sweep cursor")
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it,
 		ConditionExpression:       aws.String("attribute_not_exists(at_ms) OR at_ms <= :at"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": n(c.At.UnixMilli())}})
 	if conditionFailed(err) {

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/logx"
@@ -41,7 +41,7 @@ func TestPaidInvoiceWriteCapacity(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	db := newMetered(env.DynamoDB)
+	db := newMetered(env.DDB)
 	store := dynamo.New(db, env.Table())
 	sim := razorpaysim.New(razorpaysim.Options{ExpirySweep: -1})
 	srv := httptest.NewServer(sim)
@@ -131,7 +131,7 @@ func TestPaidInvoiceWriteCapacity(t *testing.T) {
 	if err != nil || got.AmountPaid != 50000 || got.PaymentStatus != billing.PaymentSucceeded {
 		t.Fatalf("invoice not paid exactly once: %+v %v", got, err)
 	}
-	raw, err := db.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: aws.String(store.Table()), Key: map[string]types.AttributeValue{
+	raw, err := db.Client.GetItem(ctx, &ddbjson.GetItemInput{TableName: aws.String(store.Table()), Key: map[string]types.AttributeValue{
 		"PK": &types.AttributeValueMemberS{Value: "S#" + sc.TenantID + "#" + sc.EnvironmentID + "#" + pay.ID}, "SK": &types.AttributeValueMemberS{Value: "A"}}})
 	if err != nil {
 		t.Fatal(err)

@@ -5,11 +5,11 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -76,7 +76,7 @@ func (s *Store) SavePaymentAndInvoice(ctx context.Context, sc billing.Scope, p b
 	for rzpID, ourID := range refs {
 		items = append(items, s.refPut(sc, rzpID, ourID))
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	if cancelReasons(err) != nil {
 		for _, r := range cancelReasons(err) {
 			if r == "ConditionalCheckFailed" {
@@ -104,7 +104,7 @@ func (s *Store) PutRef(ctx context.Context, sc billing.Scope, rzpID, ourID strin
 	it := refKey(sc, rzpID).av()
 	it["id"] = str(ourID)
 	it[schema.AttrEntity] = str("ref")
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	_, err := s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it})
 	return transient(err, "put ref")
 }
 
@@ -200,7 +200,7 @@ func (s *Store) applyMarked(ctx context.Context, sc billing.Scope, m Marker, inv
 // effect was written before), any other failed condition errStale (re-read
 // and retry), anything else transient.
 func (s *Store) writeMarked(ctx context.Context, items []types.TransactWriteItem, op string) error {
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err := s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil {
 		if r[0] == "ConditionalCheckFailed" {
 			return ErrAlreadyApplied

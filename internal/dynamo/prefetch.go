@@ -5,10 +5,10 @@ import (
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -64,7 +64,7 @@ func (s *Store) Prefetch(ctx context.Context, sc billing.Scope, p Prefetch) cont
 	}
 	// One request, not batchGet's tries: a key DynamoDB hands back
 	// unprocessed is read by its GetItem, without a wait here first.
-	res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
+	res, err := s.db.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{
 		s.table: {Keys: avs, ConsistentRead: aws.Bool(true)}}})
 	if err != nil {
 		return ctx

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/ids"
 	"github.com/razorbill/razorbill/internal/testenv"
@@ -26,7 +25,7 @@ func TestPrefetchAnswersEachFirstReadFromOneBatch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	db := newMetered(env.DynamoDB)
+	db := newMetered(env.DDB)
 	s := dynamo.New(db, env.Table())
 	sc := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	now := time.Now().UTC()
@@ -110,6 +109,6 @@ func TestPrefetchAnswersEachFirstReadFromOneBatch(t *testing.T) {
 // refusingBatch fails every BatchGetItem as a throttled DynamoDB would.
 type refusingBatch struct{ *metered }
 
-func (refusingBatch) BatchGetItem(context.Context, *dynamodb.BatchGetItemInput, ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (refusingBatch) BatchGetItem(context.Context, *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	return nil, errors.New("ProvisionedThroughputExceededException")
 }

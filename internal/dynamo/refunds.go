@@ -10,11 +10,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -78,7 +78,7 @@ func (s *Store) CreateRefund(ctx context.Context, sc billing.Scope, rf billing.R
 			ExpressionAttributeValues: map[string]types.AttributeValue{":now": n(now.Unix())},
 		}})
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil {
 		if len(r) > 2 && r[2] == "ConditionalCheckFailed" {
 			return ErrRefundKeyTaken
@@ -136,7 +136,7 @@ func (s *Store) SaveRefund(ctx context.Context, sc billing.Scope, rf billing.Ref
 		}
 		items = append(items, pp)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	if r := cancelReasons(err); r != nil {
 		for _, c := range r {
 			if c == "ConditionalCheckFailed" {

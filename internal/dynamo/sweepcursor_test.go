@@ -20,7 +20,7 @@ func TestSweepCursorPerEnvironment(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	a := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	b := billing.Scope{TenantID: a.TenantID, EnvironmentID: ids.New(ids.Environment)}
 	get := func(sc billing.Scope) billing.SweepCursor {

@@ -3,10 +3,9 @@ package dynamo
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 )
 
 // taxKey is an environment's GST settings: S#TAX / GST.
@@ -33,6 +32,6 @@ func (s *Store) PutTaxSettings(ctx context.Context, sc billing.Scope, t billing.
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode tax settings")
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it})
 	return transient(err, "put tax settings")
 }

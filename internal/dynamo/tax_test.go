@@ -18,7 +18,7 @@ func TestTaxSettingsStored(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	tnt := ids.New(ids.Tenant)
 	sc := billing.Scope{TenantID: tnt, EnvironmentID: ids.New(ids.Environment)}
 	other := billing.Scope{TenantID: tnt, EnvironmentID: ids.New(ids.Environment)}
@@ -58,7 +58,7 @@ func TestCustomerGSTFieldsStored(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	sc := billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}
 	now := time.Now().UTC()
 	c := billing.Customer{ID: ids.New(ids.Customer), Name: "Asha", Metadata: map[string]string{}, GSTIN: "27AAPFU0939F1ZV", BillingState: "MH",

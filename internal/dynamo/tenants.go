@@ -6,11 +6,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/schema"
 )
 
@@ -45,7 +45,7 @@ func (s *Store) CreateTenant(ctx context.Context, t billing.Tenant, k billing.AP
 	if err := add(keyByHash(k.Hash), "api_key_hash", k); err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode key")
 	}
-	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err := s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	return transient(err, "create tenant")
 }
 
@@ -92,7 +92,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, k billing.APIKey) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode key")
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: a, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 		{Put: &types.Put{TableName: &s.table, Item: b, ConditionExpression: aws.String("attribute_not_exists(PK)")}},
 	}})
@@ -110,7 +110,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, keyID string, now ti
 	if !ok || k.RevokedAt != nil {
 		return notFound("API key", keyID)
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Delete: &types.Delete{TableName: &s.table, Key: keyByHash(k.Hash).av()}},
 		{Update: &types.Update{TableName: &s.table, Key: keyByID(tenantID, keyID).av(),
 			UpdateExpression:          aws.String("SET revoked_at = :t"),
@@ -130,7 +130,7 @@ func (s *Store) PutConnection(ctx context.Context, c billing.Connection) error {
 	if err != nil {
 		return apperr.Wrap(err, apperr.Internal, "", "encode connection")
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it})
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it})
 	return transient(err, "put connection")
 }
 
@@ -146,7 +146,7 @@ func (s *Store) Connection(ctx context.Context, sc billing.Scope) (billing.Conne
 // when the connection already names an account (or is gone) nothing
 // changes and ok is false.
 func (s *Store) LearnConnectionAccount(ctx context.Context, sc billing.Scope, accountID string) (bool, error) {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+	_, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
 		UpdateExpression:          aws.String("SET account_id = :a, account_id_learnt = :t"),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND (attribute_not_exists(account_id) OR account_id = :empty)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":a": str(accountID), ":t": &types.AttributeValueMemberBOOL{Value: true}, ":empty": str("")}})
@@ -159,7 +159,7 @@ func (s *Store) LearnConnectionAccount(ctx context.Context, sc billing.Scope, ac
 // MarkConnectionInternational records whether the connection's Razorpay
 // account takes non-INR payments (learnt from Razorpay's refusal).
 func (s *Store) MarkConnectionInternational(ctx context.Context, sc billing.Scope, on bool) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+	_, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
 		UpdateExpression:          aws.String("SET international = :b"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":b": &types.AttributeValueMemberBOOL{Value: on}}})
@@ -171,7 +171,7 @@ func (s *Store) MarkConnectionInternational(ctx context.Context, sc billing.Scop
 
 // TouchConnectionWebhook records when the last webhook arrived.
 func (s *Store) TouchConnectionWebhook(ctx context.Context, sc billing.Scope, at time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
+	_, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: connKey(sc).av(),
 		UpdateExpression:          aws.String("SET last_webhook_at = :t"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))}})
@@ -198,7 +198,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, opt billing.Li
 	}
 	var start map[string]types.AttributeValue
 	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: &cond,
+		res, err := s.db.Query(ctx, &ddbjson.QueryInput{TableName: &s.table, KeyConditionExpression: &cond,
 			ExpressionAttributeNames: names, ExpressionAttributeValues: values, ScanIndexForward: aws.Bool(false),
 			Limit: aws.Int32(int32(limit + 1)), ExclusiveStartKey: start})
 		if err != nil {
@@ -228,7 +228,7 @@ func (s *Store) ListAPIKeys(ctx context.Context, tenantID string, opt billing.Li
 // TouchAPIKey records when a key was last used (on its id record only: the
 // hash record is what authenticates and is never rewritten).
 func (s *Store) TouchAPIKey(ctx context.Context, tenantID, keyID string, at time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: keyByID(tenantID, keyID).av(),
+	_, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: keyByID(tenantID, keyID).av(),
 		UpdateExpression:          aws.String("SET last_used_at = :t"),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(at.UTC().Format(time.RFC3339Nano))}})

@@ -5,10 +5,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 )
 
 // WebhookTrust reads, for the webhook receiver, only what verifying a
@@ -26,7 +26,7 @@ const webhookTrustProjection = "tenant_id, environment_id, #status, account_id, 
 // Connection reads the projected connection; ok is false when there is none.
 func (w WebhookTrust) Connection(ctx context.Context, sc billing.Scope) (billing.Connection, bool, error) {
 	var c billing.Connection
-	res, err := w.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &w.table, Key: connKey(sc).av(), ConsistentRead: aws.Bool(true),
+	res, err := w.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &w.table, Key: connKey(sc).av(), ConsistentRead: aws.Bool(true),
 		ProjectionExpression: aws.String(webhookTrustProjection), ExpressionAttributeNames: map[string]string{"#status": "status"}})
 	if err != nil {
 		return c, false, transient(err, "get item")

@@ -9,9 +9,9 @@ import (
 	"testing"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/httpapi"
 	"github.com/razorbill/razorbill/internal/logx"
@@ -36,14 +36,17 @@ func newBenchAPI(b *testing.B) *benchAPI {
 	b.Helper()
 	env := testenv.AWS(b)
 	a := &benchAPI{}
-	ddb := dynamodb.NewFromConfig(env.Config, func(o *dynamodb.Options) {
-		o.APIOptions = append(o.APIOptions, func(st *middleware.Stack) error {
-			return st.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCount", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				a.calls.Add(1)
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-		})
+	cfg := env.Config.Copy()
+	cfg.APIOptions = append(cfg.APIOptions, func(st *middleware.Stack) error {
+		return st.Initialize.Add(middleware.InitializeMiddlewareFunc("benchCount", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			a.calls.Add(1)
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
 	})
+	ddb, err := ddbjson.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	store := dynamo.New(ddb, env.Table())
 	kek, err := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {

@@ -57,7 +57,7 @@ type api struct {
 func newAPI(t *testing.T) *api {
 	t.Helper()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	kek, err := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
 	if err != nil {
 		t.Fatal(err)

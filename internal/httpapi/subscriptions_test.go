@@ -69,8 +69,8 @@ func (s *racingPlans) race(n int) (updates int) {
 func TestSubscriptionChangesRetryAConcurrentUpdate(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	plans := &racingPlans{Store: plandb.New(a.env.DynamoDB, a.env.Table()), t: t}
-	a.rt.Add((&httpapi.Plans{Store: plans, Meters: usagedb.New(a.env.DynamoDB, a.env.Table(), 24*time.Hour)}).Routes()...)
+	plans := &racingPlans{Store: plandb.New(a.env.DDB, a.env.Table()), t: t}
+	a.rt.Add((&httpapi.Plans{Store: plans, Meters: usagedb.New(a.env.DDB, a.env.Table(), 24*time.Hour)}).Routes()...)
 	a.rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.store}).Routes()...)
 	acme := a.tenant("Acme")
 	c := acme.c()
@@ -143,8 +143,8 @@ func TestSubscriptionChangesRetryAConcurrentUpdate(t *testing.T) {
 func TestPlansAndCouponsTakeNumbers(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	plans := plandb.New(a.env.DynamoDB, a.env.Table())
-	meters := usagedb.New(a.env.DynamoDB, a.env.Table(), 24*time.Hour)
+	plans := plandb.New(a.env.DDB, a.env.Table())
+	meters := usagedb.New(a.env.DDB, a.env.Table(), 24*time.Hour)
 	a.rt.Add((&httpapi.Plans{Store: plans, Meters: meters}).Routes()...)
 	a.rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.store}).Routes()...)
 	a.rt.Add((&httpapi.Meters{Service: &metering.Service{Store: meters, Customers: a.store, Log: logx.New(io.Discard, "error")}}).Routes()...)
@@ -210,7 +210,7 @@ func TestPlansAndCouponsTakeNumbers(t *testing.T) {
 func TestMetersPageLikeEveryList(t *testing.T) {
 	t.Parallel()
 	a := newAPI(t)
-	meters := usagedb.New(a.env.DynamoDB, a.env.Table(), 24*time.Hour)
+	meters := usagedb.New(a.env.DDB, a.env.Table(), 24*time.Hour)
 	a.rt.Add((&httpapi.Meters{Service: &metering.Service{Store: meters, Customers: a.store, Log: logx.New(io.Discard, "error")}}).Routes()...)
 	c := a.tenant("Acme").c()
 	var made []string

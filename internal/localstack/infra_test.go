@@ -12,9 +12,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/localstack"
 	"github.com/razorbill/razorbill/internal/razorpaysim"
 )
@@ -91,7 +91,7 @@ func (r *callRecorder) middleware(stack *middleware.Stack) error {
 		svc, op := awsmiddleware.GetServiceID(ctx), awsmiddleware.GetOperationName(ctx)
 		switch {
 		case svc == "DynamoDB" && op == "TransactWriteItems":
-			if tx, ok := in.Parameters.(*dynamodb.TransactWriteItemsInput); ok {
+			if tx, ok := in.Parameters.(*ddbjson.TransactWriteItemsInput); ok {
 				for _, it := range tx.TransactItems {
 					switch {
 					case it.Put != nil:

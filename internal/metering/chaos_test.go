@@ -17,10 +17,10 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/lambdahost"
 	"github.com/razorbill/razorbill/internal/metering"
@@ -66,39 +66,39 @@ func (d *faultyDB) before(op string) error {
 	return nil
 }
 
-func (d *faultyDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+func (d *faultyDB) GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error) {
 	if err := d.before("GetItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.GetItem(ctx, in, o...)
+	return d.inner.GetItem(ctx, in)
 }
 
-func (d *faultyDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+func (d *faultyDB) UpdateItem(ctx context.Context, in *ddbjson.UpdateItemInput) (*ddbjson.UpdateItemOutput, error) {
 	if err := d.before("UpdateItem"); err != nil {
 		return nil, err
 	}
-	return d.inner.UpdateItem(ctx, in, o...)
+	return d.inner.UpdateItem(ctx, in)
 }
 
-func (d *faultyDB) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+func (d *faultyDB) Query(ctx context.Context, in *ddbjson.QueryInput) (*ddbjson.QueryOutput, error) {
 	if err := d.before("Query"); err != nil {
 		return nil, err
 	}
-	return d.inner.Query(ctx, in, o...)
+	return d.inner.Query(ctx, in)
 }
 
-func (d *faultyDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+func (d *faultyDB) PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error) {
 	if err := d.before("PutItem"); err != nil {
 		return nil, err
 	}
-	out, err := d.inner.PutItem(ctx, in, o...)
+	out, err := d.inner.PutItem(ctx, in)
 	if err == nil && d.roll(d.rate/5, "500 after PutItem was written") {
 		return nil, &types.InternalServerError{Message: aws.String("Internal server error")}
 	}
 	return out, err
 }
 
-func (d *faultyDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (d *faultyDB) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	if err := d.before("BatchGetItem"); err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (d *faultyDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 			half := len(ka.Keys) / 2
 			first := ka
 			first.Keys = ka.Keys[:half]
-			out, err := d.inner.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: first}}, o...)
+			out, err := d.inner.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{table: first}})
 			if err != nil {
 				return nil, err
 			}
@@ -117,10 +117,10 @@ func (d *faultyDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemIn
 			return out, nil
 		}
 	}
-	return d.inner.BatchGetItem(ctx, in, o...)
+	return d.inner.BatchGetItem(ctx, in)
 }
 
-func (d *faultyDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+func (d *faultyDB) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
 	if err := d.before("TransactWriteItems"); err != nil {
 		return nil, err
 	}
@@ -132,7 +132,7 @@ func (d *faultyDB) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 		reasons[len(reasons)-1] = types.CancellationReason{Code: aws.String("TransactionConflict")}
 		return nil, &types.TransactionCanceledException{Message: aws.String("Transaction cancelled [TransactionConflict]"), CancellationReasons: reasons}
 	}
-	out, err := d.inner.TransactWriteItems(ctx, in, o...)
+	out, err := d.inner.TransactWriteItems(ctx, in)
 	if err == nil && d.roll(d.rate/5, "500 after TransactWriteItems committed") {
 		return nil, &types.InternalServerError{Message: aws.String("Internal server error")}
 	}
@@ -172,7 +172,7 @@ func TestUsageChaos(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, 18))
 	env := testenv.AWS(t)
 	r := newRigEnv(env)
-	db := &faultyDB{inner: env.DynamoDB, rate: faultRate, rnd: rand.New(rand.NewPCG(seed, 99)), count: map[string]int{}}
+	db := &faultyDB{inner: env.DDB, rate: faultRate, rnd: rand.New(rand.NewPCG(seed, 99)), count: map[string]int{}}
 	store := usagedb.New(db, env.Table(), 0)
 	// r.store (the test's own reads) stays fault-free; ingestion and the
 	// aggregator get the faults.

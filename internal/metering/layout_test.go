@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/metering"
 	"github.com/razorbill/razorbill/internal/schema"
@@ -34,8 +34,8 @@ func newTxCounter(api usagedb.API) *txCounter {
 	return &txCounter{API: api, puts: map[string][]string{}}
 }
 
-func (c *txCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	out, err := c.API.TransactWriteItems(ctx, in, o...)
+func (c *txCounter) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
+	out, err := c.API.TransactWriteItems(ctx, in)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err != nil {
@@ -55,13 +55,13 @@ func (c *txCounter) TransactWriteItems(ctx context.Context, in *dynamodb.Transac
 	return out, err
 }
 
-func (c *txCounter) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
+func (c *txCounter) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
 	c.mu.Lock()
 	for _, ka := range in.RequestItems {
 		c.readKeys += len(ka.Keys)
 	}
 	c.mu.Unlock()
-	return c.API.BatchGetItem(ctx, in, o...)
+	return c.API.BatchGetItem(ctx, in)
 }
 
 // written is how many items of entity successful transactions put.
@@ -86,7 +86,7 @@ func TestHotCustomerWritesSpreadOverPartitions(t *testing.T) {
 	env := testenv.AWS(t)
 	r := newRigEnv(env)
 	ctx := context.Background()
-	counter := newTxCounter(env.DynamoDB)
+	counter := newTxCounter(env.DDB)
 	store := usagedb.New(counter, env.Table(), 0)
 	r.store, r.svc.Store = store, store
 	c := r.customer(t, "acct-hot")

@@ -40,7 +40,7 @@ func newRig(t *testing.T) *rig {
 
 func newRigEnv(env *testenv.Env) *rig {
 	r := &rig{sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)},
-		ledger: dynamo.New(env.DynamoDB, env.Table()), store: usagedb.New(env.DynamoDB, env.Table(), 0),
+		ledger: dynamo.New(env.DDB, env.Table()), store: usagedb.New(env.DDB, env.Table(), 0),
 		now: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
 	r.svc = &metering.Service{Store: r.store, Customers: r.ledger, Now: func() time.Time { return r.now },
 		Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}

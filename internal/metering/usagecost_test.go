@@ -43,7 +43,7 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 	env := testenv.AWS(t)
 	r := newRigEnv(env)
 	ctx := context.Background()
-	counter := newTxCounter(env.DynamoDB)
+	counter := newTxCounter(env.DDB)
 	store := usagedb.New(counter, env.Table(), 0)
 	r.store, r.svc.Store = store, store
 	calls := r.meter(t, usage.Meter{Name: "API calls", EventName: "api_call", Aggregation: usage.Count})

@@ -46,7 +46,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.AWS(t)
-	f := &fixture{t: t, ctx: context.Background(), store: dynamo.New(env.DynamoDB, env.Table()),
+	f := &fixture{t: t, ctx: context.Background(), store: dynamo.New(env.DDB, env.Table()),
 		sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}}
 	f.sim = razorpaysim.New(razorpaysim.Options{ExpirySweep: -1})
 	ts := httptest.NewServer(f.sim)

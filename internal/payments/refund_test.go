@@ -58,7 +58,7 @@ func (f *failingStore) SaveRefund(ctx context.Context, sc billing.Scope, rf bill
 func newRig(t *testing.T) *rig {
 	t.Helper()
 	env := testenv.AWS(t)
-	r := &rig{t: t, ctx: context.Background(), store: dynamo.New(env.DynamoDB, env.Table()),
+	r := &rig{t: t, ctx: context.Background(), store: dynamo.New(env.DDB, env.Table()),
 		sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}, now: time.Now().UTC()}
 	r.sim = razorpaysim.New(razorpaysim.Options{MaxHang: 3 * time.Second})
 	ts := httptest.NewServer(r.sim)

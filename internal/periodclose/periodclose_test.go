@@ -46,7 +46,7 @@ type rig struct {
 func newRig(t *testing.T) *rig {
 	env := testenv.AWS(t)
 	r := &rig{sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)},
-		ledger: dynamo.New(env.DynamoDB, env.Table()), plans: plandb.New(env.DynamoDB, env.Table()),
+		ledger: dynamo.New(env.DDB, env.Table()), plans: plandb.New(env.DDB, env.Table()),
 		usage: &fixedUsage{q: "1000"}, now: time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)}
 	r.cus = billing.Customer{ID: ids.New(ids.Customer), ExternalID: "acct-1", Name: "Asha", Metadata: map[string]string{}, SyncStatus: billing.SyncNotSynced,
 		CreatedAt: r.now, UpdatedAt: r.now, Version: 1}

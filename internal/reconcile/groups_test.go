@@ -82,7 +82,7 @@ func (s *meetingStore) ParkEvent(ctx context.Context, sc billing.Scope, e billin
 func TestHandleSQSRunsGroupsSideBySideEachInOrder(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
-	st := &meetingStore{Store: dynamo.New(env.DynamoDB, env.Table()), entered: map[billing.Scope]bool{}, met: make(chan struct{}),
+	st := &meetingStore{Store: dynamo.New(env.DDB, env.Table()), entered: map[billing.Scope]bool{}, met: make(chan struct{}),
 		inFlight: map[billing.Scope]int{}, parked: map[billing.Scope][]string{}}
 	rec := &reconcile.Reconciler{Store: st, Log: logx.New(io.Discard, "error")}
 	scopes := map[string]billing.Scope{

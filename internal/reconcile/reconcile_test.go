@@ -45,7 +45,7 @@ type fixture struct {
 // matched only by their notes there, through the real client).
 func newFixture(t *testing.T) *fixture {
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	sim := razorpaysim.New(razorpaysim.Options{ExpirySweep: -1})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })

@@ -103,7 +103,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.AWS(t)
-	raw := dynamo.New(env.DynamoDB, env.Table())
+	raw := dynamo.New(env.DDB, env.Table())
 	sim := razorpaysim.New(razorpaysim.Options{ExpirySweep: -1, RetrySchedule: []time.Duration{10 * time.Millisecond}, Logger: logx.New(io.Discard, "error")})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(func() { srv.Close(); sim.Close() })

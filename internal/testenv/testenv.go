@@ -7,7 +7,7 @@
 //
 //	func TestSomething(t *testing.T) {
 //		env := testenv.AWS(t)
-//		store := dynamo.New(env.DynamoDB, env.Table())
+//		store := dynamo.New(env.DDB, env.Table())
 //		…
 //	}
 //
@@ -36,6 +36,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/localaws"
 	"github.com/razorbill/razorbill/internal/queue"
 	"github.com/razorbill/razorbill/internal/schema"
@@ -54,7 +55,8 @@ type Env struct {
 	Prefix    string
 	Endpoints localaws.Endpoints
 	Config    aws.Config
-	DynamoDB  *dynamodb.Client
+	DynamoDB  *dynamodb.Client // the SDK's client: provisioning, and tests that look at the table directly
+	DDB       *ddbjson.Client  // the functions' client: what stores are built on
 	Streams   *dynamodbstreams.Client
 	SQS       *sqs.Client
 	Resources localaws.Resources
@@ -200,6 +202,11 @@ func AWS(t testing.TB) *Env {
 		Streams:   dynamodbstreams.NewFromConfig(cfg),
 		SQS:       sqs.NewFromConfig(cfg),
 	}
+	ddb, err := ddbjson.New(cfg)
+	if err != nil {
+		t.Fatalf("testenv: DynamoDB client: %v", err)
+	}
+	e.DDB = ddb
 	res, err := localaws.Provision(ctx, e.DynamoDB, e.SQS, e.Prefix)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

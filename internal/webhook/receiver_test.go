@@ -45,7 +45,7 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	env := testenv.AWS(t)
-	store := dynamo.New(env.DynamoDB, env.Table())
+	store := dynamo.New(env.DDB, env.Table())
 	kek, _ := secrets.NewLocalKEK([]byte("0123456789abcdef0123456789abcdef"))
 	box := secrets.NewBox(kek)
 	f := &fixture{t: t, env: env, store: store, box: box, sc: billing.Scope{TenantID: ids.New(ids.Tenant), EnvironmentID: ids.New(ids.Environment)}}

@@ -19,11 +19,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/razorbill/razorbill/internal/awsjson"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/queue"
@@ -229,7 +232,11 @@ func sdkReceiver(tb testing.TB, secret string, sc billing.Scope) (*webhook.Recei
 	if err != nil {
 		tb.Fatal(err)
 	}
-	store := dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+	db, err := ddbjson.New(env.AWS)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	store := dynamo.New(db, env.Config.Table)
 	created := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	if err := store.PutConnection(ctx, billing.Connection{TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID, Name: "Razorpay (test)",
 		KeyID: "rzp_test_1DP5mmOlF5G5ag", KeySecretSealed: sealed, KeySecretHint: "…x9Qa", WebhookSecretSealed: sealed, WebhookSecretHint: "…t3st",
@@ -308,11 +315,12 @@ func BenchmarkReceiverSDK(b *testing.B) {
 // message the sample becomes (every event): SendMessage as the receiver
 // sends it (internal/sqsjson), SendMessageSDKClient through the SDK's SQS
 // client (what the functions used before internal/sqsjson), both over
-// memAWS.
+// memAWS; GetItem through internal/ddbjson as the store reads,
+// GetItemSDKClient the same request through the SDK's DynamoDB client.
 func BenchmarkSDKCall(b *testing.B) {
 	ev, secret := sample(b)
 	sc, _ := webhook.Scope(ev.RawPath)
-	r, _ := sdkReceiver(b, secret, sc)
+	r, mem := sdkReceiver(b, secret, sc)
 	ctx := context.Background()
 	b.Run("GetItem", func(b *testing.B) {
 		trust := r.Store.(*webhook.TrustCache).Store // the read behind the trust cache: what a miss costs
@@ -321,6 +329,45 @@ func BenchmarkSDKCall(b *testing.B) {
 		for b.Loop() {
 			if _, ok, err := trust.Connection(ctx, sc); !ok || err != nil {
 				b.Fatal(ok, err)
+			}
+		}
+	})
+	b.Run("GetItemSDKClient", func(b *testing.B) {
+		// The request the store made above (the connection's key and
+		// projection), through the SDK's DynamoDB client, as the functions
+		// read the table before internal/ddbjson; the item as the store
+		// decodes it.
+		var last struct {
+			Key                      map[string]map[string]string
+			ProjectionExpression     *string
+			ExpressionAttributeNames map[string]string
+			TableName                *string
+			ConsistentRead           *bool
+		}
+		mem.mu.Lock()
+		err := json.Unmarshal(mem.last["DynamoDB_20120810.GetItem"].req, &last)
+		mem.mu.Unlock()
+		if err != nil || len(last.Key) != 2 {
+			b.Fatalf("the store's GetItem: %v %+v", err, last)
+		}
+		in := &dynamodb.GetItemInput{TableName: last.TableName, ProjectionExpression: last.ProjectionExpression, ExpressionAttributeNames: last.ExpressionAttributeNames,
+			ConsistentRead: last.ConsistentRead, Key: map[string]types.AttributeValue{}}
+		for k, v := range last.Key {
+			in.Key[k] = &types.AttributeValueMemberS{Value: v["S"]}
+		}
+		cfg := aws.Config{Region: "ap-south-1", Credentials: credentials.NewStaticCredentialsProvider("ASIAEXAMPLEEXAMPLE", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "IQoJb3JpZ2luX2VjEXAMPLE"),
+			HTTPClient: &http.Client{Transport: mem}, Retryer: func() aws.Retryer { return aws.NopRetryer{} }}
+		client := dynamodb.NewFromConfig(cfg)
+		b.ReportAllocs()
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			out, err := client.GetItem(ctx, in)
+			if err != nil || len(out.Item) == 0 {
+				b.Fatal(err)
+			}
+			var c billing.Connection
+			if err := attributevalue.UnmarshalMap(out.Item, &c); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

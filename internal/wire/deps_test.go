@@ -24,15 +24,16 @@ func TestEachFunctionLinksOnlyItsAdapters(t *testing.T) {
 	// The default credential chain (config.LoadDefaultConfig) links the
 	// shared-config reader, SSO, SSO-OIDC, STS and IMDS; no function uses them.
 	chain := []string{sdk + "config", sdk + "service/sso", sdk + "service/ssooidc", sdk + "service/sts", sdk + "feature/ec2/imds"}
-	// SQS, KMS and SSM are called through internal/awsjson: their SDK clients'
-	// package init (endpoint tables) is not in any function's start (issue 17).
-	clients := []string{kms, sqs, ssm}
+	// SQS, KMS, SSM and DynamoDB are called through internal/awsjson (DynamoDB
+	// through internal/ddbjson): their SDK clients' package init (endpoint
+	// tables) is not in any function's start (issue 17).
+	clients := []string{kms, sqs, ssm, dynamodb}
 	// the full builder, the local stack and test helpers
 	local := []string{mod + "internal/app", mod + "internal/razorpaysim", mod + "internal/localstack", mod + "internal/lambdahost", mod + "internal/localaws", mod + "internal/testenv"}
 	razorpay := []string{rzpSDK, mod + "internal/razorpay"}
 	cases := map[string][]string{
 		"webhook-receiver":     cat(razorpay, []string{mod + "internal/httpapi", mod + "internal/rzsync", mod + "internal/queue"}),
-		"stream-relay":         cat(razorpay, []string{dynamodb, mod + "internal/secrets", mod + "internal/dynamo"}),
+		"stream-relay":         cat(razorpay, []string{mod + "internal/ddbjson", mod + "internal/secrets", mod + "internal/dynamo"}),
 		"payment-reconciler":   {mod + "internal/httpapi", mod + "internal/payments"},
 		"customer-syncer":      {mod + "internal/httpapi", mod + "internal/payments", mod + "internal/reconcile"},
 		"invoice-syncer":       {mod + "internal/httpapi", mod + "internal/payments", mod + "internal/reconcile"},

@@ -28,11 +28,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/pricing"
 	"github.com/razorbill/razorbill/internal/schema"
@@ -40,10 +40,10 @@ import (
 
 // API is the part of the DynamoDB client the store uses.
 type API interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error)
+	PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error)
+	Query(ctx context.Context, in *ddbjson.QueryInput) (*ddbjson.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error)
 }
 
 // Store is the plans part of the table.
@@ -79,7 +79,7 @@ func (s *Store) Put(ctx context.Context, sc billing.Scope, p pricing.PlanVersion
 		latest.ExpressionAttributeNames = map[string]string{"#v": "version"}
 		latest.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": &types.AttributeValueMemberN{Value: strconv.Itoa(p.Version - 1)}}
 	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: it, ExpressionAttributeNames: names, ConditionExpression: aws.String("attribute_not_exists(#pk)")}},
 		{Put: latest},
 	}})
@@ -97,7 +97,7 @@ func (s *Store) Plan(ctx context.Context, sc billing.Scope, id string, version i
 	if version > 0 {
 		pk, sk = dynamo.ScopeKey(sc)+"#PLN#"+id, versionSK(version)
 	}
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{schema.AttrPK: str(pk), schema.AttrSK: str(sk)}})
 	if err != nil {
 		return p, dynamo.StorageError(err, "read plan")
@@ -116,7 +116,7 @@ func (s *Store) Plan(ctx context.Context, sc billing.Scope, id string, version i
 
 // Plans lists the environment's plans (latest versions), newest first.
 func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after string) ([]pricing.PlanVersion, bool, error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("#pk = :pk"),
+	in := &ddbjson.QueryInput{TableName: &s.table, KeyConditionExpression: aws.String("#pk = :pk"),
 		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}, ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(dynamo.ScopeKey(sc) + "#PLANS")},
 		ScanIndexForward: aws.Bool(false), Limit: aws.Int32(int32(limit + 1))}
 	if after != "" {
@@ -144,14 +144,14 @@ func (s *Store) Plans(ctx context.Context, sc billing.Scope, limit int, after st
 
 // CreateSubscription stores a new subscription.
 func (s *Store) CreateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription) error {
-	err := s.putSubscription(ctx, sc, sub, &dynamodb.PutItemInput{ConditionExpression: aws.String("attribute_not_exists(#pk)"),
+	err := s.putSubscription(ctx, sc, sub, &ddbjson.PutItemInput{ConditionExpression: aws.String("attribute_not_exists(#pk)"),
 		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
 	return dynamo.StorageError(err, "store subscription")
 }
 
 // UpdateSubscription writes sub if its stored version is still expected.
 func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, expected int64) error {
-	err := s.putSubscription(ctx, sc, sub, &dynamodb.PutItemInput{ConditionExpression: aws.String("#v = :v"),
+	err := s.putSubscription(ctx, sc, sub, &ddbjson.PutItemInput{ConditionExpression: aws.String("#v = :v"),
 		ExpressionAttributeNames:  map[string]string{"#v": "version"},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}})
 	var ccf *types.ConditionalCheckFailedException
@@ -162,7 +162,7 @@ func (s *Store) UpdateSubscription(ctx context.Context, sc billing.Scope, sub pr
 }
 
 // putSubscription writes sub as one conditional PutItem (in: the condition).
-func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, in *dynamodb.PutItemInput) error {
+func (s *Store) putSubscription(ctx context.Context, sc billing.Scope, sub pricing.Subscription, in *ddbjson.PutItemInput) error {
 	it, err := subscriptionItem(sc, sub)
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func subscriptionItem(sc billing.Scope, sub pricing.Subscription) (map[string]ty
 // Subscription reads one subscription.
 func (s *Store) Subscription(ctx context.Context, sc billing.Scope, id string) (pricing.Subscription, error) {
 	var sub pricing.Subscription
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{schema.AttrPK: str(subPK(sc, id)), schema.AttrSK: str("A")}})
 	if err != nil {
 		return sub, dynamo.StorageError(err, "read subscription")
@@ -230,7 +230,7 @@ type DueRef struct {
 // or before `before`, oldest first, after the cursor (of an earlier
 // DueRef; "" for the start). One GSI3 query: O(due).
 func (s *Store) Due(ctx context.Context, before time.Time, limit int, cursor string) ([]DueRef, error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
+	in := &ddbjson.QueryInput{TableName: &s.table, IndexName: aws.String("GSI3"),
 		KeyConditionExpression:   aws.String("#pk = :pk AND #sk < :before"),
 		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrGSI3PK, "#sk": schema.AttrGSI3SK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(duePK),
@@ -297,7 +297,7 @@ func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.
 			ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberN{Value: strconv.FormatInt(expected, 10)}}}},
 	}
 	items = append(items, invoice...)
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+	_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: items})
 	var tc *types.TransactionCanceledException
 	if errors.As(err, &tc) {
 		r := tc.CancellationReasons
@@ -316,7 +316,7 @@ func (s *Store) CompleteStep(ctx context.Context, sc billing.Scope, sub pricing.
 // StepInvoice is the invoice id billing step `step` of subscription id
 // made ("" when it made none); ok is false when the step is not done.
 func (s *Store) StepInvoice(ctx context.Context, sc billing.Scope, id string, step int) (string, bool, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		Key: map[string]types.AttributeValue{schema.AttrPK: str(subPK(sc, id)), schema.AttrSK: str(stepSK(step))}})
 	if err != nil {
 		return "", false, dynamo.StorageError(err, "read billing step")

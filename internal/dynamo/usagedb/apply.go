@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/ttlmap"
@@ -299,7 +299,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		if len(tx) == 0 {
 			return res, nil
 		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: tx})
+		_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: tx})
 		if err == nil {
 			for _, i := range txEvent {
 				if i >= 0 {
@@ -413,7 +413,7 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 				ka.ProjectionExpression = projection
 				ka.ExpressionAttributeNames = map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK}
 			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
+			res, err := s.db.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
 			if err != nil {
 				return dynamo.StorageError(err, "batch read")
 			}

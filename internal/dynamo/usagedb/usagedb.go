@@ -44,12 +44,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/shopspring/decimal"
 
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/usage"
@@ -66,12 +66,12 @@ const (
 
 // API is the part of the DynamoDB client the store uses.
 type API interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	GetItem(ctx context.Context, in *ddbjson.GetItemInput) (*ddbjson.GetItemOutput, error)
+	PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *ddbjson.UpdateItemInput) (*ddbjson.UpdateItemOutput, error)
+	Query(ctx context.Context, in *ddbjson.QueryInput) (*ddbjson.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error)
 }
 
 // Store is the metering part of the table.
@@ -145,7 +145,7 @@ func (s *Store) CreateMeter(ctx context.Context, sc billing.Scope, m usage.Meter
 		return apperr.Wrap(err, apperr.Internal, "", "encode meter")
 	}
 	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(meterPK(sc)), str(m.ID), str(EntityMeter)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it,
 		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -160,7 +160,7 @@ func (s *Store) Meters(ctx context.Context, sc billing.Scope) ([]usage.Meter, er
 	var out []usage.Meter
 	var start map[string]types.AttributeValue
 	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		res, err := s.db.Query(ctx, &ddbjson.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 			KeyConditionExpression: aws.String("#pk = :pk"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(meterPK(sc))}, ExclusiveStartKey: start})
 		if err != nil {
@@ -183,7 +183,7 @@ func (s *Store) Meters(ctx context.Context, sc billing.Scope) ([]usage.Meter, er
 // Meter reads one meter.
 func (s *Store) Meter(ctx context.Context, sc billing.Scope, id string) (usage.Meter, error) {
 	var m usage.Meter
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyAV(meterPK(sc), id), ConsistentRead: aws.Bool(true)})
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, Key: keyAV(meterPK(sc), id), ConsistentRead: aws.Bool(true)})
 	if err != nil {
 		return m, dynamo.StorageError(err, "read meter")
 	}
@@ -199,7 +199,7 @@ func (s *Store) Meter(ctx context.Context, sc billing.Scope, id string) (usage.M
 // ArchiveMeter marks an active meter archived at at: it counts no event
 // accepted from then on. Archiving an archived meter changes nothing.
 func (s *Store) ArchiveMeter(ctx context.Context, sc billing.Scope, id string, at time.Time) (usage.Meter, error) {
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: keyAV(meterPK(sc), id),
+	res, err := s.db.UpdateItem(ctx, &ddbjson.UpdateItemInput{TableName: &s.table, Key: keyAV(meterPK(sc), id),
 		UpdateExpression:         aws.String("SET #st = :arch, archived_at = :at"),
 		ConditionExpression:      aws.String("attribute_exists(#pk) AND #st = :active"),
 		ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK, "#st": "status"},
@@ -237,7 +237,7 @@ func (s *Store) PutEvent(ctx context.Context, sc billing.Scope, e usage.Event) (
 		return false, apperr.Wrap(err, apperr.Internal, "", "encode event")
 	}
 	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(eventPK(sc, e.ID)), str("E"), str(EntityEvent)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: it,
+	_, err = s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: it,
 		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
 	var ccf *types.ConditionalCheckFailedException
 	if errors.As(err, &ccf) {
@@ -261,7 +261,7 @@ func DecodeEvent(it map[string]types.AttributeValue) (billing.Scope, usage.Event
 
 // Event reads a stored event by id.
 func (s *Store) Event(ctx context.Context, sc billing.Scope, id string) (usage.Event, bool, error) {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: keyAV(eventPK(sc, id), "E")})
+	res, err := s.db.GetItem(ctx, &ddbjson.GetItemInput{TableName: &s.table, Key: keyAV(eventPK(sc, id), "E")})
 	if err != nil {
 		return usage.Event{}, false, dynamo.StorageError(err, "read event")
 	}
@@ -310,7 +310,7 @@ func (s *Store) ListEvents(ctx context.Context, sc billing.Scope, custs []string
 func Cursor(e usage.Event) string { return timelineSK(e) }
 
 func (s *Store) queryTimeline(ctx context.Context, pk, lo, hi string, limit int) ([]usage.Event, error) {
-	res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table,
+	res, err := s.db.Query(ctx, &ddbjson.QueryInput{TableName: &s.table,
 		KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 		ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},
@@ -433,7 +433,7 @@ const usageReadConcurrency = 8
 func (s *Store) queryAll(ctx context.Context, pk, lo, hi string, each func(sk string, it map[string]types.AttributeValue) error) error {
 	var start map[string]types.AttributeValue
 	for {
-		res, err := s.db.Query(ctx, &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		res, err := s.db.Query(ctx, &ddbjson.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 			KeyConditionExpression:    aws.String("#pk = :pk AND #sk BETWEEN :lo AND :hi"),
 			ExpressionAttributeNames:  map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(pk), ":lo": str(lo), ":hi": str(hi)},

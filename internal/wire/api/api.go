@@ -7,8 +7,6 @@ import (
 	"context"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/config"
 	"github.com/razorbill/razorbill/internal/console"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
@@ -49,9 +47,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	rt.Add((&httpapi.GatewayEvents{Store: a.Store, Retrier: a.Reconciler()}).Routes()...)
 	rt.Add((&httpapi.Refresh{Service: a.PaymentService()}).InvoiceRoutes()...)
 	rt.Add((&httpapi.Tax{Store: a.Store}).Routes()...)
-	usageSvc := usageingest.Service(a.Env, a.Store)
+	usageSvc := usageingest.Service(a.Env, a.Store.Client(), a.Store)
 	rt.Add((&httpapi.Meters{Service: usageSvc}).Routes()...)
-	plans := plandb.New(dynamodb.NewFromConfig(a.Env.AWS), cfg.Table)
+	plans := plandb.New(a.Store.Client(), cfg.Table)
 	rt.Add((&httpapi.Plans{Store: plans, Meters: usageSvc.Store}).Routes()...)
 	rt.Add((&httpapi.Subscriptions{Store: plans, Customers: a.Store, Usage: usageSvc, Settings: periodclose.FromTaxSettings(a.Store)}).Routes()...)
 	return rt, nil

@@ -7,17 +7,20 @@ package ledger
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/secrets"
 )
 
 // Store is the table named by the configuration.
-func Store(env lambdaenv.Env) *dynamo.Store {
-	return dynamo.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table)
+func Store(env lambdaenv.Env) (*dynamo.Store, error) {
+	db, err := ddbjson.New(env.AWS)
+	if err != nil {
+		return nil, err
+	}
+	return dynamo.New(db, env.Config.Table), nil
 }
 
 // Box opens and seals connection secrets with the configured key.
@@ -36,5 +39,9 @@ func Load(getenv func(string) string, logOut io.Writer, need config.Need) (lambd
 	if err != nil {
 		return env, nil, nil, err
 	}
-	return env, Store(env), box, nil
+	store, err := Store(env)
+	if err != nil {
+		return env, nil, nil, err
+	}
+	return env, store, box, nil
 }

@@ -6,9 +6,8 @@ package periodclose
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/plandb"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
@@ -25,8 +24,11 @@ func Load(getenv func(string) string, logOut io.Writer) (*periodclose.Closer, er
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(env.AWS)
+	db, err := ddbjson.New(env.AWS)
+	if err != nil {
+		return nil, err
+	}
 	store := dynamo.New(db, env.Config.Table)
-	return &periodclose.Closer{Plans: plandb.New(db, env.Config.Table), Ledger: store, Usage: usageingest.Service(env, store),
+	return &periodclose.Closer{Plans: plandb.New(db, env.Config.Table), Ledger: store, Usage: usageingest.Service(env, db, store),
 		Minimums: env.Config.Minimums, Grace: env.Config.PeriodCloseGrace, Log: env.Log, Settings: periodclose.FromTaxSettings(store)}, nil
 }

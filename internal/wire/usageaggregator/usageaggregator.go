@@ -5,9 +5,8 @@ package usageaggregator
 import (
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/lambdaenv"
 	"github.com/razorbill/razorbill/internal/metering"
@@ -22,5 +21,9 @@ func Load(getenv func(string) string, logOut io.Writer) (*metering.Aggregator, e
 	if err != nil {
 		return nil, err
 	}
-	return &metering.Aggregator{Store: usagedb.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table, env.Config.UsageRetention), Log: env.Log}, nil
+	db, err := ddbjson.New(env.AWS)
+	if err != nil {
+		return nil, err
+	}
+	return &metering.Aggregator{Store: usagedb.New(db, env.Config.Table, env.Config.UsageRetention), Log: env.Log}, nil
 }

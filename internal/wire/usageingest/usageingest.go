@@ -7,9 +7,8 @@ import (
 	"context"
 	"io"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
 	"github.com/razorbill/razorbill/internal/config"
+	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 	"github.com/razorbill/razorbill/internal/httpapi"
@@ -26,7 +25,10 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	if err != nil {
 		return nil, err
 	}
-	db := dynamodb.NewFromConfig(env.AWS)
+	db, err := ddbjson.New(env.AWS)
+	if err != nil {
+		return nil, err
+	}
 	store := dynamo.New(db, env.Config.Table)
 	svc := &metering.Service{Store: usagedb.New(db, env.Config.Table, env.Config.UsageRetention), Customers: store,
 		Lateness: env.Config.UsageLateness, Log: env.Log}
@@ -35,10 +37,10 @@ func Load(getenv func(string) string, logOut io.Writer) (*httpapi.Router, error)
 	return rt, nil
 }
 
-// Service is the metering service over an existing store (the api function
-// serves meters and usage with it).
-func Service(env lambdaenv.Env, store *dynamo.Store) *metering.Service {
-	return &metering.Service{Store: usagedb.New(dynamodb.NewFromConfig(env.AWS), env.Config.Table, env.Config.UsageRetention),
+// Service is the metering service over an existing store and a DynamoDB
+// client (the api function serves meters and usage with it).
+func Service(env lambdaenv.Env, db usagedb.API, store *dynamo.Store) *metering.Service {
+	return &metering.Service{Store: usagedb.New(db, env.Config.Table, env.Config.UsageRetention),
 		Customers: store, Lateness: env.Config.UsageLateness, Log: env.Log}
 }
 

@@ -35,7 +35,10 @@ func New(env lambdaenv.Env) (*webhook.Receiver, error) {
 	if err != nil {
 		return nil, err
 	}
-	store := ledger.Store(env)
+	store, err := ledger.Store(env)
+	if err != nil {
+		return nil, err
+	}
 	events, err := sqsjson.New(env.AWS, env.Config.EventsQueueURL)
 	if err != nil {
 		return nil, err
