@@ -442,21 +442,25 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("body) signed with `webhook-secret.txt`.\n\n")
 	p("- `BenchmarkReceiverSDK`: the receiver exactly as the webhook-receiver\n")
 	p("  Lambda wires it (`webhookreceiver.New`: the connection read with `GetItem`\n")
-	p("  through the real DynamoDB client behind the warm trust cache\n")
+	p("  through `internal/ddbjson` (DynamoDB's JSON protocol, signed as the SDK\n")
+	p("  signs, without the SDK's DynamoDB client) behind the warm trust cache\n")
 	p("  (`webhook.TrustCache`, one read a minute per environment: here before the\n")
 	p("  timer), the KMS secrets box behind its warm cache, the `SendMessage`\n")
 	p("  on every event through `internal/sqsjson`: SQS's JSON protocol signed\n")
-	p("  with SigV4 as the SDK's signer signs it, without the SDK's SQS client),\n")
+	p("  with SigV4 as the SDK's signer signs it, without the SDK's SQS client;\n")
+	p("  the queue message carries the webhook's body as its JSON object,\n")
+	p("  `billing.EventMessage.AppendJSON`),\n")
 	p("  static credentials, a region,\n")
-	p("  the SDK's retries off, and the HTTP client's transport replaced by an\n")
+	p("  retries off, and the HTTP client's transport replaced by an\n")
 	p("  in-memory `http.RoundTripper` that answers in the services' JSON wire\n")
 	p("  shapes (the item as the store wrote it, projected as asked, with DynamoDB's\n")
 	p("  `X-Amz-Crc32`; SQS's\n")
-	p("  `MD5OfMessageBody`, which the SDK checks). No network, no emulator.\n")
+	p("  `MD5OfMessageBody`, which both clients check). No network, no emulator.\n")
 	p("- `BenchmarkSDKCall/GetItem`, `/SendMessage`: each of those two calls alone\n")
-	p("  (GetItem is what a trust-cache miss costs); `/SendMessageSDKClient`: the\n")
-	p("  same message through the SDK's SQS client, as the functions sent it\n")
-	p("  before `internal/sqsjson`.\n")
+	p("  (GetItem is what a trust-cache miss costs); `/GetItemSDKClient` and\n")
+	p("  `/SendMessageSDKClient`: the same request through the SDK's DynamoDB and\n")
+	p("  SQS clients, as the functions made them before `internal/ddbjson` and\n")
+	p("  `internal/sqsjson`.\n")
 	p("- `BenchmarkReceiver`: `Receiver.Handle` with an in-memory connection store\n")
 	p("  and a no-op publisher (no SDK), opening the AES-GCM envelope with a local\n")
 	p("  key on every event (no cache).\n")
@@ -466,7 +470,7 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("*CPU/op* is the test process's user + system time per iteration (the\n")
 	p("garbage collector's included), *ns/op* wall time. Medians of 5.\n\n")
 	p("| benchmark | CPU/op (ns) | ns/op | B/op | allocs/op |\n|---|---:|---:|---:|---:|\n")
-	for _, n := range []string{"BenchmarkReceiverSDK", "BenchmarkSDKCall/GetItem", "BenchmarkSDKCall/SendMessage", "BenchmarkSDKCall/SendMessageSDKClient", "BenchmarkReceiver", "BenchmarkFloorHMACDecode"} {
+	for _, n := range []string{"BenchmarkReceiverSDK", "BenchmarkSDKCall/GetItem", "BenchmarkSDKCall/GetItemSDKClient", "BenchmarkSDKCall/SendMessage", "BenchmarkSDKCall/SendMessageSDKClient", "BenchmarkReceiver", "BenchmarkFloorHMACDecode"} {
 		if m.Bench[n] == nil {
 			continue // a results file from before the row existed
 		}
@@ -480,7 +484,12 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("Its `SendMessage` alone takes %.1f µs, %.0f%% of the receiver's, %.1f× the floor by\n", qc/1000, 100*qc/sc, qc/fc)
 	if m.Bench["BenchmarkSDKCall/SendMessageSDKClient"] != nil {
 		p("itself (the SDK's SQS client: %.1f µs for the same message);\n", m.med("BenchmarkSDKCall/SendMessageSDKClient", unit)/1000)
-		p("a trust-cache miss adds the `GetItem`'s %.1f µs. Without SDK calls\n", gc/1000)
+		if m.Bench["BenchmarkSDKCall/GetItemSDKClient"] != nil {
+			p("a trust-cache miss adds the `GetItem`'s %.1f µs (the SDK's DynamoDB client: %.1f µs\n", gc/1000, m.med("BenchmarkSDKCall/GetItemSDKClient", unit)/1000)
+			p("for the same request and item). Without SDK calls\n")
+		} else {
+			p("a trust-cache miss adds the `GetItem`'s %.1f µs. Without SDK calls\n", gc/1000)
+		}
 	} else {
 		p("itself; a trust-cache miss adds the `GetItem`'s %.1f µs. Without SDK calls\n", gc/1000)
 	}
@@ -493,8 +502,8 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 	p("`internal/httpapi/bench_test.go`: the real router (`httpapi.Router` with the\n")
 	p("ledger routes, as the api function wires it) and the real `dynamo.Store`\n")
 	p("against **DynamoDB Local** (testenv) — not a fake store — so the figures\n")
-	p("include the AWS SDK's work per DynamoDB call (request building, signing,\n")
-	p("JSON), i.e. what one api invocation allocates. The event is a payload-2.0\n")
+	p("include the DynamoDB client's work per call (`internal/ddbjson`: request\n")
+	p("building, signing, JSON), i.e. what one api invocation allocates. The event is a payload-2.0\n")
 	p("`APIGatewayV2HTTPRequest` with a tenant API key (authentication reads the key\n")
 	p("and the environment). ns/op is dominated by DynamoDB Local's latency on this\n")
 	p("machine and says little about AWS; allocs/op and B/op are the figures.\n")
@@ -509,9 +518,9 @@ func report(m microResults, ini initResult, bu burstResult) []region {
 		p("| %s | %.0f | %.0f | %.0f | %.0f |\n", r.label, m.med(r.n, "allocs/op"), m.med(r.n, "B/op"), m.med(r.n, "ddbcalls/op"), m.med(r.n, "ns/op"))
 	}
 	get := m.Bench["BenchmarkAPI/GET_invoice"]
-	p("\nThat is about %.0f allocations per DynamoDB call the request makes: most of\n", median(get["allocs/op"])/max(1, median(get["ddbcalls/op"])))
-	p("them are the SDK's (each call builds, signs and decodes a request), not the\n")
-	p("router's. An Idempotency-Key adds two DynamoDB calls (begin, complete).\n\n")
+	p("\nThat is about %.0f allocations per DynamoDB call the request makes (each\n", median(get["allocs/op"])/max(1, median(get["ddbcalls/op"])))
+	p("call builds, signs and decodes a request; the store decodes the item), with\n")
+	p("the router's. An Idempotency-Key adds two DynamoDB calls (begin, complete).\n\n")
 
 	// 3. burst
 	w.begin("burst")

@@ -297,7 +297,7 @@ func usageSection(u usageResult) string {
 	if bulk != nil {
 		p("\n### DynamoDB calls per event (bulk phase, measured)\n\n")
 		p("Every DynamoDB call of the functions, attributed to the function that\n")
-		p("made it (an SDK middleware reads the invocation's function name),\n")
+		p("made it (a middleware from the AWS config's APIOptions, which internal/ddbjson runs, reads the invocation's function name),\n")
 		p("capacity as DynamoDB Local reported it with `ReturnConsumedCapacity:\n")
 		p("TOTAL`. Per accepted event (%d events):\n\n", bulk.Events)
 		p("| function | operation | calls/event | errors | items written/event | capacity units/event (DynamoDB Local) | WRU/event from item sizes |\n|---|---|---:|---:|---:|---:|---:|\n")

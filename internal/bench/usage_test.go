@@ -54,7 +54,8 @@ import (
 // DynamoDB Local, not metered) and stamps each when the read that found it
 // returned: an upper bound, late by at most one interval plus the read.
 // Every AWS call of the functions goes through the metering proxy (calls,
-// capacity units); an SDK middleware attributes each to its function and
+// capacity units); a middleware in the config's APIOptions (run by
+// internal/ddbjson) attributes each to its function and
 // counts writes per partition key (the hot-key question).
 type usageSettings struct {
 	Events     int `json:"events"`      // RAZORBILL_BENCH_USAGE_EVENTS (50000)
@@ -146,7 +147,7 @@ type usageResult struct {
 	Took     float64       `json:"took_ms"`
 }
 
-// fnMeter is the SDK middleware's tally: calls per function and
+// fnMeter is the APIOptions middleware's tally: calls per function and
 // operation, and writes per partition key per second.
 type fnMeter struct {
 	mu    sync.Mutex
