@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -98,13 +99,14 @@ type Client struct {
 	// AttemptTimeout bounds one try (within the caller's deadline), so a
 	// stuck connection becomes another try.
 	AttemptTimeout time.Duration
-	// Backoff is the pause before the second try, doubled before each
-	// further one.
+	// Backoff is the longest pause before the second try (at least half
+	// of it, the rest random), doubled before each further one.
 	Backoff time.Duration
 	// MaxAnswer is the most bytes of an answer read (1 MiB by default).
 	MaxAnswer int64
-	// Verify, when set, checks every answer's headers and body before it is
-	// read (DynamoDB's X-Amz-Crc32); an answer it refuses is tried again.
+	// Verify, when set, checks every 200 answer's headers and body before it
+	// is read (DynamoDB's X-Amz-Crc32); an answer it refuses is an error,
+	// not tried again.
 	Verify func(h http.Header, body []byte) error
 	// AcceptIdentity asks for answers uncompressed (Accept-Encoding:
 	// identity): net/http would otherwise ask for gzip and decompress, and
@@ -315,7 +317,9 @@ func (c *Client) Call(ctx context.Context, op string, body []byte) ([]byte, erro
 		if !errors.As(err, &e) || !e.Retry || try >= c.Attempts || ctx.Err() != nil {
 			return nil, err
 		}
-		t := time.NewTimer(pause)
+		// Half the pause and a random share of the other half, so that
+		// callers refused together do not all come back together.
+		t := time.NewTimer(pause/2 + rand.N(pause/2+1))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -412,13 +416,18 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 		return nil, fail(0, err.Error(), true, err)
 	}
 	defer resp.Body.Close()
+	// A 200 whose body cannot be read whole, or fails Verify, is an error
+	// but not tried again: the service acted on the request (a write
+	// happened; a conditional one sent again would fail its condition), as
+	// the SDK does not try a response it could not deserialize again.
+	ok := resp.StatusCode == http.StatusOK
 	raw, err := readAnswer(resp, c.MaxAnswer)
 	if err != nil {
-		return nil, fail(resp.StatusCode, "reading the answer: "+err.Error(), true, err)
+		return nil, fail(resp.StatusCode, "reading the answer: "+err.Error(), !ok, err)
 	}
-	if c.Verify != nil {
+	if c.Verify != nil && ok {
 		if err := c.Verify(resp.Header, raw); err != nil {
-			return nil, fail(resp.StatusCode, "the answer is damaged: "+err.Error(), true, err)
+			return nil, fail(resp.StatusCode, "the answer is damaged: "+err.Error(), false, err)
 		}
 	}
 	if resp.StatusCode != http.StatusOK {
@@ -441,7 +450,11 @@ func readAnswer(resp *http.Response, limit int64) ([]byte, error) {
 		}
 		return raw, nil
 	}
-	return io.ReadAll(io.LimitReader(resp.Body, limit))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err == nil && int64(len(raw)) > limit {
+		return nil, fmt.Errorf("the answer is longer than %d bytes", limit)
+	}
+	return raw, err
 }
 
 // answerError reads an error answer: {"__type": "com.amazonaws.sqs#Code",

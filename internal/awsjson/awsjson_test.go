@@ -350,3 +350,20 @@ func TestAPlainHTTPClientIsCalledThroughItsTransport(t *testing.T) {
 		t.Fatalf("a client with a redirect policy: %v, policy called %d times, calls %v; want Client.Do to follow it", err, policy, calls)
 	}
 }
+
+// TestAnAnswerPastMaxAnswerIsAnError: an answer longer than MaxAnswer is an
+// error (not a truncated body read as the answer), and a 200 is not tried
+// again.
+func TestAnAnswerPastMaxAnswerIsAnError(t *testing.T) {
+	r := &recorder{answers: []answer{{200, `{"Plaintext":"` + b64([]byte("a longer key than allowed")) + `"}`}}}
+	k, err := awsjson.NewKMS(cfgWith(r, "ap-south-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Client().MaxAnswer = 16
+	_, err = k.Decrypt(context.Background(), keyARN, []byte("blob"), nil)
+	var e *awsjson.Error
+	if !errors.As(err, &e) || !strings.Contains(e.Message, "longer than 16 bytes") || e.Retry || len(r.reqs) != 1 {
+		t.Fatalf("%v after %d tries: want the length refused once", err, len(r.reqs))
+	}
+}

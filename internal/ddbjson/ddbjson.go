@@ -18,15 +18,25 @@
 // reference (https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/,
 // "Data Types" › AttributeValue; each operation's request and response
 // syntax; "Common Errors"). As the SDK's client does:
-//   - every answer's X-Amz-Crc32 (the CRC-32 of the body) is checked, and a
-//     damaged answer is tried again; answers are asked for uncompressed
-//     (Accept-Encoding: identity), so the checksum covers the body read;
+//   - a TransactWriteItems without a ClientRequestToken gets a random one,
+//     the same for each try, so a try after one that committed succeeds;
+//   - answers are asked for uncompressed (Accept-Encoding: identity) and a
+//     200's X-Amz-Crc32 (the CRC-32 of the body) is checked; unlike the SDK,
+//     which logs a mismatch and uses the answer, a damaged answer is an
+//     error — not tried again: the write it answers happened;
 //   - a try has no time limit of its own (a write that committed and was
 //     tried again would fail its condition and be misreported);
 //   - ConditionalCheckFailedException and TransactionCanceledException come
 //     back as the SDK's exception types (with the item and the
 //     cancellation reasons), wrapped in an *awsjson.Error; every error
 //     answer is an *awsjson.Error, a smithy.APIError with DynamoDB's code.
+//
+// Unlike the SDK's client: a call is tried at most cfg.RetryMaxAttempts
+// times (3 by default) with pauses of 25–50 ms and 50–100 ms (the SDK's
+// standard retryer pauses longer, at random, and keeps a retry quota;
+// cfg.Retryer and the retry mode are not read); an attribute member this
+// client does not know in an answer is an error (the SDK returns
+// types.UnknownUnionMember); there are no FIPS or dual-stack endpoints.
 //
 // Its tests hold it to the SDK's client: the same operation, target and
 // body for the same input, the same output for the same answer, and both
@@ -140,6 +150,9 @@ func (c *Client) call(ctx context.Context, op string, body []byte, encErr error,
 			}
 		}
 		return err
+	}
+	if len(raw) == 0 {
+		raw = []byte("{}") // the SDK reads an empty body as no fields
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return &awsjson.Error{Service: "dynamodb", Op: op, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw), Err: err}

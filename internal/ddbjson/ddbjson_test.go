@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -403,17 +404,23 @@ func TestErrorAnswers(t *testing.T) {
 					t.Fatalf("%v %#v", err, out)
 				}
 			}},
-		{"a damaged answer, then a sound one", []answer{{200, ok.body, "12345"}, ok}, 2,
+		{"a damaged answer: an error, not tried again (the write happened)", []answer{{200, ok.body, "12345"}, ok}, 1,
+			func(t *testing.T, _ *ddbjson.UpdateItemOutput, err error) {
+				var e *awsjson.Error
+				if !errors.As(err, &e) || !strings.Contains(e.Message, "CRC-32") || e.Retry {
+					t.Fatalf("%v: want the CRC-32 mismatch", err)
+				}
+			}},
+		{"an empty 200: no attributes, as the SDK reads it", []answer{{200, "", ""}}, 1,
 			func(t *testing.T, out *ddbjson.UpdateItemOutput, err error) {
-				if err != nil || out.Attributes["seq"].(*types.AttributeValueMemberN).Value != "7" {
+				if err != nil || out.Attributes != nil {
 					t.Fatalf("%v %#v", err, out)
 				}
 			}},
-		{"damaged every time", []answer{{200, ok.body, "12345"}}, 3,
-			func(t *testing.T, _ *ddbjson.UpdateItemOutput, err error) {
-				var e *awsjson.Error
-				if !errors.As(err, &e) || !strings.Contains(e.Message, "CRC-32") {
-					t.Fatalf("%v: want the CRC-32 mismatch", err)
+		{"a 500 after the write: tried again", []answer{{500, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}`, ""}, ok}, 2,
+			func(t *testing.T, out *ddbjson.UpdateItemOutput, err error) {
+				if err != nil || out.Attributes["seq"].(*types.AttributeValueMemberN).Value != "7" {
+					t.Fatalf("%v %#v", err, out)
 				}
 			}},
 		{"a validation error: not tried again", []answer{{400, `{"__type":"com.amazon.coral.validate#ValidationException","message":"One or more parameter values were invalid"}`, ""}}, 1,
@@ -597,5 +604,61 @@ func TestAPIOptionsSeeEveryCall(t *testing.T) {
 	}
 	if len(got) != 1 || got[0].svc != "DynamoDB" || got[0].op != "GetItem" || got[0].in != any(in) || got[0].out != any(out) {
 		t.Fatalf("the middleware saw %+v", got)
+	}
+}
+
+// TestATransactionWithoutATokenGetsOneForAllItsTries: a TransactWriteItems
+// without a ClientRequestToken is sent with a random one, the same on each
+// try of the call and another on the next call (the SDK's client does the
+// same); with it, DynamoDB Local answers a transaction sent again after it
+// committed with success, where without it the conditions fail.
+func TestATransactionWithoutATokenGetsOneForAllItsTries(t *testing.T) {
+	ctx := context.Background()
+	r := &recorder{answers: []answer{{500, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"x"}`, ""}, {200, `{}`, ""}}}
+	c, err := ddbjson.New(config(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Backoff = time.Millisecond
+	in := &ddbjson.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{{Put: &types.Put{TableName: aws.String("t"), Item: key()}}}}
+	for range 2 {
+		if _, err := c.TransactWriteItems(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var tokens []string
+	for _, b := range r.bodies {
+		var body struct{ ClientRequestToken string }
+		if err := json.Unmarshal(b, &body); err != nil {
+			t.Fatal(err)
+		}
+		tokens = append(tokens, body.ClientRequestToken)
+	}
+	uuid := regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+	if len(tokens) != 3 || !uuid.MatchString(tokens[0]) || tokens[1] != tokens[0] || tokens[2] == tokens[0] || !uuid.MatchString(tokens[2]) || in.ClientRequestToken != nil {
+		t.Fatalf("tokens %q (want one per call, the same on its two tries; the input left as it was)", tokens)
+	}
+
+	env := testenv.AWS(t)
+	db, err := ddbjson.New(env.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := map[string]types.AttributeValue{"PK": &types.AttributeValueMemberS{Value: "T#tok"}, "SK": &types.AttributeValueMemberS{Value: "A"}}
+	tx := func(token *string) error {
+		_, err := db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{ClientRequestToken: token, TransactItems: []types.TransactWriteItem{
+			{Put: &types.Put{TableName: aws.String(env.Table()), Item: k, ConditionExpression: aws.String("attribute_not_exists(PK)")}}}})
+		return err
+	}
+	token := aws.String(tokens[0])
+	if err := tx(token); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx(token); err != nil {
+		t.Fatalf("the same transaction with the same token: %v, want success", err)
+	}
+	var tc *types.TransactionCanceledException
+	if err := tx(nil); !errors.As(err, &tc) {
+		t.Fatalf("the same transaction with a new token: %v, want its condition to fail", err)
 	}
 }

@@ -1,7 +1,9 @@
 package ddbjson
 
 import (
+	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 
@@ -329,10 +331,20 @@ func encodeQuery(in *QueryInput) ([]byte, error) {
 	return e.b, e.err
 }
 
+// encodeTransactWriteItems writes the request with the caller's
+// ClientRequestToken or, as the SDK's client does, a new random one: the
+// same for every try of the call, so that DynamoDB answers a try after one
+// that committed (its answer lost, or a 500) with success instead of
+// evaluating the conditions again.
 func encodeTransactWriteItems(in *TransactWriteItemsInput) ([]byte, error) {
 	e := &enc{b: make([]byte, 0, 2048)}
 	e.open()
-	e.str("ClientRequestToken", in.ClientRequestToken)
+	token := in.ClientRequestToken
+	if token == nil {
+		t := newToken()
+		token = &t
+	}
+	e.str("ClientRequestToken", token)
 	e.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
 	if in.TransactItems != nil {
 		e.key("TransactItems")
@@ -364,4 +376,24 @@ func encodeBatchGetItem(in *BatchGetItemInput) ([]byte, error) {
 	e.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
 	e.close()
 	return e.b, e.err
+}
+
+// newToken is a random (version 4) UUID, as the SDK's idempotency token
+// provider makes them.
+func newToken() string {
+	var u [16]byte
+	_, _ = rand.Read(u[:]) // crypto/rand.Read does not fail
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	var b [36]byte
+	hex.Encode(b[0:8], u[0:4])
+	b[8] = '-'
+	hex.Encode(b[9:13], u[4:6])
+	b[13] = '-'
+	hex.Encode(b[14:18], u[6:8])
+	b[18] = '-'
+	hex.Encode(b[19:23], u[8:10])
+	b[23] = '-'
+	hex.Encode(b[24:], u[10:])
+	return string(b[:])
 }
