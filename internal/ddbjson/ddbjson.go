@@ -165,157 +165,81 @@ func decodeErr(op string, err error) error {
 	return &awsjson.Error{Service: "dynamodb", Op: op, Status: http.StatusOK, Message: "unreadable answer: " + err.Error(), Err: err}
 }
 
-// GetItem reads one item.
-func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
-	out, err := c.observe(ctx, "GetItem", in, func(ctx context.Context) (any, error) { return c.getItem(ctx, in) })
+// run makes one call of op: the request encoded (after APIOptions'
+// middleware has seen the input, as the SDK serializes after it), sent,
+// and the answer's wire shape W converted to the output O.
+func run[W, O any](c *Client, ctx context.Context, op string, in any, encode func() ([]byte, error), convert func(*W) (*O, error)) (*O, error) {
+	out, err := c.observe(ctx, op, in, func(ctx context.Context) (any, error) {
+		body, err := encode()
+		var w W
+		if err := c.call(ctx, op, body, err, &w); err != nil {
+			return nil, err
+		}
+		o, err := convert(&w)
+		if err != nil {
+			return nil, decodeErr(op, err)
+		}
+		return o, nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	return out.(*GetItemOutput), nil
+	return out.(*O), nil
 }
 
-func (c *Client) getItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
-	body, err := encodeGetItem(in)
-	var w wireGetItem
-	if err := c.call(ctx, "GetItem", body, err, &w); err != nil {
-		return nil, err
-	}
-	it, err := item(w.Item)
-	if err != nil {
-		return nil, decodeErr("GetItem", err)
-	}
-	return &GetItemOutput{Item: it, ConsumedCapacity: w.ConsumedCapacity}, nil
+// GetItem reads one item.
+func (c *Client) GetItem(ctx context.Context, in *GetItemInput) (*GetItemOutput, error) {
+	return run(c, ctx, "GetItem", in, func() ([]byte, error) { return encodeGetItem(in) }, func(w *wireGetItem) (*GetItemOutput, error) {
+		it, err := item(w.Item)
+		return &GetItemOutput{Item: it, ConsumedCapacity: w.ConsumedCapacity}, err
+	})
 }
 
 // PutItem writes one item.
 func (c *Client) PutItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
-	out, err := c.observe(ctx, "PutItem", in, func(ctx context.Context) (any, error) { return c.putItem(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*PutItemOutput), nil
-}
-
-func (c *Client) putItem(ctx context.Context, in *PutItemInput) (*PutItemOutput, error) {
-	body, err := encodePutItem(in)
-	var w wireAttributes
-	if err := c.call(ctx, "PutItem", body, err, &w); err != nil {
-		return nil, err
-	}
-	at, err := item(w.Attributes)
-	if err != nil {
-		return nil, decodeErr("PutItem", err)
-	}
-	return &PutItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+	return run(c, ctx, "PutItem", in, func() ([]byte, error) { return encodePutItem(in) }, func(w *wireAttributes) (*PutItemOutput, error) {
+		at, err := item(w.Attributes)
+		return &PutItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, err
+	})
 }
 
 // UpdateItem changes one item.
 func (c *Client) UpdateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
-	out, err := c.observe(ctx, "UpdateItem", in, func(ctx context.Context) (any, error) { return c.updateItem(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*UpdateItemOutput), nil
-}
-
-func (c *Client) updateItem(ctx context.Context, in *UpdateItemInput) (*UpdateItemOutput, error) {
-	body, err := encodeUpdateItem(in)
-	var w wireAttributes
-	if err := c.call(ctx, "UpdateItem", body, err, &w); err != nil {
-		return nil, err
-	}
-	at, err := item(w.Attributes)
-	if err != nil {
-		return nil, decodeErr("UpdateItem", err)
-	}
-	return &UpdateItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+	return run(c, ctx, "UpdateItem", in, func() ([]byte, error) { return encodeUpdateItem(in) }, func(w *wireAttributes) (*UpdateItemOutput, error) {
+		at, err := item(w.Attributes)
+		return &UpdateItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, err
+	})
 }
 
 // DeleteItem deletes one item.
 func (c *Client) DeleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
-	out, err := c.observe(ctx, "DeleteItem", in, func(ctx context.Context) (any, error) { return c.deleteItem(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*DeleteItemOutput), nil
-}
-
-func (c *Client) deleteItem(ctx context.Context, in *DeleteItemInput) (*DeleteItemOutput, error) {
-	body, err := encodeDeleteItem(in)
-	var w wireAttributes
-	if err := c.call(ctx, "DeleteItem", body, err, &w); err != nil {
-		return nil, err
-	}
-	at, err := item(w.Attributes)
-	if err != nil {
-		return nil, decodeErr("DeleteItem", err)
-	}
-	return &DeleteItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, nil
+	return run(c, ctx, "DeleteItem", in, func() ([]byte, error) { return encodeDeleteItem(in) }, func(w *wireAttributes) (*DeleteItemOutput, error) {
+		at, err := item(w.Attributes)
+		return &DeleteItemOutput{Attributes: at, ConsumedCapacity: w.ConsumedCapacity}, err
+	})
 }
 
 // Query reads one page of a partition (of the table or an index).
 func (c *Client) Query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
-	out, err := c.observe(ctx, "Query", in, func(ctx context.Context) (any, error) { return c.query(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*QueryOutput), nil
-}
-
-func (c *Client) query(ctx context.Context, in *QueryInput) (*QueryOutput, error) {
-	body, err := encodeQuery(in)
-	var w wireQuery
-	if err := c.call(ctx, "Query", body, err, &w); err != nil {
-		return nil, err
-	}
-	its, err := items(w.Items)
-	if err != nil {
-		return nil, decodeErr("Query", err)
-	}
-	last, err := item(w.LastEvaluatedKey)
-	if err != nil {
-		return nil, decodeErr("Query", err)
-	}
-	return &QueryOutput{Items: its, Count: w.Count, ScannedCount: w.ScannedCount, LastEvaluatedKey: last, ConsumedCapacity: w.ConsumedCapacity}, nil
+	return run(c, ctx, "Query", in, func() ([]byte, error) { return encodeQuery(in) }, func(w *wireQuery) (*QueryOutput, error) {
+		its, err := items(w.Items)
+		if err != nil {
+			return nil, err
+		}
+		last, err := item(w.LastEvaluatedKey)
+		return &QueryOutput{Items: its, Count: w.Count, ScannedCount: w.ScannedCount, LastEvaluatedKey: last, ConsumedCapacity: w.ConsumedCapacity}, err
+	})
 }
 
 // TransactWriteItems writes up to 100 items, all or none.
 func (c *Client) TransactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
-	out, err := c.observe(ctx, "TransactWriteItems", in, func(ctx context.Context) (any, error) { return c.transactWriteItems(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*TransactWriteItemsOutput), nil
-}
-
-func (c *Client) transactWriteItems(ctx context.Context, in *TransactWriteItemsInput) (*TransactWriteItemsOutput, error) {
-	body, err := encodeTransactWriteItems(in)
-	var w wireTransactWrite
-	if err := c.call(ctx, "TransactWriteItems", body, err, &w); err != nil {
-		return nil, err
-	}
-	return &TransactWriteItemsOutput{ConsumedCapacity: w.ConsumedCapacity}, nil
+	return run(c, ctx, "TransactWriteItems", in, func() ([]byte, error) { return encodeTransactWriteItems(in) }, func(w *wireTransactWrite) (*TransactWriteItemsOutput, error) {
+		return &TransactWriteItemsOutput{ConsumedCapacity: w.ConsumedCapacity}, nil
+	})
 }
 
 // BatchGetItem reads up to 100 items in one request; the keys DynamoDB did
 // not get to are in UnprocessedKeys.
 func (c *Client) BatchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
-	out, err := c.observe(ctx, "BatchGetItem", in, func(ctx context.Context) (any, error) { return c.batchGetItem(ctx, in) })
-	if err != nil {
-		return nil, err
-	}
-	return out.(*BatchGetItemOutput), nil
-}
-
-func (c *Client) batchGetItem(ctx context.Context, in *BatchGetItemInput) (*BatchGetItemOutput, error) {
-	body, err := encodeBatchGetItem(in)
-	var w wireBatchGet
-	if err := c.call(ctx, "BatchGetItem", body, err, &w); err != nil {
-		return nil, err
-	}
-	out, err := w.value()
-	if err != nil {
-		return nil, decodeErr("BatchGetItem", err)
-	}
-	return out, nil
+	return run(c, ctx, "BatchGetItem", in, func() ([]byte, error) { return encodeBatchGetItem(in) }, (*wireBatchGet).value)
 }

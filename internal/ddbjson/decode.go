@@ -135,7 +135,7 @@ type wireBatchGet struct {
 	ConsumedCapacity []types.ConsumedCapacity
 }
 
-func (w wireBatchGet) value() (*BatchGetItemOutput, error) {
+func (w *wireBatchGet) value() (*BatchGetItemOutput, error) {
 	out := &BatchGetItemOutput{ConsumedCapacity: w.ConsumedCapacity}
 	if w.Responses != nil {
 		out.Responses = make(map[string][]map[string]types.AttributeValue, len(w.Responses))

@@ -177,6 +177,21 @@ func (e *enc) av(v types.AttributeValue) {
 	e.close()
 }
 
+// condition writes a write's condition and the expression attributes its
+// expressions use.
+func (e *enc) condition(cond *string, names map[string]string, values map[string]types.AttributeValue) {
+	e.str("ConditionExpression", cond)
+	e.names("ExpressionAttributeNames", names)
+	e.item("ExpressionAttributeValues", values)
+}
+
+// returns writes what a single-item write asks to get back.
+func (e *enc) returns(rcc types.ReturnConsumedCapacity, rv types.ReturnValue, rvcf types.ReturnValuesOnConditionCheckFailure) {
+	e.enum("ReturnConsumedCapacity", string(rcc))
+	e.enum("ReturnValues", string(rv))
+	e.enum("ReturnValuesOnConditionCheckFailure", string(rvcf))
+}
+
 func (e *enc) keysAndAttributes(v types.KeysAndAttributes) {
 	e.open()
 	if v.AttributesToGet != nil {
@@ -205,9 +220,7 @@ func (e *enc) transactItem(t types.TransactWriteItem) {
 	if c := t.ConditionCheck; c != nil {
 		e.key("ConditionCheck")
 		e.open()
-		e.str("ConditionExpression", c.ConditionExpression)
-		e.names("ExpressionAttributeNames", c.ExpressionAttributeNames)
-		e.item("ExpressionAttributeValues", c.ExpressionAttributeValues)
+		e.condition(c.ConditionExpression, c.ExpressionAttributeNames, c.ExpressionAttributeValues)
 		e.item("Key", c.Key)
 		e.enum("ReturnValuesOnConditionCheckFailure", string(c.ReturnValuesOnConditionCheckFailure))
 		e.str("TableName", c.TableName)
@@ -216,9 +229,7 @@ func (e *enc) transactItem(t types.TransactWriteItem) {
 	if d := t.Delete; d != nil {
 		e.key("Delete")
 		e.open()
-		e.str("ConditionExpression", d.ConditionExpression)
-		e.names("ExpressionAttributeNames", d.ExpressionAttributeNames)
-		e.item("ExpressionAttributeValues", d.ExpressionAttributeValues)
+		e.condition(d.ConditionExpression, d.ExpressionAttributeNames, d.ExpressionAttributeValues)
 		e.item("Key", d.Key)
 		e.enum("ReturnValuesOnConditionCheckFailure", string(d.ReturnValuesOnConditionCheckFailure))
 		e.str("TableName", d.TableName)
@@ -227,9 +238,7 @@ func (e *enc) transactItem(t types.TransactWriteItem) {
 	if p := t.Put; p != nil {
 		e.key("Put")
 		e.open()
-		e.str("ConditionExpression", p.ConditionExpression)
-		e.names("ExpressionAttributeNames", p.ExpressionAttributeNames)
-		e.item("ExpressionAttributeValues", p.ExpressionAttributeValues)
+		e.condition(p.ConditionExpression, p.ExpressionAttributeNames, p.ExpressionAttributeValues)
 		e.item("Item", p.Item)
 		e.enum("ReturnValuesOnConditionCheckFailure", string(p.ReturnValuesOnConditionCheckFailure))
 		e.str("TableName", p.TableName)
@@ -238,9 +247,7 @@ func (e *enc) transactItem(t types.TransactWriteItem) {
 	if u := t.Update; u != nil {
 		e.key("Update")
 		e.open()
-		e.str("ConditionExpression", u.ConditionExpression)
-		e.names("ExpressionAttributeNames", u.ExpressionAttributeNames)
-		e.item("ExpressionAttributeValues", u.ExpressionAttributeValues)
+		e.condition(u.ConditionExpression, u.ExpressionAttributeNames, u.ExpressionAttributeValues)
 		e.item("Key", u.Key)
 		e.enum("ReturnValuesOnConditionCheckFailure", string(u.ReturnValuesOnConditionCheckFailure))
 		e.str("TableName", u.TableName)
@@ -268,13 +275,9 @@ func encodeGetItem(in *GetItemInput) ([]byte, error) {
 func encodePutItem(in *PutItemInput) ([]byte, error) {
 	e := &enc{b: make([]byte, 0, 1024)}
 	e.open()
-	e.str("ConditionExpression", in.ConditionExpression)
-	e.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	e.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	e.condition(in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	e.item("Item", in.Item)
-	e.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	e.enum("ReturnValues", string(in.ReturnValues))
-	e.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	e.returns(in.ReturnConsumedCapacity, in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
 	e.str("TableName", in.TableName)
 	e.close()
 	return e.b, e.err
@@ -283,13 +286,9 @@ func encodePutItem(in *PutItemInput) ([]byte, error) {
 func encodeUpdateItem(in *UpdateItemInput) ([]byte, error) {
 	e := &enc{b: make([]byte, 0, 512)}
 	e.open()
-	e.str("ConditionExpression", in.ConditionExpression)
-	e.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	e.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	e.condition(in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	e.item("Key", in.Key)
-	e.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	e.enum("ReturnValues", string(in.ReturnValues))
-	e.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	e.returns(in.ReturnConsumedCapacity, in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
 	e.str("TableName", in.TableName)
 	e.str("UpdateExpression", in.UpdateExpression)
 	e.close()
@@ -299,13 +298,9 @@ func encodeUpdateItem(in *UpdateItemInput) ([]byte, error) {
 func encodeDeleteItem(in *DeleteItemInput) ([]byte, error) {
 	e := &enc{b: make([]byte, 0, 256)}
 	e.open()
-	e.str("ConditionExpression", in.ConditionExpression)
-	e.names("ExpressionAttributeNames", in.ExpressionAttributeNames)
-	e.item("ExpressionAttributeValues", in.ExpressionAttributeValues)
+	e.condition(in.ConditionExpression, in.ExpressionAttributeNames, in.ExpressionAttributeValues)
 	e.item("Key", in.Key)
-	e.enum("ReturnConsumedCapacity", string(in.ReturnConsumedCapacity))
-	e.enum("ReturnValues", string(in.ReturnValues))
-	e.enum("ReturnValuesOnConditionCheckFailure", string(in.ReturnValuesOnConditionCheckFailure))
+	e.returns(in.ReturnConsumedCapacity, in.ReturnValues, in.ReturnValuesOnConditionCheckFailure)
 	e.str("TableName", in.TableName)
 	e.close()
 	return e.b, e.err
