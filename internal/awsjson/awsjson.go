@@ -51,6 +51,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
 )
 
@@ -127,9 +128,13 @@ type signingKey struct {
 
 var identity = []string{"identity"}
 
-// defaultHTTP is the client used when the aws.Config carries none (each
-// try's deadline is AttemptTimeout's context).
-var defaultHTTP = &http.Client{}
+// defaultHTTP is the client used when the aws.Config carries none (the
+// deployed functions): the SDK's default transport (awshttp's
+// BuildableClient: 10 idle connections kept per host, where
+// http.DefaultTransport keeps 2 — usage-ingest sends 16 PutItems at once —
+// TLS 1.2 or later, its dial and handshake timeouts), called directly
+// (transportOf). Each try's deadline is its context's.
+var defaultHTTP = &http.Client{Transport: awshttp.NewBuildableClient().GetTransport()}
 
 // New returns a client of svc signing with cfg's region and credentials,
 // sending through cfg.HTTPClient (when set) and trying cfg.RetryMaxAttempts
