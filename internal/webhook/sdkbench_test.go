@@ -36,12 +36,13 @@ import (
 )
 
 // memAWS is an http.RoundTripper that answers the JSON-protocol calls the
-// webhook receiver's SDK clients make, in the services' wire shapes, with
-// no network: DynamoDB PutItem/GetItem (an item is kept exactly as the SDK
-// serialized it, and GetItem returns it, or the top-level attributes its
-// ProjectionExpression names, as DynamoDB does, with the X-Amz-Crc32
-// header the SDK checks), SQS SendMessage (MD5OfMessageBody of
-// the body sent, which the SDK checks, a MessageId and, on a FIFO queue, a
+// webhook receiver's AWS clients make (internal/ddbjson, internal/sqsjson,
+// awsjson's KMS; the SDK's clients in the *SDKClient benchmarks), in the
+// services' wire shapes, with no network: DynamoDB PutItem/GetItem (an item
+// is kept exactly as the client serialized it, and GetItem returns it, or
+// the top-level attributes its ProjectionExpression names, as DynamoDB
+// does, with the X-Amz-Crc32 header the clients check), SQS SendMessage
+// (MD5OfMessageBody of the body sent, which the clients check, a MessageId and, on a FIFO queue, a
 // SequenceNumber) and KMS Encrypt/Decrypt (the "ciphertext" is the data
 // key itself: this is about CPU, not secrecy). An answer is kept for the
 // last request of each operation, so a repeated identical request costs a
@@ -195,12 +196,12 @@ func (m *memAWS) reply(r *http.Request, status int, body []byte, crc string) *ht
 }
 
 // sdkReceiver is the receiver exactly as the webhook-receiver Lambda wires
-// it (webhookreceiver.New: the dynamo store over the DynamoDB client behind
+// it (webhookreceiver.New: the dynamo store over internal/ddbjson behind
 // the trust cache, the
 // KMS secrets box behind its warm cache, the events queue's sender:
 // internal/sqsjson, a SendMessage signed with SigV4 over the same HTTP
 // client) from a Lambda-like environment, with the HTTP client's
-// transport replaced by memAWS, static credentials, a region, and the SDK's
+// transport replaced by memAWS, static credentials, a region, and
 // retries off. The connection is stored through the same store (PutItem),
 // so GetItem answers with the item as the store wrote it.
 func sdkReceiver(tb testing.TB, secret string, sc billing.Scope) (*webhook.Receiver, *memAWS) {
@@ -252,7 +253,7 @@ func sdkReceiver(tb testing.TB, secret string, sc billing.Scope) (*webhook.Recei
 // TestSDKReceiverGoesThroughTheSDK: the benchmark's receiver really reads
 // the connection with GetItem once (then from the warm trust cache), opens
 // the secret with KMS once (then from the warm secrets cache) and queues
-// each event with SendMessage, each through the SDK and the in-memory
+// each event with SendMessage, each through its client and the in-memory
 // transport; a wrong signature is still refused, after one more GetItem
 // (the re-read before a 401).
 func TestSDKReceiverGoesThroughTheSDK(t *testing.T) {
@@ -280,9 +281,9 @@ func TestSDKReceiverGoesThroughTheSDK(t *testing.T) {
 	}
 }
 
-// BenchmarkReceiverSDK is the receiver per event with its real SDK calls,
+// BenchmarkReceiverSDK is the receiver per event with its real AWS calls,
 // in a warm function: the connection from the trust cache (its GetItem —
-// DynamoDB client: serialize, sign, send, check the CRC32, decode,
+// internal/ddbjson: serialize, sign, send, check the CRC32, decode,
 // unmarshal the item — happens once a minute per environment, here before
 // the timer; BenchmarkSDKCall/GetItem is its cost), the signature check,
 // the envelope parse, the queue message and its SendMessage
