@@ -341,16 +341,29 @@ func (c *Client) Call(ctx context.Context, op string, body []byte) ([]byte, erro
 func (c *Client) CallJSON(ctx context.Context, op string, in, out any) error {
 	body, err := json.Marshal(in)
 	if err != nil {
-		return &Error{Service: c.svc.Name, Op: op, Message: "encoding the request: " + err.Error(), Err: err}
+		return c.EncodingFailed(op, err)
 	}
 	raw, err := c.Call(ctx, op, body)
 	if err != nil {
 		return err
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &Error{Service: c.svc.Name, Op: op, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw), Err: err}
+		return c.Unreadable(op, raw, err)
 	}
 	return nil
+}
+
+// EncodingFailed is the error of a request of op that could not be
+// written (nothing was sent).
+func (c *Client) EncodingFailed(op string, err error) *Error {
+	return &Error{Service: c.svc.Name, Op: op, Message: "encoding the request: " + err.Error(), Err: err}
+}
+
+// Unreadable is the error of a 200 answer to op that could not be read
+// (err, when there is one, says why). It is not tried again: the service
+// acted on the request.
+func (c *Client) Unreadable(op string, raw []byte, err error) *Error {
+	return &Error{Service: c.svc.Name, Op: op, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw), Err: err}
 }
 
 // targetOf is op's X-Amz-Target value, built once (net/http only reads a

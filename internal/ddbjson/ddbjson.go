@@ -137,10 +137,7 @@ func checkCRC32(h http.Header, body []byte) error {
 
 // call sends op's body and decodes the answer into out. An error answer
 // of the two codes callers look into is given the SDK's exception type.
-func (c *Client) call(ctx context.Context, op string, body []byte, encErr error, out any) error {
-	if encErr != nil {
-		return &awsjson.Error{Service: "dynamodb", Op: op, Message: "encoding the request: " + encErr.Error(), Err: encErr}
-	}
+func (c *Client) call(ctx context.Context, op string, body []byte, out any) error {
 	raw, err := c.Call(ctx, op, body)
 	if err != nil {
 		var e *awsjson.Error
@@ -155,7 +152,7 @@ func (c *Client) call(ctx context.Context, op string, body []byte, encErr error,
 		raw = []byte("{}") // the SDK reads an empty body as no fields
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
-		return &awsjson.Error{Service: "dynamodb", Op: op, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw), Err: err}
+		return c.Unreadable(op, raw, err)
 	}
 	return nil
 }
@@ -171,8 +168,11 @@ func decodeErr(op string, err error) error {
 func run[W, O any](c *Client, ctx context.Context, op string, in any, encode func() ([]byte, error), convert func(*W) (*O, error)) (*O, error) {
 	out, err := c.observe(ctx, op, in, func(ctx context.Context) (any, error) {
 		body, err := encode()
+		if err != nil {
+			return nil, c.EncodingFailed(op, err)
+		}
 		var w W
-		if err := c.call(ctx, op, body, err, &w); err != nil {
+		if err := c.call(ctx, op, body, &w); err != nil {
 			return nil, err
 		}
 		o, err := convert(&w)

@@ -24,14 +24,14 @@ type enc struct {
 func (e *enc) open()  { e.b = append(e.b, '{'); e.first = true }
 func (e *enc) close() { e.b = append(e.b, '}'); e.first = false }
 
+// key writes the next member's name (escaped: a map's keys are data).
 func (e *enc) key(name string) {
 	if !e.first {
 		e.b = append(e.b, ',')
 	}
 	e.first = false
-	e.b = append(e.b, '"')
-	e.b = append(e.b, name...)
-	e.b = append(e.b, '"', ':')
+	e.b = jsonw.AppendString(e.b, name)
+	e.b = append(e.b, ':')
 }
 
 func (e *enc) str(name string, v *string) {
@@ -69,20 +69,10 @@ func (e *enc) names(name string, m map[string]string) {
 	e.key(name)
 	e.open()
 	for k, v := range m {
-		e.key2(k)
+		e.key(k)
 		e.b = jsonw.AppendString(e.b, v)
 	}
 	e.close()
-}
-
-// key2 is key for a name that needs escaping (a map's key).
-func (e *enc) key2(name string) {
-	if !e.first {
-		e.b = append(e.b, ',')
-	}
-	e.first = false
-	e.b = jsonw.AppendString(e.b, name)
-	e.b = append(e.b, ':')
 }
 
 func (e *enc) item(name string, m map[string]types.AttributeValue) {
@@ -96,7 +86,7 @@ func (e *enc) item(name string, m map[string]types.AttributeValue) {
 func (e *enc) avMap(m map[string]types.AttributeValue) {
 	e.open()
 	for k, v := range m {
-		e.key2(k)
+		e.key(k)
 		e.av(v)
 	}
 	e.close()
@@ -363,7 +353,7 @@ func encodeBatchGetItem(in *BatchGetItemInput) ([]byte, error) {
 		e.key("RequestItems")
 		e.open()
 		for table, ka := range in.RequestItems {
-			e.key2(table)
+			e.key(table)
 			e.keysAndAttributes(ka)
 		}
 		e.close()

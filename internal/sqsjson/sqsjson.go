@@ -144,7 +144,7 @@ func (s *Sender) send(ctx context.Context, m Message) (string, error) {
 	// A 200 means SQS stored a message: what is wrong with its answer is not
 	// tried again (the SDK checks the MD5 once, after its retries, too).
 	if err := json.Unmarshal(raw, &out); err != nil || out.MessageID == "" {
-		return "", &Error{Service: "sqs", Op: sendMessage, Status: http.StatusOK, Message: fmt.Sprintf("unreadable answer %.200q", raw)}
+		return "", s.Unreadable(sendMessage, raw, err)
 	}
 	// SQS returns the MD5 of the body it stored.
 	sum := md5.Sum(unsafe.Slice(unsafe.StringData(m.Body), len(m.Body))) // read only
