@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
@@ -43,11 +44,19 @@ func Mask(s string) string {
 // sensitiveKeys are attribute keys whose values are always replaced.
 var sensitiveKeys = []string{"secret", "password", "token", "authorization", "api_key", "apikey", "signature", "key_secret"}
 
+// sensitive reports whether key, lower-cased, contains one of
+// sensitiveKeys. It is called for every attribute of every line, so it
+// looks for each word only where the key has the word's first letter.
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
-	for _, s := range sensitiveKeys {
-		if strings.Contains(k, s) {
-			return true
+	for i := 0; i < len(k); i++ {
+		switch k[i] {
+		case 'a', 'k', 'p', 's', 't':
+			for _, w := range sensitiveKeys {
+				if w[0] == k[i] && strings.HasPrefix(k[i:], w) {
+					return true
+				}
+			}
 		}
 	}
 	return false
@@ -110,13 +119,18 @@ func New(w io.Writer, level string) *slog.Logger {
 			if len(groups) == 0 && a.Key == slog.LevelKey {
 				// Lambda filters JSON lines by "level"; name TRACE and
 				// FATAL as it does (slog would write DEBUG-4, ERROR+4).
-				switch a.Value.Any() {
-				case LevelTrace:
+				// A string, which the handler writes as it is; the Level
+				// itself would go through encoding/json (its MarshalJSON).
+				lv, ok := a.Value.Any().(slog.Level)
+				switch {
+				case !ok:
+					return a
+				case lv == LevelTrace:
 					return slog.String(slog.LevelKey, "TRACE")
-				case LevelFatal:
+				case lv == LevelFatal:
 					return slog.String(slog.LevelKey, "FATAL")
 				}
-				return a
+				return slog.String(slog.LevelKey, lv.String())
 			}
 			if sensitive(a.Key) && a.Value.Kind() != slog.KindGroup {
 				return slog.String(a.Key, "[redacted]")
@@ -131,11 +145,15 @@ type ctxKey struct{}
 
 // With returns ctx carrying attributes that every log line made with it
 // includes (request_id, tenant_id, environment_id, invoice_id, …).
+// The arguments become attributes here, once, as Logger.Log would turn
+// them into attributes on every line.
 func With(ctx context.Context, args ...any) context.Context {
-	prev, _ := ctx.Value(ctxKey{}).([]any)
-	all := make([]any, 0, len(prev)+len(args))
+	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	r := slog.NewRecord(time.Time{}, 0, "", 0)
+	r.Add(args...)
+	all := make([]slog.Attr, 0, len(prev)+r.NumAttrs())
 	all = append(all, prev...)
-	all = append(all, args...)
+	r.Attrs(func(a slog.Attr) bool { all = append(all, a); return true })
 	return context.WithValue(ctx, ctxKey{}, all)
 }
 
@@ -156,13 +174,11 @@ type groupOrAttrs struct {
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 	var top []slog.Attr
-	if args, ok := ctx.Value(ctxKey{}).([]any); ok {
+	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
 		if len(h.tail) == 0 {
-			r.Add(args...)
+			r.AddAttrs(attrs...)
 		} else {
-			tmp := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-			tmp.Add(args...)
-			tmp.Attrs(func(a slog.Attr) bool { top = append(top, a); return true })
+			top = append(top, attrs...)
 		}
 	}
 	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {

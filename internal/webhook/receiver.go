@@ -98,8 +98,12 @@ func (r *Receiver) Handle(ctx context.Context, req events.LambdaFunctionURLReque
 		}
 		r.Log.Log(ctx, level, "webhook refused", "status", status, "error", err.Error())
 	}
-	return events.LambdaFunctionURLResponse{StatusCode: status, Body: body, Headers: map[string]string{"Content-Type": "application/json; charset=utf-8"}}, nil
+	return events.LambdaFunctionURLResponse{StatusCode: status, Body: body, Headers: jsonHeaders}, nil
 }
+
+// jsonHeaders are every answer's headers. The map is shared and never
+// written: the runtime only serializes it.
+var jsonHeaders = map[string]string{"Content-Type": "application/json; charset=utf-8"}
 
 // Scope parses the tenant and environment from a webhook path.
 func Scope(path string) (billing.Scope, bool) {
@@ -107,11 +111,11 @@ func Scope(path string) (billing.Scope, bool) {
 	if !ok {
 		return billing.Scope{}, false
 	}
-	parts := strings.Split(strings.Trim(rest, "/"), "/")
-	if len(parts) != 2 || !ids.Valid(ids.Tenant, parts[0]) || !ids.Valid(ids.Environment, parts[1]) {
+	tenant, env, ok := strings.Cut(strings.Trim(rest, "/"), "/")
+	if !ok || !ids.Valid(ids.Tenant, tenant) || !ids.Valid(ids.Environment, env) {
 		return billing.Scope{}, false
 	}
-	return billing.Scope{TenantID: parts[0], EnvironmentID: parts[1]}, true
+	return billing.Scope{TenantID: tenant, EnvironmentID: env}, true
 }
 
 func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLRequest) (int, string, error) {
@@ -130,7 +134,8 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if len(req.Body) > MaxBody*4/3+4 {
 		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
 	}
-	raw := []byte(req.Body)
+	// raw is read, never written: it shares the body string's bytes.
+	raw := unsafe.Slice(unsafe.StringData(req.Body), len(req.Body))
 	if req.IsBase64Encoded {
 		b, err := base64.StdEncoding.DecodeString(req.Body)
 		if err != nil {
@@ -316,6 +321,114 @@ type Envelope struct {
 	} `json:"payload"`
 }
 
+// noteIn is the value of the note key in notes, an entity's notes as the
+// envelope's decoder found them (one valid JSON value), as encoding/json
+// would read it into a map: the last member of that name wins. Razorpay
+// writes empty notes as [] and a payer can set notes of any shape: notes
+// that are not an object, or a note that is not a string, read as "". It
+// scans the object's members without decoding them; a key or value with an
+// escape or a byte outside ASCII goes through encoding/json.
+func noteIn(notes []byte, key string) string {
+	i := skipSpace(notes, 0)
+	if i >= len(notes) || notes[i] != '{' {
+		return ""
+	}
+	var found []byte
+	i++
+	for {
+		i = skipSpace(notes, i)
+		if i >= len(notes) || notes[i] != '"' {
+			return string(found) // '}': the end of the object
+		}
+		k, next, ok := plainString(notes, i)
+		if !ok {
+			return decodeNote(notes, key)
+		}
+		i = skipSpace(notes, next)
+		i = skipSpace(notes, i+1) // past the ':'
+		if string(k) == key {
+			found = nil
+			if i < len(notes) && notes[i] == '"' {
+				if found, _, ok = plainString(notes, i); !ok {
+					return decodeNote(notes, key)
+				}
+			}
+		}
+		i = skipSpace(notes, skipValue(notes, i))
+		if i >= len(notes) || notes[i] != ',' {
+			return string(found)
+		}
+		i++
+	}
+}
+
+// decodeNote is noteIn through encoding/json.
+func decodeNote(notes []byte, key string) string {
+	var m map[string]any
+	if json.Unmarshal(notes, &m) != nil {
+		return ""
+	}
+	v, _ := m[key].(string)
+	return v
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString is the string starting at b[i] (a '"') and the index after
+// it; ok is false when it holds an escape or a byte outside ASCII (which
+// encoding/json would check and may replace).
+func plainString(b []byte, i int) (s []byte, next int, ok bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return b[i+1 : j], j + 1, true
+		case '\\':
+			return nil, 0, false
+		}
+		if b[j] >= 0x80 {
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// skipValue is the index after the valid JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object: a scalar ended here
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i // a scalar ended here
+			}
+		}
+	}
+	return i
+}
+
 // ParseEnvelope checks that body is a Razorpay event envelope.
 func ParseEnvelope(body []byte) (Envelope, error) {
 	var e Envelope
@@ -402,16 +515,14 @@ func (r *Receiver) ourInvoice(ctx context.Context, sc billing.Scope, e Envelope)
 	return p.DestinationID, nil
 }
 
-// note is the first value of a note key among the payload's entities.
+// note is the first value of a note key among the payload's entities, in
+// the order payment_link, invoice, payment, order, refund.
 func (e Envelope) note(key string) string {
-	for _, name := range []string{"payment_link", "invoice", "payment", "order", "refund"} {
-		ent, ok := e.Payload[name]
-		if !ok {
-			continue
-		}
-		var notes map[string]string
-		if json.Unmarshal(ent.Entity.Notes, &notes) == nil && notes[key] != "" {
-			return notes[key]
+	for _, name := range [...]string{"payment_link", "invoice", "payment", "order", "refund"} {
+		if ent, ok := e.Payload[name]; ok {
+			if v := noteIn(ent.Entity.Notes, key); v != "" {
+				return v
+			}
 		}
 	}
 	return ""

@@ -1,0 +1,65 @@
+package webhook
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// noteRef is what noteIn must return: the notes read by encoding/json into
+// a map, as note() read them before it scanned them.
+func noteRef(notes []byte, key string) string {
+	var m map[string]any
+	if json.Unmarshal(notes, &m) != nil {
+		return ""
+	}
+	v, _ := m[key].(string)
+	return v
+}
+
+func TestNoteInReadsWhatEncodingJSONReads(t *testing.T) {
+	const k = "razorbill_invoice_id"
+	for _, c := range []struct{ notes, want string }{
+		{`{"razorbill_invoice_id":"inv_1"}`, "inv_1"},
+		{` { "a" : 1 , "b":{"razorbill_invoice_id":"no"}, "c":["x,}",{"d":"]"}], "razorbill_invoice_id" : "inv_2" } `, "inv_2"},
+		{`{"a":true,"b":null,"c":-1.5e3,"razorbill_invoice_id":"inv_3","d":false}`, "inv_3"},
+		{`{"razorbill_invoice_id":"inv_1","razorbill_invoice_id":"inv_2"}`, "inv_2"}, // the last wins, as in a map
+		{`{"razorbill_invoice_id":"inv_1","razorbill_invoice_id":7}`, ""},
+		{`{"razorbill_invoice_id":7}`, ""},
+		{`{"razorbill_invoice_id":{"x":"inv_1"}}`, ""},
+		{`{"razorbill\u005finvoice_id":"inv_4"}`, "inv_4"}, // an escaped key is the same key
+		{`{"razorbill_invoice_id":"inv_\u0035"}`, "inv_5"},
+		{`{"a":"\"razorbill_invoice_id\":\"no\"","b":"x"}`, ""},
+		{`{"razorbill_invoice_id_2":"no","razorbill_invoice":"no"}`, ""},
+		{`[]`, ""},
+		{`"razorbill_invoice_id"`, ""},
+		{`null`, ""},
+		{`{}`, ""},
+		{``, ""},
+	} {
+		if got := noteIn([]byte(c.notes), k); got != c.want {
+			t.Errorf("noteIn(%s) = %q, want %q", c.notes, got, c.want)
+		}
+		if c.notes != "" {
+			if ref := noteRef([]byte(c.notes), k); ref != c.want {
+				t.Errorf("the table is wrong for %s: encoding/json reads %q", c.notes, ref)
+			}
+		}
+	}
+}
+
+// FuzzNoteIn: for any valid JSON value, noteIn reads the note as
+// encoding/json does.
+func FuzzNoteIn(f *testing.F) {
+	f.Add([]byte(`{"razorbill_invoice_id":"inv_1","x":[1,{"y":"}"}]}`), "razorbill_invoice_id")
+	f.Add([]byte(`{"k":"v\"","k":"w"}`), "k")
+	f.Add([]byte(`{"k":"\u00e9"}`), "k")
+	f.Add([]byte("{\"k\":\"\xff\"}"), "k")
+	f.Fuzz(func(t *testing.T, notes []byte, key string) {
+		if !json.Valid(notes) {
+			return // the envelope's decoder hands over only valid values
+		}
+		if got, want := noteIn(notes, key), noteRef(notes, key); got != want {
+			t.Fatalf("noteIn(%q, %q) = %q, encoding/json reads %q", notes, key, got, want)
+		}
+	})
+}
