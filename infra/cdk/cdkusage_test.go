@@ -182,13 +182,14 @@ func TestUsageStreamFilterCriteria(t *testing.T) {
 		record         string
 		toAgg, toRelay bool
 	}{
-		"usage event written":          {rec("INSERT", "usage_event"), true, false},
-		"usage event modified":         {rec("MODIFY", "usage_event"), false, false},
-		"usage event removed":          {`{"eventName":"REMOVE","dynamodb":{"OldImage":{"entity":{"S":"usage_event"}}}}`, false, false},
-		"timeline item (the counting)": {rec("INSERT", "usage_line"), false, false},
-		"bucket":                       {rec("INSERT", "usage_bucket"), false, false},
-		"unique value":                 {rec("INSERT", "usage_unique"), false, false},
-		"meter":                        {rec("INSERT", "meter"), false, false},
+		"usage event written":         {rec("INSERT", "usage_event"), true, false},
+		"usage event modified":        {rec("MODIFY", "usage_event"), false, false},
+		"usage event removed":         {`{"eventName":"REMOVE","dynamodb":{"OldImage":{"entity":{"S":"usage_event"}}}}`, false, false},
+		"timeline item (the claim)":   {rec("INSERT", "usage_line"), false, false},
+		"chunk marker (the counting)": {rec("INSERT", "usage_chunk"), false, false},
+		"bucket":                      {rec("INSERT", "usage_bucket"), false, false},
+		"unique value":                {rec("INSERT", "usage_unique"), false, false},
+		"meter":                       {rec("INSERT", "meter"), false, false},
 	} {
 		for _, x := range []struct {
 			fn   string

@@ -356,10 +356,12 @@ var functionSpecs = []fnSpec{
 		Name:        "usage-aggregator",
 		Description: "Counts each new usage event once into its meters' hourly buckets (table stream)",
 		MemoryMB:    512, Timeout: 60 * time.Second,
-		// Query: the environment's meters; BatchGetItem: the buckets and
-		// timeline items a batch touches; PutItem: transactions of Puts
-		// (buckets, each conditional on the version read, and the event's
-		// timeline item, only if absent).
+		// Query: the environment's meters; BatchGetItem: the buckets,
+		// timeline items and chunk markers a batch touches; PutItem: each
+		// event's timeline item (its claim, only if absent or from an
+		// aborted chunk), an abandoned chunk's marker, and transactions of
+		// Puts (buckets, each conditional on the version read, and the
+		// chunk's marker, only if absent).
 		Table:  tableQuery | tableBatchGet | tablePut,
 		Stream: usageAggregatorTrigger,
 		Usage:  true,

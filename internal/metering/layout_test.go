@@ -2,6 +2,7 @@ package metering_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -20,18 +21,46 @@ import (
 
 // txCounter records what the store asks of DynamoDB: the partition key of
 // every item its successful transactions put, by entity; the items of its
-// cancelled transactions; and the keys of every BatchGetItem (each a
-// strongly consistent read of an item under 4 KB: 1 RRU, found or not).
+// cancelled transactions; the items its successful PutItems wrote, by
+// entity, and its PutItems that failed their condition; and the keys of
+// every BatchGetItem (each a strongly consistent read of an item under
+// 4 KB: 1 RRU, found or not).
 type txCounter struct {
 	usagedb.API
-	mu        sync.Mutex
-	puts      map[string][]string // entity → partition keys written
-	cancelled int                 // items of cancelled transactions
-	readKeys  int
+	mu         sync.Mutex
+	puts       map[string][]string // entity → partition keys written in transactions
+	cancelled  int                 // items of cancelled transactions
+	plain      map[string]int      // entity → items written by PutItem
+	failedPuts int                 // PutItems that failed their condition
+	readKeys   int
 }
 
 func newTxCounter(api usagedb.API) *txCounter {
-	return &txCounter{API: api, puts: map[string][]string{}}
+	return &txCounter{API: api, puts: map[string][]string{}, plain: map[string]int{}}
+}
+
+func (c *txCounter) PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error) {
+	out, err := c.API.PutItem(ctx, in)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		c.failedPuts++
+	case err == nil:
+		e, _ := in.Item[schema.AttrEntity].(*types.AttributeValueMemberS)
+		if e != nil {
+			c.plain[e.Value]++
+		}
+	}
+	return out, err
+}
+
+// wrote is how many items of entity PutItem wrote.
+func (c *txCounter) wrote(entity string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.plain[entity]
 }
 
 func (c *txCounter) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {

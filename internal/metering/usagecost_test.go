@@ -103,19 +103,24 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 		apply(batch(func(string) string { return fmt.Sprintf("user-%03d", rng.IntN(200)) }))
 	}
 	events := float64(batches * perBatch)
-	timeline := float64(counter.written(usagedb.EntityTimeline)) / events
+	claims := float64(counter.wrote(usagedb.EntityTimeline)) / events
+	markers := float64(counter.written(usagedb.EntityChunk)) / events
 	bucket := float64(counter.written(usagedb.EntityBucket)) / events
 	unique := float64(counter.written(usagedb.EntityUnique)) / events
 	reads := float64(counter.readKeys) / events
 	// §7's prices: $0.625 per million WRU, $0.125 per million RRU; every item
-	// here is under 1 KB, 2 WRU in a transaction; plus usage-ingest's guard
-	// PutItem (1 WRU per event).
-	wru := 1 + 2*(timeline+bucket+unique) + 2*float64(counter.cancelled)/events
-	t.Logf("per event: timeline %.2f, bucket %.2f, unique %.2f items written; %.2f cancelled items; %.2f keys read; "+
-		"%.2f WRU (with the guard), %.2f RRU: $%.2f per million events",
-		timeline, bucket, unique, float64(counter.cancelled)/events, reads, wru, reads, wru*0.625+reads*0.125)
-	if timeline != 1 {
-		t.Fatalf("timeline items per event %.2f, want 1", timeline)
+	// here is under 1 KB: 1 WRU by PutItem, 2 WRU in a transaction; plus
+	// usage-ingest's guard PutItem (1 WRU per event). A PutItem that failed
+	// its condition is charged 1 WRU.
+	wru := 1 + claims + 2*(markers+bucket+unique) + 2*float64(counter.cancelled)/events + float64(counter.failedPuts)/events
+	t.Logf("per event: timeline %.2f (PutItem), chunk marker %.3f, bucket %.2f, unique %.2f items written (transactions); %.2f cancelled items, "+
+		"%.2f failed PutItems; %.2f keys read; %.2f WRU (with the guard), %.2f RRU: $%.2f per million events",
+		claims, markers, bucket, unique, float64(counter.cancelled)/events, float64(counter.failedPuts)/events, reads, wru, reads, wru*0.625+reads*0.125)
+	if claims != 1 || counter.written(usagedb.EntityTimeline) != 0 {
+		t.Fatalf("timeline items per event %.2f by PutItem and %d in transactions, want 1 and none", claims, counter.written(usagedb.EntityTimeline))
+	}
+	if markers > 0.01 {
+		t.Errorf("chunk markers per event %.3f, want ≤ 0.01", markers)
 	}
 	if bucket > 0.25 {
 		t.Errorf("bucket items per event %.2f, want ≤ 0.25", bucket)
@@ -139,24 +144,24 @@ func TestAggregatorItemsPerEvent(t *testing.T) {
 	if steadyReads > 0.3 {
 		t.Errorf("a batch of users seen before read %.2f keys per event, want ≤ 0.3", steadyReads)
 	}
-	// That batch delivered again: one cancelled transaction finds its
-	// events counted; the rest of the batch is read first and left out.
-	written, cancelled, readKeys := counter.written(usagedb.EntityTimeline)+counter.written(usagedb.EntityBucket)+counter.written(usagedb.EntityUnique),
-		counter.cancelled, counter.readKeys
+	// That batch delivered again: its first claim fails, the rest is read
+	// first and left out; nothing is written.
+	written := counter.written(usagedb.EntityChunk) + counter.written(usagedb.EntityBucket) + counter.written(usagedb.EntityUnique) + counter.wrote(usagedb.EntityTimeline)
+	cancelled, failedPuts, readKeys := counter.cancelled, counter.failedPuts, counter.readKeys
 	res, err := store.Apply(ctx, r.sc, ms, evs)
 	if err != nil || res.Counted != 0 || res.Duplicates != perBatch {
 		t.Fatalf("redelivered batch: %+v %v, want %d duplicates", res, err, perBatch)
 	}
-	if w := counter.written(usagedb.EntityTimeline) + counter.written(usagedb.EntityBucket) + counter.written(usagedb.EntityUnique) - written; w != 0 {
+	if w := counter.written(usagedb.EntityChunk) + counter.written(usagedb.EntityBucket) + counter.written(usagedb.EntityUnique) + counter.wrote(usagedb.EntityTimeline) - written; w != 0 {
 		t.Fatalf("a redelivered batch wrote %d items", w)
 	}
-	if c := counter.cancelled - cancelled; c > 100 {
-		t.Errorf("a redelivered batch cancelled transactions of %d items, want one transaction (≤ 100)", c)
+	if c, f := counter.cancelled-cancelled, counter.failedPuts-failedPuts; c != 0 || f != 1 {
+		t.Errorf("a redelivered batch cancelled transactions of %d items and failed %d PutItems, want none and one", c, f)
 	}
 	if k := counter.readKeys - readKeys; float64(k) > 1.5*perBatch {
 		t.Errorf("a redelivered batch read %d keys, want ≤ %d", k, 3*perBatch/2)
 	}
-	t.Logf("redelivered batch of %d: %d cancelled items, %d keys read", perBatch, counter.cancelled-cancelled, counter.readKeys-readKeys)
+	t.Logf("redelivered batch of %d: %d failed PutItems, %d keys read", perBatch, counter.failedPuts-failedPuts, counter.readKeys-readKeys)
 	// The buckets still add up: one customer's COUNT equals its api_call events.
 	got, err := store.Usage(ctx, r.sc, calls, []string{"x:cost-cust-03"}, hour, hour.Add(time.Hour))
 	if err != nil || got[hour].N != int64(apiCalls["cost-cust-03"]) {

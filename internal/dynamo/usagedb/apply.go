@@ -2,10 +2,14 @@ package usagedb
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +34,7 @@ const maxTries = 12
 
 // Applied says what Apply did with a batch.
 type Applied struct {
-	Counted    int // events newly counted (timeline item written)
+	Counted    int // events newly counted (their chunk committed)
 	Duplicates int // events already counted before (a redelivery)
 }
 
@@ -42,23 +46,42 @@ type contribution struct {
 	upk, usk string
 }
 
-// Apply counts each event once: for every event it writes the timeline
-// item (only if absent) and folds the event into the buckets of every
-// meter that counts it, in transactions of at most 100 items whose bucket
-// writes are conditional on the version read. An event whose timeline
-// item exists was counted before and changes nothing. meters are the
-// environment's meters (usage.Meter.Counts decides per event).
+// maxChunkEvents bounds the events one chunk claims.
+const maxChunkEvents = 500
+
+// claimWorkers is how many claims of one chunk are written at once.
+const claimWorkers = 8
+
+// Apply counts each event once, in chunks. For a chunk it claims every
+// event: it writes the event's timeline item, only if absent, naming the
+// chunk (a plain conditional PutItem). Then one transaction folds the
+// claimed events into the buckets of every meter that counts them (each
+// bucket write conditional on the version read), writes UNIQUE_COUNT's new
+// value items, and writes the chunk's marker, only if absent, as applied.
+// An event counts once its claiming chunk's marker says applied.
+//
+// An event whose timeline item exists was claimed before: by a chunk whose
+// marker says applied (a duplicate: nothing changes), or by one whose
+// marker says aborted, or by one with no marker. A chunk without a marker
+// whose claims are older than the store's orphan age is aborted (its
+// marker written as aborted, only if absent: the owner's transaction and
+// the abort write the same item, so exactly one of them wins), and its
+// events are claimed again by a new chunk (conditional on the old claim).
+// A younger one may still be committing: those events are left for the
+// stream's next delivery (a transient error). So the per-event write is
+// 1 WRU, not the 2 a transactional write costs; the transaction holds only
+// the buckets, the value items and one marker.
 //
 // The batch's events are ordered by customer and hour (stably, after
-// repeats are dropped), so a customer's events share transactions, and
-// one transaction writes one bucket per customer, meter and hour: in the
-// shard of that bucket's first event in the transaction. Any shard is
-// right (a usage answer merges all of them, and every fold is order-free:
-// COUNT and SUM add, MAX and LATEST keep the greatest value or key,
-// usage.Fold); the timeline item, not the bucket, says an event was
-// counted. A busy customer's transactions so write each bucket shard in
-// about one transaction in usage.Shards, instead of every shard in every
-// transaction.
+// repeats are dropped), so a customer's events share chunks, and one
+// transaction writes one bucket per customer, meter and hour: in the shard
+// of that bucket's first event in the chunk. Any shard is right (a usage
+// answer merges all of them, and every fold is order-free: COUNT and SUM
+// add, MAX and LATEST keep the greatest value or key, usage.Fold); the
+// marker, not the bucket, says an event was counted. A busy customer's
+// chunks so write each bucket shard in about one transaction in
+// usage.Shards, instead of every shard in every transaction.
+// meters are the environment's meters (usage.Meter.Counts decides per event).
 func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Meter, evs []usage.Event) (Applied, error) {
 	var total Applied
 	evs = byCustomerAndHour(distinct(evs))
@@ -77,21 +100,24 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 			}
 		}
 	}
-	// A redelivered batch is rare: the timeline items are looked for only
-	// once a transaction was cancelled (applyChunk).
+	// A redelivered batch is rare: the timeline items are read before they
+	// are claimed only once a claim of this batch failed (claim).
 	var check bool
+	var waiting error
 	for start := 0; start < len(evs); {
+		// The transaction holds the chunk's marker and its distinct buckets
+		// and value items: at most maxTxItems-1 of those.
 		end, items := start, 0
 		written := map[string]bool{}
-		for end < len(evs) {
-			add := 1
+		for end < len(evs) && end-start < maxChunkEvents {
+			add := 0
 			for _, c := range contrib[end] {
 				if !written[c.item] {
 					add++
 					written[c.item] = true // a later event sharing it adds nothing
 				}
 			}
-			if items+add > maxTxItems && end > start {
+			if items+add > maxTxItems-1 && end > start {
 				break
 			}
 			items += add
@@ -115,12 +141,14 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 		a, err := s.applyChunk(ctx, sc, evs[start:end], contrib[start:end], &check)
 		total.Counted += a.Counted
 		total.Duplicates += a.Duplicates
-		if err != nil {
+		if apperr.Is(err, apperr.Transient) && errors.Is(err, errInFlight) {
+			waiting = err // the other chunks go on
+		} else if err != nil {
 			return total, err
 		}
 		start = end
 	}
-	return total, nil
+	return total, waiting
 }
 
 // byCustomerAndHour orders evs by customer key, then hour, keeping the
@@ -148,57 +176,435 @@ func byCustomerAndHour(evs []usage.Event) []usage.Event {
 	return out
 }
 
-// applyChunk writes one transaction's events. The transaction's condition
-// on each timeline item decides whether an event was counted before; once
-// *check is set (a transaction of this batch was cancelled: a redelivery,
-// or other writers on the buckets), the events' timeline items are first
-// looked for with one consistent batch read, so that further counted
-// events are left out instead of cancelling another transaction.
-//
-// Why not read first always: a strongly consistent read of an item up to
-// 4 KB takes 1 RRU, and BatchGetItem reads each key as a GetItem
-// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html),
-// so reading first costs 1 RRU per event, $0.125 per million at on-demand
-// prices, on every batch. DynamoDB does two underlying writes of every
-// transaction item, one to prepare and one to commit
-// (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html#transaction-capacity-handling);
-// the page does not say what a cancelled transaction is charged, so take
-// the whole 2 WRU per item: at most 200 WRU ($0.000125) for a cancelled
-// transaction of 100 items, once per redelivered batch, against 500 RRU
-// ($0.0000625) that reading first costs a batch of 500. Reading only after
-// a cancellation is cheaper while fewer than one batch in three is
-// delivered again.
+// errInFlight: some events are claimed by a chunk that may still commit.
+var errInFlight = errors.New("claimed by a chunk that may still commit")
+
+// Events' states within applyChunk.
+const (
+	pending = iota // to claim (again)
+	mine           // claimed by the current chunk
+	settled        // counted: by this call (Counted) or before (Duplicates)
+	waiting        // claimed by a chunk younger than the orphan age, without a marker
+)
+
+// applyChunk claims and counts one chunk's events (see Apply). It tries
+// again, with a new chunk, when another delivery aborted its chunk before
+// it committed.
 func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution, check *bool) (Applied, error) {
 	var res Applied
-	done := make([]bool, len(evs)) // counted before: left out
-	checked := false
+	state := make([]int, len(evs))
+	for round := 0; ; round++ {
+		var todo []int
+		for i := range evs {
+			if state[i] == pending {
+				todo = append(todo, i)
+			}
+		}
+		if len(todo) == 0 {
+			break
+		}
+		if round >= maxTries {
+			return res, apperr.E(apperr.Transient, "usage_contention", "usage chunks kept being aborted under %d tries; the records will be retried", maxTries)
+		}
+		if round > 0 {
+			s.pause(round)
+		}
+		chunk, err := newChunkID()
+		if err != nil {
+			return res, err
+		}
+		at := s.now()
+		claimedBy, err := s.claim(ctx, sc, evs, todo, chunk, at, check)
+		if err != nil {
+			return res, err
+		}
+		for i, c := range claimedBy {
+			if c.chunk == chunk {
+				state[i] = mine
+			}
+		}
+		if err := s.resolve(ctx, sc, evs, claimedBy, chunk, at, state, &res); err != nil {
+			return res, err
+		}
+		var own []int
+		for i := range evs {
+			if state[i] == mine {
+				own = append(own, i)
+			}
+		}
+		if len(own) == 0 {
+			continue
+		}
+		committed, err := s.commit(ctx, sc, evs, contrib, own, chunk)
+		if err != nil {
+			return res, err
+		}
+		for _, i := range own {
+			if committed {
+				state[i] = settled
+			} else {
+				state[i] = pending // the chunk was aborted: claimed by its aborter, or to claim again
+			}
+		}
+		if committed {
+			res.Counted += len(own)
+		}
+	}
+	for i := range evs {
+		if state[i] == waiting {
+			return res, apperr.Wrap(errInFlight, apperr.Transient, "usage_in_flight",
+				"some usage events are claimed by a chunk that may still commit; the records will be retried")
+		}
+	}
+	return res, nil
+}
+
+// claimInfo is who claimed an event's timeline item, and when.
+type claimInfo struct {
+	chunk string // "" for an item written before chunks: counted
+	at    int64  // unix milliseconds
+	item  map[string]types.AttributeValue
+}
+
+func (s *Store) now() time.Time {
+	if s.clock != nil {
+		return s.clock()
+	}
+	return time.Now()
+}
+
+// claim writes the timeline items of evs[todo] naming chunk, each only if
+// absent, and returns the claim every one of them holds now (chunk for those
+// written). Once *check is set (a claim of this batch failed: a
+// redelivery), the items are first read with one consistent batch read, so
+// that counted events cost a read unit instead of a failed write.
+func (s *Store) claim(ctx context.Context, sc billing.Scope, evs []usage.Event, todo []int, chunk string, at time.Time, check *bool) (map[int]claimInfo, error) {
+	out := map[int]claimInfo{}
+	if *check {
+		found, err := s.claims(ctx, sc, evs, todo)
+		if err != nil {
+			return nil, err
+		}
+		rest := todo[:0:0]
+		for _, i := range todo {
+			if c, ok := found[i]; ok {
+				out[i] = c
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		todo = rest
+	}
+	if !*check && len(todo) > 1 {
+		// The first claim alone: when it fails, the batch is most likely
+		// a redelivery, and the rest is read first instead.
+		c, err := s.claimOne(ctx, sc, evs[todo[0]], chunk, at, "")
+		if err != nil {
+			return nil, err
+		}
+		out[todo[0]] = c
+		if c.chunk != chunk {
+			*check = true
+			rest, err := s.claim(ctx, sc, evs, todo[1:], chunk, at, check)
+			for i, c := range rest {
+				out[i] = c
+			}
+			return out, err
+		}
+		todo = todo[1:]
+	}
+	var (
+		mu      sync.Mutex
+		first   error
+		failed  bool
+		next    = make(chan int)
+		workers sync.WaitGroup
+	)
+	for range min(claimWorkers, len(todo)) {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for i := range next {
+				c, err := s.claimOne(ctx, sc, evs[i], chunk, at, "")
+				mu.Lock()
+				if err != nil && first == nil {
+					first = err
+				} else if err == nil {
+					out[i] = c
+					failed = failed || c.chunk != chunk
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	for _, i := range todo {
+		next <- i
+	}
+	close(next)
+	workers.Wait()
+	if failed {
+		*check = true
+	}
+	return out, first
+}
+
+// claimOne writes e's timeline item naming chunk: only if absent, or, when
+// from is set, only if the item names from (an aborted chunk's event taken
+// over). When the condition fails it returns the claim the item holds.
+func (s *Store) claimOne(ctx context.Context, sc billing.Scope, e usage.Event, chunk string, at time.Time, from string) (claimInfo, error) {
+	it, err := s.timelineItem(sc, e)
+	if err != nil {
+		return claimInfo{}, err
+	}
+	it[attrClaim] = str(chunk)
+	it[attrClaimedAt] = &types.AttributeValueMemberN{Value: strconv.FormatInt(at.UnixMilli(), 10)}
+	in := &ddbjson.PutItemInput{TableName: &s.table, Item: it,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": schema.AttrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld}
+	if from != "" {
+		in.ConditionExpression = aws.String("#claim = :from")
+		in.ExpressionAttributeNames = map[string]string{"#claim": attrClaim}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":from": str(from)}
+	}
+	_, err = s.db.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	if !errors.As(err, &ccf) {
+		if err != nil {
+			return claimInfo{}, dynamo.StorageError(err, "claim usage event")
+		}
+		return claimInfo{chunk: chunk, at: at.UnixMilli()}, nil
+	}
+	if len(ccf.Item) > 0 {
+		return claimOf(ccf.Item), nil
+	}
+	// An answer without the item: read it (a batch read, the function's
+	// one read of single items).
+	found, err := s.claims(ctx, sc, []usage.Event{e}, []int{0})
+	if err != nil {
+		return claimInfo{}, err
+	}
+	c, ok := found[0]
+	if !ok {
+		return claimInfo{}, apperr.E(apperr.Transient, "usage_claim_vanished", "a usage event's timeline item changed while it was claimed; retry")
+	}
+	return c, nil
+}
+
+func claimOf(it map[string]types.AttributeValue) claimInfo {
+	c := claimInfo{item: it}
+	if v, ok := it[attrClaim].(*types.AttributeValueMemberS); ok {
+		c.chunk = v.Value
+	}
+	if v, ok := it[attrClaimedAt].(*types.AttributeValueMemberN); ok {
+		c.at, _ = strconv.ParseInt(v.Value, 10, 64)
+	}
+	return c
+}
+
+// claims reads the timeline items of evs[idx] consistently: the claim of
+// each one that exists.
+func (s *Store) claims(ctx context.Context, sc billing.Scope, evs []usage.Event, idx []int) (map[int]claimInfo, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(idx))
+	index := map[string]int{}
+	for _, i := range idx {
+		e := evs[i]
+		pk := timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard())
+		keys = append(keys, keyAV(pk, timelineSK(e)))
+		index[pk+"\x00"+timelineSK(e)] = i
+	}
+	out := map[int]claimInfo{}
+	err := s.batchGet(ctx, keys, aws.String("#pk, #sk, #claim, #at"), map[string]string{"#claim": attrClaim, "#at": attrClaimedAt},
+		func(pk, sk string, it map[string]types.AttributeValue) error {
+			if i, ok := index[pk+"\x00"+sk]; ok {
+				out[i] = claimOf(it)
+			}
+			return nil
+		})
+	return out, err
+}
+
+// resolve settles the events of claimedBy that another chunk claimed: a
+// duplicate when that chunk is applied (or the item predates chunks);
+// claimed again for chunk when it is aborted, or when it has no marker and
+// its claim is older than the orphan age (it is aborted first); waiting
+// otherwise.
+func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event, claimedBy map[int]claimInfo, chunk string, at time.Time, state []int, res *Applied) error {
+	others := map[int]claimInfo{}
+	for i, c := range claimedBy {
+		switch {
+		case c.chunk == chunk:
+		case c.chunk == "":
+			state[i] = settled
+			res.Duplicates++
+		default:
+			others[i] = c
+		}
+	}
+	for try := 0; len(others) > 0; try++ {
+		if try >= maxTries {
+			for i := range others {
+				state[i] = waiting
+			}
+			return nil
+		}
+		var ids []string
+		seen := map[string]bool{}
+		for _, c := range others {
+			if !seen[c.chunk] {
+				seen[c.chunk] = true
+				ids = append(ids, c.chunk)
+			}
+		}
+		marks, err := s.markers(ctx, sc, ids)
+		if err != nil {
+			return err
+		}
+		// Chunks without a marker whose claims are old enough: abort them.
+		for _, id := range ids {
+			if _, ok := marks[id]; ok {
+				continue
+			}
+			var newest int64
+			for _, c := range others {
+				if c.chunk == id {
+					newest = max(newest, c.at)
+				}
+			}
+			if at.Sub(time.UnixMilli(newest)) < s.orphanAfter {
+				continue
+			}
+			aborted, err := s.putMarker(ctx, sc, id, chunkAborted, 0)
+			if err != nil {
+				return err
+			}
+			if aborted {
+				marks[id] = chunkAborted
+			} // else: it has a marker now; read again next time round
+		}
+		next := map[int]claimInfo{}
+		for i, c := range others {
+			switch marks[c.chunk] {
+			case chunkApplied:
+				state[i] = settled
+				res.Duplicates++
+			case chunkAborted:
+				got, err := s.claimOne(ctx, sc, evs[i], chunk, at, c.chunk)
+				if err != nil {
+					return err
+				}
+				if got.chunk == chunk {
+					state[i] = mine
+				} else {
+					next[i] = got // another delivery took it over first
+				}
+			default:
+				if _, ok := marks[c.chunk]; !ok && at.Sub(time.UnixMilli(c.at)) < s.orphanAfter {
+					state[i] = waiting
+				} else {
+					next[i] = c // its marker was written meanwhile: read it
+				}
+			}
+		}
+		others = next
+	}
+	return nil
+}
+
+// Chunk marker states.
+const (
+	chunkApplied = "applied"
+	chunkAborted = "aborted"
+)
+
+// Timeline item attributes naming the chunk that claimed it, and when.
+const (
+	attrClaim     = "claim"
+	attrClaimedAt = "claimed_at"
+)
+
+func chunkPK(sc billing.Scope, id string) string { return dynamo.ScopeKey(sc) + "#UC#" + id }
+
+const chunkSK = "M"
+
+func newChunkID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", apperr.Wrap(err, apperr.Internal, "", "chunk id")
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// markers reads the markers of the chunks ids consistently: id → state,
+// absent for a chunk without one.
+func (s *Store) markers(ctx context.Context, sc billing.Scope, ids []string) (map[string]string, error) {
+	keys := make([]map[string]types.AttributeValue, 0, len(ids))
+	for _, id := range ids {
+		keys = append(keys, keyAV(chunkPK(sc, id), chunkSK))
+	}
+	prefix := chunkPK(sc, "")
+	out := map[string]string{}
+	err := s.batchGet(ctx, keys, aws.String("#pk, #sk, #state"), map[string]string{"#state": attrChunkState}, func(pk, _ string, it map[string]types.AttributeValue) error {
+		if v, ok := it[attrChunkState].(*types.AttributeValueMemberS); ok {
+			out[strings.TrimPrefix(pk, prefix)] = v.Value
+		}
+		return nil
+	})
+	return out, err
+}
+
+const attrChunkState = "state"
+
+// markerItem is a chunk's marker; ttl 0 writes none.
+func (s *Store) markerItem(sc billing.Scope, id, state string, ttl int64) map[string]types.AttributeValue {
+	it := keyAV(chunkPK(sc, id), chunkSK)
+	it[schema.AttrEntity] = str(EntityChunk)
+	it[attrChunkState] = str(state)
+	if ttl > 0 {
+		it["ttl"] = &types.AttributeValueMemberN{Value: strconv.FormatInt(ttl, 10)}
+	}
+	return it
+}
+
+// putMarker writes a chunk's marker only if it has none; false when it had.
+func (s *Store) putMarker(ctx context.Context, sc billing.Scope, id, state string, ttl int64) (bool, error) {
+	_, err := s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: s.markerItem(sc, id, state, ttl),
+		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, dynamo.StorageError(err, "write usage chunk marker")
+	}
+	return true, nil
+}
+
+// commit folds the events evs[own], claimed by chunk, into their buckets
+// and writes chunk's marker as applied, in one transaction; false when the
+// chunk was aborted first (its marker exists). Bucket versions that moved,
+// or a conflicting transaction, make it read and try again; after maxTries
+// it aborts the chunk itself, so that the next delivery claims its events
+// at once, and returns a transient error.
+func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution, own []int, chunk string) (bool, error) {
+	var ttl int64
+	for _, i := range own {
+		ttl = max(ttl, evs[i].Timestamp.Add(s.retention).Unix()) // the marker outlives its events' timeline items
+	}
 	for try := 0; ; try++ {
 		if try >= maxTries {
-			return res, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
+			if _, err := s.putMarker(ctx, sc, chunk, chunkAborted, ttl); err != nil {
+				return false, err
+			}
+			return false, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
 		}
 		if try > 0 {
 			s.pause(try)
 		}
-		if *check && !checked {
-			seen, err := s.counted(ctx, sc, evs)
-			if err != nil {
-				return res, err
-			}
-			for i := range evs {
-				if seen[i] && !done[i] {
-					done[i] = true
-					res.Duplicates++
-				}
-			}
-			checked = true
-		}
 		// The buckets this chunk changes, read consistently.
 		meterOf := map[BucketKey]usage.Meter{}
 		var keys []BucketKey
-		for i := range evs {
-			if done[i] {
-				continue
-			}
+		for _, i := range own {
 			for _, c := range contrib[i] {
 				if _, ok := meterOf[c.key]; !ok && c.meter.Aggregation != usage.UniqueCount {
 					meterOf[c.key] = c.meter
@@ -208,16 +614,16 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		}
 		stored, versions, err := s.readBuckets(ctx, sc, keys)
 		if err != nil {
-			return res, err
+			return false, err
 		}
 		// UNIQUE_COUNT values already seen that hour are not written again
 		// (those this store knows of are not read either).
 		var ukeys []map[string]types.AttributeValue
 		asked := map[string]bool{}
 		seenU := map[string]bool{}
-		for i := range evs {
+		for _, i := range own {
 			for _, c := range contrib[i] {
-				if !done[i] && c.upk != "" && !asked[c.item] {
+				if c.upk != "" && !asked[c.item] {
 					asked[c.item] = true
 					if s.known.has(c.item) {
 						seenU[c.item] = true
@@ -227,31 +633,22 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 				}
 			}
 		}
-		if err := s.batchGet(ctx, ukeys, aws.String("#pk, #sk"), func(pk, sk string, _ map[string]types.AttributeValue) error {
+		if err := s.batchGet(ctx, ukeys, aws.String("#pk, #sk"), nil, func(pk, sk string, _ map[string]types.AttributeValue) error {
 			seenU[pk+"\x00"+sk] = true
 			s.known.add(pk + "\x00" + sk)
 			return nil
 		}); err != nil {
-			return res, err
+			return false, err
 		}
 		next := map[BucketKey]usage.Bucket{}
 		for k, b := range stored {
 			next[k] = b
 		}
-		var tx []types.TransactWriteItem
-		var txEvent []int // the event index of each timeline item, -1 for others
+		tx := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: s.markerItem(sc, chunk, chunkApplied, ttl),
+			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}}}
 		uniques := map[string]bool{}
-		for i, e := range evs {
-			if done[i] {
-				continue
-			}
-			it, err := s.timelineItem(sc, e)
-			if err != nil {
-				return res, err
-			}
-			tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: it,
-				ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}})
-			txEvent = append(txEvent, i)
+		for _, i := range own {
+			e := evs[i]
 			for _, c := range contrib[i] {
 				if c.meter.Aggregation == usage.UniqueCount {
 					if uniques[c.item] || seenU[c.item] {
@@ -261,12 +658,11 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 					u := keyAV(c.upk, c.usk)
 					u[schema.AttrEntity] = str(EntityUnique)
 					tx = append(tx, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: u}})
-					txEvent = append(txEvent, -1)
 					continue
 				}
 				b := next[c.key]
 				if err := usage.Fold(c.meter, &b, e); err != nil {
-					return res, apperr.Wrap(err, apperr.Internal, "", "fold event")
+					return false, apperr.Wrap(err, apperr.Internal, "", "fold event")
 				}
 				next[c.key] = b
 			}
@@ -279,7 +675,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 			}
 			it, err := attributevalue.MarshalMap(bi)
 			if err != nil {
-				return res, apperr.Wrap(err, apperr.Internal, "", "encode bucket")
+				return false, apperr.Wrap(err, apperr.Internal, "", "encode bucket")
 			}
 			for name, v := range k.av(sc) {
 				it[name] = v
@@ -294,33 +690,22 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 				put.ExpressionAttributeValues = map[string]types.AttributeValue{":ver": &types.AttributeValueMemberN{Value: strconv.FormatInt(versions[k], 10)}}
 			}
 			tx = append(tx, types.TransactWriteItem{Put: put})
-			txEvent = append(txEvent, -1)
-		}
-		if len(tx) == 0 {
-			return res, nil
 		}
 		_, err = s.db.TransactWriteItems(ctx, &ddbjson.TransactWriteItemsInput{TransactItems: tx})
 		if err == nil {
-			for _, i := range txEvent {
-				if i >= 0 {
-					res.Counted++
-				}
-			}
 			for item := range uniques {
 				s.known.add(item)
 			}
-			return res, nil
+			return true, nil
 		}
 		var tc *types.TransactionCanceledException
 		if !errors.As(err, &tc) {
-			return res, dynamo.StorageError(err, "count usage")
+			// Committed or not is unknown: the marker says, and the next
+			// delivery reads it (a chunk without one is aborted once old).
+			return false, dynamo.StorageError(err, "count usage")
 		}
-		*check = true
-		for j, r := range tc.CancellationReasons {
-			if j < len(txEvent) && txEvent[j] >= 0 && aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				done[txEvent[j]] = true // counted by an earlier delivery
-				res.Duplicates++
-			}
+		if len(tc.CancellationReasons) > 0 && aws.ToString(tc.CancellationReasons[0].Code) == "ConditionalCheckFailed" {
+			return false, nil // the chunk was aborted by another delivery
 		}
 		// Bucket versions that moved, or a conflicting transaction: read and try again.
 	}
@@ -339,30 +724,38 @@ func (s *Store) timelineItem(sc billing.Scope, e usage.Event) (map[string]types.
 }
 
 // Counted reports, by index, which of evs the aggregator has counted: their
-// timeline items exist (written in the transaction that changed their
-// buckets, so a usage query already reflects them). A consistent batch read;
-// evs need ID, Timestamp and the customer as accepted.
+// timeline items exist and the chunk that claimed each one is applied
+// (its transaction changed their buckets, so a usage query already
+// reflects them). Consistent batch reads; evs need ID, Timestamp and the
+// customer as accepted.
 func (s *Store) Counted(ctx context.Context, sc billing.Scope, evs []usage.Event) (map[int]bool, error) {
-	return s.counted(ctx, sc, evs)
-}
-
-// counted reports which events already have their timeline item.
-func (s *Store) counted(ctx context.Context, sc billing.Scope, evs []usage.Event) (map[int]bool, error) {
-	keys := make([]map[string]types.AttributeValue, len(evs))
-	index := map[string]int{}
-	for i, e := range evs {
-		pk := timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard())
-		keys[i] = keyAV(pk, timelineSK(e))
-		index[pk+"\x00"+timelineSK(e)] = i
+	idx := make([]int, len(evs))
+	for i := range idx {
+		idx[i] = i
+	}
+	found, err := s.claims(ctx, sc, evs, idx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range found {
+		if c.chunk != "" && !seen[c.chunk] {
+			seen[c.chunk] = true
+			ids = append(ids, c.chunk)
+		}
+	}
+	marks, err := s.markers(ctx, sc, ids)
+	if err != nil {
+		return nil, err
 	}
 	out := map[int]bool{}
-	err := s.batchGet(ctx, keys, aws.String("#pk, #sk"), func(pk, sk string, _ map[string]types.AttributeValue) error {
-		if i, ok := index[pk+"\x00"+sk]; ok {
+	for i, c := range found {
+		if c.chunk == "" || marks[c.chunk] == chunkApplied {
 			out[i] = true
 		}
-		return nil
-	})
-	return out, err
+	}
+	return out, nil
 }
 
 // readBuckets reads keys consistently (BatchGetItem, 100 at a time).
@@ -375,7 +768,7 @@ func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []Bucket
 		byKey[av[schema.AttrPK].(*types.AttributeValueMemberS).Value+"\x00"+av[schema.AttrSK].(*types.AttributeValueMemberS).Value] = k
 		req = append(req, av)
 	}
-	err := s.batchGet(ctx, req, nil, func(pk, sk string, it map[string]types.AttributeValue) error {
+	err := s.batchGet(ctx, req, nil, nil, func(pk, sk string, it map[string]types.AttributeValue) error {
 		k, ok := byKey[pk+"\x00"+sk]
 		if !ok {
 			return nil
@@ -396,7 +789,7 @@ func (s *Store) readBuckets(ctx context.Context, sc billing.Scope, keys []Bucket
 
 // batchGet reads keys consistently, 100 at a time, until none is left
 // unprocessed, and calls each with every item found.
-func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeValue, projection *string, each func(pk, sk string, it map[string]types.AttributeValue) error) error {
+func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeValue, projection *string, names map[string]string, each func(pk, sk string, it map[string]types.AttributeValue) error) error {
 	for len(req) > 0 {
 		n := min(len(req), 100)
 		pending := req[:n]
@@ -412,6 +805,9 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 			if projection != nil {
 				ka.ProjectionExpression = projection
 				ka.ExpressionAttributeNames = map[string]string{"#pk": schema.AttrPK, "#sk": schema.AttrSK}
+				for k, v := range names {
+					ka.ExpressionAttributeNames[k] = v
+				}
 			}
 			res, err := s.db.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
 			if err != nil {

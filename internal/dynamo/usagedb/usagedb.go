@@ -10,9 +10,11 @@
 //	                                          guard, kept without TTL); its stream
 //	                                          INSERT feeds the usage-aggregator
 //	S#UE#C#<yyyy-mm-dd>#k / <ts>#<event_id>   the event on its customer's timeline
-//	                                          (ttl): the aggregator's marker that
-//	                                          the event was counted, and what
+//	                                          (ttl): the aggregator's claim (the
+//	                                          chunk counting it), and what
 //	                                          GET /api/v1/events reads
+//	S#UC#<chunk> / M                          a chunk's marker: applied (its
+//	                                          events are counted) or aborted (ttl)
 //	S#UB#C#<mtr_id>#<yyyy-mm>#k / <hour>      bucket: COUNT/SUM/MAX/LATEST state
 //	                                          (k: the shard of the first event
 //	                                          for C, meter and hour in the
@@ -25,10 +27,13 @@
 // 26-character id) can hold any characters without two keys colliding.
 //
 // Exactly once: the event item is written only if absent (a repeated
-// event_id is a duplicate, forever). The aggregator writes an event's
-// timeline item, only if absent, in the same transaction as the buckets it
-// changes (each conditional on the version it read), so a redelivered
-// stream record changes nothing.
+// event_id is a duplicate, forever). The aggregator claims an event by
+// writing its timeline item, only if absent, naming a chunk, and counts the
+// chunk's claimed events in one transaction that writes the buckets they
+// change (each conditional on the version read) and the chunk's marker,
+// only if absent; a chunk that never committed is aborted (its marker
+// written first) before its events are claimed again (Store.Apply). So a
+// redelivered stream record changes nothing.
 package usagedb
 
 import (
@@ -62,6 +67,7 @@ const (
 	EntityTimeline = "usage_line"
 	EntityBucket   = "usage_bucket"
 	EntityUnique   = "usage_unique"
+	EntityChunk    = "usage_chunk"
 )
 
 // API is the part of the DynamoDB client the store uses.
@@ -82,7 +88,21 @@ type Store struct {
 	// pause is the back-off between tries of a conflicting transaction.
 	pause func(try int)
 	known *knownUniques
+	// orphanAfter is how old a chunk's claims must be before another
+	// delivery may abort it when it has no marker (longer than the
+	// aggregator runs); clock is the time claims are stamped with.
+	orphanAfter time.Duration
+	clock       func() time.Time
 }
+
+// DefaultOrphanAfter is twice the usage-aggregator's 60 s timeout: a chunk
+// that old without a marker has no live owner left to commit it (aborting a
+// live one is safe too, it only costs that owner a retry).
+const DefaultOrphanAfter = 2 * time.Minute
+
+// SetOrphanAfter sets how old a chunk's claims must be before another
+// delivery may abort the chunk (DefaultOrphanAfter unless set).
+func (s *Store) SetOrphanAfter(d time.Duration) { s.orphanAfter = d }
 
 // New returns a store over the named table; retention is how long raw
 // events stay on their customer's timeline (0: usage.DefaultRetention).
@@ -90,7 +110,7 @@ func New(db API, table string, retention time.Duration) *Store {
 	if retention <= 0 {
 		retention = usage.DefaultRetention
 	}
-	return &Store{db: db, table: table, retention: retention, known: &knownUniques{}, pause: func(try int) {
+	return &Store{db: db, table: table, retention: retention, known: &knownUniques{}, orphanAfter: DefaultOrphanAfter, pause: func(try int) {
 		time.Sleep(time.Duration(try*try) * 5 * time.Millisecond)
 	}}
 }
@@ -275,7 +295,8 @@ func (s *Store) Event(ctx context.Context, sc billing.Scope, id string) (usage.E
 	return e, true, nil
 }
 
-// ListEvents pages through the counted events of the given customer keys
+// ListEvents pages through the events the aggregator took up (claimed;
+// counted once their chunk commits, Counted) of the given customer keys
 // with a timestamp in [start, end), newest first. after is the timeline
 // position to continue below (an event's timestamp#id, "" for the first page).
 func (s *Store) ListEvents(ctx context.Context, sc billing.Scope, custs []string, start, end time.Time, limit int, after string) ([]usage.Event, bool, error) {
