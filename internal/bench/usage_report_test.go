@@ -25,6 +25,9 @@ const (
 	memAggregatorMB = 512
 	// ingestConcurrency is metering.Service's default: PutItems in flight per call.
 	ingestConcurrency = 16
+	// claimConcurrency is usagedb's claimWorkers: the aggregator's claims
+	// (PutItems) in flight per chunk.
+	claimConcurrency = 8
 )
 
 var writeOps = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem": true, "TransactWriteItems": true, "BatchWriteItem": true}
@@ -51,7 +54,7 @@ type costLine struct {
 func costOfUsage(p *usagePhase) usageCost {
 	c := usageCost{events: float64(p.Events)}
 	ing, agg := p.ByFunction["usage-ingest"], p.ByFunction["usage-aggregator"]
-	var ingSingle, ingPuts, aggSingle, aggTx float64
+	var ingSingle, ingPuts, aggSingle, aggTx, aggPuts float64
 	for op, o := range ing {
 		c.ingestCalls += float64(o.Calls)
 		if writeOps[op] {
@@ -76,6 +79,8 @@ func costOfUsage(p *usagePhase) usageCost {
 		}
 		if op == "TransactWriteItems" {
 			aggTx += float64(o.Calls)
+		} else if op == "PutItem" {
+			aggPuts += float64(o.Calls)
 		} else {
 			aggSingle += float64(o.Calls)
 		}
@@ -86,9 +91,10 @@ func costOfUsage(p *usagePhase) usageCost {
 	for _, g := range p.Groups {
 		c.ingestInv += float64(g.Requests)
 	}
-	// Billed duration: ingest's PutItems run ingestConcurrency at a time.
+	// Billed duration: ingest's PutItems run ingestConcurrency at a time,
+	// the aggregator's claimConcurrency at a time.
 	ingMs := c.ingestInv*latOverhead + ingSingle*latDDB + ingPuts/ingestConcurrency*latDDB
-	aggMs := c.aggInv*latOverhead + aggSingle*latDDB + aggTx*latTransact
+	aggMs := c.aggInv*latOverhead + aggSingle*latDDB + aggTx*latTransact + aggPuts/claimConcurrency*latDDB
 	c.gbs = (ingMs*memIngestMB/1024 + aggMs*memAggregatorMB/1024) / 1000
 	c.apigw = c.ingestInv
 	c.wru = c.ingestWRU + c.aggWRU + c.failedWrites
@@ -208,11 +214,12 @@ func usageSection(u usageResult) string {
 	p("user one of 200), 1 in 5 `storage` (gb a decimal); %d per bulk call.\n\n", s.Bulk)
 	p("*Queryable*: for the first event of every call (closed loop) or every\n")
 	p("tenth event (open loop), the time from the call's\n")
-	p("202 until its timeline item exists (the aggregator writes it in the same\n")
-	p("transaction as the event's buckets, so from then `GET /api/v1/usage` counts\n")
-	p("it). A watcher polls every %d ms with a consistent BatchGetItem straight to\n", s.PollMS)
-	p("DynamoDB Local and stamps an event when the read that found it returned:\n")
-	p("each figure is late by at most %d ms plus one read.\n\n", s.PollMS)
+	p("202 until it is counted: its timeline item names a chunk whose marker says\n")
+	p("applied (the aggregator writes the marker in the same transaction as the\n")
+	p("chunk's buckets, so from then `GET /api/v1/usage` counts it). A watcher\n")
+	p("polls every %d ms with consistent BatchGetItems straight to DynamoDB\n", s.PollMS)
+	p("Local (`usagedb.Store.Counted`) and stamps an event when the reads that\n")
+	p("found it returned: each figure is late by at most %d ms plus the reads.\n\n", s.PollMS)
 
 	p("| phase | senders | load avg (start → end) | calls | events accepted | failed calls | events/s accepted | ack p50 | ack p99 | queryable p50 | queryable p99 | queryable max | samples | CPU/event: DynamoDB Local | CPU/event: Go process |\n")
 	p("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
@@ -250,7 +257,7 @@ func usageSection(u usageResult) string {
 			if g := groupNamed(bulk, fmt.Sprintf("%d senders", s.Senders)); g != nil {
 				p("\n**Why counting lagged in the bulk phase**: the\n")
 				p("aggregator counted %.0f events/s while the senders ran and %.0f events/s\n", bulk.AggWhileSending, bulk.AggAfter)
-				p("once they had stopped (timeline items written per second). DynamoDB Local\n")
+				p("once they had stopped (its claims, the timeline items, written per second). DynamoDB Local\n")
 				p("serves requests as they queue; usage-ingest kept up to %d×%d PutItems in\n", s.Senders, ingestConcurrency)
 				p("flight against the aggregator's one call at a time, so at saturation the\n")
 				p("stream backlog grows for the whole run and the queryable latency with it.\n")
@@ -353,7 +360,7 @@ func usageSection(u usageResult) string {
 		p("condition charged 1 WRU); modelled: Lambda\n")
 		p("duration from the calls at §6's assumed AWS latencies (%.0f ms per call,\n", latDDB)
 		p("%.0f ms per transaction, %.0f ms per invocation; usage-ingest's PutItems %d\n", latTransact, latOverhead, ingestConcurrency)
-		p("at a time), memory assumed %d MB for usage-ingest and %d MB for the\n", memIngestMB, memAggregatorMB)
+		p("at a time, the aggregator's claims %d), memory assumed %d MB for usage-ingest and %d MB for the\n", claimConcurrency, memIngestMB, memAggregatorMB)
 		p("aggregator (infra/cdk's settings); one aggregator invocation\n")
 		p("per batch the local poller delivered (counted by its meters read); logs as\n")
 		p("measured at info level plus %.0f bytes of platform lines per invocation.\n", platformLogs)
@@ -367,18 +374,24 @@ func usageSection(u usageResult) string {
 		p("usage-ingest %.2f, usage-aggregator %.2f.\n\n", cost.ingestRRU/cost.events, cost.aggRRU/cost.events)
 		if tx := bulk.ByFunction["usage-aggregator"]["TransactWriteItems"]; tx != nil && cost.events > 0 {
 			per := func(kind string) float64 { return float64(tx.Kinds[kind]) / cost.events }
-			floor := cost.ingestWRU/cost.events + 2*per("timeline")
+			claims := 0.0
+			if put := bulk.ByFunction["usage-aggregator"]["PutItem"]; put != nil {
+				claims = float64(put.Kinds["timeline"]) / cost.events
+			}
+			floor := cost.ingestWRU/cost.events + claims
 			p("What drives it: writes. Each event is one conditional PutItem (its id's\n")
-			p("guard, %.2f WRU) and one timeline item in a transaction (2 WRU per KB):\n", cost.ingestWRU/cost.events)
-			p("%.2f WRU, **$%.2f per million events before any bucket or UNIQUE_COUNT\n", floor, floor*price("wru"))
-			p("item** at on-demand list prices. On top: UNIQUE_COUNT value items, %.2f\n", per("unique"))
-			p("per event (%.2f WRU, $%.2f per million) — one per value new in its\n", 2*per("unique"), 2*per("unique")*price("wru"))
+			p("guard, %.2f WRU) and one claim (its timeline item, a conditional PutItem\n", cost.ingestWRU/cost.events)
+			p("by the aggregator, %.2f per event): %.2f WRU, **$%.2f per million events\n", claims, floor, floor*price("wru"))
+			p("before any bucket, UNIQUE_COUNT value or chunk marker** at on-demand list\n")
+			p("prices. On top, written in transactions (2 WRU per KB): UNIQUE_COUNT value\n")
+			p("items, %.2f per event ($%.2f per million) — one per value new in its\n", per("unique"), 2*per("unique")*price("wru"))
 			p("hour (a value counted before that hour is read or remembered, not\n")
-			p("written again); and buckets, %.2f per event ($%.2f per million): one per\n", per("bucket"), 2*per("bucket")*price("wru"))
-			p("customer, meter and hour in a transaction, the batch ordered by customer.\n")
+			p("written again); buckets, %.2f per event ($%.2f per million): one per\n", per("bucket"), 2*per("bucket")*price("wru"))
+			p("customer, meter and hour in a chunk's transaction, the batch ordered by\n")
+			p("customer; and chunk markers, %.3f per event ($%.2f per million).\n", per("marker"), 2*per("marker")*price("wru"))
 			p("The aggregator reads the buckets and UNIQUE_COUNT values it changes\n")
 			p("consistently before each transaction, and the timeline items only after\n")
-			p("a cancelled transaction (a redelivery or a conflict).\n\n")
+			p("a claim failed (a redelivery).\n\n")
 		}
 	}
 	if len(top) > 0 && hc != nil {

@@ -47,12 +47,13 @@ import (
 //
 // Per phase: the ack latency of every bulk call (POST → 202), accepted
 // events/s, and the *queryable latency* of sampled events (the first of
-// every closed-loop call, every tenth of an open-loop one): from its call's 202 until its timeline item exists — the
-// aggregator writes it in the transaction that changes the event's buckets,
-// so from then GET /api/v1/usage counts it. A watcher polls the samples'
-// timeline items every PollMS (a consistent BatchGetItem straight to
-// DynamoDB Local, not metered) and stamps each when the read that found it
-// returned: an upper bound, late by at most one interval plus the read.
+// every closed-loop call, every tenth of an open-loop one): from its call's 202 until it is counted — its timeline
+// item names a chunk whose marker says applied, written in the transaction
+// that changed the event's buckets, so from then GET /api/v1/usage counts
+// it. A watcher polls the samples with usagedb.Store.Counted every PollMS
+// (consistent BatchGetItems straight to DynamoDB Local, not metered) and
+// stamps each when the read that found it returned: an upper bound, late
+// by at most one interval plus the reads.
 // Every AWS call of the functions goes through the metering proxy (calls,
 // capacity units); a middleware in the config's APIOptions (run by
 // internal/ddbjson) attributes each to its function and
@@ -132,7 +133,7 @@ type usagePhase struct {
 	// proxy, the senders and the watcher).
 	CPUDynamoDB float64 `json:"cpu_dynamodb_ms"`
 	CPUGo       float64 `json:"cpu_go_ms"`
-	// Events the aggregator counted per second (timeline items written)
+	// Events the aggregator took up per second (timeline items, its claims, written)
 	// while the senders ran, and after the last 202 until all were counted.
 	AggWhileSending float64 `json:"agg_per_s_while_sending"`
 	AggAfter        float64 `json:"agg_per_s_after"`
@@ -299,7 +300,7 @@ func (f *fnMeter) apiOption(stack *middleware.Stack) error {
 
 // keyKind names what a usagedb partition key holds.
 func keyKind(pk string) string {
-	for marker, name := range map[string]string{"#EV#": "event", "#UE#": "timeline", "#UB#": "bucket", "#UU#": "unique", "#MTR": "meter"} {
+	for marker, name := range map[string]string{"#EV#": "event", "#UE#": "timeline", "#UB#": "bucket", "#UU#": "unique", "#UC#": "marker", "#MTR": "meter"} {
 		if strings.Contains(pk, marker) {
 			return name
 		}
@@ -341,7 +342,7 @@ type sample struct {
 	at    time.Time // its call's 202
 }
 
-// watcher polls the samples' timeline items.
+// watcher polls whether the samples are counted (usagedb.Store.Counted).
 type watcher struct {
 	store    *usagedb.Store
 	sc       billing.Scope
