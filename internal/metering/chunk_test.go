@@ -4,41 +4,66 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/ddbjson"
 	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
+	"github.com/razorbill/razorbill/internal/schema"
 	"github.com/razorbill/razorbill/internal/testenv"
 	"github.com/razorbill/razorbill/internal/usage"
 )
 
-// txHook runs before (and, when after is set, instead of answering) each
-// TransactWriteItems the store makes; the rest goes to DynamoDB.
+// txHook steps into the store's TransactWriteItems and PutItem calls; the
+// rest goes to DynamoDB.
 type txHook struct {
 	usagedb.API
 	mu    sync.Mutex
-	calls int
-	// before runs before call n (1-based) reaches DynamoDB; lose makes call
-	// n answer an error: without committing it (crash) or after (a lost answer).
+	calls int // TransactWriteItems
+	puts  int // PutItems
+	// before runs before transaction n (1-based) reaches DynamoDB.
 	before     func(n int)
-	loseBefore int // this call fails without reaching DynamoDB
-	loseAfter  int // this call commits, and its answer is lost
+	loseBefore int    // this transaction fails without reaching DynamoDB
+	loseAfter  int    // this transaction commits, and its answer is lost
+	failPut    int    // this PutItem fails without reaching DynamoDB
+	failKey    string // every PutItem of an item whose sort key holds this fails
+	crash      bool   // after loseBefore or failPut, every call fails (the process died)
+	dead       bool
 }
 
 var errLost = errors.New("connection reset")
+
+func (h *txHook) PutItem(ctx context.Context, in *ddbjson.PutItemInput) (*ddbjson.PutItemOutput, error) {
+	h.mu.Lock()
+	h.puts++
+	fail := h.dead || h.puts == h.failPut
+	h.dead = h.dead || (fail && h.crash)
+	if sk, ok := in.Item[schema.AttrSK].(*types.AttributeValueMemberS); ok && h.failKey != "" && strings.Contains(sk.Value, h.failKey) {
+		fail = true
+	}
+	h.mu.Unlock()
+	if fail {
+		return nil, errLost
+	}
+	return h.API.PutItem(ctx, in)
+}
 
 func (h *txHook) TransactWriteItems(ctx context.Context, in *ddbjson.TransactWriteItemsInput) (*ddbjson.TransactWriteItemsOutput, error) {
 	h.mu.Lock()
 	h.calls++
 	n := h.calls
+	dead := h.dead
+	h.dead = h.dead || (n == h.loseBefore && h.crash)
 	h.mu.Unlock()
 	if h.before != nil {
 		h.before(n)
 	}
-	if n == h.loseBefore {
+	if n == h.loseBefore || dead {
 		return nil, errLost
 	}
 	out, err := h.API.TransactWriteItems(ctx, in)
@@ -97,14 +122,14 @@ func countIs(t *testing.T, r *rig, m usage.Meter, evs []usage.Event, want int) {
 }
 
 // TestAnAbandonedChunkIsTakenOver: a delivery that claimed its events and
-// died before its transaction (the transaction never reached DynamoDB)
-// leaves claims without a marker. The next delivery waits while the claims
+// died before its transaction (the transaction never reached DynamoDB, and
+// nothing after it did) leaves claims without a marker. The next delivery waits while the claims
 // are younger than the orphan age (a transient error: the stream delivers
 // again), then aborts the chunk, claims the events again and counts each
 // once; a further delivery finds them counted.
 func TestAnAbandonedChunkIsTakenOver(t *testing.T) {
 	t.Parallel()
-	hook := &txHook{loseBefore: 1}
+	hook := &txHook{loseBefore: 1, crash: true}
 	r, ms, evs, store := chunkRig(t, 40, func(api usagedb.API) usagedb.API { hook.API = api; return hook })
 	ctx := context.Background()
 	first := store()
@@ -112,6 +137,9 @@ func TestAnAbandonedChunkIsTakenOver(t *testing.T) {
 		t.Fatalf("first delivery: %v, want the lost transaction", err)
 	}
 	countIs(t, r, ms[0], evs, 0)
+	hook.mu.Lock()
+	hook.dead = false // the next deliveries run in other instances
+	hook.mu.Unlock()
 
 	second := store() // another function instance
 	res, err := second.Apply(ctx, r.sc, ms, evs)
@@ -194,4 +222,35 @@ func TestALiveChunkAbortedByAnotherDeliveryCountsOnce(t *testing.T) {
 		t.Fatalf("the other delivery %+v, the slow one %+v: want all counted by the other, all duplicates for the slow one", fast, slow)
 	}
 	countIs(t, r, ms[0], evs, len(evs))
+}
+
+// TestADeliveryThatFailsAfterClaimingAbandonsItsChunk: a delivery whose
+// claim or transaction fails with an error (it is alive to see it) marks
+// its chunk aborted, so the next delivery (Lambda hands a record to one
+// invocation at a time) claims and counts the events at once, without
+// waiting for the orphan age (the default 2 minutes here).
+func TestADeliveryThatFailsAfterClaimingAbandonsItsChunk(t *testing.T) {
+	t.Parallel()
+	for name, hook := range map[string]*txHook{
+		"a claim fails":         {failKey: "chunk-007"},
+		"the transaction fails": {loseBefore: 1},
+		"its answer is lost":    {loseAfter: 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			r, ms, evs, store := chunkRig(t, 30, func(api usagedb.API) usagedb.API { hook.API = api; return hook })
+			ctx := context.Background()
+			if _, err := store().Apply(ctx, r.sc, ms, evs); !errors.Is(err, errLost) {
+				t.Fatalf("first delivery: %v, want the failure", err)
+			}
+			hook.mu.Lock()
+			hook.failKey = ""
+			hook.mu.Unlock()
+			res, err := store().Apply(ctx, r.sc, ms, evs)
+			if err != nil || res.Counted+res.Duplicates != len(evs) {
+				t.Fatalf("next delivery: %+v %v, want every event counted or a duplicate", res, err)
+			}
+			countIs(t, r, ms[0], evs, len(evs))
+		})
+	}
 }

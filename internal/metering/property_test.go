@@ -243,7 +243,7 @@ func TestUsageEqualsTheDistinctRawEvents(t *testing.T) {
 				// A transient error (events claimed by another delivery's
 				// chunk that may still commit) is delivered again, as the
 				// stream does; what it counted before counts.
-				for again := 0; apperr.Is(err, apperr.Transient) && again < 200; again++ {
+				for again := 0; apperr.Is(err, apperr.Transient) && again < 600; again++ {
 					mu.Lock()
 					counted, dups = counted+a.Counted, dups+a.Duplicates
 					mu.Unlock()

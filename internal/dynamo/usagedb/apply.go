@@ -216,6 +216,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		at := s.now()
 		claimedBy, err := s.claim(ctx, sc, evs, todo, chunk, at, check)
 		if err != nil {
+			s.abandon(ctx, sc, chunk)
 			return res, err
 		}
 		for i, c := range claimedBy {
@@ -224,6 +225,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 			}
 		}
 		if err := s.resolve(ctx, sc, evs, claimedBy, chunk, at, state, &res); err != nil {
+			s.abandon(ctx, sc, chunk)
 			return res, err
 		}
 		var own []int
@@ -235,8 +237,9 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		if len(own) == 0 {
 			continue
 		}
-		committed, err := s.commit(ctx, sc, evs, contrib, own, chunk)
+		committed, err := s.commit(ctx, sc, evs, contrib, own, chunk, at)
 		if err != nil {
+			s.abandon(ctx, sc, chunk)
 			return res, err
 		}
 		for _, i := range own {
@@ -258,6 +261,22 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 	}
 	return res, nil
 }
+
+// abandon marks chunk aborted, if it has no marker, when this delivery
+// fails after claiming: the next delivery (Lambda never hands one record
+// to two at once) then claims its events at once instead of waiting for
+// the orphan age. Best effort, on a context the caller's deadline does not
+// end: a chunk left without a marker is still aborted once old. When the
+// chunk's transaction committed after all (its answer was lost), the
+// marker exists and this changes nothing.
+func (s *Store) abandon(ctx context.Context, sc billing.Scope, chunk string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
+	_, _ = s.putMarker(ctx, sc, chunk, chunkAborted, s.abortedTTL(s.now()))
+}
+
+// abandonTimeout bounds abandon's write.
+const abandonTimeout = 2 * time.Second
 
 // claimInfo is who claimed an event's timeline item, and when.
 type claimInfo struct {
@@ -325,6 +344,12 @@ func (s *Store) claim(ctx context.Context, sc billing.Scope, evs []usage.Event, 
 		go func() {
 			defer workers.Done()
 			for i := range next {
+				mu.Lock()
+				stop := first != nil
+				mu.Unlock()
+				if stop {
+					continue // after an error nothing more is claimed
+				}
 				c, err := s.claimOne(ctx, sc, evs[i], chunk, at, "")
 				mu.Lock()
 				if err != nil && first == nil {
@@ -352,7 +377,7 @@ func (s *Store) claim(ctx context.Context, sc billing.Scope, evs []usage.Event, 
 // from is set, only if the item names from (an aborted chunk's event taken
 // over). When the condition fails it returns the claim the item holds.
 func (s *Store) claimOne(ctx context.Context, sc billing.Scope, e usage.Event, chunk string, at time.Time, from string) (claimInfo, error) {
-	it, err := s.timelineItem(sc, e)
+	it, err := s.timelineItem(sc, e, at)
 	if err != nil {
 		return claimInfo{}, err
 	}
@@ -367,13 +392,20 @@ func (s *Store) claimOne(ctx context.Context, sc billing.Scope, e usage.Event, c
 		in.ExpressionAttributeNames = map[string]string{"#claim": attrClaim}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":from": str(from)}
 	}
-	_, err = s.db.PutItem(ctx, in)
 	var ccf *types.ConditionalCheckFailedException
-	if !errors.As(err, &ccf) {
-		if err != nil {
-			return claimInfo{}, dynamo.StorageError(err, "claim usage event")
+	for try := 0; ; try++ {
+		_, err = s.db.PutItem(ctx, in)
+		if err == nil {
+			return claimInfo{chunk: chunk, at: at.UnixMilli()}, nil
 		}
-		return claimInfo{chunk: chunk, at: at.UnixMilli()}, nil
+		if errors.As(err, &ccf) {
+			break
+		}
+		// Sent again, a claim that was written fails its condition and its
+		// item names this chunk: it is ours.
+		if err = dynamo.StorageError(err, "claim usage event"); !s.again(ctx, try, err) {
+			return claimInfo{}, err
+		}
 	}
 	if len(ccf.Item) > 0 {
 		return claimOf(ccf.Item), nil
@@ -474,7 +506,7 @@ func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event
 			if at.Sub(time.UnixMilli(newest)) < s.orphanAfter {
 				continue
 			}
-			aborted, err := s.putMarker(ctx, sc, id, chunkAborted, 0)
+			aborted, err := s.putMarker(ctx, sc, id, chunkAborted, s.abortedTTL(s.now()))
 			if err != nil {
 				return err
 			}
@@ -566,18 +598,39 @@ func (s *Store) markerItem(sc billing.Scope, id, state string, ttl int64) map[st
 	return it
 }
 
-// putMarker writes a chunk's marker only if it has none; false when it had.
+// putMarker writes a chunk's marker only if it has none; false when it had
+// (or, after a try whose answer was lost, when that try wrote it: the
+// caller reads the marker again either way).
 func (s *Store) putMarker(ctx context.Context, sc billing.Scope, id, state string, ttl int64) (bool, error) {
-	_, err := s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: s.markerItem(sc, id, state, ttl),
-		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
-	var ccf *types.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return false, nil
+	for try := 0; ; try++ {
+		_, err := s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: s.markerItem(sc, id, state, ttl),
+			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) {
+			return false, nil
+		}
+		if err == nil {
+			return true, nil
+		}
+		if err = dynamo.StorageError(err, "write usage chunk marker"); !s.again(ctx, try, err) {
+			return false, err
+		}
 	}
-	if err != nil {
-		return false, dynamo.StorageError(err, "write usage chunk marker")
+}
+
+// callTries bounds the tries of one claim, marker write or batch read that
+// failed transiently (throttled, a 5xx, no answer); each is safe to send
+// again.
+const callTries = 6
+
+// again reports whether a call that failed with err on try (from 0) is
+// tried again, after a pause.
+func (s *Store) again(ctx context.Context, try int, err error) bool {
+	if try+1 >= callTries || ctx.Err() != nil || !apperr.Is(err, apperr.Transient) {
+		return false
 	}
-	return true, nil
+	s.pause(try + 1)
+	return true
 }
 
 // commit folds the events evs[own], claimed by chunk, into their buckets
@@ -586,14 +639,15 @@ func (s *Store) putMarker(ctx context.Context, sc billing.Scope, id, state strin
 // or a conflicting transaction, make it read and try again; after maxTries
 // it aborts the chunk itself, so that the next delivery claims its events
 // at once, and returns a transient error.
-func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution, own []int, chunk string) (bool, error) {
+func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution, own []int, chunk string, at time.Time) (bool, error) {
 	var ttl int64
 	for _, i := range own {
-		ttl = max(ttl, evs[i].Timestamp.Add(s.retention).Unix()) // the marker outlives its events' timeline items
+		ttl = max(ttl, s.timelineTTL(evs[i], at)) // the events' timeline items, claimed at
 	}
+	ttl += int64(markerMargin / time.Second)
 	for try := 0; ; try++ {
 		if try >= maxTries {
-			if _, err := s.putMarker(ctx, sc, chunk, chunkAborted, ttl); err != nil {
+			if _, err := s.putMarker(ctx, sc, chunk, chunkAborted, s.abortedTTL(s.now())); err != nil {
 				return false, err
 			}
 			return false, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
@@ -711,9 +765,33 @@ func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event,
 	}
 }
 
-func (s *Store) timelineItem(sc billing.Scope, e usage.Event) (map[string]types.AttributeValue, error) {
+// timelineTTL is when e's timeline item, claimed at, expires: after the
+// retention, and not before the stream could deliver e's record again (an
+// expired claim would let a redelivery count e a second time).
+func (s *Store) timelineTTL(e usage.Event, at time.Time) int64 {
+	return max(e.Timestamp.Add(s.retention).Unix(), at.Add(streamWindow).Unix())
+}
+
+// streamWindow bounds how long after it was claimed an event's stream
+// record can come again: a stream keeps records 24 hours, and Lambda gives
+// up on one after the mapping's MaximumRecordAge (23 hours).
+const streamWindow = 48 * time.Hour
+
+// markerMargin is how much longer than the timeline items that name it a
+// chunk's marker is kept: TTL deletions come in no particular order, and a
+// claim whose marker is gone would read as not counted.
+const markerMargin = 7 * 24 * time.Hour
+
+// abortedTTL is an aborted marker's expiry, written at now: later than any
+// claim that names the chunk (claimed before now, for an event at most
+// minutes in the future) plus markerMargin.
+func (s *Store) abortedTTL(now time.Time) int64 {
+	return now.Add(s.retention + streamWindow + markerMargin).Unix()
+}
+
+func (s *Store) timelineItem(sc billing.Scope, e usage.Event, at time.Time) (map[string]types.AttributeValue, error) {
 	it, err := attributevalue.MarshalMap(eventItem{Event: e, TenantID: sc.TenantID, EnvironmentID: sc.EnvironmentID,
-		TTL: e.Timestamp.Add(s.retention).Unix()})
+		TTL: s.timelineTTL(e, at)})
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Internal, "", "encode event")
 	}
@@ -794,6 +872,7 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 		n := min(len(req), 100)
 		pending := req[:n]
 		req = req[n:]
+		failed := 0
 		for try := 0; len(pending) > 0; try++ {
 			if try > 0 {
 				s.pause(try)
@@ -811,7 +890,12 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 			}
 			res, err := s.db.BatchGetItem(ctx, &ddbjson.BatchGetItemInput{RequestItems: map[string]types.KeysAndAttributes{s.table: ka}})
 			if err != nil {
-				return dynamo.StorageError(err, "batch read")
+				// Tried again after the loop's pause, as keys left unprocessed are.
+				if err = dynamo.StorageError(err, "batch read"); failed+1 >= callTries || ctx.Err() != nil || !apperr.Is(err, apperr.Transient) {
+					return err
+				}
+				failed++
+				continue
 			}
 			for _, it := range res.Responses[s.table] {
 				pk, _ := it[schema.AttrPK].(*types.AttributeValueMemberS)
