@@ -17,27 +17,33 @@ import (
 // records from 20 customers in arrival order, the four meters of §7
 // (COUNT api_call; SUM tokens filtered region ap-south-1; UNIQUE_COUNT user,
 // one of 200; MAX gb on storage), 4 in 5 events api_call, 4 batches in one
-// hour. Each event needs its timeline item (1 per event); what this bounds
-// is the rest: bucket items written, and keys read.
+// hour. Each event needs its timeline item, its claim (1 PutItem per
+// event, outside any transaction); what this bounds is the rest: chunk
+// markers, bucket items written, and keys read.
 //
 // Measured on DynamoDB Local (2,000 events), per event:
 //
 //	before (transactions filled in arrival order, a bucket per event
 //	        shard, the timeline items read before every transaction):
 //	  timeline 1.00, bucket 1.34, unique 0.65 items written; 3.16 keys read
-//	after (ordered by customer and hour, one bucket per customer, meter
+//	then (ordered by customer and hour, one bucket per customer, meter
 //	       and hour in a transaction, the timeline read only after a
 //	       cancelled transaction, UNIQUE_COUNT items the store knows exist
 //	       not read again):
 //	  timeline 1.00, bucket 0.16, unique 0.65 items written; 0.82 keys read
+//	now (the timeline item a claim by PutItem, one marker per chunk in the
+//	     transaction, 2026-12-06):
+//	  timeline 1.00 by PutItem; marker 0.010, bucket 0.14, unique 0.65 in
+//	  transactions; 0.79 keys read
 //
 // (UNIQUE_COUNT items are the values new in their hour: many here, where
 // each customer sends 100 events in the hour; the same either way.) The
-// bounds fail on the former code: bucket items ≤ 0.25 per event, keys read
-// ≤ 1.5 per event. A fifth batch names only users seen that hour: keys
-// read per event 0.78 → 0.16 (≤ 0.3). Then that batch is delivered again:
-// it writes nothing, and costs one cancelled transaction and about a read
-// per event.
+// bounds: one claim per event and no timeline item in a transaction,
+// markers ≤ 0.01, bucket items ≤ 0.25 per event, keys read ≤ 1.5 per
+// event. A fifth batch names only users seen that hour: keys read per event
+// ≤ 0.3 (0.14). Then that batch is delivered again: it writes nothing, and
+// costs one failed claim (the rest is read first) and about a read per
+// event.
 func TestAggregatorItemsPerEvent(t *testing.T) {
 	t.Parallel()
 	env := testenv.AWS(t)
