@@ -77,11 +77,12 @@ func costOfUsage(p *usagePhase) usageCost {
 		} else {
 			c.aggRRU += o.Units
 		}
-		if op == "TransactWriteItems" {
+		switch op {
+		case "TransactWriteItems":
 			aggTx += float64(o.Calls)
-		} else if op == "PutItem" {
+		case "PutItem":
 			aggPuts += float64(o.Calls)
-		} else {
+		default:
 			aggSingle += float64(o.Calls)
 		}
 		if op == "Query" { // the aggregator reads the meters once per environment per batch

@@ -464,9 +464,9 @@ func (s *Store) claims(ctx context.Context, sc billing.Scope, evs []usage.Event,
 func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event, claimedBy map[int]claimInfo, chunk string, at time.Time, state []int, res *Applied) error {
 	others := map[int]claimInfo{}
 	for i, c := range claimedBy {
-		switch {
-		case c.chunk == chunk:
-		case c.chunk == "":
+		switch c.chunk {
+		case chunk: // ours
+		case "": // written before chunks: counted
 			state[i] = settled
 			res.Duplicates++
 		default:
