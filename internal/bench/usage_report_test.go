@@ -344,7 +344,7 @@ func usageSection(u usageResult) string {
 				if i == len(kinds)-1 {
 					sep = "."
 				}
-				p(" %s %.2f%s", k, float64(tx.Kinds[k])/ev, sep)
+				p(" %s %.3f%s", k, float64(tx.Kinds[k])/ev, sep)
 			}
 			p("\n")
 			p("\nDynamoDB Local reported %.1f capacity units per TransactWriteItems call\n", tx.Units/float64(tx.Calls))
