@@ -194,12 +194,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 	var res Applied
 	state := make([]int, len(evs))
 	for round := 0; ; round++ {
-		var todo []int
-		for i := range evs {
-			if state[i] == pending {
-				todo = append(todo, i)
-			}
-		}
+		todo := inState(state, pending)
 		if len(todo) == 0 {
 			break
 		}
@@ -228,12 +223,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 			s.abandon(ctx, sc, chunk)
 			return res, err
 		}
-		var own []int
-		for i := range evs {
-			if state[i] == mine {
-				own = append(own, i)
-			}
-		}
+		own := inState(state, mine)
 		if len(own) == 0 {
 			continue
 		}
@@ -277,6 +267,17 @@ func (s *Store) abandon(ctx context.Context, sc billing.Scope, chunk string) {
 
 // abandonTimeout bounds abandon's write.
 const abandonTimeout = 2 * time.Second
+
+// inState lists the events (indexes) in state want.
+func inState(state []int, want int) []int {
+	var out []int
+	for i, st := range state {
+		if st == want {
+			out = append(out, i)
+		}
+	}
+	return out
+}
 
 // claimInfo is who claimed an event's timeline item, and when.
 type claimInfo struct {
