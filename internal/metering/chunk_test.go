@@ -254,3 +254,45 @@ func TestADeliveryThatFailsAfterClaimingAbandonsItsChunk(t *testing.T) {
 		})
 	}
 }
+
+// TestADeliveryWaitsForALiveChunkToCommit: a delivery that finds the
+// events claimed by a chunk without a marker, younger than the orphan age,
+// looks again after short pauses; when that chunk commits meanwhile, the
+// events are duplicates and the delivery succeeds, with no redelivery.
+func TestADeliveryWaitsForALiveChunkToCommit(t *testing.T) {
+	t.Parallel()
+	var (
+		r     *rig
+		ms    []usage.Meter
+		evs   []usage.Event
+		store func() *usagedb.Store
+	)
+	type result struct {
+		res usagedb.Applied
+		err error
+	}
+	other := make(chan result, 1)
+	hook := &txHook{}
+	hook.before = func(n int) {
+		if n != 1 {
+			return
+		}
+		// The first delivery's transaction waits while another delivery of
+		// the same events (the default orphan age) starts.
+		go func() {
+			res, err := store().Apply(context.Background(), r.sc, ms, evs)
+			other <- result{res, err}
+		}()
+		time.Sleep(300 * time.Millisecond)
+	}
+	r, ms, evs, store = chunkRig(t, 20, func(api usagedb.API) usagedb.API { hook.API = api; return hook })
+	first, err := store().Apply(context.Background(), r.sc, ms, evs)
+	if err != nil || first.Counted != len(evs) {
+		t.Fatalf("first delivery: %+v %v, want %d counted", first, err, len(evs))
+	}
+	second := <-other
+	if second.err != nil || second.res.Duplicates != len(evs) || second.res.Counted != 0 {
+		t.Fatalf("the other delivery: %+v %v, want %d duplicates and no error", second.res, second.err, len(evs))
+	}
+	countIs(t, r, ms[0], evs, len(evs))
+}

@@ -67,8 +67,9 @@ const claimWorkers = 8
 // marker written as aborted, only if absent: the owner's transaction and
 // the abort write the same item, so exactly one of them wins), and its
 // events are claimed again by a new chunk (conditional on the old claim).
-// A younger one may still be committing: those events are left for the
-// stream's next delivery (a transient error). So the per-event write is
+// A younger one may still be committing: those events are looked at
+// again after short pauses (about 3 s in all), then left for the stream's
+// next delivery (a transient error). So the per-event write is
 // 1 WRU, not the 2 a transactional write costs; the transaction holds only
 // the buckets, the value items and one marker.
 //
@@ -196,7 +197,17 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 	for round := 0; ; round++ {
 		todo := inState(state, pending)
 		if len(todo) == 0 {
-			break
+			// Events claimed by a chunk that may still commit are looked at
+			// again after the pause (their owner usually commits within
+			// milliseconds); once the tries are spent they are left for the
+			// stream's next delivery.
+			todo = inState(state, waiting)
+			if len(todo) == 0 || round >= maxTries {
+				break
+			}
+			for _, i := range todo {
+				state[i] = pending
+			}
 		}
 		if round >= maxTries {
 			return res, apperr.E(apperr.Transient, "usage_contention", "usage chunks kept being aborted under %d tries; the records will be retried", maxTries)
