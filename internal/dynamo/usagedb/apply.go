@@ -69,9 +69,9 @@ const claimWorkers = 8
 // events are claimed again by a new chunk (conditional on the old claim).
 // A younger one may still be committing: those events are looked at
 // again after short pauses (about 3 s in all), then left for the stream's
-// next delivery (a transient error). So the per-event write is
-// 1 WRU, not the 2 a transactional write costs; the transaction holds only
-// the buckets, the value items and one marker.
+// next delivery (a transient error). So each event costs one plain write
+// (1 WRU up to 1 KB), not a transactional one (2 WRU per KB); the
+// transaction holds only the buckets, the value items and one marker.
 //
 // The batch's events are ordered by customer and hour (stably, after
 // repeats are dropped), so a customer's events share chunks, and one
