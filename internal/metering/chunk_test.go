@@ -96,7 +96,8 @@ func chunkRig(t *testing.T, n int, wrap func(usagedb.API) usagedb.API) (*rig, []
 	if err != nil {
 		t.Fatal(err)
 	}
-	return r, ms, evs, func() *usagedb.Store { return usagedb.New(wrap(env.DDB), env.Table(), 0) }
+	api := wrap(env.DDB)
+	return r, ms, evs, func() *usagedb.Store { return usagedb.New(api, env.Table(), 0) }
 }
 
 // countIs checks the meter's COUNT over evs' hour and what Counted reports.
