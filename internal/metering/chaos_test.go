@@ -174,9 +174,11 @@ func TestUsageChaos(t *testing.T) {
 	r := newRigEnv(env)
 	db := &faultyDB{inner: env.DDB, rate: faultRate, rnd: rand.New(rand.NewPCG(seed, 99)), count: map[string]int{}}
 	store := usagedb.New(db, env.Table(), 0)
-	// Killed consumers leave chunks claimed and not committed; their events
-	// are taken over once the claims are this old (correct at any age: a
-	// live chunk aborted only costs its owner another round).
+	// A killed consumer's handler still marks its chunk aborted (on a
+	// context the kill does not end), so the next delivery claims its
+	// events at once; a chunk left without a marker (that write failed) is
+	// taken over once its claims are this old (correct at any age: a live
+	// chunk aborted only costs its owner another round).
 	store.SetOrphanAfter(2 * time.Second)
 	// r.store (the test's own reads) stays fault-free; ingestion and the
 	// aggregator get the faults.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +35,20 @@ type txHook struct {
 	failKey    string // every PutItem of an item whose sort key holds this fails
 	crash      bool   // after loseBefore or failPut, every call fails (the process died)
 	dead       bool
+	// markerReads counts the BatchGetItems that read a chunk marker.
+	markerReads atomic.Int32
+}
+
+func (h *txHook) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput) (*ddbjson.BatchGetItemOutput, error) {
+	for _, ka := range in.RequestItems {
+		for _, k := range ka.Keys {
+			if pk, ok := k[schema.AttrPK].(*types.AttributeValueMemberS); ok && strings.Contains(pk.Value, "#UC#") {
+				h.markerReads.Add(1)
+				return h.API.BatchGetItem(ctx, in)
+			}
+		}
+	}
+	return h.API.BatchGetItem(ctx, in)
 }
 
 var errLost = errors.New("connection reset")
@@ -278,13 +293,20 @@ func TestADeliveryWaitsForALiveChunkToCommit(t *testing.T) {
 		if n != 1 {
 			return
 		}
-		// The first delivery's transaction waits while another delivery of
-		// the same events (the default orphan age) starts.
+		// The first delivery's transaction waits until another delivery
+		// of the same events (the default orphan age) has read the chunk's
+		// marker and found none: it then waits for the chunk.
 		go func() {
 			res, err := store().Apply(context.Background(), r.sc, ms, evs)
 			other <- result{res, err}
 		}()
-		time.Sleep(300 * time.Millisecond)
+		deadline := time.Now().Add(10 * time.Second)
+		for hook.markerReads.Load() == 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if hook.markerReads.Load() == 0 {
+			t.Error("the other delivery never read the chunk's marker")
+		}
 	}
 	r, ms, evs, store = chunkRig(t, 20, func(api usagedb.API) usagedb.API { hook.API = api; return hook })
 	first, err := store().Apply(context.Background(), r.sc, ms, evs)
