@@ -886,11 +886,11 @@ func (s *Store) batchGet(ctx context.Context, req []map[string]types.AttributeVa
 		req = req[n:]
 		failed := 0
 		for try := 0; len(pending) > 0; try++ {
-			if try > 0 {
-				s.pause(try)
-			}
 			if try > 20 {
 				return apperr.E(apperr.Transient, "storage_unavailable", "storage kept leaving reads unprocessed; retry")
+			}
+			if try > 0 {
+				s.pause(try)
 			}
 			ka := types.KeysAndAttributes{Keys: pending, ConsistentRead: aws.Bool(true)}
 			if projection != nil {
