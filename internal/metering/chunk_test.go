@@ -35,7 +35,7 @@ type txHook struct {
 	failKey    string // every PutItem of an item whose sort key holds this fails
 	crash      bool   // after loseBefore or failPut, every call fails (the process died)
 	dead       bool
-	// markerReads counts the BatchGetItems that read a chunk marker.
+	// markerReads counts the answered BatchGetItems that read a chunk marker.
 	markerReads atomic.Int32
 }
 
@@ -43,8 +43,9 @@ func (h *txHook) BatchGetItem(ctx context.Context, in *ddbjson.BatchGetItemInput
 	for _, ka := range in.RequestItems {
 		for _, k := range ka.Keys {
 			if pk, ok := k[schema.AttrPK].(*types.AttributeValueMemberS); ok && strings.Contains(pk.Value, "#UC#") {
-				h.markerReads.Add(1)
-				return h.API.BatchGetItem(ctx, in)
+				out, err := h.API.BatchGetItem(ctx, in)
+				h.markerReads.Add(1) // counted once answered
+				return out, err
 			}
 		}
 	}
