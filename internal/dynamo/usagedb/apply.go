@@ -104,7 +104,7 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 	// A redelivered batch is rare: the timeline items are read before they
 	// are claimed only once a claim of this batch failed (claim).
 	var check bool
-	var waiting error
+	var inFlight error
 	for start := 0; start < len(evs); {
 		// The transaction holds the chunk's marker and its distinct buckets
 		// and value items: at most maxTxItems-1 of those.
@@ -142,14 +142,14 @@ func (s *Store) Apply(ctx context.Context, sc billing.Scope, meters []usage.Mete
 		a, err := s.applyChunk(ctx, sc, evs[start:end], contrib[start:end], &check)
 		total.Counted += a.Counted
 		total.Duplicates += a.Duplicates
-		if apperr.Is(err, apperr.Transient) && errors.Is(err, errInFlight) {
-			waiting = err // the other chunks go on
+		if errors.Is(err, errInFlight) {
+			inFlight = err // the other chunks go on
 		} else if err != nil {
 			return total, err
 		}
 		start = end
 	}
-	return total, waiting
+	return total, inFlight
 }
 
 // byCustomerAndHour orders evs by customer key, then hour, keeping the
@@ -219,7 +219,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 		if err != nil {
 			return res, err
 		}
-		at := s.now()
+		at := time.Now()
 		claimedBy, err := s.claim(ctx, sc, evs, todo, chunk, at, check)
 		if err != nil {
 			s.abandon(ctx, sc, chunk)
@@ -273,7 +273,7 @@ func (s *Store) applyChunk(ctx context.Context, sc billing.Scope, evs []usage.Ev
 func (s *Store) abandon(ctx context.Context, sc billing.Scope, chunk string) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	defer cancel()
-	_, _ = s.putMarker(ctx, sc, chunk, chunkAborted, s.abortedTTL(s.now()))
+	_, _ = s.putMarker(ctx, sc, chunk, chunkAborted, s.abortedTTL())
 }
 
 // abandonTimeout bounds abandon's write.
@@ -294,14 +294,26 @@ func inState(state []int, want int) []int {
 type claimInfo struct {
 	chunk string // "" for an item written before chunks: counted
 	at    int64  // unix milliseconds
-	item  map[string]types.AttributeValue
 }
 
-func (s *Store) now() time.Time {
-	if s.clock != nil {
-		return s.clock()
+// young reports whether a claim made at claimedAt (unix milliseconds) is,
+// at now, younger than the orphan age: its chunk may still commit.
+func (s *Store) young(now time.Time, claimedAt int64) bool {
+	return now.Sub(time.UnixMilli(claimedAt)) < s.orphanAfter
+}
+
+// chunkIDs lists the distinct chunks that made claims, leaving out items
+// written before chunks.
+func chunkIDs(claims map[int]claimInfo) []string {
+	var ids []string
+	seen := map[string]bool{}
+	for _, c := range claims {
+		if c.chunk != "" && !seen[c.chunk] {
+			seen[c.chunk] = true
+			ids = append(ids, c.chunk)
+		}
 	}
-	return time.Now()
+	return ids
 }
 
 // claim writes the timeline items of evs[todo] naming chunk, each only if
@@ -404,20 +416,14 @@ func (s *Store) claimOne(ctx context.Context, sc billing.Scope, e usage.Event, c
 		in.ExpressionAttributeNames = map[string]string{"#claim": attrClaim}
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":from": str(from)}
 	}
-	var ccf *types.ConditionalCheckFailedException
-	for try := 0; ; try++ {
-		_, err = s.db.PutItem(ctx, in)
-		if err == nil {
-			return claimInfo{chunk: chunk, at: at.UnixMilli()}, nil
-		}
-		if errors.As(err, &ccf) {
-			break
-		}
-		// Sent again, a claim that was written fails its condition and its
-		// item names this chunk: it is ours.
-		if err = dynamo.StorageError(err, "claim usage event"); !s.again(ctx, try, err) {
-			return claimInfo{}, err
-		}
+	// Sent again, a claim that was written fails its condition and its
+	// item names this chunk: it is ours.
+	ccf, err := s.conditionalPut(ctx, in, "claim usage event")
+	if err != nil {
+		return claimInfo{}, err
+	}
+	if ccf == nil {
+		return claimInfo{chunk: chunk, at: at.UnixMilli()}, nil
 	}
 	if len(ccf.Item) > 0 {
 		return claimOf(ccf.Item), nil
@@ -436,7 +442,7 @@ func (s *Store) claimOne(ctx context.Context, sc billing.Scope, e usage.Event, c
 }
 
 func claimOf(it map[string]types.AttributeValue) claimInfo {
-	c := claimInfo{item: it}
+	var c claimInfo
 	if v, ok := it[attrClaim].(*types.AttributeValueMemberS); ok {
 		c.chunk = v.Value
 	}
@@ -452,10 +458,9 @@ func (s *Store) claims(ctx context.Context, sc billing.Scope, evs []usage.Event,
 	keys := make([]map[string]types.AttributeValue, 0, len(idx))
 	index := map[string]int{}
 	for _, i := range idx {
-		e := evs[i]
-		pk := timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard())
-		keys = append(keys, keyAV(pk, timelineSK(e)))
-		index[pk+"\x00"+timelineSK(e)] = i
+		pk, sk := timelineKey(sc, evs[i])
+		keys = append(keys, keyAV(pk, sk))
+		index[pk+"\x00"+sk] = i
 	}
 	out := map[int]claimInfo{}
 	err := s.batchGet(ctx, keys, aws.String("#pk, #sk, #claim, #at"), map[string]string{"#claim": attrClaim, "#at": attrClaimedAt},
@@ -492,14 +497,7 @@ func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event
 			}
 			return nil
 		}
-		var ids []string
-		seen := map[string]bool{}
-		for _, c := range others {
-			if !seen[c.chunk] {
-				seen[c.chunk] = true
-				ids = append(ids, c.chunk)
-			}
-		}
+		ids := chunkIDs(others)
 		marks, err := s.markers(ctx, sc, ids)
 		if err != nil {
 			return err
@@ -515,10 +513,10 @@ func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event
 					newest = max(newest, c.at)
 				}
 			}
-			if at.Sub(time.UnixMilli(newest)) < s.orphanAfter {
+			if s.young(at, newest) {
 				continue
 			}
-			aborted, err := s.putMarker(ctx, sc, id, chunkAborted, s.abortedTTL(s.now()))
+			aborted, err := s.putMarker(ctx, sc, id, chunkAborted, s.abortedTTL())
 			if err != nil {
 				return err
 			}
@@ -543,7 +541,7 @@ func (s *Store) resolve(ctx context.Context, sc billing.Scope, evs []usage.Event
 					next[i] = got // another delivery took it over first
 				}
 			default:
-				if _, ok := marks[c.chunk]; !ok && at.Sub(time.UnixMilli(c.at)) < s.orphanAfter {
+				if _, ok := marks[c.chunk]; !ok && s.young(at, c.at) {
 					state[i] = waiting
 				} else {
 					next[i] = c // its marker was written meanwhile: read it
@@ -614,18 +612,25 @@ func (s *Store) markerItem(sc billing.Scope, id, state string, ttl int64) map[st
 // (or, after a try whose answer was lost, when that try wrote it: the
 // caller reads the marker again either way).
 func (s *Store) putMarker(ctx context.Context, sc billing.Scope, id, state string, ttl int64) (bool, error) {
+	ccf, err := s.conditionalPut(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: s.markerItem(sc, id, state, ttl),
+		ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}}, "write usage chunk marker")
+	return err == nil && ccf == nil, err
+}
+
+// conditionalPut writes in, trying again on transient errors (callTries in
+// all); a failed condition is not an error: it returns its exception.
+func (s *Store) conditionalPut(ctx context.Context, in *ddbjson.PutItemInput, what string) (*types.ConditionalCheckFailedException, error) {
 	for try := 0; ; try++ {
-		_, err := s.db.PutItem(ctx, &ddbjson.PutItemInput{TableName: &s.table, Item: s.markerItem(sc, id, state, ttl),
-			ConditionExpression: aws.String("attribute_not_exists(#pk)"), ExpressionAttributeNames: map[string]string{"#pk": schema.AttrPK}})
+		_, err := s.db.PutItem(ctx, in)
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			return false, nil
+			return ccf, nil
 		}
 		if err == nil {
-			return true, nil
+			return nil, nil
 		}
-		if err = dynamo.StorageError(err, "write usage chunk marker"); !s.again(ctx, try, err) {
-			return false, err
+		if err = dynamo.StorageError(err, what); !s.again(ctx, try, err) {
+			return nil, err
 		}
 	}
 }
@@ -649,8 +654,8 @@ func (s *Store) again(ctx context.Context, try int, err error) bool {
 // and writes chunk's marker as applied, in one transaction; false when the
 // chunk was aborted first (its marker exists). Bucket versions that moved,
 // or a conflicting transaction, make it read and try again; after maxTries
-// it aborts the chunk itself, so that the next delivery claims its events
-// at once, and returns a transient error.
+// it returns a transient error (applyChunk then abandons the chunk, so
+// that the next delivery claims its events at once).
 func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event, contrib [][]contribution, own []int, chunk string, at time.Time) (bool, error) {
 	var ttl int64
 	for _, i := range own {
@@ -659,9 +664,6 @@ func (s *Store) commit(ctx context.Context, sc billing.Scope, evs []usage.Event,
 	ttl += int64(markerMargin / time.Second)
 	for try := 0; ; try++ {
 		if try >= maxTries {
-			if _, err := s.putMarker(ctx, sc, chunk, chunkAborted, s.abortedTTL(s.now())); err != nil {
-				return false, err
-			}
 			return false, apperr.E(apperr.Transient, "usage_contention", "buckets kept changing under %d tries; the records will be retried", maxTries)
 		}
 		if try > 0 {
@@ -794,11 +796,16 @@ const streamWindow = 48 * time.Hour
 // claim whose marker is gone would read as not counted.
 const markerMargin = 7 * 24 * time.Hour
 
-// abortedTTL is an aborted marker's expiry, written at now: later than any
-// claim that names the chunk (claimed before now, for an event at most
+// abortedTTL is the expiry of an aborted marker written now: later than
+// any claim that names the chunk (claimed before now, for an event at most
 // minutes in the future) plus markerMargin.
-func (s *Store) abortedTTL(now time.Time) int64 {
-	return now.Add(s.retention + streamWindow + markerMargin).Unix()
+func (s *Store) abortedTTL() int64 {
+	return time.Now().Add(s.retention + streamWindow + markerMargin).Unix()
+}
+
+// timelineKey is e's timeline item's key.
+func timelineKey(sc billing.Scope, e usage.Event) (pk, sk string) {
+	return timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard()), timelineSK(e)
 }
 
 func (s *Store) timelineItem(sc billing.Scope, e usage.Event, at time.Time) (map[string]types.AttributeValue, error) {
@@ -807,9 +814,8 @@ func (s *Store) timelineItem(sc billing.Scope, e usage.Event, at time.Time) (map
 	if err != nil {
 		return nil, apperr.Wrap(err, apperr.Internal, "", "encode event")
 	}
-	it[schema.AttrPK] = str(timelinePK(sc, e.CustomerKey(), e.Timestamp.UTC().Format("2006-01-02"), e.Shard()))
-	it[schema.AttrSK] = str(timelineSK(e))
-	it[schema.AttrEntity] = str(EntityTimeline)
+	pk, sk := timelineKey(sc, e)
+	it[schema.AttrPK], it[schema.AttrSK], it[schema.AttrEntity] = str(pk), str(sk), str(EntityTimeline)
 	return it, nil
 }
 
@@ -827,15 +833,7 @@ func (s *Store) Counted(ctx context.Context, sc billing.Scope, evs []usage.Event
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	seen := map[string]bool{}
-	for _, c := range found {
-		if c.chunk != "" && !seen[c.chunk] {
-			seen[c.chunk] = true
-			ids = append(ids, c.chunk)
-		}
-	}
-	marks, err := s.markers(ctx, sc, ids)
+	marks, err := s.markers(ctx, sc, chunkIDs(found))
 	if err != nil {
 		return nil, err
 	}

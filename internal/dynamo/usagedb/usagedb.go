@@ -90,9 +90,8 @@ type Store struct {
 	known *knownUniques
 	// orphanAfter is how old a chunk's claims must be before another
 	// delivery may abort it when it has no marker (longer than the
-	// aggregator runs); clock is the time claims are stamped with.
+	// aggregator runs).
 	orphanAfter time.Duration
-	clock       func() time.Time
 }
 
 // DefaultOrphanAfter is twice the usage-aggregator's 60 s timeout: a chunk
