@@ -44,18 +44,26 @@ func Mask(s string) string {
 // sensitiveKeys are attribute keys whose values are always replaced.
 var sensitiveKeys = []string{"secret", "password", "token", "authorization", "api_key", "apikey", "signature", "key_secret"}
 
+// sensitiveFirst marks the first letters of sensitiveKeys.
+var sensitiveFirst = func() (first [256]bool) {
+	for _, w := range sensitiveKeys {
+		first[w[0]] = true
+	}
+	return first
+}()
+
 // sensitive reports whether key, lower-cased, contains one of
 // sensitiveKeys. It is called for every attribute of every line, so it
 // looks for each word only where the key has the word's first letter.
 func sensitive(key string) bool {
 	k := strings.ToLower(key)
 	for i := 0; i < len(k); i++ {
-		switch k[i] {
-		case 'a', 'k', 'p', 's', 't':
-			for _, w := range sensitiveKeys {
-				if w[0] == k[i] && strings.HasPrefix(k[i:], w) {
-					return true
-				}
+		if !sensitiveFirst[k[i]] {
+			continue
+		}
+		for _, w := range sensitiveKeys {
+			if w[0] == k[i] && strings.HasPrefix(k[i:], w) {
+				return true
 			}
 		}
 	}
