@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/razorbill/razorbill/internal/dynamo/usagedb"
 )
 
 // Goals of issue 18.
@@ -25,9 +27,6 @@ const (
 	memAggregatorMB = 512
 	// ingestConcurrency is metering.Service's default: PutItems in flight per call.
 	ingestConcurrency = 16
-	// claimConcurrency is usagedb's claimWorkers: the aggregator's claims
-	// (PutItems) in flight per chunk.
-	claimConcurrency = 8
 )
 
 var writeOps = map[string]bool{"PutItem": true, "UpdateItem": true, "DeleteItem": true, "TransactWriteItems": true, "BatchWriteItem": true}
@@ -93,9 +92,9 @@ func costOfUsage(p *usagePhase) usageCost {
 		c.ingestInv += float64(g.Requests)
 	}
 	// Billed duration: ingest's PutItems run ingestConcurrency at a time,
-	// the aggregator's claimConcurrency at a time.
+	// the aggregator's claims usagedb.ClaimWorkers at a time.
 	ingMs := c.ingestInv*latOverhead + ingSingle*latDDB + ingPuts/ingestConcurrency*latDDB
-	aggMs := c.aggInv*latOverhead + aggSingle*latDDB + aggTx*latTransact + aggPuts/claimConcurrency*latDDB
+	aggMs := c.aggInv*latOverhead + aggSingle*latDDB + aggTx*latTransact + aggPuts/usagedb.ClaimWorkers*latDDB
 	c.gbs = (ingMs*memIngestMB/1024 + aggMs*memAggregatorMB/1024) / 1000
 	c.apigw = c.ingestInv
 	c.wru = c.ingestWRU + c.aggWRU + c.failedWrites
@@ -361,7 +360,7 @@ func usageSection(u usageResult) string {
 		p("condition charged 1 WRU); modelled: Lambda\n")
 		p("duration from the calls at §6's assumed AWS latencies (%.0f ms per call,\n", latDDB)
 		p("%.0f ms per transaction, %.0f ms per invocation; usage-ingest's PutItems %d\n", latTransact, latOverhead, ingestConcurrency)
-		p("at a time, the aggregator's claims %d), memory assumed %d MB for usage-ingest and %d MB for the\n", claimConcurrency, memIngestMB, memAggregatorMB)
+		p("at a time, the aggregator's claims %d), memory assumed %d MB for usage-ingest and %d MB for the\n", usagedb.ClaimWorkers, memIngestMB, memAggregatorMB)
 		p("aggregator (infra/cdk's settings); one aggregator invocation\n")
 		p("per batch the local poller delivered (counted by its meters read); logs as\n")
 		p("measured at info level plus %.0f bytes of platform lines per invocation.\n", platformLogs)

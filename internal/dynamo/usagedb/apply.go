@@ -49,8 +49,8 @@ type contribution struct {
 // maxChunkEvents bounds the events one chunk claims.
 const maxChunkEvents = 500
 
-// claimWorkers is how many claims of one chunk are written at once.
-const claimWorkers = 8
+// ClaimWorkers is how many claims of one chunk are written at once.
+const ClaimWorkers = 8
 
 // Apply counts each event once, in chunks. For a chunk it claims every
 // event: it writes the event's timeline item, only if absent, naming the
@@ -363,7 +363,7 @@ func (s *Store) claim(ctx context.Context, sc billing.Scope, evs []usage.Event, 
 		next    = make(chan int)
 		workers sync.WaitGroup
 	)
-	for range min(claimWorkers, len(todo)) {
+	for range min(ClaimWorkers, len(todo)) {
 		workers.Add(1)
 		go func() {
 			defer workers.Done()
