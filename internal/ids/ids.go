@@ -84,13 +84,23 @@ func Valid(prefix, s string) bool {
 	if !strings.HasPrefix(s, prefix) || len(s) != len(prefix)+26 {
 		return false
 	}
-	for _, c := range s[len(prefix):] {
-		if !strings.ContainsRune(alphabet, c) {
+	for i := len(prefix); i < len(s); i++ {
+		if !inAlphabet[s[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// inAlphabet marks the bytes of alphabet (Valid looks each byte up instead
+// of searching alphabet for it: the webhook receiver checks three ids per
+// event).
+var inAlphabet = func() (t [256]bool) {
+	for i := range len(alphabet) {
+		t[alphabet[i]] = true
+	}
+	return t
+}()
 
 // Secret returns n random bytes as lower-case base32 text (for API keys).
 func Secret(n int) string {

@@ -2,6 +2,7 @@ package ids
 
 import (
 	"sort"
+	"strings"
 	"testing"
 )
 
@@ -33,6 +34,23 @@ func TestValidRejects(t *testing.T) {
 		if Valid(Customer, s) {
 			t.Errorf("Valid(%q) = true", s)
 		}
+	}
+}
+
+// TestValidLooksAtEveryByte: an id is valid with any byte of the alphabet
+// at any place of its ULID, and with no other byte there.
+func TestValidLooksAtEveryByte(t *testing.T) {
+	t.Parallel()
+	id := []byte(New(Invoice))
+	for i := len(Invoice); i < len(id); i++ {
+		was := id[i]
+		for b := range 256 {
+			id[i] = byte(b)
+			if got, want := Valid(Invoice, string(id)), strings.IndexByte(alphabet, byte(b)) >= 0; got != want {
+				t.Fatalf("Valid(%q) = %v, want %v", id, got, want)
+			}
+		}
+		id[i] = was
 	}
 }
 
