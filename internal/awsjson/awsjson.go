@@ -48,6 +48,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -119,6 +120,8 @@ type Client struct {
 
 	mu  sync.Mutex
 	key signingKey // the last derived signing key, as an HMAC
+	sts []byte     // scratch: the string to sign
+	sig [sha256.Size]byte
 }
 
 type signingKey struct {
@@ -311,9 +314,25 @@ func (e *Error) Unwrap() error { return e.Err }
 // of the 200 answer, trying again (up to Attempts) on a network error, a
 // 5xx or a throttling answer. Any other outcome is an *Error.
 func (c *Client) Call(ctx context.Context, op string, body []byte) ([]byte, error) {
+	return c.call(ctx, op, body, nil)
+}
+
+// CallReusing is Call for a caller that wants body's bytes back: reuse
+// reports that every reader of body handed to the transport was closed by
+// the time it returned, so that the caller may write them again. A
+// transport may close a request's body, and until then read it, after
+// RoundTrip returned (http.RoundTripper's contract); when one has not,
+// reuse is false and body must be left alone.
+func (c *Client) CallReusing(ctx context.Context, op string, body []byte) (out []byte, reuse bool, err error) {
+	var t bodyTracker
+	out, err = c.call(ctx, op, body, &t)
+	return out, t.open.Load() == 0, err
+}
+
+func (c *Client) call(ctx context.Context, op string, body []byte, t *bodyTracker) ([]byte, error) {
 	pause := c.Backoff
 	for try := 1; ; try++ {
-		out, err := c.callOnce(ctx, op, body)
+		out, err := c.callOnce(ctx, op, body, t)
 		if err == nil {
 			return out, nil
 		}
@@ -377,7 +396,36 @@ func (c *Client) targetOf(op string) []string {
 	return v
 }
 
-func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, error) {
+// bodyTracker counts the readers of a request body that were handed to
+// the transport and not yet closed.
+type bodyTracker struct{ open atomic.Int32 }
+
+// reader is a reader of body for a request; t (nil: not counted) counts it
+// until it is closed.
+func (t *bodyTracker) reader(body []byte) io.ReadCloser {
+	if t == nil {
+		return io.NopCloser(bytes.NewReader(body))
+	}
+	t.open.Add(1)
+	r := &trackedBody{t: t}
+	r.Reset(body)
+	return r
+}
+
+type trackedBody struct {
+	bytes.Reader
+	t      *bodyTracker
+	closed atomic.Bool
+}
+
+func (r *trackedBody) Close() error {
+	if r.closed.CompareAndSwap(false, true) {
+		r.t.open.Add(-1)
+	}
+	return nil
+}
+
+func (c *Client) callOnce(ctx context.Context, op string, body []byte, t *bodyTracker) ([]byte, error) {
 	if c.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.AttemptTimeout)
@@ -416,11 +464,11 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, 
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
+		Body:          t.reader(body),
 		ContentLength: int64(len(body)),
 		// net/http sends the request again on a pooled connection the server
 		// had closed, if it can rewind the body.
-		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
+		GetBody: func() (io.ReadCloser, error) { return t.reader(body), nil },
 	}).WithContext(ctx)
 	var resp *http.Response
 	if c.rt != nil {
@@ -561,31 +609,32 @@ func (c *Client) authorization(cr aws.Credentials, amzDate, target string, body 
 
 	var scopeBuf [96]byte
 	scope := append(append(append(append(append(append(scopeBuf[:0], day...), '/'), c.region...), '/'), c.svc.Name...), "/aws4_request"...)
-	var stsBuf [192]byte
-	sts := append(stsBuf[:0], "AWS4-HMAC-SHA256\n"...)
-	sts = append(sts, amzDate...)
-	sts = append(sts, '\n')
-	sts = append(sts, scope...)
-	sts = append(sts, '\n')
-	sts = hex.AppendEncode(sts, crHash[:])
-
-	var sig [sha256.Size]byte
-	c.mu.Lock()
-	mac := c.mac(cr.SecretAccessKey, day)
-	mac.Reset()
-	mac.Write(sts)
-	mac.Sum(sig[:0])
-	c.mu.Unlock()
-
-	out := make([]byte, 0, 128+len(cr.AccessKeyID)+len(scope)+len(signed))
-	out = append(out, "AWS4-HMAC-SHA256 Credential="...)
+	var outBuf [320]byte // the header, on the stack unless the key id is long
+	out := append(outBuf[:0], "AWS4-HMAC-SHA256 Credential="...)
 	out = append(out, cr.AccessKeyID...)
 	out = append(out, '/')
 	out = append(out, scope...)
 	out = append(out, ", SignedHeaders="...)
 	out = append(out, signed...)
 	out = append(out, ", Signature="...)
-	out = hex.AppendEncode(out, sig[:])
+
+	// The string to sign and the signature are written into the client's
+	// scratch buffers while c.mu is held: the HMAC is an interface, so
+	// buffers of this frame handed to it would be moved to the heap.
+	c.mu.Lock()
+	sts := append(c.sts[:0], "AWS4-HMAC-SHA256\n"...)
+	sts = append(sts, amzDate...)
+	sts = append(sts, '\n')
+	sts = append(sts, scope...)
+	sts = append(sts, '\n')
+	sts = hex.AppendEncode(sts, crHash[:])
+	c.sts = sts
+	mac := c.mac(cr.SecretAccessKey, day)
+	mac.Reset()
+	mac.Write(sts)
+	sig := mac.Sum(c.sig[:0])
+	out = hex.AppendEncode(out, sig)
+	c.mu.Unlock()
 	return string(out)
 }
 

@@ -1,6 +1,7 @@
-// Package jsonw writes JSON strings without reflection, for the few hot
-// paths that build a JSON document by hand (the webhook receiver's queue
-// message and its SQS request, internal/sqsjson).
+// Package jsonw writes JSON strings, and reads one string member of an
+// object, without reflection, for the few hot paths that build or read a
+// JSON document by hand (the webhook receiver's queue message, its routing
+// notes, and its SQS request and answer, internal/sqsjson).
 package jsonw
 
 import (

@@ -32,7 +32,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -133,38 +135,53 @@ const sendMessage = "SendMessage"
 
 // send sends m (tried again by the client) and returns SQS's message id.
 func (s *Sender) send(ctx context.Context, m Message) (string, error) {
-	raw, err := s.Call(ctx, sendMessage, s.encode(m))
+	buf := requests.Get().(*[]byte)
+	req := s.encode((*buf)[:0], m)
+	raw, reuse, err := s.CallReusing(ctx, sendMessage, req)
+	if reuse && cap(req) <= maxPooled {
+		*buf = req
+		requests.Put(buf)
+	}
 	if err != nil {
 		return "", err
 	}
-	var out struct {
-		MD5OfMessageBody string
-		MessageID        string `json:"MessageId"`
-	}
 	// A 200 means SQS stored a message: what is wrong with its answer is not
 	// tried again (the SDK checks the MD5 once, after its retries, too).
-	if err := json.Unmarshal(raw, &out); err != nil || out.MessageID == "" {
-		return "", s.Unreadable(sendMessage, raw, err)
+	// The answer is a flat object; its two members are read by a scan.
+	var id, md5Sum string
+	if json.Valid(raw) {
+		id, md5Sum = jsonw.StringMember(raw, "MessageId"), jsonw.StringMember(raw, "MD5OfMessageBody")
+	}
+	if id == "" {
+		return "", s.Unreadable(sendMessage, raw, nil)
 	}
 	// SQS returns the MD5 of the body it stored.
 	sum := md5.Sum(unsafe.Slice(unsafe.StringData(m.Body), len(m.Body))) // read only
 	var hexSum [2 * md5.Size]byte
 	hex.Encode(hexSum[:], sum[:])
-	if !strings.EqualFold(out.MD5OfMessageBody, string(hexSum[:])) {
-		return "", &Error{Service: "sqs", Op: sendMessage, Status: http.StatusOK, Message: fmt.Sprintf("MD5OfMessageBody %q does not match the body sent", out.MD5OfMessageBody)}
+	if !strings.EqualFold(md5Sum, string(hexSum[:])) {
+		return "", &Error{Service: "sqs", Op: sendMessage, Status: http.StatusOK, Message: fmt.Sprintf("MD5OfMessageBody %q does not match the body sent", md5Sum)}
 	}
-	return out.MessageID, nil
+	return id, nil
 }
 
-// encode writes the SendMessage request body.
-func (s *Sender) encode(m Message) []byte {
+// requests holds SendMessage request buffers between sends: a buffer goes
+// back only when the transport has closed every reader of it.
+var requests = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest buffer kept in a pool (a rare large message's
+// buffer is left to the collector instead of held).
+const maxPooled = 64 << 10
+
+// encode appends the SendMessage request body to b.
+func (s *Sender) encode(b []byte, m Message) []byte {
 	n := 96 // the field names and punctuation
 	for _, v := range [...]string{m.Body, s.queueURL, m.GroupID, m.DedupID} {
 		// Quotes and backslashes take one byte more; anything else escaped
 		// (control characters, invalid UTF-8) may grow the slice once.
 		n += len(v) + strings.Count(v, `"`) + strings.Count(v, `\`)
 	}
-	b := make([]byte, 0, n)
+	b = slices.Grow(b, n)
 	b = append(b, `{"MessageBody":`...)
 	b = jsonw.AppendString(b, m.Body)
 	if s.fifo {

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,12 +37,14 @@ const fifoURL = "https://sqs.ap-south-1.amazonaws.com/123456789012/razorbill-raz
 
 // capture answers every request as SQS would (the MD5 of the body sent),
 // safely from many goroutines, counts them and keeps the last one with its
-// body.
+// body, and every message body sent. It closes each request's body once
+// read, as net/http's transport does once it has written it.
 type capture struct {
-	mu   sync.Mutex
-	req  *http.Request
-	body []byte
-	n    atomic.Int32
+	mu       sync.Mutex
+	req      *http.Request
+	body     []byte
+	messages []string
+	n        atomic.Int32
 }
 
 func (c *capture) Do(r *http.Request) (*http.Response, error) {
@@ -50,8 +53,12 @@ func (c *capture) Do(r *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	r.Body.Close()
+	var in struct{ MessageBody string }
+	_ = json.Unmarshal(b, &in)
 	c.mu.Lock()
 	c.req, c.body = r, b
+	c.messages = append(c.messages, in.MessageBody)
 	c.mu.Unlock()
 	out, err := sqsAnswer(b)
 	if err != nil {
@@ -278,6 +285,9 @@ func TestWhatIsTriedAgain(t *testing.T) {
 		{"queue missing", [][2]string{{"400", `{"__type":"com.amazonaws.sqs#QueueDoesNotExist","message":"The specified queue does not exist."}`}}, 1, false, "QueueDoesNotExist"},
 		{"wrong MD5: stored, not sent again", [][2]string{{"200", `{"MD5OfMessageBody":"00000000000000000000000000000000","MessageId":"m"}`}}, 1, false, ""},
 		{"unreadable 200: not sent again", [][2]string{{"200", `<html>proxy</html>`}}, 1, false, ""},
+		{"a 200 without a message id: not sent again", [][2]string{{"200", `{"MD5OfMessageBody":"92eb5ffee6ae2fec3ad71c777531578f"}`}}, 1, false, ""},
+		{"a cut-off 200: not sent again", [][2]string{{"200", `{"MD5OfMessageBody":"92eb5ffee6ae2fec3ad71c777531578f","MessageId":"m"`}}, 1, false, ""},
+		{"an answer spaced, reordered, escaped, in capitals", [][2]string{{"200", ` { "SequenceNumber" : "1", "MessageId" : "m\u002d1" ,"MD5OfMessageBody":"92EB5FFEE6AE2FEC3AD71C777531578F" } `}}, 1, true, ""},
 		{"a code named by X-Amzn-ErrorType", [][2]string{{"400T", `{"message":"x"}`}}, 3, false, "ThrottlingException"},
 		{"a type with a suffix", [][2]string{{"400", `{"__type":"com.amazonaws.sqs#QueueDoesNotExist:http://internal.amazon.com/","message":"x"}`}}, 1, false, "QueueDoesNotExist"},
 		{"a dropped connection then success", [][2]string{{"drop", ""}, {"200", ""}}, 2, true, ""},
@@ -535,5 +545,57 @@ func TestOneSenderServesConcurrentInvocations(t *testing.T) {
 	}
 	if c.n.Load() != 8*25 {
 		t.Fatalf("%d requests, want %d", c.n.Load(), 8*25)
+	}
+	// Each request carried its own message (request buffers are reused
+	// between sends).
+	var want []string
+	for g := range 8 {
+		for i := range 25 {
+			want = append(want, fmt.Sprintf("event %d/%d", g, i))
+		}
+	}
+	slices.Sort(want)
+	slices.Sort(c.messages)
+	if !slices.Equal(c.messages, want) {
+		t.Fatalf("the messages sent are not the messages given: %q", c.messages)
+	}
+}
+
+// doerFunc is an aws.HTTPClient.
+type doerFunc func(*http.Request) (*http.Response, error)
+
+func (f doerFunc) Do(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestABodyTheTransportStillHoldsIsNotWrittenAgain: a transport may read a
+// request's body after the send returned, until it closes it
+// (http.RoundTripper's contract); the next send's request is not written
+// into that body's bytes.
+func TestABodyTheTransportStillHoldsIsNotWrittenAgain(t *testing.T) {
+	var held []io.ReadCloser
+	next := "" // the message the next answer's MD5 is of
+	d := doerFunc(func(r *http.Request) (*http.Response, error) {
+		held = append(held, r.Body) // read and closed below, after both sends
+		sum := md5.Sum([]byte(next))
+		return &http.Response{StatusCode: 200, Header: http.Header{}, Request: r,
+			Body: io.NopCloser(strings.NewReader(`{"MD5OfMessageBody":"` + hex.EncodeToString(sum[:]) + `","MessageId":"m"}`))}, nil
+	})
+	s, err := sqsjson.New(config("", d), fifoURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := []string{"the first message, the longer of the two", "the second"}
+	for i, m := range msgs {
+		next = m
+		if err := s.Send(context.Background(), sqsjson.Message{Body: m, GroupID: "g", DedupID: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, b := range held {
+		raw, err := io.ReadAll(b)
+		b.Close()
+		var in struct{ MessageBody string }
+		if err != nil || json.Unmarshal(raw, &in) != nil || in.MessageBody != msgs[i] {
+			t.Fatalf("request %d's body reads %q (%v), want the message %q", i, raw, err, msgs[i])
+		}
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -27,6 +29,7 @@ import (
 	"github.com/razorbill/razorbill/internal/apperr"
 	"github.com/razorbill/razorbill/internal/billing"
 	"github.com/razorbill/razorbill/internal/ids"
+	"github.com/razorbill/razorbill/internal/jsonw"
 	"github.com/razorbill/razorbill/internal/logx"
 	"github.com/razorbill/razorbill/internal/sqsjson"
 	"github.com/razorbill/razorbill/internal/webhooksig"
@@ -54,10 +57,17 @@ type RefStore interface {
 	Payment(ctx context.Context, sc billing.Scope, id string) (billing.Payment, error)
 }
 
-// Publisher queues events.
+// Publisher queues events. Send keeps no reference to m.Body's bytes
+// after it returns: the receiver writes its next message into them.
 type Publisher interface {
 	Send(ctx context.Context, m sqsjson.Message) error
 }
+
+// messages holds the queue messages' buffers between events.
+var messages = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledMessage is the largest message buffer kept in messages.
+const maxPooledMessage = 64 << 10
 
 // Receiver is the webhook-receiver handler.
 type Receiver struct {
@@ -164,12 +174,19 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	// The body parsed as an envelope: one JSON object, which the message
 	// carries as itself when nothing surrounds it.
 	object := len(raw) > 1 && raw[0] == '{' && raw[len(raw)-1] == '}'
-	b := msg.AppendJSON(make([]byte, 0, len(raw)+len(eventID)+len(env.Event)+192), object)
+	buf := messages.Get().(*[]byte)
+	b := msg.AppendJSON(slices.Grow((*buf)[:0], len(raw)+len(eventID)+len(env.Event)+192), object)
 	key := r.groupKey(ctx, sc, env)
 	group := GroupID(sc, key)
-	// b is not written after this: the message's string shares its bytes.
+	// b is not written while Send runs: the message's string shares its
+	// bytes. Send keeps nothing of them (Publisher), so b is reused after.
 	m := sqsjson.Message{Body: unsafe.String(unsafe.SliceData(b), len(b)), GroupID: group, DedupID: dedupID(sc, dedup)}
-	if err := r.Queue.Send(ctx, m); err != nil {
+	err = r.Queue.Send(ctx, m)
+	if cap(b) <= maxPooledMessage {
+		*buf = b
+		messages.Put(buf)
+	}
+	if err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
 	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
@@ -321,114 +338,6 @@ type Envelope struct {
 	} `json:"payload"`
 }
 
-// noteIn is the value of the note key in notes, an entity's notes as the
-// envelope's decoder found them (one valid JSON value), as encoding/json
-// would read it into a map: the last member of that name wins. Razorpay
-// writes empty notes as [] and a payer can set notes of any shape: notes
-// that are not an object, or a note that is not a string, read as "". It
-// scans the object's members without decoding them; a key or value with an
-// escape or a byte outside ASCII goes through encoding/json.
-func noteIn(notes []byte, key string) string {
-	i := skipSpace(notes, 0)
-	if i >= len(notes) || notes[i] != '{' {
-		return ""
-	}
-	var found []byte
-	i++
-	for {
-		i = skipSpace(notes, i)
-		if i >= len(notes) || notes[i] != '"' {
-			return string(found) // '}': the end of the object
-		}
-		k, next, ok := plainString(notes, i)
-		if !ok {
-			return decodeNote(notes, key)
-		}
-		i = skipSpace(notes, next)
-		i = skipSpace(notes, i+1) // past the ':'
-		if string(k) == key {
-			found = nil
-			if i < len(notes) && notes[i] == '"' {
-				if found, _, ok = plainString(notes, i); !ok {
-					return decodeNote(notes, key)
-				}
-			}
-		}
-		i = skipSpace(notes, skipValue(notes, i))
-		if i >= len(notes) || notes[i] != ',' {
-			return string(found)
-		}
-		i++
-	}
-}
-
-// decodeNote is noteIn through encoding/json.
-func decodeNote(notes []byte, key string) string {
-	var m map[string]any
-	if json.Unmarshal(notes, &m) != nil {
-		return ""
-	}
-	v, _ := m[key].(string)
-	return v
-}
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// plainString is the string starting at b[i] (a '"') and the index after
-// it; ok is false when it holds an escape or a byte outside ASCII (which
-// encoding/json would check and may replace).
-func plainString(b []byte, i int) (s []byte, next int, ok bool) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '"':
-			return b[i+1 : j], j + 1, true
-		case '\\':
-			return nil, 0, false
-		}
-		if b[j] >= 0x80 {
-			return nil, 0, false
-		}
-	}
-	return nil, 0, false
-}
-
-// skipValue is the index after the valid JSON value starting at b[i].
-func skipValue(b []byte, i int) int {
-	depth := 0
-	for ; i < len(b); i++ {
-		switch b[i] {
-		case '"':
-			for i++; i < len(b) && b[i] != '"'; i++ {
-				if b[i] == '\\' {
-					i++
-				}
-			}
-			if depth == 0 {
-				return i + 1
-			}
-		case '{', '[':
-			depth++
-		case '}', ']':
-			if depth == 0 {
-				return i // the end of the enclosing object: a scalar ended here
-			}
-			if depth--; depth == 0 {
-				return i + 1
-			}
-		case ',', ' ', '\t', '\n', '\r':
-			if depth == 0 {
-				return i // a scalar ended here
-			}
-		}
-	}
-	return i
-}
-
 // ParseEnvelope checks that body is a Razorpay event envelope.
 func ParseEnvelope(body []byte) (Envelope, error) {
 	var e Envelope
@@ -520,7 +429,7 @@ func (r *Receiver) ourInvoice(ctx context.Context, sc billing.Scope, e Envelope)
 func (e Envelope) note(key string) string {
 	for _, name := range [...]string{"payment_link", "invoice", "payment", "order", "refund"} {
 		if ent, ok := e.Payload[name]; ok {
-			if v := noteIn(ent.Entity.Notes, key); v != "" {
+			if v := jsonw.StringMember(ent.Entity.Notes, key); v != "" {
 				return v
 			}
 		}

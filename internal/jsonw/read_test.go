@@ -1,13 +1,14 @@
-package webhook
+package jsonw
 
 import (
 	"encoding/json"
 	"testing"
 )
 
-// noteRef is what noteIn must return: the notes read by encoding/json into
-// a map, as note() read them before it scanned them.
-func noteRef(notes []byte, key string) string {
+// memberRef is what StringMember must return: the object read by
+// encoding/json into a map (as the webhook receiver read its notes before
+// it scanned them).
+func memberRef(notes []byte, key string) string {
 	var m map[string]any
 	if json.Unmarshal(notes, &m) != nil {
 		return ""
@@ -16,7 +17,7 @@ func noteRef(notes []byte, key string) string {
 	return v
 }
 
-func TestNoteInReadsWhatEncodingJSONReads(t *testing.T) {
+func TestStringMemberReadsWhatEncodingJSONReads(t *testing.T) {
 	const k = "razorbill_invoice_id"
 	for _, c := range []struct{ notes, want string }{
 		{`{"razorbill_invoice_id":"inv_1"}`, "inv_1"},
@@ -36,30 +37,30 @@ func TestNoteInReadsWhatEncodingJSONReads(t *testing.T) {
 		{`{}`, ""},
 		{``, ""},
 	} {
-		if got := noteIn([]byte(c.notes), k); got != c.want {
-			t.Errorf("noteIn(%s) = %q, want %q", c.notes, got, c.want)
+		if got := StringMember([]byte(c.notes), k); got != c.want {
+			t.Errorf("StringMember(%s) = %q, want %q", c.notes, got, c.want)
 		}
 		if c.notes != "" {
-			if ref := noteRef([]byte(c.notes), k); ref != c.want {
+			if ref := memberRef([]byte(c.notes), k); ref != c.want {
 				t.Errorf("the table is wrong for %s: encoding/json reads %q", c.notes, ref)
 			}
 		}
 	}
 }
 
-// FuzzNoteIn: for any valid JSON value, noteIn reads the note as
-// encoding/json does.
-func FuzzNoteIn(f *testing.F) {
+// FuzzStringMember: for any valid JSON value, StringMember reads the
+// member as encoding/json does.
+func FuzzStringMember(f *testing.F) {
 	f.Add([]byte(`{"razorbill_invoice_id":"inv_1","x":[1,{"y":"}"}]}`), "razorbill_invoice_id")
 	f.Add([]byte(`{"k":"v\"","k":"w"}`), "k")
 	f.Add([]byte(`{"k":"\u00e9"}`), "k")
 	f.Add([]byte("{\"k\":\"\xff\"}"), "k")
 	f.Fuzz(func(t *testing.T, notes []byte, key string) {
 		if !json.Valid(notes) {
-			return // the envelope's decoder hands over only valid values
+			return // callers hand over only valid values
 		}
-		if got, want := noteIn(notes, key), noteRef(notes, key); got != want {
-			t.Fatalf("noteIn(%q, %q) = %q, encoding/json reads %q", notes, key, got, want)
+		if got, want := StringMember(notes, key), memberRef(notes, key); got != want {
+			t.Fatalf("StringMember(%q, %q) = %q, encoding/json reads %q", notes, key, got, want)
 		}
 	})
 }

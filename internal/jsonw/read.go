@@ -1,0 +1,112 @@
+package jsonw
+
+import "encoding/json"
+
+// StringMember is the string value of the member key of obj, one valid
+// JSON value (the caller has checked it, or a decoder has), as
+// encoding/json reads it into a map[string]any: the last member of that
+// name wins, and a value that is not a string, or obj that is not an
+// object, reads as "". It scans the object's members without decoding
+// them; a key or value with an escape or a byte outside ASCII goes through
+// encoding/json. (The webhook receiver reads its routing notes with it, and
+// internal/sqsjson SQS's answer.)
+func StringMember(notes []byte, key string) string {
+	i := skipSpace(notes, 0)
+	if i >= len(notes) || notes[i] != '{' {
+		return ""
+	}
+	var found []byte
+	i++
+	for {
+		i = skipSpace(notes, i)
+		if i >= len(notes) || notes[i] != '"' {
+			return string(found) // '}': the end of the object
+		}
+		k, next, ok := plainString(notes, i)
+		if !ok {
+			return decodeMember(notes, key)
+		}
+		i = skipSpace(notes, next)
+		i = skipSpace(notes, i+1) // past the ':'
+		if string(k) == key {
+			found = nil
+			if i < len(notes) && notes[i] == '"' {
+				if found, _, ok = plainString(notes, i); !ok {
+					return decodeMember(notes, key)
+				}
+			}
+		}
+		i = skipSpace(notes, skipValue(notes, i))
+		if i >= len(notes) || notes[i] != ',' {
+			return string(found)
+		}
+		i++
+	}
+}
+
+// decodeMember is StringMember through encoding/json.
+func decodeMember(notes []byte, key string) string {
+	var m map[string]any
+	if json.Unmarshal(notes, &m) != nil {
+		return ""
+	}
+	v, _ := m[key].(string)
+	return v
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// plainString is the string starting at b[i] (a '"') and the index after
+// it; ok is false when it holds an escape or a byte outside ASCII (which
+// encoding/json would check and may replace).
+func plainString(b []byte, i int) (s []byte, next int, ok bool) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '"':
+			return b[i+1 : j], j + 1, true
+		case '\\':
+			return nil, 0, false
+		}
+		if b[j] >= 0x80 {
+			return nil, 0, false
+		}
+	}
+	return nil, 0, false
+}
+
+// skipValue is the index after the valid JSON value starting at b[i].
+func skipValue(b []byte, i int) int {
+	depth := 0
+	for ; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+			if depth == 0 {
+				return i + 1
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			if depth == 0 {
+				return i // the end of the enclosing object: a scalar ended here
+			}
+			if depth--; depth == 0 {
+				return i + 1
+			}
+		case ',', ' ', '\t', '\n', '\r':
+			if depth == 0 {
+				return i // a scalar ended here
+			}
+		}
+	}
+	return i
+}
