@@ -119,9 +119,14 @@ func parseLevel(s string) (slog.Level, bool) {
 // redacted whatever their value, as a second line of defence behind Secret.
 // A line logged with a context carrying a Lambda invocation
 // (lambdacontext) includes its aws_request_id.
-func New(w io.Writer, level string) *slog.Logger {
+func New(w io.Writer, level string) *slog.Logger { return newLogger(w, level, true) }
+
+// newLogger is New; with direct false every line goes through slog's JSON
+// handler (the reference appendLine's lines are tested against).
+func newLogger(w io.Writer, level string, direct bool) *slog.Logger {
 	lv := Level(os.Getenv(LambdaLevelEnv), level)
-	h := slog.NewJSONHandler(w, &slog.HandlerOptions{
+	out := &lockedWriter{w: w}
+	h := slog.NewJSONHandler(out, &slog.HandlerOptions{
 		Level: lv,
 		ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
 			if len(groups) == 0 && a.Key == slog.LevelKey {
@@ -130,15 +135,10 @@ func New(w io.Writer, level string) *slog.Logger {
 				// A string, which the handler writes as it is; the Level
 				// itself would go through encoding/json (its MarshalJSON).
 				lv, ok := a.Value.Any().(slog.Level)
-				switch {
-				case !ok:
+				if !ok {
 					return a
-				case lv == LevelTrace:
-					return slog.String(slog.LevelKey, "TRACE")
-				case lv == LevelFatal:
-					return slog.String(slog.LevelKey, "FATAL")
 				}
-				return slog.String(slog.LevelKey, lv.String())
+				return slog.String(slog.LevelKey, levelName(lv))
 			}
 			if sensitive(a.Key) && a.Value.Kind() != slog.KindGroup {
 				return slog.String(a.Key, "[redacted]")
@@ -146,7 +146,22 @@ func New(w io.Writer, level string) *slog.Logger {
 			return a
 		},
 	})
-	return slog.New(ctxHandler{Handler: h, base: h})
+	if !direct {
+		out = nil
+	}
+	return slog.New(ctxHandler{Handler: h, base: h, out: out})
+}
+
+// levelName is the name a line gives its level: Lambda's TRACE and FATAL,
+// slog's names otherwise.
+func levelName(lv slog.Level) string {
+	switch lv {
+	case LevelTrace:
+		return "TRACE"
+	case LevelFatal:
+		return "FATAL"
+	}
+	return lv.String()
 }
 
 type ctxKey struct{}
@@ -173,6 +188,10 @@ type ctxHandler struct {
 	slog.Handler // base with tail applied
 	base         slog.Handler
 	tail         []groupOrAttrs
+	// out is the logger's writer when no attribute or group was added to
+	// the handler (New's own): a line of plain attributes is then written
+	// by appendLine instead of slog's JSON handler.
+	out *lockedWriter
 }
 
 type groupOrAttrs struct {
@@ -181,6 +200,26 @@ type groupOrAttrs struct {
 }
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
+	if h.out != nil {
+		attrs, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+		var requestID string
+		if lc, ok := lambdacontext.FromContext(ctx); ok {
+			requestID = lc.AwsRequestID
+		}
+		buf := linePool.Get().(*[]byte)
+		line, ok := appendLine((*buf)[:0], r, attrs, requestID)
+		var err error
+		if ok {
+			_, err = h.out.Write(line)
+		}
+		if cap(line) <= 16<<10 {
+			*buf = line
+			linePool.Put(buf)
+		}
+		if ok {
+			return err
+		}
+	}
 	var top []slog.Attr
 	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
 		if len(h.tail) == 0 {

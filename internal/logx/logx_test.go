@@ -4,11 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
 )
 
 func TestSecretsNeverReachTheLog(t *testing.T) {
@@ -106,4 +111,73 @@ func TestLevelNames(t *testing.T) {
 			t.Errorf("level %d written as %v, want %q", levels[i], line["level"], want[i])
 		}
 	}
+}
+
+// TestLinesAreWhatSlogWrites: for records of every kind of value — plain
+// ones that appendLine writes, and groups, LogValuers, errors, floats,
+// times, non-ASCII text and empty keys that it leaves to slog — with and
+// without context attributes and a Lambda request id, at every level, New's
+// logger writes the same bytes as slog's JSON handler with New's options.
+func TestLinesAreWhatSlogWrites(t *testing.T) {
+	t.Parallel()
+	keys := []string{"event", "event_id", "group", "status", "webhook_secret", "Authorization", "API_KEY", "a\"b", "tab\tkey", "ключ", "", "x\x01y", "time", "msg"}
+	values := []slog.Value{
+		slog.StringValue("payment.captured"), slog.StringValue(""), slog.StringValue(`quo"te \ back`), slog.StringValue("line\nfeed\r\t\x00\x1f\x7f"),
+		slog.StringValue("<html>&amp;</html>"), slog.StringValue("₹500 é"), slog.StringValue("bad \xff utf8"), slog.StringValue("sep \u2028"),
+		slog.IntValue(-42), slog.Int64Value(1 << 62), slog.Uint64Value(1<<64 - 1), slog.BoolValue(true), slog.BoolValue(false),
+		slog.DurationValue(1500 * time.Millisecond), slog.Float64Value(0.1), slog.TimeValue(time.Date(2026, 12, 6, 1, 2, 3, 4, time.UTC)),
+		slog.AnyValue(errors.New("boom")), slog.AnyValue(map[string]int{"a": 1}), slog.AnyValue(Secret("sk_live_abcdefghijklmnop1a2b")),
+		slog.GroupValue(slog.String("inner", "v")), slog.AnyValue(nil),
+	}
+	levels := []slog.Level{LevelTrace, slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError, LevelFatal, slog.LevelInfo + 2}
+	times := []time.Time{time.Date(2026, 12, 6, 17, 40, 20, 123456789, time.UTC), {}, time.Date(2026, 12, 6, 23, 0, 0, 0, time.FixedZone("IST", 19800)), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	direct := 0
+	for i := range 3000 {
+		r := slog.NewRecord(times[rng.IntN(len(times))], levels[rng.IntN(len(levels))], []string{"webhook queued", "a \"quoted\" message\n", "₹", ""}[rng.IntN(4)], 0)
+		for range rng.IntN(5) {
+			r.AddAttrs(slog.Attr{Key: keys[rng.IntN(len(keys))], Value: values[rng.IntN(len(values))]})
+		}
+		ctx := context.Background()
+		if rng.IntN(2) == 0 {
+			ctx = With(ctx, "tenant_id", "tnt_01KBXQ0000000000000000000", keys[rng.IntN(len(keys))], values[rng.IntN(len(values))])
+		}
+		if rng.IntN(3) == 0 {
+			ctx = lambdacontext.NewContext(ctx, &lambdacontext.LambdaContext{AwsRequestID: []string{"8476a536-e9f4-11e8-9739-2dfe598c3fcd", ""}[rng.IntN(2)]})
+		}
+		var got, want bytes.Buffer
+		if err := New(&got, "trace").Handler().Handle(ctx, r.Clone()); err != nil {
+			t.Fatal(err)
+		}
+		if err := newLogger(&want, "trace", false).Handler().Handle(ctx, r.Clone()); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Fatalf("record %d:\n got %s\nwant %s", i, got.String(), want.String())
+		}
+		if _, ok := appendLine(nil, r, nil, ""); ok {
+			direct++
+		}
+	}
+	if direct < 100 {
+		t.Fatalf("only %d of 3000 records were written by appendLine", direct)
+	}
+}
+
+// FuzzLine: a line of one string attribute and a message is what slog
+// writes, whatever their bytes.
+func FuzzLine(f *testing.F) {
+	f.Add("webhook queued", "event_id", "evt_1")
+	f.Add("m", "k\"", "v\x00\n")
+	f.Add("m", "token", "x")
+	f.Fuzz(func(t *testing.T, msg, key, value string) {
+		r := slog.NewRecord(time.Date(2026, 12, 6, 17, 40, 20, 1, time.UTC), slog.LevelInfo, msg, 0)
+		r.AddAttrs(slog.String(key, value), slog.Int("n", len(value)))
+		var got, want bytes.Buffer
+		_ = New(&got, "info").Handler().Handle(context.Background(), r.Clone())
+		_ = newLogger(&want, "info", false).Handler().Handle(context.Background(), r.Clone())
+		if got.String() != want.String() {
+			t.Fatalf("\n got %s\nwant %s", got.String(), want.String())
+		}
+	})
 }
