@@ -171,12 +171,20 @@ type ctxKey struct{}
 // The arguments become attributes here, once, as Logger.Log would turn
 // them into attributes on every line.
 func With(ctx context.Context, args ...any) context.Context {
-	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
 	r := slog.NewRecord(time.Time{}, 0, "", 0)
 	r.Add(args...)
-	all := make([]slog.Attr, 0, len(prev)+r.NumAttrs())
+	attrs := make([]slog.Attr, 0, r.NumAttrs())
+	r.Attrs(func(a slog.Attr) bool { attrs = append(attrs, a); return true })
+	return WithAttrs(ctx, attrs...)
+}
+
+// WithAttrs is With for attributes already made (a hot path's: the
+// arguments of With are boxed into interfaces, and turned into attributes).
+func WithAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
+	prev, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	all := make([]slog.Attr, 0, len(prev)+len(attrs))
 	all = append(all, prev...)
-	r.Attrs(func(a slog.Attr) bool { all = append(all, a); return true })
+	all = append(all, attrs...)
 	return context.WithValue(ctx, ctxKey{}, all)
 }
 

@@ -95,7 +95,7 @@ func (r *Receiver) Handle(ctx context.Context, req events.LambdaFunctionURLReque
 	if reqID == "" {
 		reqID = ids.New(ids.Request)
 	}
-	ctx = logx.With(ctx, "request_id", reqID)
+	ctx = logx.WithAttrs(ctx, slog.String("request_id", reqID))
 	status, body, err := r.serve(ctx, req)
 	if err != nil {
 		status2, env := apperr.Envelope(err)
@@ -140,7 +140,7 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if !ok {
 		return 0, "", apperr.E(apperr.NotFound, "not_found", "no webhook endpoint at %s", path)
 	}
-	ctx = logx.With(ctx, "tenant_id", sc.TenantID, "environment_id", sc.EnvironmentID)
+	ctx = logx.WithAttrs(ctx, slog.String("tenant_id", sc.TenantID), slog.String("environment_id", sc.EnvironmentID))
 	if len(req.Body) > MaxBody*4/3+4 {
 		return 0, "", apperr.E(apperr.TooLarge, "body_too_large", "webhook bodies are at most %d bytes", MaxBody)
 	}
@@ -260,21 +260,34 @@ func (r *Receiver) check(ctx context.Context, conn billing.Connection, found boo
 }
 
 func dedupID(sc billing.Scope, id string) string {
-	h := sha256.Sum256([]byte(sc.TenantID + "/" + sc.EnvironmentID + "/" + id))
-	return hex.EncodeToString(h[:]) // 64 chars, within SQS's 128
+	var buf [192]byte // the hashed text, on the stack unless the id is long
+	h := sha256.Sum256(scoped(buf[:0], sc, id))
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], h[:])
+	return string(out[:]) // 64 chars, within SQS's 128
+}
+
+// scoped appends tenant/environment/key to b.
+func scoped(b []byte, sc billing.Scope, key string) []byte {
+	b = append(b, sc.TenantID...)
+	b = append(b, '/')
+	b = append(b, sc.EnvironmentID...)
+	b = append(b, '/')
+	return append(b, key...)
 }
 
 // GroupID is the FIFO message group of an event: tenant/environment/key,
 // every character outside SQS's allowed set (letters, digits and ASCII
 // punctuation) replaced by '_', at most 128 characters.
 func GroupID(sc billing.Scope, key string) string {
-	g := []byte(sc.TenantID + "/" + sc.EnvironmentID + "/" + key)
+	var buf [192]byte // on the stack unless the key is long
+	g := scoped(buf[:0], sc, key)
 	for i, c := range g {
 		if c <= ' ' || c > '~' {
 			g[i] = '_'
 		}
 	}
-	return truncate(string(g), 128)
+	return string(g[:min(len(g), 128)])
 }
 
 // verify checks sig against every secret that verifies now: the current
