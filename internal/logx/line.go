@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/razorbill/razorbill/internal/jsonw"
 )
 
 // lockedWriter is a logger's writer: slog's JSON handler and appendLine's
@@ -103,35 +105,14 @@ func appendAttr(b []byte, a slog.Attr) (_ []byte, ok bool) {
 	}
 }
 
-// appendString appends s as slog's JSON handler writes an ASCII string;
-// ok is false for a string with a byte outside ASCII.
+// appendString appends s as slog's JSON handler writes an ASCII string
+// (quotes, backslashes and control characters escaped, as jsonw does); ok
+// is false for a string with a byte outside ASCII.
 func appendString(b []byte, s string) (_ []byte, ok bool) {
-	const hexDigits = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= utf8.RuneSelf {
+		if s[i] >= utf8.RuneSelf {
 			return b, false
 		}
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue
-		}
-		b = append(b, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			b = append(b, '\\', c)
-		case '\n':
-			b = append(b, '\\', 'n')
-		case '\r':
-			b = append(b, '\\', 'r')
-		case '\t':
-			b = append(b, '\\', 't')
-		default:
-			b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-		}
-		start = i + 1
 	}
-	b = append(b, s[start:]...)
-	return append(b, '"'), true
+	return jsonw.AppendString(b, s), true
 }
