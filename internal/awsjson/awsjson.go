@@ -48,7 +48,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -314,25 +313,9 @@ func (e *Error) Unwrap() error { return e.Err }
 // of the 200 answer, trying again (up to Attempts) on a network error, a
 // 5xx or a throttling answer. Any other outcome is an *Error.
 func (c *Client) Call(ctx context.Context, op string, body []byte) ([]byte, error) {
-	return c.call(ctx, op, body, nil)
-}
-
-// CallReusing is Call for a caller that wants body's bytes back: reuse
-// reports that every reader of body handed to the transport was closed by
-// the time it returned, so that the caller may write them again. A
-// transport may close a request's body, and until then read it, after
-// RoundTrip returned (http.RoundTripper's contract); when one has not,
-// reuse is false and body must be left alone.
-func (c *Client) CallReusing(ctx context.Context, op string, body []byte) (out []byte, reuse bool, err error) {
-	var t bodyTracker
-	out, err = c.call(ctx, op, body, &t)
-	return out, t.open.Load() == 0, err
-}
-
-func (c *Client) call(ctx context.Context, op string, body []byte, t *bodyTracker) ([]byte, error) {
 	pause := c.Backoff
 	for try := 1; ; try++ {
-		out, err := c.callOnce(ctx, op, body, t)
+		out, err := c.callOnce(ctx, op, body)
 		if err == nil {
 			return out, nil
 		}
@@ -396,36 +379,7 @@ func (c *Client) targetOf(op string) []string {
 	return v
 }
 
-// bodyTracker counts the readers of a request body that were handed to
-// the transport and not yet closed.
-type bodyTracker struct{ open atomic.Int32 }
-
-// reader is a reader of body for a request; t (nil: not counted) counts it
-// until it is closed.
-func (t *bodyTracker) reader(body []byte) io.ReadCloser {
-	if t == nil {
-		return io.NopCloser(bytes.NewReader(body))
-	}
-	t.open.Add(1)
-	r := &trackedBody{t: t}
-	r.Reset(body)
-	return r
-}
-
-type trackedBody struct {
-	bytes.Reader
-	t      *bodyTracker
-	closed atomic.Bool
-}
-
-func (r *trackedBody) Close() error {
-	if r.closed.CompareAndSwap(false, true) {
-		r.t.open.Add(-1)
-	}
-	return nil
-}
-
-func (c *Client) callOnce(ctx context.Context, op string, body []byte, t *bodyTracker) ([]byte, error) {
+func (c *Client) callOnce(ctx context.Context, op string, body []byte) ([]byte, error) {
 	if c.AttemptTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.AttemptTimeout)
@@ -464,11 +418,11 @@ func (c *Client) callOnce(ctx context.Context, op string, body []byte, t *bodyTr
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          t.reader(body),
+		Body:          io.NopCloser(bytes.NewReader(body)),
 		ContentLength: int64(len(body)),
 		// net/http sends the request again on a pooled connection the server
 		// had closed, if it can rewind the body.
-		GetBody: func() (io.ReadCloser, error) { return t.reader(body), nil },
+		GetBody: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil },
 	}).WithContext(ctx)
 	var resp *http.Response
 	if c.rt != nil {

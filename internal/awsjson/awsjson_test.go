@@ -9,7 +9,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"sync"
@@ -367,99 +366,4 @@ func TestAnAnswerPastMaxAnswerIsAnError(t *testing.T) {
 	if !errors.As(err, &e) || !strings.Contains(e.Message, "longer than 16 bytes") || e.Retry || len(r.reqs) != 1 {
 		t.Fatalf("%v after %d tries: want the length refused once", err, len(r.reqs))
 	}
-}
-
-// TestCallReusingSaysWhenTheBodyIsFree: reuse is true when every reader of
-// the body handed to the transport was closed before the call returned,
-// and false while the transport still holds one (it may read it after
-// RoundTrip returned: http.RoundTripper's contract), also when an earlier
-// try's reader was closed; net/http's own transport closes the body once
-// it has written it.
-func TestCallReusingSaysWhenTheBodyIsFree(t *testing.T) {
-	ctx := context.Background()
-	body := []byte(`{"QueueUrl":"https://sqs.ap-south-1.amazonaws.com/1/q"}`)
-	answer := func(r *http.Request, status int) *http.Response {
-		return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(`{}`)), Request: r}
-	}
-	call := func(rt http.RoundTripper) bool {
-		t.Helper()
-		c, err := awsjson.New(cfgWith(&http.Client{Transport: rt}, "ap-south-1"), awsjson.SQS, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Backoff = time.Millisecond
-		_, reuse, err := c.CallReusing(ctx, "GetQueueUrl", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return reuse
-	}
-
-	var held []io.ReadCloser
-	late := transportFunc(func(r *http.Request) (*http.Response, error) {
-		held = append(held, r.Body) // read and closed after the call
-		return answer(r, 200), nil
-	})
-	if call(late) {
-		t.Fatal("reuse with the body still held by the transport")
-	}
-	if b, err := io.ReadAll(held[0]); err != nil || !bytes.Equal(b, body) {
-		t.Fatalf("the held body reads %q %v", b, err)
-	}
-	held[0].Close()
-
-	tries := 0
-	closing := transportFunc(func(r *http.Request) (*http.Response, error) {
-		tries++
-		if _, err := io.ReadAll(r.Body); err != nil {
-			return nil, err
-		}
-		r.Body.Close()
-		r.Body.Close() // a second Close counts once
-		if tries == 1 {
-			return answer(r, 500), nil
-		}
-		return answer(r, 200), nil
-	})
-	if !call(closing) || tries != 2 {
-		t.Fatalf("every reader closed (%d tries): want reuse", tries)
-	}
-
-	tries = 0
-	closedThenHeld := transportFunc(func(r *http.Request) (*http.Response, error) {
-		if tries++; tries == 1 {
-			r.Body.Close()
-			return answer(r, 503), nil
-		}
-		return answer(r, 200), nil // the second try's reader is never closed
-	})
-	if call(closedThenHeld) || tries != 2 {
-		t.Fatalf("the second try's reader still open (%d tries): want no reuse", tries)
-	}
-
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		_, _ = io.WriteString(w, `{}`)
-	}))
-	defer srv.Close()
-	cfg := cfgWith(srv.Client(), "ap-south-1")
-	cfg.BaseEndpoint = aws.String(srv.URL)
-	c, err := awsjson.New(cfg, awsjson.SQS, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reused := 0
-	for range 20 {
-		_, reuse, err := c.CallReusing(ctx, "GetQueueUrl", body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if reuse {
-			reused++
-		}
-	}
-	if reused == 0 {
-		t.Fatal("net/http's transport: no call left its body free")
-	}
-	t.Logf("net/http's transport: %d of 20 calls left the body free", reused)
 }

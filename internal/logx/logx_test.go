@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -180,4 +182,58 @@ func FuzzLine(f *testing.F) {
 			t.Fatalf("\n got %s\nwant %s", got.String(), want.String())
 		}
 	})
+}
+
+// oneAtATime is a writer that records whether a Write began while another
+// was still running, and keeps every line.
+type oneAtATime struct {
+	inside, overlapped atomic.Int32
+	mu                 sync.Mutex
+	lines              []string
+}
+
+func (w *oneAtATime) Write(p []byte) (int, error) {
+	if w.inside.Add(1) > 1 {
+		w.overlapped.Add(1)
+	}
+	time.Sleep(50 * time.Microsecond) // widen the window a second Write would fall in
+	w.mu.Lock()
+	w.lines = append(w.lines, string(p))
+	w.mu.Unlock()
+	w.inside.Add(-1)
+	return len(p), nil
+}
+
+// TestLinesFromManyGoroutinesAreWrittenOneAtATime: lines that appendLine
+// writes and lines slog writes (a group) reach the writer whole and one at
+// a time, whichever goroutines log them.
+func TestLinesFromManyGoroutinesAreWrittenOneAtATime(t *testing.T) {
+	t.Parallel()
+	w := &oneAtATime{}
+	log := New(w, "info")
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				if i%2 == 0 {
+					log.Info("plain", "g", g, "i", i)
+				} else {
+					log.Info("grouped", slog.Group("at", "g", g, "i", i))
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if n := w.overlapped.Load(); n != 0 {
+		t.Fatalf("%d writes began while another was running", n)
+	}
+	if len(w.lines) != 8*25 {
+		t.Fatalf("%d lines, want %d", len(w.lines), 8*25)
+	}
+	for _, l := range w.lines {
+		var v map[string]any
+		if err := json.Unmarshal([]byte(l), &v); err != nil || !strings.HasSuffix(l, "}\n") {
+			t.Fatalf("line %q: %v", l, err)
+		}
+	}
 }

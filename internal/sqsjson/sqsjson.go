@@ -32,9 +32,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"unsafe"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -135,13 +133,11 @@ const sendMessage = "SendMessage"
 
 // send sends m (tried again by the client) and returns SQS's message id.
 func (s *Sender) send(ctx context.Context, m Message) (string, error) {
-	buf := requests.Get().(*[]byte)
-	req := s.encode((*buf)[:0], m)
-	raw, reuse, err := s.CallReusing(ctx, sendMessage, req)
-	if reuse && cap(req) <= maxPooled {
-		*buf = req
-		requests.Put(buf)
-	}
+	// The request's buffer is not reused: net/http may read a body after
+	// RoundTrip returned, and a reader of its own (to learn when it is
+	// done) would cost every request a second socket write (net/http
+	// sends the headers first for a body it does not know to be in memory).
+	raw, err := s.Call(ctx, sendMessage, s.encode(m))
 	if err != nil {
 		return "", err
 	}
@@ -165,23 +161,15 @@ func (s *Sender) send(ctx context.Context, m Message) (string, error) {
 	return id, nil
 }
 
-// requests holds SendMessage request buffers between sends: a buffer goes
-// back only when the transport has closed every reader of it.
-var requests = sync.Pool{New: func() any { return new([]byte) }}
-
-// maxPooled is the largest buffer kept in a pool (a rare large message's
-// buffer is left to the collector instead of held).
-const maxPooled = 64 << 10
-
-// encode appends the SendMessage request body to b.
-func (s *Sender) encode(b []byte, m Message) []byte {
+// encode writes the SendMessage request body.
+func (s *Sender) encode(m Message) []byte {
 	n := 96 // the field names and punctuation
 	for _, v := range [...]string{m.Body, s.queueURL, m.GroupID, m.DedupID} {
 		// Quotes and backslashes take one byte more; anything else escaped
 		// (control characters, invalid UTF-8) may grow the slice once.
 		n += len(v) + strings.Count(v, `"`) + strings.Count(v, `\`)
 	}
-	b = slices.Grow(b, n)
+	b := make([]byte, 0, n)
 	b = append(b, `{"MessageBody":`...)
 	b = jsonw.AppendString(b, m.Body)
 	if s.fifo {
