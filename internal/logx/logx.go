@@ -178,6 +178,18 @@ func With(ctx context.Context, args ...any) context.Context {
 	return WithAttrs(ctx, attrs...)
 }
 
+// Info logs msg at info level with attrs, the line l.LogAttrs writes, for a
+// hot path: slog.Logger looks up its caller's program counter for every
+// record (for AddSource, which New's handler does not use); Info does not.
+func Info(ctx context.Context, l *slog.Logger, msg string, attrs ...slog.Attr) {
+	if !l.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), slog.LevelInfo, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = l.Handler().Handle(ctx, r)
+}
+
 // WithAttrs is With for attributes already made (a hot path's: the
 // arguments of With are boxed into interfaces, and turned into attributes).
 func WithAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {

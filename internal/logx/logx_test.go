@@ -237,3 +237,30 @@ func TestLinesFromManyGoroutinesAreWrittenOneAtATime(t *testing.T) {
 		}
 	}
 }
+
+// TestInfoWritesWhatLogAttrsWrites: logx.Info's line is the logger's
+// LogAttrs line (the time aside), and nothing below the logger's level.
+func TestInfoWritesWhatLogAttrsWrites(t *testing.T) {
+	t.Parallel()
+	ctx := With(context.Background(), "tenant_id", "tnt_1")
+	var a, b bytes.Buffer
+	Info(ctx, New(&a, "info"), "webhook queued", slog.String("event", "payment.captured"), slog.String("api_key", "k"))
+	New(&b, "info").LogAttrs(ctx, slog.LevelInfo, "webhook queued", slog.String("event", "payment.captured"), slog.String("api_key", "k"))
+	var got, want map[string]any
+	if err := json.Unmarshal(a.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b.Bytes(), &want); err != nil {
+		t.Fatal(err)
+	}
+	delete(got, "time")
+	delete(want, "time")
+	if fmt.Sprint(got) != fmt.Sprint(want) || got["api_key"] != "[redacted]" {
+		t.Fatalf("Info wrote %v, LogAttrs %v", got, want)
+	}
+	var quiet bytes.Buffer
+	Info(ctx, New(&quiet, "warn"), "webhook queued")
+	if quiet.Len() != 0 {
+		t.Fatalf("an info line at warn level: %s", quiet.String())
+	}
+}

@@ -189,7 +189,7 @@ func (r *Receiver) serve(ctx context.Context, req events.LambdaFunctionURLReques
 	if err != nil {
 		return 0, "", err // 503: Razorpay retries; nothing was acknowledged
 	}
-	r.Log.InfoContext(ctx, "webhook queued", "event", env.Event, "event_id", eventID, "group", key)
+	logx.Info(ctx, r.Log, "webhook queued", slog.String("event", env.Event), slog.String("event_id", eventID), slog.String("group", key))
 	return http.StatusOK, `{"status":"queued"}`, nil
 }
 
