@@ -157,7 +157,7 @@ chaos: tools
 FUZZTIME ?= 60s
 FUZZERS := internal/money:FuzzParse internal/money:FuzzParseDecimal internal/money:FuzzLineAmount \
 	internal/razorpay:FuzzVerifySignature internal/razorpay:FuzzParseEvent \
-	internal/webhook:FuzzParseEnvelope internal/jsonw:FuzzStringMember internal/logx:FuzzLine internal/httpapi:FuzzInvoiceBody internal/httpapi:FuzzRouter internal/httpapi:FuzzEventBody
+	internal/webhook:FuzzParseEnvelope internal/webhook:FuzzScanEnvelope internal/jsonw:FuzzStringMember internal/logx:FuzzLine internal/httpapi:FuzzInvoiceBody internal/httpapi:FuzzRouter internal/httpapi:FuzzEventBody
 fuzz:
 	@for f in $(FUZZERS); do pkg=$${f%%:*}; name=$${f##*:}; \
 	  echo "== $$name ($$pkg, $(FUZZTIME))"; \

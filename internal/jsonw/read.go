@@ -44,6 +44,58 @@ func StringMember(notes []byte, key string) string {
 	}
 }
 
+// Object reads the object whose '{' is the first byte of b at or after i
+// (spaces skipped), b being one valid JSON value (the caller has checked
+// it): it calls f with each member's key and the index of its value's first
+// byte, and f returns the index just after that value (having read it, or
+// skipped it with SkipValue), or -1 to stop. Object returns the index just
+// after the object's '}', or -1 when b has no object there, when a key has
+// an escape or a byte outside ASCII (f is not called for it), or when f
+// stopped. Each byte is looked at once.
+func Object(b []byte, i int, f func(key []byte, at int) int) int {
+	i = skipSpace(b, i)
+	if i >= len(b) || b[i] != '{' {
+		return -1
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return -1
+		}
+		if b[i] == '}' {
+			return i + 1
+		}
+		k, next, ok := plainString(b, i)
+		if !ok {
+			return -1
+		}
+		i = skipSpace(b, next)
+		if i = f(k, skipSpace(b, i+1)); i < 0 { // past the ':'
+			return -1
+		}
+		i = skipSpace(b, i)
+		if i < len(b) && b[i] == ',' {
+			i++
+		}
+	}
+}
+
+// SkipValue is the index just after the valid JSON value whose first byte
+// is b[i].
+func SkipValue(b []byte, i int) int { return skipValue(b, i) }
+
+// PlainString reads the value whose first byte is b[i] when it is a JSON
+// string without an escape or a byte outside ASCII (so its bytes are its
+// value): s is its text and next the index after it; ok is false for any
+// other value.
+func PlainString(b []byte, i int) (s []byte, next int, ok bool) {
+	if i >= len(b) || b[i] != '"' {
+		return nil, 0, false
+	}
+	return plainString(b, i)
+}
+
 // decodeMember is StringMember through encoding/json.
 func decodeMember(notes []byte, key string) string {
 	var m map[string]any

@@ -2,6 +2,7 @@ package jsonw
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
@@ -63,4 +64,37 @@ func FuzzStringMember(f *testing.F) {
 			t.Fatalf("StringMember(%q, %q) = %q, encoding/json reads %q", notes, key, got, want)
 		}
 	})
+}
+
+// TestObjectVisitsEachMemberOnce: Object hands over each key with its
+// value's index, in order, and ends after the object; a key with an
+// escape, a value f does not read, or no object make it -1.
+func TestObjectVisitsEachMemberOnce(t *testing.T) {
+	body := []byte(` { "a" : 1 , "b":{"c":["}",{"d":"\""}]}, "e" :"x\"y" , "f":null} tail`)
+	var got []string
+	end := Object(body, 0, func(k []byte, at int) int {
+		e := SkipValue(body, at)
+		got = append(got, string(k)+"="+string(body[at:e]))
+		return e
+	})
+	want := []string{"a=1", `b={"c":["}",{"d":"\""}]}`, `e="x\"y"`, "f=null"}
+	if end != len(body)-len(" tail") || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("Object: end %d, members %q; want %d, %q", end, got, len(body)-len(" tail"), want)
+	}
+	if s, next, ok := PlainString(body, strings.Index(string(body), `"x`)); ok || s != nil || next != 0 {
+		t.Fatalf("PlainString of an escaped string: %q %d %v", s, next, ok)
+	}
+	for _, bad := range []string{`[1]`, `{"k\u0065y":1}`, `{"ké":1}`, ``} {
+		if Object([]byte(bad), 0, func(_ []byte, at int) int { return SkipValue([]byte(bad), at) }) != -1 {
+			t.Errorf("Object(%s) did not refuse it", bad)
+		}
+	}
+	if Object([]byte(`{"a":1,"b":2}`), 0, func(k []byte, at int) int {
+		if string(k) == "b" {
+			return -1
+		}
+		return at + 1
+	}) != -1 {
+		t.Error("a member f stopped at did not stop Object")
+	}
 }

@@ -337,25 +337,36 @@ func truncate(s string, n int) string {
 
 // Envelope is the part of a Razorpay event the receiver reads.
 type Envelope struct {
-	Event     string `json:"event"`
-	AccountID string `json:"account_id"`
-	Payload   map[string]struct {
-		Entity struct {
-			ID          string          `json:"id"`
-			OrderID     string          `json:"order_id"`
-			InvoiceID   string          `json:"invoice_id"`
-			PaymentID   string          `json:"payment_id"`   // a refund's payment
-			ReferenceID string          `json:"reference_id"` // a payment link's (our payment id)
-			Notes       json.RawMessage `json:"notes"`
-		} `json:"entity"`
-	} `json:"payload"`
+	Event     string                  `json:"event"`
+	AccountID string                  `json:"account_id"`
+	Payload   map[string]PayloadEntry `json:"payload"`
+}
+
+// PayloadEntry is one entity of an event's payload: {"entity": {…}}.
+type PayloadEntry struct {
+	Entity Entity `json:"entity"`
+}
+
+// Entity is the part of a payload's entity the receiver reads.
+type Entity struct {
+	ID          string          `json:"id"`
+	OrderID     string          `json:"order_id"`
+	InvoiceID   string          `json:"invoice_id"`
+	PaymentID   string          `json:"payment_id"`   // a refund's payment
+	ReferenceID string          `json:"reference_id"` // a payment link's (our payment id)
+	Notes       json.RawMessage `json:"notes"`
 }
 
 // ParseEnvelope checks that body is a Razorpay event envelope.
+// It reads the body by a scan (scanEnvelope) when it can, else through
+// encoding/json; both read the same Envelope from the same body.
 func ParseEnvelope(body []byte) (Envelope, error) {
-	var e Envelope
-	if err := json.Unmarshal(body, &e); err != nil {
-		return e, apperr.E(apperr.Invalid, "invalid_json", "the webhook body is not a Razorpay event: %s", jsonReason(err))
+	e, ok := scanEnvelope(body)
+	if !ok {
+		e = Envelope{}
+		if err := json.Unmarshal(body, &e); err != nil {
+			return e, apperr.E(apperr.Invalid, "invalid_json", "the webhook body is not a Razorpay event: %s", jsonReason(err))
+		}
 	}
 	if e.Event == "" || !strings.Contains(e.Event, ".") {
 		return e, apperr.E(apperr.Invalid, "invalid_event", "the webhook body has no event name")
