@@ -66,12 +66,22 @@ func Object(b []byte, i int, f func(key []byte, at int) int) int {
 		if b[i] == '}' {
 			return i + 1
 		}
+		if b[i] != '"' {
+			return -1
+		}
 		k, next, ok := plainString(b, i)
 		if !ok {
 			return -1
 		}
 		i = skipSpace(b, next)
-		if i = f(k, skipSpace(b, i+1)); i < 0 { // past the ':'
+		if i >= len(b) || b[i] != ':' {
+			return -1
+		}
+		at := skipSpace(b, i+1)
+		if at >= len(b) {
+			return -1
+		}
+		if i = f(k, at); i < 0 || i > len(b) {
 			return -1
 		}
 		i = skipSpace(b, i)

@@ -84,10 +84,19 @@ func TestObjectVisitsEachMemberOnce(t *testing.T) {
 	if s, next, ok := PlainString(body, strings.Index(string(body), `"x`)); ok || s != nil || next != 0 {
 		t.Fatalf("PlainString of an escaped string: %q %d %v", s, next, ok)
 	}
-	for _, bad := range []string{`[1]`, `{"k\u0065y":1}`, `{"ké":1}`, ``} {
+	for _, bad := range []string{`[1]`, `{"k\u0065y":1}`, `{"ké":1}`, ``, `{"a"`, `{"a":`, `{"a" 1}`} {
 		if Object([]byte(bad), 0, func(_ []byte, at int) int { return SkipValue([]byte(bad), at) }) != -1 {
 			t.Errorf("Object(%s) did not refuse it", bad)
 		}
+	}
+	// f's index must be one Object can go on from: the middle of a value,
+	// or past the end, stops it.
+	mid := []byte(`{"a":"xy","b":1}`)
+	if Object(mid, 0, func(k []byte, at int) int { return at + 2 }) != -1 {
+		t.Error("an index in the middle of a value did not stop Object")
+	}
+	if Object(mid, 0, func(k []byte, at int) int { return len(mid) + 5 }) != -1 {
+		t.Error("an index past the end did not stop Object")
 	}
 	if Object([]byte(`{"a":1,"b":2}`), 0, func(k []byte, at int) int {
 		if string(k) == "b" {

@@ -131,7 +131,7 @@ func scanEntity(b []byte, at int, en *Entity) int {
 			seen[i] = true
 			if i == len(strs) {
 				end := jsonw.SkipValue(b, at)
-				en.Notes = json.RawMessage(b[at:end])
+				en.Notes = json.RawMessage(b[at:end:end]) // an append copies
 				return end
 			}
 			return plain(strs[i], b, at)
