@@ -1,6 +1,7 @@
-// Package jsonw writes JSON strings, and reads one string member of an
-// object, without reflection, for the few hot paths that build or read a
-// JSON document by hand (the webhook receiver's queue message, its routing
+// Package jsonw writes JSON strings, and walks the members of an object
+// (Object; StringMember reads one string member with it), without
+// reflection, for the few hot paths that build or read a JSON document by
+// hand (the webhook receiver's queue message, its envelope and routing
 // notes, and its SQS request and answer, internal/sqsjson).
 package jsonw
 

@@ -10,38 +10,30 @@ import "encoding/json"
 // them; a key or value with an escape or a byte outside ASCII goes through
 // encoding/json. (The webhook receiver reads its routing notes with it, and
 // internal/sqsjson SQS's answer.)
-func StringMember(notes []byte, key string) string {
-	i := skipSpace(notes, 0)
-	if i >= len(notes) || notes[i] != '{' {
+func StringMember(obj []byte, key string) string {
+	if i := skipSpace(obj, 0); i >= len(obj) || obj[i] != '{' {
 		return ""
 	}
 	var found []byte
-	i++
-	for {
-		i = skipSpace(notes, i)
-		if i >= len(notes) || notes[i] != '"' {
-			return string(found) // '}': the end of the object
+	if Object(obj, 0, func(k []byte, at int) int {
+		if string(k) != key {
+			return skipValue(obj, at)
 		}
-		k, next, ok := plainString(notes, i)
+		found = nil
+		if obj[at] != '"' {
+			return skipValue(obj, at)
+		}
+		s, next, ok := plainString(obj, at)
 		if !ok {
-			return decodeMember(notes, key)
+			return -1
 		}
-		i = skipSpace(notes, next)
-		i = skipSpace(notes, i+1) // past the ':'
-		if string(k) == key {
-			found = nil
-			if i < len(notes) && notes[i] == '"' {
-				if found, _, ok = plainString(notes, i); !ok {
-					return decodeMember(notes, key)
-				}
-			}
-		}
-		i = skipSpace(notes, skipValue(notes, i))
-		if i >= len(notes) || notes[i] != ',' {
-			return string(found)
-		}
-		i++
+		found = s
+		return next
+	}) < 0 {
+		// A key or the value with an escape or a byte outside ASCII.
+		return decodeMember(obj, key)
 	}
+	return string(found)
 }
 
 // Object reads the object whose '{' is the first byte of b at or after i
