@@ -220,12 +220,12 @@ type groupOrAttrs struct {
 }
 
 func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
+	attrs, _ := ctx.Value(ctxKey{}).([]slog.Attr)
+	var requestID string
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		requestID = lc.AwsRequestID
+	}
 	if h.out != nil {
-		attrs, _ := ctx.Value(ctxKey{}).([]slog.Attr)
-		var requestID string
-		if lc, ok := lambdacontext.FromContext(ctx); ok {
-			requestID = lc.AwsRequestID
-		}
 		buf := linePool.Get().(*[]byte)
 		line, ok := appendLine((*buf)[:0], r, attrs, requestID)
 		var err error
@@ -240,21 +240,14 @@ func (h ctxHandler) Handle(ctx context.Context, r slog.Record) error {
 			return err
 		}
 	}
-	var top []slog.Attr
-	if attrs, ok := ctx.Value(ctxKey{}).([]slog.Attr); ok {
-		if len(h.tail) == 0 {
-			r.AddAttrs(attrs...)
-		} else {
-			top = append(top, attrs...)
-		}
+	if requestID != "" {
+		attrs = append(attrs[:len(attrs):len(attrs)], slog.String("aws_request_id", requestID))
 	}
-	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
-		a := slog.String("aws_request_id", lc.AwsRequestID)
-		if len(h.tail) == 0 {
-			r.AddAttrs(a)
-		} else {
-			top = append(top, a)
-		}
+	var top []slog.Attr
+	if len(h.tail) == 0 {
+		r.AddAttrs(attrs...)
+	} else {
+		top = attrs
 	}
 	if len(top) == 0 {
 		return h.Handler.Handle(ctx, r)
